@@ -1,0 +1,68 @@
+//! Hostcall numbers and their arguments.
+
+/// The console handle for a cVM's standard output.
+pub const STDOUT: u64 = 1;
+/// The console handle for a cVM's standard error.
+pub const STDERR: u64 = 2;
+
+/// The hostcalls a cVM may make. The doc comment of each variant lists its arguments
+/// in order (`a0`, `a1`, ...) and what it returns on success.
+#[repr(u64)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hostcall {
+    /// `write(handle, buffer, length)`: writes to the console ([`STDOUT`], [`STDERR`])
+    /// or to a file opened for writing. Returns the number of bytes written.
+    Write = 1,
+    /// `exit(status)`: ends the cVM with `status` (its low 32 bits). Does not return.
+    Exit = 2,
+    /// `clock_monotonic()`: nanoseconds on a clock that never goes back.
+    ClockMonotonic = 3,
+    /// `clock_wall()`: nanoseconds since the Unix epoch.
+    ClockWall = 4,
+    /// `open(name, name_length, mode)`: opens a file the deployment granted
+    /// ([`OpenMode::Read`]) or creates one in the cVM's output directory
+    /// ([`OpenMode::Write`]). Returns a handle.
+    Open = 5,
+    /// `read(handle, buffer, length)`: reads from a file opened for reading. Returns the
+    /// number of bytes read, 0 at the end of the file.
+    Read = 6,
+    /// `close(handle)`: closes a file handle. Returns 0.
+    Close = 7,
+}
+
+impl Hostcall {
+    /// Decodes a hostcall number, or `None` for a number no hostcall has.
+    pub const fn from_number(number: u64) -> Option<Self> {
+        Some(match number {
+            1 => Self::Write,
+            2 => Self::Exit,
+            3 => Self::ClockMonotonic,
+            4 => Self::ClockWall,
+            5 => Self::Open,
+            6 => Self::Read,
+            7 => Self::Close,
+            _ => return None,
+        })
+    }
+}
+
+/// How [`Hostcall::Open`] opens a file.
+#[repr(u64)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Read a file the deployment granted to this cVM.
+    Read = 0,
+    /// Create (or truncate) a file in this cVM's output directory.
+    Write = 1,
+}
+
+impl OpenMode {
+    /// Decodes an open mode, or `None` for an unknown one.
+    pub const fn from_number(number: u64) -> Option<Self> {
+        match number {
+            0 => Some(Self::Read),
+            1 => Some(Self::Write),
+            _ => None,
+        }
+    }
+}
