@@ -1,0 +1,55 @@
+//! The untrusted ELF loader.
+//!
+//! It parses ELF64 little-endian `ET_DYN` objects (PIE programs and shared objects) for
+//! x86-64 and AArch64 from byte slices, resolves `DT_NEEDED` among the objects it is
+//! given (never the host's files), binds dynamic symbols, computes relocations, and
+//! proposes a [`LoadPlan`]. It never touches memory: the plan names offsets, and the
+//! intravisor verifies every one of them before applying it. A malformed object gets an
+//! [`LoadError`] naming the object and the offending offset, never a panic.
+//!
+//! What a plan promises, and what the caller still has to check (the loader is
+//! untrusted, so the intravisor verifies all of it again):
+//!
+//! - Each object's image spans `[0, image_size)`; `image_size` is the end of the highest
+//!   `PT_LOAD` segment rounded up to [`PAGE_SIZE`]. The image is placed at a
+//!   page-aligned (better: `max(alignment)`-aligned) base.
+//! - Segments are reported as in the file, not rounded. Rounded out to whole pages they
+//!   are disjoint and inside the image, none is writable and executable, and their file
+//!   ranges are inside the file. Bytes past `file_size` up to `memory_size` are zero;
+//!   gaps between segments are not part of any segment and should stay unmapped.
+//! - `relro` lies within the pages of one segment; make it read-only after relocating.
+//! - Every relocation site is 8 bytes inside a writable segment of its object, and every
+//!   `ImageRelative` offset is at most that object's `image_size`. Writes are listed
+//!   object by object in table order (`DT_RELA`, then `DT_JMPREL`); apply them in order.
+//! - `entry` is inside an executable segment of object 0.
+//! - Not in a plan: initialisers (`DT_INIT`, `DT_INIT_ARRAY`), symbol versions, TLS.
+//!
+//! Reading order: [`plan()`] (in `link.rs`) drives [`parse_object`] (`object.rs`), which
+//! reads the header and segments (`header.rs`), the dynamic section (`dynamic.rs`), the
+//! strings (`strings.rs`), symbols (`symbols.rs`) and relocations (`relocations.rs`),
+//! all through the bounds-checked reads of `bytes.rs`. Errors are in `error.rs`, their
+//! messages in `message.rs`.
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod bytes;
+mod dynamic;
+mod error;
+mod header;
+mod link;
+mod message;
+mod object;
+mod plan;
+mod relocations;
+mod strings;
+mod symbols;
+
+pub use error::LoadError;
+pub use link::plan;
+pub use object::{parse_object, ObjectInput, ParsedObject};
+pub use plan::{
+    LoadPlan, Machine, Permissions, PlannedObject, RelocationValue, RelocationWrite, Segment, Symbol,
+    SymbolKind, PAGE_SIZE,
+};

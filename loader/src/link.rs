@@ -1,0 +1,315 @@
+//! Linking: which objects a program needs, in what order, and what each relocation writes.
+//!
+//! [`plan()`] parses every input, then walks `DT_NEEDED` breadth-first from the program,
+//! resolving each needed name among the given objects only (by `DT_SONAME`, else by the
+//! given name, else by the last component of the given name). The global scope is the
+//! plan's objects in load order; the first global or weak definition of a name wins.
+//! A reference binds to its own object's definition when that definition is local or
+//! protected, else to the global scope, else (if weak) to zero.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::object::{parse_object, ObjectInput, ParsedObject};
+use crate::relocations::{Operation, Relocation};
+use crate::symbols::{Binding, Definition, DynamicSymbol, TYPE_INDIRECT_FUNCTION};
+use crate::{LoadError, LoadPlan, PlannedObject, RelocationValue, RelocationWrite};
+
+/// Plans the load of `program` and the objects it needs, found only among `available`.
+///
+/// Every input is parsed and checked, needed or not; only needed objects are planned.
+pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<LoadPlan, LoadError> {
+    check_unique_names(program, available)?;
+    let program = parse_object(program)?;
+    check_entry(&program)?;
+    let (machine, entry, program_name) = (program.machine, program.entry, program.name.clone());
+    let mut inputs = Vec::with_capacity(available.len().saturating_add(1));
+    inputs.push(program);
+    for input in available {
+        inputs.push(parse_object(*input)?);
+    }
+    let (order, needed) = breadth_first(&inputs)?;
+    check_cycles(&inputs, &order, &needed)?;
+    let objects: Vec<&ParsedObject> = order.iter().filter_map(|&input| inputs.get(input)).collect();
+    for object in &objects {
+        if object.machine != machine {
+            return Err(LoadError::MachineMismatch {
+                object: object.name.clone(),
+                machine: object.machine,
+                program: program_name,
+                expected: machine,
+            });
+        }
+    }
+    let scope = global_scope(&objects);
+    let mut relocations = Vec::new();
+    for (index, object) in objects.iter().enumerate() {
+        for relocation in &object.relocations {
+            let value = bind(&objects, &scope, index, object, relocation)?;
+            relocations.push(RelocationWrite { object: index, site: relocation.site, value });
+        }
+    }
+    let planned = objects
+        .iter()
+        .zip(needed)
+        .map(|(object, needed)| PlannedObject {
+            name: object.name.clone(),
+            soname: object.soname.clone(),
+            image_size: object.image_size,
+            segments: object.segments.clone(),
+            relro: object.relro,
+            symbols: object.symbols(),
+            needed,
+        })
+        .collect();
+    Ok(LoadPlan { machine, objects: planned, entry, relocations })
+}
+
+/// Refuses two inputs with the same name.
+fn check_unique_names(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<(), LoadError> {
+    let mut seen = BTreeSet::new();
+    for input in core::iter::once(&program).chain(available) {
+        if !seen.insert(input.name) {
+            return Err(LoadError::DuplicateObjectName { object: String::from(input.name) });
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the program's entry point is inside one of its executable segments.
+fn check_entry(program: &ParsedObject) -> Result<(), LoadError> {
+    let inside = program.segments.iter().any(|segment| {
+        segment.permissions.execute
+            && program.entry >= segment.image_offset
+            && program.entry - segment.image_offset < segment.memory_size
+    });
+    if inside {
+        Ok(())
+    } else {
+        Err(LoadError::EntryNotExecutable { object: program.name.clone(), entry: program.entry })
+    }
+}
+
+/// The input (never the program, index 0) that the name `needed` of `needer` resolves to.
+fn resolve(inputs: &[ParsedObject], needer: &ParsedObject, needed: &str) -> Result<usize, LoadError> {
+    let tiers: [&dyn Fn(&ParsedObject) -> bool; 3] =
+        [&|object| object.soname.as_deref() == Some(needed), &|object| object.name == needed, &|object| {
+            object.name.rsplit('/').next() == Some(needed)
+        }];
+    for matches_tier in tiers {
+        let mut matching = inputs.iter().enumerate().skip(1).filter(|(_, object)| matches_tier(object));
+        let Some((index, first)) = matching.next() else {
+            continue;
+        };
+        if let Some((_, second)) = matching.next() {
+            return Err(LoadError::AmbiguousNeeded {
+                object: needer.name.clone(),
+                needed: String::from(needed),
+                first: first.name.clone(),
+                second: second.name.clone(),
+            });
+        }
+        return Ok(index);
+    }
+    Err(LoadError::MissingNeeded { object: needer.name.clone(), needed: String::from(needed) })
+}
+
+/// The load order (input indices, program first) and, per planned object, the plan
+/// indices of the objects it needs.
+fn breadth_first(inputs: &[ParsedObject]) -> Result<(Vec<usize>, Vec<Vec<usize>>), LoadError> {
+    let mut plan_index: Vec<Option<usize>> = vec![None; inputs.len()];
+    let mut order = vec![0];
+    if let Some(slot) = plan_index.first_mut() {
+        *slot = Some(0);
+    }
+    let mut needed_lists = Vec::new();
+    let mut next = 0;
+    while let Some(&input) = order.get(next) {
+        next += 1;
+        let Some(object) = inputs.get(input) else {
+            break;
+        };
+        let mut needed = Vec::new();
+        for name in &object.needed {
+            let target = resolve(inputs, object, name)?;
+            let index = match plan_index.get(target).copied().flatten() {
+                Some(index) => index,
+                None => {
+                    let index = order.len();
+                    order.push(target);
+                    if let Some(slot) = plan_index.get_mut(target) {
+                        *slot = Some(index);
+                    }
+                    index
+                }
+            };
+            if !needed.contains(&index) {
+                needed.push(index);
+            }
+        }
+        needed_lists.push(needed);
+    }
+    Ok((order, needed_lists))
+}
+
+/// Refuses objects that need each other in a loop, naming the loop.
+fn check_cycles(inputs: &[ParsedObject], order: &[usize], needed: &[Vec<usize>]) -> Result<(), LoadError> {
+    const UNSEEN: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let name = |plan_index: usize| {
+        order.get(plan_index).and_then(|&input| inputs.get(input)).map_or("?", |object| object.name.as_str())
+    };
+    let mut state = vec![UNSEEN; order.len()];
+    // Depth-first from the program, with an explicit path of (object, next edge).
+    let mut path: Vec<(usize, usize)> = vec![(0, 0)];
+    if let Some(first) = state.first_mut() {
+        *first = ON_PATH;
+    }
+    while let Some((node, edge)) = path.last_mut() {
+        let Some(&target) = needed.get(*node).and_then(|edges| edges.get(*edge)) else {
+            if let Some(finished) = state.get_mut(*node) {
+                *finished = DONE;
+            }
+            path.pop();
+            continue;
+        };
+        *edge += 1;
+        match state.get(target).copied() {
+            Some(UNSEEN) => {
+                if let Some(seen) = state.get_mut(target) {
+                    *seen = ON_PATH;
+                }
+                path.push((target, 0));
+            }
+            Some(ON_PATH) => {
+                let start = path.iter().position(|&(node, _)| node == target).unwrap_or(0);
+                let mut chain = String::new();
+                for &(node, _) in path.iter().skip(start) {
+                    chain.push_str(name(node));
+                    chain.push_str(" -> ");
+                }
+                chain.push_str(name(target));
+                return Err(LoadError::NeededCycle { object: String::from(name(target)), chain });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Where each global name is first defined: (plan index, symbol index).
+fn global_scope<'a>(objects: &[&'a ParsedObject]) -> BTreeMap<&'a str, (usize, usize)> {
+    let mut scope = BTreeMap::new();
+    for (object_index, object) in objects.iter().enumerate() {
+        for (symbol_index, symbol) in object.dynamic_symbols.iter().enumerate() {
+            if symbol.is_global_definition() && !symbol.name.is_empty() {
+                scope.entry(symbol.name.as_str()).or_insert((object_index, symbol_index));
+            }
+        }
+    }
+    scope
+}
+
+/// What `relocation` of `object` (plan index `index`) writes.
+fn bind(
+    objects: &[&ParsedObject],
+    scope: &BTreeMap<&str, (usize, usize)>,
+    index: usize,
+    object: &ParsedObject,
+    relocation: &Relocation,
+) -> Result<RelocationValue, LoadError> {
+    let addend = match relocation.operation {
+        Operation::Symbol => 0,
+        Operation::Relative | Operation::SymbolPlusAddend => relocation.addend,
+    };
+    if relocation.operation == Operation::Relative {
+        return image_relative(object, index, object, 0, addend, relocation, None);
+    }
+    if relocation.symbol == 0 {
+        return Ok(RelocationValue::Absolute(addend as u64));
+    }
+    let symbol_index = relocation.symbol as usize;
+    let Some(reference) = object.dynamic_symbols.get(symbol_index) else {
+        return Err(LoadError::SymbolIndexOutOfRange {
+            object: object.name.clone(),
+            file_offset: relocation.file_offset,
+            site: relocation.site,
+            index: relocation.symbol,
+            count: object.dynamic_symbols.len() as u64,
+        });
+    };
+    let binds_locally = reference.definition != Definition::Undefined
+        && (reference.binding == Binding::Local || reference.protected);
+    let definition = if binds_locally {
+        Some((index, object, reference))
+    } else {
+        scope.get(reference.name.as_str()).and_then(|&(defining, symbol)| {
+            let defining_object = *objects.get(defining)?;
+            Some((defining, defining_object, defining_object.dynamic_symbols.get(symbol)?))
+        })
+    };
+    let Some((defining, defining_object, symbol)) = definition else {
+        if reference.binding == Binding::Weak {
+            return Ok(RelocationValue::Absolute(addend as u64));
+        }
+        return Err(LoadError::UndefinedSymbol {
+            object: object.name.clone(),
+            symbol: reference.name.clone(),
+            file_offset: relocation.file_offset,
+            site: relocation.site,
+        });
+    };
+    if symbol.symbol_type == TYPE_INDIRECT_FUNCTION {
+        return Err(LoadError::IndirectFunction {
+            object: object.name.clone(),
+            symbol: symbol.name.clone(),
+            file_offset: relocation.file_offset,
+            site: relocation.site,
+            defined_in: defining_object.name.clone(),
+        });
+    }
+    if symbol.definition == Definition::Absolute {
+        return match symbol.value.checked_add_signed(addend) {
+            Some(value) => Ok(RelocationValue::Absolute(value)),
+            None => Err(LoadError::RelocationOverflow {
+                object: object.name.clone(),
+                file_offset: relocation.file_offset,
+                site: relocation.site,
+                symbol: symbol.name.clone(),
+                value: symbol.value,
+                addend,
+            }),
+        };
+    }
+    image_relative(object, defining, defining_object, symbol.value, addend, relocation, Some(symbol))
+}
+
+/// `base + addend` inside the image of `target` (plan index `target_index`), checked.
+fn image_relative(
+    object: &ParsedObject,
+    target_index: usize,
+    target: &ParsedObject,
+    base: u64,
+    addend: i64,
+    relocation: &Relocation,
+    symbol: Option<&DynamicSymbol>,
+) -> Result<RelocationValue, LoadError> {
+    match base.checked_add_signed(addend) {
+        Some(offset) if offset <= target.image_size => {
+            Ok(RelocationValue::ImageRelative { object: target_index, offset })
+        }
+        _ => Err(LoadError::RelocationTargetOutOfImage {
+            object: object.name.clone(),
+            file_offset: relocation.file_offset,
+            site: relocation.site,
+            symbol: symbol.map(|symbol| symbol.name.clone()),
+            target_object: target.name.clone(),
+            base,
+            addend,
+            image_size: target.image_size,
+        }),
+    }
+}

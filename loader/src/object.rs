@@ -1,0 +1,142 @@
+//! One object, parsed and checked on its own.
+//!
+//! [`parse_object`] runs every check that needs only the object itself: header, segments,
+//! dynamic section, string and symbol tables, relocation tables. What needs the other
+//! objects (needed objects, symbol binding, machine agreement, the program's entry point)
+//! is checked by [`crate::plan()`].
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::dynamic::{parse_dynamic, FileMap};
+use crate::header::{parse_file_header, parse_segments};
+use crate::relocations::{parse_relocations, Operation, Relocation};
+use crate::strings::StringTable;
+use crate::symbols::{parse_symbols, symbol_count, Definition, DynamicSymbol};
+use crate::{LoadError, Machine, Segment, Symbol};
+
+/// An object to load: the name the deployment gave it and its file's bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectInput<'a> {
+    /// The object's name, usually its file name; errors use it to name the object.
+    pub name: &'a str,
+    /// The whole ELF file.
+    pub bytes: &'a [u8],
+}
+
+/// An object that passed every check that needs only itself.
+#[derive(Debug, Clone)]
+pub struct ParsedObject {
+    pub(crate) name: String,
+    pub(crate) machine: Machine,
+    pub(crate) entry: u64,
+    pub(crate) soname: Option<String>,
+    pub(crate) needed: Vec<String>,
+    pub(crate) image_size: u64,
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) relro: Option<(u64, u64)>,
+    pub(crate) dynamic_symbols: Vec<DynamicSymbol>,
+    pub(crate) relocations: Vec<Relocation>,
+}
+
+impl ParsedObject {
+    /// The name the caller gave the object.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The machine it is built for.
+    pub fn machine(&self) -> Machine {
+        self.machine
+    }
+
+    /// `e_entry`, unchecked (only a program's entry point is checked, by [`crate::plan()`]).
+    pub fn entry(&self) -> u64 {
+        self.entry
+    }
+
+    /// `DT_SONAME`, when it has one.
+    pub fn soname(&self) -> Option<&str> {
+        self.soname.as_deref()
+    }
+
+    /// The `DT_NEEDED` names, in file order.
+    pub fn needed(&self) -> &[String] {
+        &self.needed
+    }
+
+    /// The image size: the end of the highest segment, rounded up to [`crate::PAGE_SIZE`].
+    pub fn image_size(&self) -> u64 {
+        self.image_size
+    }
+
+    /// The loadable segments, sorted by image offset, on disjoint pages.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// `PT_GNU_RELRO` as (image offset, size).
+    pub fn relro(&self) -> Option<(u64, u64)> {
+        self.relro
+    }
+
+    /// The symbols the object defines in its image, in symbol table order.
+    pub fn symbols(&self) -> Vec<Symbol> {
+        self.dynamic_symbols
+            .iter()
+            .filter(|symbol| symbol.definition == Definition::InImage && !symbol.name.is_empty())
+            .map(|symbol| Symbol {
+                name: symbol.name.clone(),
+                image_offset: symbol.value,
+                size: symbol.size,
+                kind: symbol.kind(),
+            })
+            .collect()
+    }
+}
+
+/// Parses and checks one object on its own.
+pub fn parse_object(input: ObjectInput<'_>) -> Result<ParsedObject, LoadError> {
+    let object = input.name;
+    let header = parse_file_header(object, input.bytes)?;
+    let segments = parse_segments(object, input.bytes, &header)?;
+    let Some(dynamic_header) = segments.dynamic else {
+        return Err(LoadError::MissingDynamicSection { object: String::from(object) });
+    };
+    let dynamic = parse_dynamic(object, input.bytes, &dynamic_header)?;
+    let map = FileMap { object, bytes: input.bytes, segments: &segments.loads };
+    let strings = StringTable::new(
+        object,
+        map.table(
+            "DT_STRTAB",
+            dynamic.string_table.value,
+            dynamic.string_table.file_offset,
+            Some(dynamic.string_table_size.value),
+        )?,
+    );
+    let soname = dynamic.soname.map(|entry| strings.get(entry.value)).transpose()?;
+    let needed =
+        dynamic.needed.iter().map(|entry| strings.get(entry.value)).collect::<Result<Vec<_>, _>>()?;
+    let count = symbol_count(&map, &dynamic)?;
+    let relocations = parse_relocations(&map, header.machine, &dynamic, count.limit)?;
+    let named = relocations
+        .iter()
+        .filter(|relocation| relocation.operation != Operation::Relative)
+        .map(|relocation| u64::from(relocation.symbol) + 1)
+        .max()
+        .unwrap_or(0);
+    let dynamic_symbols =
+        parse_symbols(&map, &dynamic, &strings, count.known.max(named), segments.image_size)?;
+    Ok(ParsedObject {
+        name: String::from(object),
+        machine: header.machine,
+        entry: header.entry,
+        soname,
+        needed,
+        image_size: segments.image_size,
+        segments: segments.loads,
+        relro: segments.relro,
+        dynamic_symbols,
+        relocations,
+    })
+}
