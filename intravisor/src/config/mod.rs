@@ -1,0 +1,129 @@
+//! The deployment file: which cVMs to run, with what, and with how much memory.
+//!
+//! A deployment is read in two steps, as Hubris reads its configuration: the YAML is
+//! deserialised into raw types that refuse unknown fields (`raw`), then checked field by
+//! field and across cVMs into a [`Deployment`] (`validate`): names unique, files
+//! present, sizes representable and large enough. Every error names the file, the cVM
+//! and the field, and says what was expected, before anything runs.
+//!
+//! ```yaml
+//! cVMs:
+//!   - name: hello1
+//!     runtime: build/hello        # the program object, relative to this file
+//!     args: "one two"             # or a list
+//!     isolation: { size: 16M }    # the region; a representable capability length
+//!     wait: 0                     # seconds to wait before starting the next cVM; -1: until it ends
+//!     tenant: acme                # optional
+//!     objects: [build/libx.so]    # shared objects the program links against
+//!     files: [input.txt]          # files it may read, or {path: ..., as: name}
+//!     output: out/hello1          # the directory its files are written to
+//!     stack: 1M                   # optional, default 1M
+//! ```
+
+mod raw;
+mod size;
+mod validate;
+
+use std::path::PathBuf;
+
+pub use size::parse_size;
+pub use validate::{is_plain_file_name, load, parse};
+
+/// The stack size of a cVM that names none.
+pub const DEFAULT_STACK: u64 = 1024 * 1024;
+
+/// The largest region a cVM may ask for.
+pub const MAXIMUM_REGION: u64 = 64 << 30;
+
+/// Why a deployment file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read the deployment file: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The YAML does not parse, or has a field that does not belong (with line and column).
+    #[error("{file}: {message}")]
+    Syntax {
+        /// The file.
+        file: PathBuf,
+        /// The parser's message, with its location.
+        message: String,
+    },
+    /// The file has no cVMs.
+    #[error("{file}: `cVMs` lists no cVM; add at least one")]
+    NoCvms {
+        /// The file.
+        file: PathBuf,
+    },
+    /// A field of a cVM is wrong.
+    #[error("{file}: cVM `{cvm}`, field `{field}`: {message}")]
+    Field {
+        /// The file.
+        file: PathBuf,
+        /// The cVM's name (or its position when the name itself is wrong).
+        cvm: String,
+        /// The field, as a path (`isolation.size`).
+        field: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+/// A validated deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// The deployment file.
+    pub file: PathBuf,
+    /// The cVMs, in the order they are started.
+    pub cvms: Vec<CvmConfig>,
+}
+
+/// When to start the cVM after this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// At once.
+    No,
+    /// When this one has ended (`wait: -1`).
+    UntilEnd,
+    /// After this many seconds, or when this one ends if that is sooner.
+    Seconds(u64),
+}
+
+/// A file a cVM may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileGrant {
+    /// The name the cVM opens it by.
+    pub name: String,
+    /// The file on the host.
+    pub path: PathBuf,
+}
+
+/// One validated cVM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CvmConfig {
+    /// Unique name.
+    pub name: String,
+    /// The tenant it belongs to (`default` when none is named).
+    pub tenant: String,
+    /// The program object.
+    pub runtime: PathBuf,
+    /// Arguments after the program name.
+    pub arguments: Vec<String>,
+    /// Size of its region.
+    pub region_size: u64,
+    /// Size of its stack.
+    pub stack_size: u64,
+    /// When to start the next cVM.
+    pub wait: Wait,
+    /// Shared objects its program may link against.
+    pub objects: Vec<PathBuf>,
+    /// Files it may read.
+    pub files: Vec<FileGrant>,
+    /// The directory it writes files into, if any.
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,42 @@
+//! The deployment file as written: what serde reads, before any check.
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDeployment {
+    #[serde(rename = "cVMs")]
+    pub(super) cvms: Vec<RawCvm>,
+}
+
+/// One entry of `cVMs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCvm {
+    pub(super) name: String,
+    pub(super) runtime: String,
+    #[serde(default)]
+    pub(super) args: Option<Value>,
+    pub(super) isolation: RawIsolation,
+    #[serde(default)]
+    pub(super) wait: Option<i64>,
+    #[serde(default)]
+    pub(super) tenant: Option<String>,
+    #[serde(default)]
+    pub(super) objects: Vec<String>,
+    #[serde(default)]
+    pub(super) files: Vec<Value>,
+    #[serde(default)]
+    pub(super) output: Option<String>,
+    #[serde(default)]
+    pub(super) stack: Option<Value>,
+}
+
+/// `isolation:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIsolation {
+    pub(super) size: Value,
+}

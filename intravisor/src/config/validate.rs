@@ -1,0 +1,270 @@
+//! From the raw file to a [`Deployment`]: every field checked, then the cVMs against
+//! each other.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde_yaml_ng::Value;
+
+use super::raw::{RawCvm, RawDeployment};
+use super::{parse_size, ConfigError, CvmConfig, Deployment, FileGrant, Wait, DEFAULT_STACK, MAXIMUM_REGION};
+use crate::layout::MINIMUM_HEAP;
+use crate::region::{check_region_size, PAGE_SIZE};
+
+/// Reads and validates the deployment file at `file`.
+pub fn load(file: &Path) -> Result<Deployment, ConfigError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|source| ConfigError::Read { file: file.to_path_buf(), source })?;
+    parse(&text, file)
+}
+
+/// Validates the text of a deployment file; relative paths in it are taken from the
+/// directory `file` is in.
+pub fn parse(text: &str, file: &Path) -> Result<Deployment, ConfigError> {
+    let raw: RawDeployment = serde_yaml_ng::from_str(text)
+        .map_err(|error| ConfigError::Syntax { file: file.to_path_buf(), message: error.to_string() })?;
+    if raw.cvms.is_empty() {
+        return Err(ConfigError::NoCvms { file: file.to_path_buf() });
+    }
+    let directory = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let checker = Checker { file, directory: &directory };
+    let mut names = HashSet::new();
+    let mut outputs = HashSet::new();
+    let mut cvms = Vec::with_capacity(raw.cvms.len());
+    for (index, raw_cvm) in raw.cvms.iter().enumerate() {
+        let cvm = checker.cvm(index, raw_cvm)?;
+        if !names.insert(cvm.name.clone()) {
+            return Err(checker.error(
+                &cvm.name,
+                "name",
+                "another cVM already has this name; names must be unique",
+            ));
+        }
+        if let Some(output) = &cvm.output {
+            if !outputs.insert(output.clone()) {
+                return Err(checker.error(
+                    &cvm.name,
+                    "output",
+                    format!(
+                        "`{}` is already the output directory of another cVM; give each cVM its own",
+                        output.display()
+                    ),
+                ));
+            }
+        }
+        cvms.push(cvm);
+    }
+    Ok(Deployment { file: file.to_path_buf(), cvms })
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    directory: &'a Path,
+}
+
+impl Checker<'_> {
+    fn error(&self, cvm: &str, field: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Field {
+            file: self.file.to_path_buf(),
+            cvm: cvm.to_string(),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn cvm(&self, index: usize, raw: &RawCvm) -> Result<CvmConfig, ConfigError> {
+        let name = raw.name.clone();
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name.chars().all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character));
+        if !valid_name {
+            return Err(self.error(
+                &format!("#{}", index + 1),
+                "name",
+                format!("`{name}` is not a valid name: use 1 to 64 letters, digits, `-`, `_` or `.`"),
+            ));
+        }
+        let tenant = raw.tenant.clone().unwrap_or_else(|| "default".to_string());
+        if tenant.is_empty()
+            || !tenant.chars().all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character))
+        {
+            return Err(self.error(
+                &name,
+                "tenant",
+                format!("`{tenant}` is not a valid tenant name: use letters, digits, `-`, `_` or `.`"),
+            ));
+        }
+        let runtime = self.existing_file(&name, "runtime", &raw.runtime)?;
+        let objects = raw
+            .objects
+            .iter()
+            .enumerate()
+            .map(|(position, object)| self.existing_file(&name, &format!("objects[{position}]"), object))
+            .collect::<Result<Vec<_>, _>>()?;
+        let arguments = self.arguments(&name, raw.args.as_ref())?;
+        let region_size = self.size(&name, "isolation.size", &raw.isolation.size)?;
+        if region_size > MAXIMUM_REGION {
+            return Err(self.error(
+                &name,
+                "isolation.size",
+                format!("{region_size:#x} bytes is more than the largest region, {MAXIMUM_REGION:#x}"),
+            ));
+        }
+        check_region_size(region_size)
+            .map_err(|error| self.error(&name, "isolation.size", error.to_string()))?;
+        let stack_size = match &raw.stack {
+            Some(value) => self.size(&name, "stack", value)?,
+            None => DEFAULT_STACK,
+        };
+        if stack_size < 4 * PAGE_SIZE || stack_size % PAGE_SIZE != 0 {
+            return Err(self.error(
+                &name,
+                "stack",
+                format!(
+                    "{stack_size:#x} bytes: the stack must be a multiple of {PAGE_SIZE:#x} and at least 16K"
+                ),
+            ));
+        }
+        let fixed = stack_size + MINIMUM_HEAP + 2 * PAGE_SIZE;
+        if fixed >= region_size {
+            return Err(self.error(
+                &name,
+                "isolation.size",
+                format!("{region_size:#x} bytes does not fit the stack ({stack_size:#x}), the minimum heap ({MINIMUM_HEAP:#x}) and the program; give it more"),
+            ));
+        }
+        let wait = match raw.wait.unwrap_or(0) {
+            0 => Wait::No,
+            -1 => Wait::UntilEnd,
+            seconds if seconds > 0 => Wait::Seconds(seconds as u64),
+            other => {
+                return Err(self.error(
+                    &name,
+                    "wait",
+                    format!("{other} is not a wait: use -1 (until the cVM ends), 0, or a number of seconds"),
+                ))
+            }
+        };
+        let files = raw
+            .files
+            .iter()
+            .enumerate()
+            .map(|(position, value)| self.file_grant(&name, position, value))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut granted = HashSet::new();
+        for (position, grant) in files.iter().enumerate() {
+            if !granted.insert(grant.name.clone()) {
+                return Err(self.error(
+                    &name,
+                    &format!("files[{position}]"),
+                    format!("`{}` is granted twice; give each file its own name", grant.name),
+                ));
+            }
+        }
+        let output = raw.output.as_ref().map(|output| self.directory.join(output));
+        Ok(CvmConfig {
+            name,
+            tenant,
+            runtime,
+            arguments,
+            region_size,
+            stack_size,
+            wait,
+            objects,
+            files,
+            output,
+        })
+    }
+
+    fn existing_file(&self, cvm: &str, field: &str, path: &str) -> Result<PathBuf, ConfigError> {
+        let full = self.directory.join(path);
+        if !full.is_file() {
+            let hint = if field == "runtime" || field.starts_with("objects") {
+                " (the examples' objects are built by `cargo xtask build`)"
+            } else {
+                ""
+            };
+            return Err(self.error(cvm, field, format!("`{}` is not a file{hint}", full.display())));
+        }
+        Ok(full)
+    }
+
+    fn size(&self, cvm: &str, field: &str, value: &Value) -> Result<u64, ConfigError> {
+        match value {
+            Value::Number(number) => number.as_u64().ok_or_else(|| {
+                self.error(cvm, field, format!("{number} is not a size: write a positive number of bytes"))
+            }),
+            Value::String(text) => parse_size(text).map_err(|message| self.error(cvm, field, message)),
+            _ => Err(self.error(cvm, field, "expected a size such as 16M or 0x1000000")),
+        }
+    }
+
+    fn arguments(&self, cvm: &str, value: Option<&Value>) -> Result<Vec<String>, ConfigError> {
+        match value {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(text)) => Ok(text.split_whitespace().map(str::to_string).collect()),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(position, item)| match item {
+                    Value::String(text) => Ok(text.clone()),
+                    Value::Number(number) => Ok(number.to_string()),
+                    _ => Err(self.error(cvm, &format!("args[{position}]"), "expected a string")),
+                })
+                .collect(),
+            Some(_) => Err(self.error(cvm, "args", "expected a string or a list of strings")),
+        }
+    }
+
+    fn file_grant(&self, cvm: &str, position: usize, value: &Value) -> Result<FileGrant, ConfigError> {
+        let field = format!("files[{position}]");
+        let (path, name) = match value {
+            Value::String(path) => (path.clone(), None),
+            Value::Mapping(mapping) => {
+                let mut path = None;
+                let mut name = None;
+                for (key, value) in mapping {
+                    match (key.as_str(), value.as_str()) {
+                        (Some("path"), Some(value)) => path = Some(value.to_string()),
+                        (Some("as"), Some(value)) => name = Some(value.to_string()),
+                        (Some(key @ ("path" | "as")), None) => {
+                            return Err(self.error(cvm, &format!("{field}.{key}"), "expected a string"))
+                        }
+                        (key, _) => {
+                            return Err(self.error(
+                                cvm,
+                                &field,
+                                format!("unknown field `{}`, expected `path` or `as`", key.unwrap_or("?")),
+                            ))
+                        }
+                    }
+                }
+                let path = path.ok_or_else(|| self.error(cvm, &field, "missing field `path`"))?;
+                (path, name)
+            }
+            _ => return Err(self.error(cvm, &field, "expected a path, or a mapping with `path` and `as`")),
+        };
+        let full = self.existing_file(cvm, &format!("{field}.path"), &path)?;
+        let name = match name {
+            Some(name) => name,
+            None => Path::new(&path)
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        if !is_plain_file_name(&name) {
+            return Err(self.error(
+                cvm,
+                &format!("{field}.as"),
+                format!("`{name}` is not a plain file name (no `/`, not `.` or `..`)"),
+            ));
+        }
+        Ok(FileGrant { name, path: full })
+    }
+}
+
+/// A name a cVM may use for a file: non-empty, at most 255 bytes, no `/` or NUL, not
+/// `.` or `..`.
+pub fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 255 && name != "." && name != ".." && !name.contains(['/', '\0'])
+}

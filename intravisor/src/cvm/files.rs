@@ -1,0 +1,89 @@
+//! A cVM's files: the ones the deployment granted for reading, and the ones it creates
+//! in its own output directory. Nothing outside those is ever opened: names are looked
+//! up in the grants, or must be plain file names inside the output directory.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use abi::{Errno, OpenMode};
+
+use crate::config::{is_plain_file_name, FileGrant};
+
+/// Most files a cVM may have open at once.
+const MOST_OPEN: usize = 64;
+/// The first handle number (0..2 are the console).
+const FIRST_HANDLE: u64 = 3;
+
+#[derive(Debug)]
+enum OpenFile {
+    Reading(File),
+    Writing(File),
+}
+
+/// The open files of one cVM.
+#[derive(Debug)]
+pub(super) struct FileTable {
+    grants: Vec<FileGrant>,
+    output: Option<PathBuf>,
+    open: Vec<Option<OpenFile>>,
+}
+
+impl FileTable {
+    pub(super) fn new(grants: Vec<FileGrant>, output: Option<PathBuf>) -> Self {
+        Self { grants, output, open: Vec::new() }
+    }
+
+    pub(super) fn open(&mut self, name: &str, mode: OpenMode) -> Result<u64, Errno> {
+        let file = match mode {
+            OpenMode::Read => {
+                let grant = self.grants.iter().find(|grant| grant.name == name).ok_or(Errno::NoEntry)?;
+                OpenFile::Reading(File::open(&grant.path).map_err(|_| Errno::Io)?)
+            }
+            OpenMode::Write => {
+                let directory = self.output.as_ref().ok_or(Errno::Access)?;
+                if !is_plain_file_name(name) {
+                    return Err(Errno::Access);
+                }
+                std::fs::create_dir_all(directory).map_err(|_| Errno::Io)?;
+                OpenFile::Writing(File::create(directory.join(name)).map_err(|_| Errno::Io)?)
+            }
+        };
+        let slot = match self.open.iter().position(Option::is_none) {
+            Some(slot) => slot,
+            None if self.open.len() < MOST_OPEN => {
+                self.open.push(None);
+                self.open.len() - 1
+            }
+            None => return Err(Errno::TooManyFiles),
+        };
+        self.open[slot] = Some(file);
+        Ok(FIRST_HANDLE + slot as u64)
+    }
+
+    fn slot(&mut self, handle: u64) -> Result<&mut Option<OpenFile>, Errno> {
+        let index = handle.checked_sub(FIRST_HANDLE).ok_or(Errno::BadHandle)?;
+        self.open.get_mut(index as usize).filter(|slot| slot.is_some()).ok_or(Errno::BadHandle)
+    }
+
+    pub(super) fn read(&mut self, handle: u64, buffer: &mut [u8]) -> Result<usize, Errno> {
+        match self.slot(handle)? {
+            Some(OpenFile::Reading(file)) => file.read(buffer).map_err(|_| Errno::Io),
+            _ => Err(Errno::BadHandle),
+        }
+    }
+
+    pub(super) fn write(&mut self, handle: u64, bytes: &[u8]) -> Result<usize, Errno> {
+        match self.slot(handle)? {
+            Some(OpenFile::Writing(file)) => {
+                file.write_all(bytes).map(|()| bytes.len()).map_err(|_| Errno::Io)
+            }
+            _ => Err(Errno::BadHandle),
+        }
+    }
+
+    pub(super) fn close(&mut self, handle: u64) -> Result<(), Errno> {
+        *self.slot(handle)? = None;
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! Applying a verified layout to a cVM's region.
+//!
+//! The images are made writable, filled from the object files and relocated; then every
+//! page gets its final protection, and the boot block (name, arguments, and the
+//! [`abi::BootInfo`]) is written at the top of the stack. Nothing here decides an
+//! address: all of them come from the layout, which was verified against the region.
+
+use core::ops::Range;
+
+use abi::BootInfo;
+
+use crate::capability::{Cap, Permissions};
+use crate::guest::{GuestMemory, Protection};
+use crate::layout::Layout;
+use crate::platform::{hostcall_entry_address, Arena, ArenaError};
+
+/// Why a cVM could not be built in its region.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A page operation failed.
+    #[error("cannot prepare the cVM's memory: {0}")]
+    Arena(#[from] ArenaError),
+    /// The region's capability could not be derived with exact bounds.
+    #[error("the region {start:#x}..{end:#x} is not representable as a capability")]
+    Capability {
+        /// Start of the region.
+        start: u64,
+        /// End of the region.
+        end: u64,
+    },
+    /// The name and arguments do not fit the stack.
+    #[error("the cVM's name and arguments ({bytes} bytes) do not fit its stack; raise `stack`")]
+    ArgumentsTooLarge {
+        /// Bytes they need.
+        bytes: u64,
+    },
+}
+
+/// A cVM ready to enter.
+#[derive(Debug)]
+pub struct Instance {
+    /// Its region.
+    pub region: Range<u64>,
+    /// The program's entry point.
+    pub entry: u64,
+    /// The initial stack pointer.
+    pub stack_top: u64,
+    /// The address of its boot block.
+    pub boot_block: u64,
+    /// Its memory as the hostcalls check it.
+    pub memory: GuestMemory,
+}
+
+/// The permissions of a cVM's data capability.
+fn data_permissions() -> Permissions {
+    Permissions::LOAD
+        .union(Permissions::STORE)
+        .union(Permissions::LOAD_CAP)
+        .union(Permissions::STORE_CAP)
+        .union(Permissions::STORE_LOCAL_CAP)
+        .union(Permissions::MUTABLE_LOAD)
+        .union(Permissions::GLOBAL)
+}
+
+/// Applies `layout` (verified for this region) with the object `files` (by plan index),
+/// and writes the boot block for a cVM called `name` with `arguments`.
+pub fn instantiate(
+    arena: &Arena,
+    arena_capability: Cap,
+    layout: &Layout,
+    files: &[&[u8]],
+    name: &str,
+    arguments: &[String],
+) -> Result<Instance, BuildError> {
+    let region = layout.region.clone();
+    let region_capability =
+        arena_capability.set_value(region.start).set_bounds_exact(region.end - region.start);
+    if !region_capability.tag() {
+        return Err(BuildError::Capability { start: region.start, end: region.end });
+    }
+    let data = region_capability.clear_permissions(Permissions::ALL.difference(data_permissions()));
+
+    for image in &layout.images {
+        arena.protect(image.start, image.end, Protection::ReadWrite)?;
+    }
+    for copy in &layout.copies {
+        // The layout checked file_offset + length against this file's size.
+        let start = copy.file_offset as usize;
+        let bytes = &files[copy.object][start..start + copy.length as usize];
+        arena.write(copy.address, bytes)?;
+    }
+    for &(address, value) in &layout.relocations {
+        arena.write(address, &value.to_le_bytes())?;
+    }
+    for image in &layout.images {
+        arena.protect(image.start, image.end, Protection::None)?;
+    }
+    for mapping in &layout.mappings {
+        arena.protect(mapping.start, mapping.end, mapping.protection)?;
+    }
+    let (boot_block, stack_top) = write_boot_block(arena, layout, name, arguments)?;
+    Ok(Instance {
+        region,
+        entry: layout.entry,
+        stack_top,
+        boot_block,
+        memory: GuestMemory::new(data, layout.mappings.clone()),
+    })
+}
+
+/// Writes name, arguments, argv and the boot information at the top of the stack;
+/// returns the block's address and the stack pointer to start with.
+fn write_boot_block(
+    arena: &Arena,
+    layout: &Layout,
+    name: &str,
+    arguments: &[String],
+) -> Result<(u64, u64), BuildError> {
+    let strings: Vec<&str> = core::iter::once(name).chain(arguments.iter().map(String::as_str)).collect();
+    let string_bytes: u64 = strings.iter().map(|text| text.len() as u64 + 1).sum();
+    let argv_bytes = (strings.len() as u64 + 1) * 8;
+    let boot_bytes = core::mem::size_of::<BootInfo>() as u64;
+    let total = (string_bytes.next_multiple_of(16) + argv_bytes + boot_bytes).next_multiple_of(16);
+    let stack_size = layout.stack.end - layout.stack.start;
+    if total + 4096 > stack_size {
+        return Err(BuildError::ArgumentsTooLarge { bytes: total });
+    }
+    let block_start = layout.stack.end - total;
+    let argv_address = block_start;
+    let boot_address = argv_address + argv_bytes;
+    let strings_address = layout.stack.end - string_bytes.next_multiple_of(16);
+
+    let mut argv = Vec::with_capacity(strings.len() + 1);
+    let mut cursor = strings_address;
+    let mut string_block = Vec::with_capacity(string_bytes as usize);
+    for text in &strings {
+        argv.push(cursor);
+        string_block.extend_from_slice(text.as_bytes());
+        string_block.push(0);
+        cursor += text.len() as u64 + 1;
+    }
+    argv.push(0);
+    let boot = BootInfo {
+        magic: abi::BOOT_MAGIC,
+        version: abi::VERSION,
+        hostcall_entry: hostcall_entry_address(),
+        region_base: layout.region.start,
+        region_size: layout.region.end - layout.region.start,
+        heap_base: layout.heap.start,
+        heap_size: layout.heap.end - layout.heap.start,
+        argc: strings.len() as u64,
+        argv: argv_address,
+        name: strings_address,
+    };
+    arena.write(strings_address, &string_block)?;
+    let argv_bytes: Vec<u8> = argv.iter().flat_map(|address| address.to_le_bytes()).collect();
+    arena.write(argv_address, &argv_bytes)?;
+    arena.write(boot_address, &boot_info_bytes(&boot))?;
+    Ok((boot_address, block_start))
+}
+
+/// The boot block's bytes, field by field in declaration order (all `u64`, so the
+/// `repr(C)` layout has no padding).
+fn boot_info_bytes(boot: &BootInfo) -> Vec<u8> {
+    [
+        boot.magic,
+        boot.version,
+        boot.hostcall_entry,
+        boot.region_base,
+        boot.region_size,
+        boot.heap_base,
+        boot.heap_size,
+        boot.argc,
+        boot.argv,
+        boot.name,
+    ]
+    .iter()
+    .flat_map(|field| field.to_le_bytes())
+    .collect()
+}

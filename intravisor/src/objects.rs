@@ -1,0 +1,81 @@
+//! The object files of a deployment: read once, hashed, handed to the loader.
+//!
+//! Each file is read and hashed (SHA-256) once however many cVMs name it; a file that
+//! cannot be read is remembered with its error, so only the cVMs that need it are
+//! refused. This is where the ORC object store grows in the next issue.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::Deployment;
+use crate::report::ObjectReport;
+
+/// One object file.
+#[derive(Debug)]
+pub struct ObjectFile {
+    /// Its file name, which `DT_NEEDED` entries may name.
+    pub name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of its bytes.
+    pub sha256: [u8; 32],
+}
+
+impl ObjectFile {
+    /// Reads and hashes the file at `path`.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let bytes =
+            std::fs::read(path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let sha256 = Sha256::digest(&bytes).into();
+        Ok(Self { name, bytes, sha256 })
+    }
+
+    /// The digest in hexadecimal.
+    pub fn digest_hex(&self) -> String {
+        self.sha256.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+/// Every object file a deployment names.
+#[derive(Debug, Default)]
+pub struct ObjectFiles {
+    files: HashMap<PathBuf, Result<Arc<ObjectFile>, String>>,
+}
+
+impl ObjectFiles {
+    /// Reads every program and shared object the deployment names.
+    pub fn load(deployment: &Deployment) -> Self {
+        let mut files = HashMap::new();
+        for cvm in &deployment.cvms {
+            for path in core::iter::once(&cvm.runtime).chain(&cvm.objects) {
+                files.entry(path.clone()).or_insert_with(|| ObjectFile::read(path).map(Arc::new));
+            }
+        }
+        Self { files }
+    }
+
+    /// The file at `path`, or why it could not be read.
+    pub fn get(&self, path: &Path) -> Result<Arc<ObjectFile>, String> {
+        match self.files.get(path) {
+            Some(result) => result.clone(),
+            None => Err(format!("`{}` is not an object of this deployment", path.display())),
+        }
+    }
+
+    /// The distinct files (by digest), sorted by name.
+    pub fn report(&self) -> Vec<ObjectReport> {
+        let mut distinct = BTreeMap::new();
+        for file in self.files.values().flatten() {
+            distinct.entry((file.name.clone(), file.sha256)).or_insert_with(|| ObjectReport {
+                name: file.name.clone(),
+                sha256: file.digest_hex(),
+                size: file.bytes.len() as u64,
+            });
+        }
+        distinct.into_values().collect()
+    }
+}

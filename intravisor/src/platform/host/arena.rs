@@ -1,0 +1,204 @@
+//! The arena: one reserved range of address space that every cVM region lies in.
+//!
+//! The arena is mapped `PROT_NONE` and `MAP_NORESERVE` at start, so it costs no memory
+//! until a region's pages are made accessible. This module is the only one that reads or
+//! writes cVM memory: every method checks that the range it is given lies inside the
+//! arena before it touches anything, so a wrong range from the layer above is an error,
+//! never a write into the intravisor's own memory.
+
+use core::ops::Range;
+use std::io;
+
+use crate::guest::Protection;
+
+fn native_protection(protection: Protection) -> libc::c_int {
+    match protection {
+        Protection::None => libc::PROT_NONE,
+        Protection::Read => libc::PROT_READ,
+        Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+        Protection::ReadExecute => libc::PROT_READ | libc::PROT_EXEC,
+    }
+}
+
+/// Why an arena operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ArenaError {
+    /// The kernel refused to reserve the arena.
+    #[error("cannot reserve {size} bytes of address space for the arena: {source}")]
+    Reserve {
+        /// Requested size.
+        size: u64,
+        /// The kernel's answer.
+        source: io::Error,
+    },
+    /// A range handed to the arena is not inside it, or not page-aligned.
+    #[error("range {start:#x}..{end:#x} is not a page-aligned range inside the arena {arena_start:#x}..{arena_end:#x}")]
+    OutOfArena {
+        /// Start of the range.
+        start: u64,
+        /// End of the range.
+        end: u64,
+        /// Start of the arena.
+        arena_start: u64,
+        /// End of the arena.
+        arena_end: u64,
+    },
+    /// `mprotect` or `madvise` failed.
+    #[error("cannot change pages {start:#x}..{end:#x}: {source}")]
+    Protect {
+        /// Start of the range.
+        start: u64,
+        /// End of the range.
+        end: u64,
+        /// The kernel's answer.
+        source: io::Error,
+    },
+}
+
+/// The reserved address range.
+#[derive(Debug)]
+pub struct Arena {
+    base: u64,
+    size: u64,
+}
+
+/// Page size the arena works in.
+const PAGE: u64 = 4096;
+
+impl Arena {
+    /// Reserves `size` bytes of address space (rounded up to a page), inaccessible.
+    /// `alignment` (a power of two) is the alignment of the arena's base.
+    pub fn reserve(size: u64, alignment: u64) -> Result<Self, ArenaError> {
+        let size = size.div_ceil(PAGE) * PAGE;
+        let alignment = alignment.max(PAGE);
+        let padded = size + alignment;
+        // SAFETY: an anonymous PROT_NONE mapping at an address the kernel picks touches
+        // no existing mapping.
+        let raw = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                padded as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if raw == libc::MAP_FAILED {
+            return Err(ArenaError::Reserve { size, source: io::Error::last_os_error() });
+        }
+        let start = raw as u64;
+        let base = start.next_multiple_of(alignment);
+        // Give back the padding on both sides so the arena is exactly [base, base+size).
+        // SAFETY: both ranges lie inside the mapping just made and outside the arena.
+        unsafe {
+            if base > start {
+                libc::munmap(raw, (base - start) as usize);
+            }
+            let end = base + size;
+            let padded_end = start + padded;
+            if padded_end > end {
+                libc::munmap(end as *mut libc::c_void, (padded_end - end) as usize);
+            }
+        }
+        Ok(Self { base, size })
+    }
+
+    /// The arena's address range.
+    pub fn range(&self) -> Range<u64> {
+        self.base..self.base + self.size
+    }
+
+    fn check(&self, start: u64, end: u64) -> Result<(), ArenaError> {
+        let inside = start <= end && start >= self.base && end <= self.base + self.size;
+        if inside && start.is_multiple_of(PAGE) && end.is_multiple_of(PAGE) {
+            Ok(())
+        } else {
+            Err(ArenaError::OutOfArena {
+                start,
+                end,
+                arena_start: self.base,
+                arena_end: self.base + self.size,
+            })
+        }
+    }
+
+    fn check_bytes(&self, start: u64, length: u64) -> Result<(), ArenaError> {
+        let end = start.checked_add(length);
+        match end {
+            Some(end) if start >= self.base && end <= self.base + self.size => Ok(()),
+            _ => Err(ArenaError::OutOfArena {
+                start,
+                end: end.unwrap_or(u64::MAX),
+                arena_start: self.base,
+                arena_end: self.base + self.size,
+            }),
+        }
+    }
+
+    /// Sets the protection of the pages `[start, end)`.
+    pub fn protect(&self, start: u64, end: u64, protection: Protection) -> Result<(), ArenaError> {
+        self.check(start, end)?;
+        if start == end {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside the arena's own mapping (checked above), which
+        // holds only cVM memory, never the intravisor's.
+        let status = unsafe {
+            libc::mprotect(start as *mut libc::c_void, (end - start) as usize, native_protection(protection))
+        };
+        if status != 0 {
+            return Err(ArenaError::Protect { start, end, source: io::Error::last_os_error() });
+        }
+        Ok(())
+    }
+
+    /// Scrubs `[start, end)`: drops its pages (they read as zero afterwards) and makes it
+    /// inaccessible again.
+    pub fn scrub(&self, start: u64, end: u64) -> Result<(), ArenaError> {
+        self.check(start, end)?;
+        if start == end {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside the arena's private anonymous mapping (checked
+        // above); MADV_DONTNEED there frees the pages and later reads give zeros.
+        let status =
+            unsafe { libc::madvise(start as *mut libc::c_void, (end - start) as usize, libc::MADV_DONTNEED) };
+        if status != 0 {
+            return Err(ArenaError::Protect { start, end, source: io::Error::last_os_error() });
+        }
+        self.protect(start, end, Protection::None)
+    }
+
+    /// Copies `bytes` into the arena at `address`.
+    ///
+    /// The caller has made the destination pages writable; a write into a page that is
+    /// not would fault in the intravisor, which is why every caller checks the cVM's
+    /// mapping table first.
+    pub fn write(&self, address: u64, bytes: &[u8]) -> Result<(), ArenaError> {
+        self.check_bytes(address, bytes.len() as u64)?;
+        // SAFETY: the destination lies inside the arena (checked above), so it never
+        // overlaps `bytes`, which is intravisor memory; the caller made it writable.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) };
+        Ok(())
+    }
+
+    /// Copies bytes out of the arena at `address` into `buffer`.
+    ///
+    /// The caller has checked that the source pages are readable.
+    pub fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), ArenaError> {
+        self.check_bytes(address, buffer.len() as u64)?;
+        // SAFETY: the source lies inside the arena (checked above) and never overlaps
+        // `buffer`; the caller checked it is mapped readable.
+        unsafe { core::ptr::copy_nonoverlapping(address as *const u8, buffer.as_mut_ptr(), buffer.len()) };
+        Ok(())
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        // SAFETY: the arena owns this mapping; no cVM runs once the arena is dropped,
+        // because every cVM borrows it.
+        unsafe { libc::munmap(self.base as *mut libc::c_void, self.size as usize) };
+    }
+}

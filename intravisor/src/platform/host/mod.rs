@@ -1,0 +1,19 @@
+//! The host platform: cVMs as threads of one Linux process.
+//!
+//! Isolation here is the software capability model: the intravisor checks every
+//! hostcall argument against the calling cVM's capabilities, and a fault on a cVM's
+//! thread ends that cVM only. cVM code itself is not bounds-checked (ARCHITECTURE §5).
+//!
+//! - `arena`: the one reserved address range cVM regions are carved from, and every
+//!   raw read and write of cVM memory;
+//! - `switch`: entering a cVM on its own stack, the hostcall trampoline, and coming
+//!   back (x86-64 and AArch64 assembly);
+//! - `signals`: turning a fault on a cVM's thread into a value.
+
+mod arena;
+mod signals;
+mod switch;
+
+pub use arena::{Arena, ArenaError};
+pub use signals::Fault;
+pub use switch::{hostcall_entry_address, run_cvm, CvmStop, HostcallHandler, HostcallOutcome};

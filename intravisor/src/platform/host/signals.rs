@@ -1,0 +1,206 @@
+//! Faults on a cVM's thread, turned into values.
+//!
+//! One process-wide handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP. When the
+//! faulting thread is running cVM code (its switch context says so), the handler
+//! records the fault and rewrites the interrupted register state so that the thread
+//! resumes in `resume_host` on the intravisor's stack: the cVM ends, the thread and
+//! the intravisor go on. Any other fault is the intravisor's own and goes to the
+//! handler that was installed before ours (Rust's stack-overflow reporter) or to the
+//! default action.
+//!
+//! Each cVM thread runs with its own alternate signal stack, so a cVM that overflows
+//! its stack still gets a handler to report it.
+
+use std::sync::OnceLock;
+
+use super::switch::{current_context, resume_host_address, FAULT_REASON};
+
+/// A fault that ended a cVM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    /// The signal number.
+    pub signal: i32,
+    /// `si_code`.
+    pub code: i32,
+    /// The faulting data address (`si_addr`).
+    pub address: u64,
+    /// The program counter of the faulting instruction.
+    pub program_counter: u64,
+}
+
+impl Fault {
+    /// What happened, in words.
+    pub fn cause(&self) -> &'static str {
+        match (self.signal, self.code) {
+            (libc::SIGSEGV, SEGV_MAPERR) => "segmentation fault: address not mapped",
+            (libc::SIGSEGV, SEGV_ACCERR) => "segmentation fault: access not permitted",
+            (libc::SIGSEGV, _) => "segmentation fault",
+            (libc::SIGBUS, _) => "bus error",
+            (libc::SIGILL, _) => "illegal instruction",
+            (libc::SIGFPE, _) => "arithmetic exception",
+            (libc::SIGTRAP, _) => "breakpoint trap",
+            _ => "fault",
+        }
+    }
+}
+
+/// `si_code` of SIGSEGV: no mapping at the address.
+const SEGV_MAPERR: i32 = 1;
+/// `si_code` of SIGSEGV: the mapping forbids the access.
+const SEGV_ACCERR: i32 = 2;
+
+const SIGNALS: [libc::c_int; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
+
+/// The handlers in place before ours, one per entry of `SIGNALS`.
+static PREVIOUS: OnceLock<[libc::sigaction; 5]> = OnceLock::new();
+
+/// Installs the fault handler once for the process.
+pub(super) fn install() {
+    PREVIOUS.get_or_init(|| {
+        // SAFETY: sigaction is plain data; all-zero is a valid "no handler" value.
+        let mut previous: [libc::sigaction; 5] = unsafe { core::mem::zeroed() };
+        for (index, signal) in SIGNALS.iter().enumerate() {
+            // SAFETY: as above.
+            let mut action: libc::sigaction = unsafe { core::mem::zeroed() };
+            action.sa_sigaction = handle as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            // SAFETY: `action` is a valid handler description and `previous[index]` a
+            // valid place for the old one; the handler is async-signal-safe (it reads a
+            // thread-local, writes the context and the register state, nothing else).
+            unsafe {
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(*signal, &action, &mut previous[index]);
+            }
+        }
+        previous
+    });
+}
+
+extern "C" fn handle(signal: libc::c_int, info: *mut libc::siginfo_t, user_context: *mut libc::c_void) {
+    let context = current_context();
+    // SAFETY: a non-null CURRENT points at the live context of the run on this thread.
+    if !context.is_null() && unsafe { (*context).in_cvm } == 1 {
+        // SAFETY: the kernel passes valid siginfo and ucontext pointers to an
+        // SA_SIGINFO handler; the context is this thread's and the run is paused here.
+        unsafe {
+            let user_context = &mut *(user_context as *mut libc::ucontext_t);
+            let (program_counter, _) = registers(user_context);
+            (*context).fault = Some(Fault {
+                signal,
+                code: (*info).si_code,
+                address: (*info).si_addr() as u64,
+                program_counter,
+            });
+            (*context).in_cvm = 0;
+            redirect(user_context, resume_host_address(), context as u64, FAULT_REASON);
+        }
+        return;
+    }
+    chain(signal, info, user_context);
+}
+
+/// Passes a fault that is not a cVM's to the handler installed before ours.
+fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, user_context: *mut libc::c_void) {
+    let index = SIGNALS.iter().position(|&known| known == signal);
+    let previous = PREVIOUS.get().zip(index).map(|(all, index)| all[index]);
+    match previous {
+        Some(action) if action.sa_sigaction != libc::SIG_DFL && action.sa_sigaction != libc::SIG_IGN => {
+            if action.sa_flags & libc::SA_SIGINFO != 0 {
+                // SAFETY: the previous handler was installed with SA_SIGINFO, so it has
+                // this signature; we pass it the kernel's own arguments.
+                let function: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    unsafe { core::mem::transmute(action.sa_sigaction) };
+                function(signal, info, user_context);
+            } else {
+                // SAFETY: a handler installed without SA_SIGINFO takes the signal only.
+                let function: extern "C" fn(libc::c_int) =
+                    unsafe { core::mem::transmute(action.sa_sigaction) };
+                function(signal);
+            }
+        }
+        _ => {
+            // Restore the default action; returning re-runs the faulting instruction,
+            // which now ends the process as it would have without us.
+            // SAFETY: resetting a signal to SIG_DFL is always valid.
+            unsafe { libc::signal(signal, libc::SIG_DFL) };
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn registers(user_context: &libc::ucontext_t) -> (u64, u64) {
+    let registers = &user_context.uc_mcontext.gregs;
+    (registers[libc::REG_RIP as usize] as u64, registers[libc::REG_RSP as usize] as u64)
+}
+
+/// Makes the interrupted thread continue at `function(first, second)` on the stack the
+/// context names.
+#[cfg(target_arch = "x86_64")]
+fn redirect(user_context: &mut libc::ucontext_t, function: u64, first: u64, second: u64) {
+    let registers = &mut user_context.uc_mcontext.gregs;
+    registers[libc::REG_RIP as usize] = function as i64;
+    registers[libc::REG_RDI as usize] = first as i64;
+    registers[libc::REG_RSI as usize] = second as i64;
+}
+
+#[cfg(target_arch = "aarch64")]
+fn registers(user_context: &libc::ucontext_t) -> (u64, u64) {
+    (user_context.uc_mcontext.pc, user_context.uc_mcontext.sp)
+}
+
+#[cfg(target_arch = "aarch64")]
+fn redirect(user_context: &mut libc::ucontext_t, function: u64, first: u64, second: u64) {
+    user_context.uc_mcontext.pc = function;
+    user_context.uc_mcontext.regs[0] = first;
+    user_context.uc_mcontext.regs[1] = second;
+}
+
+/// An alternate signal stack for the current thread, removed again on drop.
+pub(super) struct AlternateStack {
+    memory: *mut libc::c_void,
+    size: usize,
+    previous: libc::stack_t,
+}
+
+impl AlternateStack {
+    /// Size of the alternate stack: room for the kernel's signal frame and our handler.
+    const SIZE: usize = 64 * 1024;
+
+    /// Gives the calling thread an alternate signal stack.
+    pub(super) fn install() -> Option<Self> {
+        // SAFETY: an anonymous read-write mapping at an address the kernel picks.
+        let memory = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                Self::SIZE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if memory == libc::MAP_FAILED {
+            log::warn!(
+                "no alternate signal stack for this cVM thread: a stack overflow will not be reported"
+            );
+            return None;
+        }
+        let stack = libc::stack_t { ss_sp: memory, ss_flags: 0, ss_size: Self::SIZE };
+        // SAFETY: stack_t is plain data.
+        let mut previous: libc::stack_t = unsafe { core::mem::zeroed() };
+        // SAFETY: `stack` describes the mapping just made, which lives until drop.
+        unsafe { libc::sigaltstack(&stack, &mut previous) };
+        Some(Self { memory, size: Self::SIZE, previous })
+    }
+}
+
+impl Drop for AlternateStack {
+    fn drop(&mut self) {
+        // SAFETY: put back the thread's previous alternate stack, then unmap ours,
+        // which no handler runs on any more (we are not in a handler).
+        unsafe {
+            libc::sigaltstack(&self.previous, core::ptr::null_mut());
+            libc::munmap(self.memory, self.size);
+        }
+    }
+}
