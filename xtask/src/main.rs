@@ -1,0 +1,97 @@
+//! `cargo xtask`: the one entry point for building, running and testing the project.
+//!
+//! ```text
+//! cargo xtask setup   install what the build needs (Debian packages, Rust targets)
+//! cargo xtask build   build cvm-libos for cVMs and every example's programs
+//! cargo xtask demo    build, then run examples/hello
+//! cargo xtask test    build, then every test, clippy and rustfmt
+//! cargo xtask bench   build, then the benchmarks
+//! ```
+//!
+//! CI runs `cargo xtask test`, the same command a person types.
+
+mod examples;
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let result = match arguments.first().map(String::as_str) {
+        Some("setup") => setup::install(),
+        Some("build") => build(),
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("bench") => bench(),
+        _ => Err("usage: cargo xtask setup|build|demo|test|bench".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Runs a command in the workspace root, failing with its description.
+fn run(command: &mut Command) -> Result<(), String> {
+    let description = format!("{command:?}");
+    let status =
+        command.current_dir(root()).status().map_err(|error| format!("cannot run {description}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{description} failed with {status}"))
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
+}
+
+fn build() -> Result<(), String> {
+    setup::install()?;
+    examples::build_all()
+}
+
+fn demo() -> Result<(), String> {
+    build()?;
+    run(cargo().args(["build", "--release", "--bin", "intravisor"]))?;
+    let report = root().join("target/hello-report.json");
+    run(Command::new(root().join("target/release/intravisor"))
+        .arg("run")
+        .arg("examples/hello/deploy.yaml")
+        .arg("--report")
+        .arg(&report))?;
+    println!("report: {}", report.display());
+    Ok(())
+}
+
+fn test() -> Result<(), String> {
+    build()?;
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    // The host platform must keep compiling for AArch64 Linux.
+    run(cargo().args([
+        "check",
+        "--quiet",
+        "-p",
+        "intravisor",
+        "--all-targets",
+        "--target",
+        "aarch64-unknown-linux-gnu",
+    ]))?;
+    run(cargo().args(["test", "--workspace"]))
+}
+
+fn bench() -> Result<(), String> {
+    build()?;
+    run(cargo().args(["bench", "-p", "intravisor", "--bench", "lifecycle"]))
+}

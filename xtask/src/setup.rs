@@ -1,0 +1,68 @@
+//! Installing what the build needs, on a fresh Debian machine.
+//!
+//! The cVM programs are built with Debian's clang-14 and lld-14; cvm-libos is built for
+//! the bare-metal Rust target of the host's architecture. Each is installed only when
+//! missing, so `setup` is quick when everything is there.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::run;
+
+/// The Debian packages the build uses.
+const PACKAGES: [&str; 3] = ["clang-14", "lld-14", "llvm-14-tools"];
+
+/// The C compiler the examples are built with.
+pub const CLANG: &str = "/usr/bin/clang-14";
+
+/// The Rust target cvm-libos is built for on this host.
+pub fn cvm_rust_target() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "aarch64-unknown-none"
+    } else {
+        "x86_64-unknown-none"
+    }
+}
+
+/// The clang target the cVM programs are built for on this host.
+pub fn cvm_clang_target() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "aarch64-linux-gnu"
+    } else {
+        "x86_64-linux-gnu"
+    }
+}
+
+/// Installs whatever of the packages and the Rust target is missing.
+pub fn install() -> Result<(), String> {
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|package| !installed(package)).collect();
+    if !missing.is_empty() {
+        println!("xtask: installing {}", missing.join(" "));
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|error| format!("cannot run rustup: {error}"))?;
+    let installed_targets = String::from_utf8_lossy(&targets.stdout);
+    // The cVM target, and AArch64 Linux, which the host platform must keep compiling for.
+    for target in [cvm_rust_target(), "aarch64-unknown-linux-gnu"] {
+        if !installed_targets.lines().any(|line| line == target) {
+            run(Command::new("rustup").args(["target", "add", target]))?;
+        }
+    }
+    Ok(())
+}
+
+fn installed(package: &str) -> bool {
+    match package {
+        "clang-14" => Path::new(CLANG).exists(),
+        "lld-14" => Path::new("/usr/bin/ld.lld-14").exists(),
+        "llvm-14-tools" => Path::new("/usr/lib/llvm-14/bin/FileCheck").exists(),
+        _ => false,
+    }
+}
