@@ -19,7 +19,7 @@ fn a_refused_cvm_does_not_stop_the_others() {
   - name: cramped
     runtime: {hello}
     stack: 16K
-    isolation: {{ size: 128K }}
+    isolation: {{ size: 92K }}
   - name: also-good
     runtime: {hello}
     isolation: {{ size: 8M }}
