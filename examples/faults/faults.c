@@ -1,9 +1,15 @@
 /* faults: misbehaves in the way its first argument names.
  *
- *   wild     dereferences a wild pointer: the cVM faults and is ended alone;
- *   outside  hands the write hostcall buffers outside its region: each call gets
- *            -CVM_EFAULT back, and the cVM exits normally with that code;
- *   normal   does its work and exits 0.
+ *   wild      dereferences a wild pointer: the cVM faults and is ended alone;
+ *   outside   hands the write hostcall buffers outside its region: each call gets
+ *             -CVM_EFAULT back, and the cVM exits normally with that code;
+ *   normal    does its work (heap, clock, console) and exits 0;
+ *   trap      executes a trapping instruction (SIGILL on x86-64, SIGTRAP or SIGILL on
+ *             AArch64);
+ *   divide    divides by zero (SIGFPE on x86-64; AArch64 gives 0 and does not trap);
+ *   overflow  recurses until its stack runs into the guard page;
+ *   code      writes into its own code;
+ *   flood     makes a thousand refused and unknown hostcalls, then exits 0.
  */
 #include <cvm.h>
 
@@ -13,6 +19,16 @@ static int same(const char *left, const char *right) {
         right++;
     }
     return *left == *right;
+}
+
+/* Recurses until the stack runs out (the limit is never reached); the volatile frame
+ * keeps the compiler from turning it into a loop. */
+static unsigned long recurse(unsigned long depth) {
+    volatile unsigned char frame[256];
+    frame[0] = (unsigned char)depth;
+    if (depth == ~0UL)
+        return frame[0];
+    return recurse(depth + 1) + frame[0];
 }
 
 int main(int argc, char **argv) {
@@ -36,10 +52,39 @@ int main(int argc, char **argv) {
                    (long long)first, (long long)second, (long long)third, intravisor);
         return (int)-first;
     }
+    if (same(mode, "trap"))
+        __builtin_trap();
+    if (same(mode, "divide")) {
+        volatile int seven = 7, zero = 0;
+        cvm_printf("7 / 0 = %d\n", seven / zero);
+        return 0;
+    }
+    if (same(mode, "overflow"))
+        return (int)recurse(1);
+    if (same(mode, "code")) {
+        volatile unsigned char *code = (volatile unsigned char *)(uintptr_t)main;
+        *code = 0xc3;
+        return 0;
+    }
+    if (same(mode, "flood")) {
+        int refused = 0;
+        for (int index = 0; index < 1000; index++) {
+            refused += cvm_write(CVM_STDOUT, (const void *)(uintptr_t)0x1000, 1) == -CVM_EFAULT;
+            refused += cvm_hostcall(9999, 0, 0, 0, 0, 0) == -CVM_ENOSYS;
+        }
+        cvm_printf("refused %d hostcalls\n", refused);
+        return 0;
+    }
     uint64_t start = cvm_clock_monotonic();
+    unsigned *numbers = cvm_malloc(1000 * sizeof *numbers);
+    if (!numbers)
+        return 2;
+    for (unsigned index = 0; index < 1000; index++)
+        numbers[index] = index + 1;
     unsigned long long sum = 0;
-    for (unsigned index = 1; index <= 1000; index++)
-        sum += index;
+    for (unsigned index = 0; index < 1000; index++)
+        sum += numbers[index];
+    cvm_free(numbers);
     cvm_printf("normal: the sum of 1..1000 is %llu (%s)\n", sum,
                cvm_clock_monotonic() >= start ? "clock ok" : "clock went back");
     return 0;
