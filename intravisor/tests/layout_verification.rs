@@ -37,6 +37,7 @@ fn good_plan() -> LoadPlan {
                 segment(0x2000, 0x900, 0x2000, 0x100, "rw"),
             ],
             relro: None,
+            cls_templates: vec![],
             symbols: vec![],
             needed: vec![],
         }],

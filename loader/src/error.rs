@@ -55,6 +55,15 @@ pub enum LoadError {
     DuplicateProgramHeader { object: String, kind: &'static str, index: usize },
     /// `PT_GNU_RELRO` does not lie within the pages of one `PT_LOAD` segment.
     RelroOutsideSegments { object: String, index: usize, address: u64, size: u64 },
+    /// `e_shentsize` is not 64 although the file has section headers.
+    BadSectionHeaderSize { object: String, size: u16 },
+    /// The section header table (`e_shoff`, `e_shnum`) runs past the end of the file.
+    SectionHeadersOutOfFile { object: String, offset: u64, count: u16, file_length: u64 },
+    /// `e_shstrndx`, or a section's name, points outside the section name table.
+    SectionNameOutOfTable { object: String, section: usize, file_offset: u64 },
+    /// A compartment-local storage template (`.cls.data`, `.cls.bss`) is not inside one
+    /// writable segment.
+    ClsTemplateNotWritable { object: String, section: String, address: u64, size: u64 },
     /// There is no `PT_DYNAMIC` program header.
     MissingDynamicSection { object: String },
     /// The dynamic section has no `DT_NULL` entry.

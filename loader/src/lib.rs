@@ -22,6 +22,8 @@
 //!   `ImageRelative` offset is at most that object's `image_size`. Writes are listed
 //!   object by object in table order (`DT_RELA`, then `DT_JMPREL`); apply them in order.
 //! - `entry` is inside an executable segment of object 0.
+//! - `cls_templates` are the `.cls.data`/`.cls.bss` sections (found by name in the
+//!   section headers), each inside one writable segment.
 //! - Not in a plan: initialisers (`DT_INIT`, `DT_INIT_ARRAY`), symbol versions, TLS.
 //!
 //! Reading order: [`plan()`] (in `link.rs`) drives [`parse_object`] (`object.rs`), which
@@ -43,6 +45,7 @@ mod message;
 mod object;
 mod plan;
 mod relocations;
+mod sections;
 mod strings;
 mod symbols;
 
@@ -53,3 +56,4 @@ pub use plan::{
     LoadPlan, Machine, Permissions, PlannedObject, RelocationValue, RelocationWrite, Segment, Symbol,
     SymbolKind, PAGE_SIZE,
 };
+pub use sections::CLS_SECTIONS;

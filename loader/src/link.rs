@@ -60,6 +60,7 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
             image_size: object.image_size,
             segments: object.segments.clone(),
             relro: object.relro,
+            cls_templates: object.cls_templates.clone(),
             symbols: object.symbols(),
             needed,
         })

@@ -131,6 +131,27 @@ impl fmt::Display for LoadError {
                 formatter,
                 "{object}: program header {index} is a second {kind}; an object may have only one"
             ),
+            Self::BadSectionHeaderSize { object, size } => write!(
+                formatter,
+                "{object}: e_shentsize at file offset 0x3a is {size}, but ELF64 section headers are 64 \
+                 bytes; the file is corrupt"
+            ),
+            Self::SectionHeadersOutOfFile { object, offset, count, file_length } => write!(
+                formatter,
+                "{object}: the {count} section headers at file offset {offset:#x} (e_shoff, e_shnum) \
+                 run past the end of the {file_length}-byte file; the file is truncated or corrupt"
+            ),
+            Self::SectionNameOutOfTable { object, section, file_offset } => write!(
+                formatter,
+                "{object}: the name of section {section} (header at file offset {file_offset:#x}) is \
+                 not inside the section name table; the file is corrupt"
+            ),
+            Self::ClsTemplateNotWritable { object, section, address, size } => write!(
+                formatter,
+                "{object}: the compartment-local storage template {section} at address {address:#x} \
+                 ({size:#x} bytes) is not inside one writable segment; link it with the default \
+                 linker script so that it lands in the read-write segment"
+            ),
             Self::RelroOutsideSegments { object, index, address, size } => write!(
                 formatter,
                 "{object}: program header {index}: PT_GNU_RELRO at address {address:#x}, {size:#x} bytes, \

@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 use crate::dynamic::{parse_dynamic, FileMap};
 use crate::header::{parse_file_header, parse_segments};
 use crate::relocations::{parse_relocations, Operation, Relocation};
+use crate::sections::parse_cls_templates;
 use crate::strings::StringTable;
 use crate::symbols::{parse_symbols, symbol_count, Definition, DynamicSymbol};
 use crate::{LoadError, Machine, Segment, Symbol};
@@ -35,6 +36,7 @@ pub struct ParsedObject {
     pub(crate) image_size: u64,
     pub(crate) segments: Vec<Segment>,
     pub(crate) relro: Option<(u64, u64)>,
+    pub(crate) cls_templates: Vec<(u64, u64)>,
     pub(crate) dynamic_symbols: Vec<DynamicSymbol>,
     pub(crate) relocations: Vec<Relocation>,
 }
@@ -80,6 +82,11 @@ impl ParsedObject {
         self.relro
     }
 
+    /// The compartment-local storage templates, as (address, size).
+    pub fn cls_templates(&self) -> &[(u64, u64)] {
+        &self.cls_templates
+    }
+
     /// The symbols the object defines in its image, in symbol table order.
     pub fn symbols(&self) -> Vec<Symbol> {
         self.dynamic_symbols
@@ -104,6 +111,7 @@ pub fn parse_object(input: ObjectInput<'_>) -> Result<ParsedObject, LoadError> {
         return Err(LoadError::MissingDynamicSection { object: String::from(object) });
     };
     let dynamic = parse_dynamic(object, input.bytes, &dynamic_header)?;
+    let cls_templates = parse_cls_templates(object, input.bytes, &segments.loads)?;
     let map = FileMap { object, bytes: input.bytes, segments: &segments.loads };
     let strings = StringTable::new(
         object,
@@ -136,6 +144,7 @@ pub fn parse_object(input: ObjectInput<'_>) -> Result<ParsedObject, LoadError> {
         image_size: segments.image_size,
         segments: segments.loads,
         relro: segments.relro,
+        cls_templates,
         dynamic_symbols,
         relocations,
     })

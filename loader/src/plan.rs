@@ -83,6 +83,9 @@ pub struct PlannedObject {
     pub segments: Vec<Segment>,
     /// `PT_GNU_RELRO` as (image offset, size): made read-only after relocation.
     pub relro: Option<(u64, u64)>,
+    /// Compartment-local storage templates (`.cls.data`, `.cls.bss`) as (image offset,
+    /// size), sorted, each inside one writable segment: every cVM gets its own copy.
+    pub cls_templates: Vec<(u64, u64)>,
     /// Symbols the object defines in its dynamic symbol table.
     pub symbols: Vec<Symbol>,
     /// Indices (into [`LoadPlan::objects`]) of the objects named by its `DT_NEEDED`.
