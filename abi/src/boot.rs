@@ -7,7 +7,7 @@
 /// `BootInfo::magic`: "ORCBOOT1" in little-endian byte order.
 pub const BOOT_MAGIC: u64 = u64::from_le_bytes(*b"ORCBOOT1");
 /// `BootInfo::version` of this ABI.
-pub const VERSION: u64 = 1;
+pub const VERSION: u64 = 2;
 
 /// What a cVM learns about itself when it starts.
 #[repr(C)]
@@ -35,4 +35,6 @@ pub struct BootInfo {
     pub argv: u64,
     /// Address of the cVM's name, NUL-terminated.
     pub name: u64,
+    /// Address of the cVM's compartment-local storage table ([`crate::ClsTable`]).
+    pub cls_table: u64,
 }

@@ -14,9 +14,11 @@
 #![no_std]
 
 mod boot;
+mod cls;
 mod errno;
 mod hostcall;
 
 pub use boot::{BootInfo, BOOT_MAGIC, VERSION};
+pub use cls::{ClsSlot, ClsTable};
 pub use errno::Errno;
 pub use hostcall::{Hostcall, OpenMode, STDERR, STDOUT};

@@ -1,10 +1,11 @@
-//! The cVM's entry point and its panic handler.
+//! The cVM's start and its panic handler.
 //!
-//! The intravisor enters `_start` with the address of the boot block as the first
-//! argument, on a stack inside the cVM's region. `_start` checks the block, sets up the
-//! heap and the hostcall entry, calls the program's `main`, and exits with its status.
-//! Both items exist only in the bare-metal builds a cVM links (`target_os = "none"`);
-//! the host build of this crate, used for its unit tests, has neither.
+//! The intravisor enters the program's `_start` (`c/start.c`) with the address of the
+//! boot block as the first argument, on a stack inside the cVM's region; `_start` calls
+//! [`__cvm_start`] with the program's `main`. It checks the block, sets up the heap and
+//! the hostcall entry, calls `main`, and exits with its status. Both items exist only
+//! in the bare-metal builds a cVM links (`target_os = "none"`); the host build of this
+//! crate, used for its unit tests, has neither.
 
 #[cfg(target_os = "none")]
 mod cvm {
@@ -13,23 +14,23 @@ mod cvm {
 
     use abi::{BootInfo, BOOT_MAGIC, VERSION};
 
+    use crate::cls::local;
     use crate::{heap, hostcall, interface};
 
-    extern "C" {
-        /// The C program's `main`.
-        fn main(argument_count: i32, arguments: *const *const c_char) -> i32;
-    }
+    /// A C program's `main`.
+    type Main = extern "C" fn(i32, *const *const c_char) -> i32;
 
     /// Address of the cVM's name, from the boot block.
+    #[link_section = ".cls.data"]
     pub(crate) static NAME: AtomicU64 = AtomicU64::new(0);
 
-    /// The cVM entry point.
+    /// Starts the cVM: called by the program's `_start`.
     ///
     /// # Safety
     /// `boot` is the address of a [`BootInfo`] the intravisor wrote inside this cVM's
     /// region; its heap range is memory this cVM owns and nothing else uses.
     #[no_mangle]
-    pub unsafe extern "C" fn _start(boot: *const BootInfo) -> ! {
+    pub unsafe extern "C" fn __cvm_start(boot: *const BootInfo, main: Main) -> ! {
         // SAFETY: the intravisor passes the address of a readable, aligned BootInfo.
         let boot = unsafe { &*boot };
         if boot.magic != BOOT_MAGIC || boot.version != VERSION {
@@ -39,12 +40,12 @@ mod cvm {
             }
         }
         hostcall::set_entry(boot.hostcall_entry);
-        NAME.store(boot.name, Ordering::Relaxed);
+        local(&NAME).store(boot.name, Ordering::Relaxed);
         // SAFETY: the boot block's heap range is this cVM's, writable, and unused.
         unsafe { heap::init(boot.heap_base as *mut u8, boot.heap_size as usize) };
-        // SAFETY: argv is an array of `argc` C strings followed by a null, written by
-        // the intravisor; `main` is the program's own entry.
-        let status = unsafe { main(boot.argc as i32, boot.argv as *const *const c_char) };
+        // argv is an array of `argc` C strings followed by a null, written by the
+        // intravisor; `main` is the program's own.
+        let status = main(boot.argc as i32, boot.argv as *const *const c_char);
         interface::cvm_exit(status)
     }
 
@@ -56,11 +57,11 @@ mod cvm {
     }
 }
 
-/// Address of the cVM's NUL-terminated name, or zero before `_start` ran.
+/// Address of the cVM's NUL-terminated name, or zero before `__cvm_start` ran.
 pub(crate) fn name_address() -> u64 {
     #[cfg(target_os = "none")]
     {
-        cvm::NAME.load(core::sync::atomic::Ordering::Relaxed)
+        crate::cls::local(&cvm::NAME).load(core::sync::atomic::Ordering::Relaxed)
     }
     #[cfg(not(target_os = "none"))]
     {

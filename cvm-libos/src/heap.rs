@@ -9,6 +9,9 @@ use core::ptr::NonNull;
 use linked_list_allocator::Heap;
 use spin::Mutex;
 
+use crate::cls::local;
+
+#[link_section = ".cls.data"]
 static HEAP: Mutex<Heap> = Mutex::new(Heap::empty());
 
 /// Bytes in front of every block, holding its total size.
@@ -25,7 +28,7 @@ const HEADER: usize = 16;
 )]
 pub(crate) unsafe fn init(base: *mut u8, size: usize) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { HEAP.lock().init(base, size) };
+    unsafe { local(&HEAP).lock().init(base, size) };
 }
 
 /// Allocates `size` bytes aligned to 16, or returns null.
@@ -36,7 +39,7 @@ pub(crate) fn allocate(size: usize) -> *mut u8 {
     let Ok(layout) = Layout::from_size_align(total, HEADER) else {
         return core::ptr::null_mut();
     };
-    match HEAP.lock().allocate_first_fit(layout) {
+    match local(&HEAP).lock().allocate_first_fit(layout) {
         Ok(block) => {
             let block = block.as_ptr();
             // SAFETY: the block has room for the header and is 16-byte aligned.
@@ -64,6 +67,6 @@ pub(crate) unsafe fn release(pointer: *mut u8) {
     };
     if let (Some(block), Ok(layout)) = (NonNull::new(block), Layout::from_size_align(total, HEADER)) {
         // SAFETY: the block and layout are those `allocate` handed out.
-        unsafe { HEAP.lock().deallocate(block, layout) };
+        unsafe { local(&HEAP).lock().deallocate(block, layout) };
     }
 }

@@ -8,7 +8,10 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use abi::{Errno, Hostcall};
 
+use crate::cls::local;
+
 /// The hostcall entry the boot block named; zero means "use a supervisor call".
+#[link_section = ".cls.data"]
 static ENTRY: AtomicU64 = AtomicU64::new(0);
 
 /// A hostcall that failed, with the error the intravisor returned.
@@ -28,13 +31,13 @@ impl HostcallError {
     expect(dead_code, reason = "called by `_start`, which only cVM builds have")
 )]
 pub(crate) fn set_entry(entry: u64) {
-    ENTRY.store(entry, Ordering::Relaxed);
+    local(&ENTRY).store(entry, Ordering::Relaxed);
 }
 
 /// Makes hostcall `number` with five arguments and returns the intravisor's answer
 /// unchanged: non-negative on success, a negated errno on failure.
 pub fn raw(number: Hostcall, arguments: [u64; 5]) -> i64 {
-    let entry = ENTRY.load(Ordering::Relaxed);
+    let entry = local(&ENTRY).load(Ordering::Relaxed);
     if entry != 0 {
         // SAFETY: `entry` is the hostcall entry the intravisor wrote into the boot
         // block, an `extern "C"` function with exactly this signature; `_start`

@@ -1,16 +1,20 @@
 //! The library OS inside every cVM.
 //!
-//! Linked into each cVM program, it is the only code there that speaks to the
-//! intravisor. It owns the entry glue (`_start`: check the boot block, set up the heap,
-//! call `main`, exit with its status), the heap inside the cVM's region, and the C
-//! functions declared in `include/cvm.h` (console, exit, clocks, files). It trusts the
-//! boot block the intravisor wrote and nothing else; the intravisor, in turn, trusts
-//! nothing this library hands it.
+//! Built into the shared object `libcvm.so`, an ORC object loaded once for all cVMs, it
+//! is the only code in a cVM that speaks to the intravisor. It owns the entry glue
+//! (`__cvm_start`, called by each program's `_start` in `c/start.c`: check the boot
+//! block, set up the heap, call `main`, exit with its status), `__cls_get_addr`, the
+//! heap inside the cVM's region, and the C functions declared in `include/cvm.h`
+//! (console, exit, clocks, files). Its own statics are compartment-local (`cls`). It
+//! trusts the boot block the intravisor wrote and nothing else; the intravisor, in
+//! turn, trusts nothing this library hands it.
 #![no_std]
 
+mod cls;
 mod entry;
 mod heap;
 pub mod hostcall;
 mod interface;
 
+pub use cls::__cls_get_addr;
 pub use hostcall::HostcallError;

@@ -93,20 +93,23 @@ impl fmt::Display for GuestFault {
     }
 }
 
-/// A cVM's data capability and the protections of its region's pages.
+/// A cVM's capabilities and the protections of the pages they reach.
 #[derive(Debug, Clone)]
 pub struct GuestMemory {
     data: Cap,
+    /// Capabilities for the shared objects the cVM uses (read and execute only).
+    shared: Vec<Cap>,
     /// Sorted by `start`, disjoint.
     mappings: Vec<Mapping>,
 }
 
 impl GuestMemory {
-    /// Memory reached through `data`, with the given page protections (sorted by
-    /// start, disjoint; pages not listed are inaccessible).
-    pub fn new(data: Cap, mut mappings: Vec<Mapping>) -> Self {
+    /// Memory reached through `data` (the cVM's region) and `shared` (the shared objects
+    /// it uses), with the given page protections (disjoint; pages not listed are
+    /// inaccessible).
+    pub fn new(data: Cap, shared: Vec<Cap>, mut mappings: Vec<Mapping>) -> Self {
         mappings.sort_by_key(|mapping| mapping.start);
-        Self { data, mappings }
+        Self { data, shared, mappings }
     }
 
     /// The cVM's data capability.
@@ -129,11 +132,13 @@ impl GuestMemory {
             Access::Read => Permissions::LOAD,
             Access::Write => Permissions::STORE,
         };
-        self.data.check_access(address, length, needed).map_err(|fault| GuestFault::Capability {
-            fault,
-            address,
-            length,
-        })?;
+        // The region's capability decides, unless a shared object's authorises the access.
+        if let Err(fault) = self.data.check_access(address, length, needed) {
+            if !self.shared.iter().any(|capability| capability.check_access(address, length, needed).is_ok())
+            {
+                return Err(GuestFault::Capability { fault, address, length });
+            }
+        }
         // The capability check guarantees address + length does not overflow.
         let end = address + length;
         let mut cursor = address;

@@ -5,19 +5,27 @@
 //! no page ends up both writable and executable; every relocation site lies in a
 //! writable segment of its object and every value it writes points into an object of
 //! the plan; the entry point lies in executable code. The result is a [`Layout`] of
-//! absolute addresses inside the region, which the platform applies as it is.
+//! absolute addresses, which the platform applies as it is.
 //!
-//! A region holds, from its base: the object images (each at an address aligned as
-//! its segments ask), a guard page, the heap, a guard page, and the stack at the top.
+//! Each object is either private (its image is copied into the region) or shared (one
+//! copy, already loaded by the object store, see [`lay_out_shared`]). A shared object
+//! with compartment-local storage gets an instance of its templates in the region,
+//! and the region's table says where (`abi::ClsTable`).
+//!
+//! A region holds, from its base: the private images (each at an address aligned as
+//! its segments ask), the CLS instances, the CLS table, a guard page, the heap, a guard
+//! page, and the stack at the top.
 
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
 
+use abi::{ClsSlot, ClsTable};
 use loader::{LoadPlan, RelocationValue};
 
 use crate::guest::{Mapping, Protection};
 use crate::region::PAGE_SIZE;
+use crate::sharing::{rebase, template_span, Instance};
 
 /// The smallest heap a cVM is given.
 pub const MINIMUM_HEAP: u64 = 64 * 1024;
@@ -79,6 +87,18 @@ pub enum LayoutError {
         /// The entry point's offset in the program's image.
         offset: u64,
     },
+    /// A shared object points into an object that is not shared.
+    SharedPointsToPrivate {
+        /// The shared object.
+        object: usize,
+        /// The relocation site's offset in its image.
+        site: u64,
+    },
+    /// Two objects' templates would share a slot of the CLS table.
+    SlotConflict {
+        /// The object placed second.
+        object: usize,
+    },
     /// The images, the minimum heap and the stack do not fit the region.
     RegionTooSmall {
         /// Bytes needed at least.
@@ -117,6 +137,13 @@ impl fmt::Display for LayoutError {
             Self::Entry { offset } => {
                 write!(formatter, "the entry point at image offset {offset:#x} is not in executable code")
             }
+            Self::SharedPointsToPrivate { object, site } => write!(
+                formatter,
+                "object {object}: the shared copy would hold, at image offset {site:#x}, the address of an object that is not shared"
+            ),
+            Self::SlotConflict { object } => {
+                write!(formatter, "object {object}: its templates share a slot of the CLS table with another object's")
+            }
             Self::RegionTooSmall { needed, available } => write!(
                 formatter,
                 "the region of {available:#x} bytes is too small: the program, a {MINIMUM_HEAP:#x}-byte heap and the stack need {needed:#x}; raise `isolation.size`"
@@ -124,6 +151,9 @@ impl fmt::Display for LayoutError {
         }
     }
 }
+
+/// A 64-bit little-endian write: (address, value).
+pub type Write = (u64, u64);
 
 /// Bytes of one object's file to copy into the region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,20 +168,69 @@ pub struct Copy {
     pub address: u64,
 }
 
-/// The verified plan, in absolute addresses inside the region.
+/// Where an object of a plan lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Copied into this cVM's region.
+    Private,
+    /// Shared: one copy, loaded by the object store at `base`.
+    Shared {
+        /// The address of its image.
+        base: u64,
+    },
+}
+
+/// How template addresses map to slots of the CLS table (`abi::ClsTable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotGeometry {
+    /// First address of slot 0.
+    pub base: u64,
+    /// log2 of the slot size.
+    pub shift: u32,
+    /// Number of slots.
+    pub count: u64,
+}
+
+/// What to lay out.
+#[derive(Debug, Clone)]
+pub struct LayoutRequest<'a> {
+    /// The loader's plan.
+    pub plan: &'a LoadPlan,
+    /// The size of each object's file, by plan index.
+    pub file_sizes: &'a [u64],
+    /// Where each object lives, by plan index.
+    pub placements: &'a [Placement],
+    /// The cVM's region.
+    pub region: Range<u64>,
+    /// The stack size.
+    pub stack_size: u64,
+    /// The CLS slots.
+    pub slots: SlotGeometry,
+}
+
+/// The verified plan, in absolute addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     /// The region.
     pub region: Range<u64>,
     /// Where each object's image starts, by plan index.
     pub object_bases: Vec<u64>,
-    /// Page ranges of the images, writable while the plan is applied.
+    /// Page ranges of the private images, writable while the plan is applied.
     pub images: Vec<Range<u64>>,
-    /// Bytes to copy.
+    /// Bytes of private objects' files to copy.
     pub copies: Vec<Copy>,
-    /// 64-bit little-endian writes: (address, value).
+    /// 64-bit little-endian writes into private images: (address, value).
     pub relocations: Vec<(u64, u64)>,
-    /// Final page protections of the whole region (the rest is inaccessible).
+    /// The CLS instances of shared objects.
+    pub instances: Vec<Instance>,
+    /// 64-bit writes into the instances after they are filled from their templates:
+    /// pointers into templates, rebased onto this cVM's instances.
+    pub instance_writes: Vec<(u64, u64)>,
+    /// Where the CLS table is.
+    pub cls_table: u64,
+    /// The table's head and slots.
+    pub cls_table_contents: (ClsTable, Vec<ClsSlot>),
+    /// Final page protections of the region (the rest is inaccessible).
     pub mappings: Vec<Mapping>,
     /// The heap.
     pub heap: Range<u64>,
@@ -159,6 +238,21 @@ pub struct Layout {
     pub stack: Range<u64>,
     /// The program's entry point.
     pub entry: u64,
+}
+
+impl Layout {
+    /// Bytes of the region given over to CLS instances.
+    pub fn cls_bytes(&self) -> u64 {
+        self.instances
+            .iter()
+            .map(|instance| page_up(instance.template.end - instance.template.start).unwrap_or(0))
+            .sum()
+    }
+
+    /// Bytes of private images.
+    pub fn private_image_bytes(&self) -> u64 {
+        self.images.iter().map(|image| image.end - image.start).sum()
+    }
 }
 
 fn page_down(value: u64) -> u64 {
@@ -169,50 +263,64 @@ fn page_up(value: u64) -> Option<u64> {
     value.checked_next_multiple_of(PAGE_SIZE)
 }
 
-/// Verifies `plan` for the object files of the given sizes (by plan index) and lays it
-/// out in `region` with a stack of `stack_size` bytes.
-pub fn lay_out(
-    plan: &LoadPlan,
-    file_sizes: &[u64],
-    region: Range<u64>,
-    stack_size: u64,
-) -> Result<Layout, LayoutError> {
+/// Verifies a plan and lays a cVM's region out for it.
+pub fn lay_out(request: LayoutRequest<'_>) -> Result<Layout, LayoutError> {
+    let LayoutRequest { plan, file_sizes, placements, region, stack_size, slots } = request;
     if plan.objects.is_empty() {
         return Err(LayoutError::Empty);
     }
-    if plan.objects.len() != file_sizes.len() {
+    if plan.objects.len() != file_sizes.len() || plan.objects.len() != placements.len() {
         return Err(LayoutError::ObjectCount { planned: plan.objects.len(), given: file_sizes.len() });
     }
     let available = region.end - region.start;
+    let too_small = || LayoutError::RegionTooSmall { needed: u64::MAX, available };
     let mut cursor = region.start;
     let mut object_bases = Vec::with_capacity(plan.objects.len());
-    let mut images = Vec::with_capacity(plan.objects.len());
+    let mut images = Vec::new();
     let mut copies = Vec::new();
     let mut mappings = Vec::new();
     for (index, object) in plan.objects.iter().enumerate() {
-        let alignment = object
-            .segments
-            .iter()
-            .map(|segment| segment.alignment.max(PAGE_SIZE))
-            .filter(|alignment| alignment.is_power_of_two())
-            .max()
-            .unwrap_or(PAGE_SIZE);
-        let too_small = || LayoutError::RegionTooSmall { needed: u64::MAX, available };
+        if let Placement::Shared { base } = placements[index] {
+            object_bases.push(base);
+            continue;
+        }
+        let alignment = object_alignment(object);
         let base = cursor.checked_next_multiple_of(alignment).ok_or_else(too_small)?;
-        let image_size = page_up(object.image_size).ok_or_else(too_small)?;
-        let image_end = base.checked_add(image_size).ok_or_else(too_small)?;
+        let image_end =
+            page_up(object.image_size).and_then(|size| base.checked_add(size)).ok_or_else(too_small)?;
         object_bases.push(base);
         images.push(base..image_end);
         mappings.extend(object_mappings(index, object, file_sizes[index], base, &mut copies)?);
         cursor = image_end;
     }
-    let images_end = cursor;
-    let relocations = relocation_writes(plan, &object_bases)?;
     let entry = entry_address(plan, object_bases[0])?;
+
+    // Instances of shared objects' templates, then the table.
+    let mut instances = Vec::new();
+    for (index, object) in plan.objects.iter().enumerate() {
+        let (Placement::Shared { base }, Some(span)) = (placements[index], template_span(object)) else {
+            continue;
+        };
+        let size = page_up(span.end - span.start).ok_or_else(too_small)?;
+        instances.push(Instance {
+            object: index,
+            template: base + span.start..base + span.end,
+            address: cursor,
+        });
+        mappings.push(Mapping { start: cursor, end: cursor + size, protection: Protection::ReadWrite });
+        cursor = cursor.checked_add(size).ok_or_else(too_small)?;
+    }
+    let (relocations, instance_writes) = relocation_writes(plan, placements, &object_bases, &instances)?;
+    let cls_table = cursor;
+    let cls_table_contents = table_contents(cls_table, slots, &instances)?;
+    let table_bytes = (core::mem::size_of::<ClsTable>()
+        + cls_table_contents.1.len() * core::mem::size_of::<ClsSlot>()) as u64;
+    let table_end = page_up(table_bytes).and_then(|size| cursor.checked_add(size)).ok_or_else(too_small)?;
+    mappings.push(Mapping { start: cls_table, end: table_end, protection: Protection::Read });
 
     // Guard page, heap, guard page, stack.
     let stack_size = page_up(stack_size).unwrap_or(u64::MAX);
-    let needed = (images_end - region.start)
+    let needed = (table_end - region.start)
         .saturating_add(MINIMUM_HEAP)
         .saturating_add(2 * PAGE_SIZE)
         .saturating_add(stack_size);
@@ -220,11 +328,96 @@ pub fn lay_out(
         return Err(LayoutError::RegionTooSmall { needed, available });
     }
     let stack = region.end - stack_size..region.end;
-    let heap = images_end + PAGE_SIZE..stack.start - PAGE_SIZE;
+    let heap = table_end + PAGE_SIZE..stack.start - PAGE_SIZE;
     mappings.push(Mapping { start: heap.start, end: heap.end, protection: Protection::ReadWrite });
     mappings.push(Mapping { start: stack.start, end: stack.end, protection: Protection::ReadWrite });
     mappings.sort_by_key(|mapping| mapping.start);
-    Ok(Layout { region, object_bases, images, copies, relocations, mappings, heap, stack, entry })
+    Ok(Layout {
+        region,
+        object_bases,
+        images,
+        copies,
+        relocations,
+        instances,
+        instance_writes,
+        cls_table,
+        cls_table_contents,
+        mappings,
+        heap,
+        stack,
+        entry,
+    })
+}
+
+/// The alignment an object's image needs: its largest segment alignment, at least a page.
+pub fn object_alignment(object: &loader::PlannedObject) -> u64 {
+    object
+        .segments
+        .iter()
+        .map(|segment| segment.alignment.max(PAGE_SIZE))
+        .filter(|alignment| alignment.is_power_of_two())
+        .max()
+        .unwrap_or(PAGE_SIZE)
+}
+
+/// The one copy of a shared object, as the object store applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedImage {
+    /// The image's pages.
+    pub image: Range<u64>,
+    /// Bytes of the file to copy.
+    pub copies: Vec<Copy>,
+    /// 64-bit writes: (address, value).
+    pub relocations: Vec<(u64, u64)>,
+    /// Final protections: code read+execute, everything else read-only.
+    pub mappings: Vec<Mapping>,
+}
+
+/// Verifies object `index` of `plan` for sharing at the base `placements` gives it:
+/// every pointer it holds must point into a shared object.
+pub fn lay_out_shared(
+    plan: &LoadPlan,
+    index: usize,
+    file_size: u64,
+    placements: &[Placement],
+) -> Result<SharedImage, LayoutError> {
+    let object = plan.objects.get(index).ok_or(LayoutError::Empty)?;
+    let Some(Placement::Shared { base }) = placements.get(index).copied() else {
+        return Err(LayoutError::ObjectCount { planned: plan.objects.len(), given: placements.len() });
+    };
+    let mut copies = Vec::new();
+    let mut mappings = object_mappings(index, object, file_size, base, &mut copies)?;
+    for mapping in &mut mappings {
+        if mapping.protection == Protection::ReadWrite {
+            mapping.protection = Protection::Read;
+        }
+    }
+    let bases: Vec<Option<u64>> = placements
+        .iter()
+        .map(|placement| match placement {
+            Placement::Shared { base } => Some(*base),
+            Placement::Private => None,
+        })
+        .collect();
+    let mut relocations = Vec::new();
+    for relocation in plan.relocations.iter().filter(|relocation| relocation.object == index) {
+        let value = match relocation.value {
+            RelocationValue::Absolute(value) => value,
+            RelocationValue::ImageRelative { object: target, offset } => {
+                let target_base = bases
+                    .get(target)
+                    .copied()
+                    .flatten()
+                    .ok_or(LayoutError::SharedPointsToPrivate { object: index, site: relocation.site })?;
+                check_target(plan, relocation.object, relocation.site, target, offset)?;
+                target_base + offset
+            }
+        };
+        check_site(plan, relocation.object, relocation.site)?;
+        relocations.push((base + relocation.site, value));
+    }
+    let image = base..page_up(object.image_size).map_or(base, |size| base + size);
+    Ok(SharedImage { image, copies, relocations, mappings })
 }
 
 /// The page mappings of one object's segments, with RELRO made read-only, and the
@@ -302,41 +495,110 @@ fn object_mappings(
     Ok(mappings)
 }
 
-/// Checks every relocation and resolves it to an absolute write.
-fn relocation_writes(plan: &LoadPlan, object_bases: &[u64]) -> Result<Vec<(u64, u64)>, LayoutError> {
-    let mut writes = Vec::with_capacity(plan.relocations.len());
+/// Checks that a relocation site is 8 bytes inside a writable segment of its object.
+fn check_site(plan: &LoadPlan, object: usize, site: u64) -> Result<(), LayoutError> {
+    let bad_site = LayoutError::RelocationSite { object, site };
+    let planned = plan.objects.get(object).ok_or(bad_site.clone())?;
+    let site_end = site.checked_add(8).ok_or(bad_site.clone())?;
+    let in_writable_segment = planned.segments.iter().any(|segment| {
+        segment.permissions.write
+            && site >= segment.image_offset
+            && site_end <= segment.image_offset.saturating_add(segment.memory_size)
+    });
+    if in_writable_segment {
+        Ok(())
+    } else {
+        Err(bad_site)
+    }
+}
+
+/// Checks that a relocation's target lies inside an object of the plan.
+fn check_target(
+    plan: &LoadPlan,
+    object: usize,
+    site: u64,
+    target: usize,
+    offset: u64,
+) -> Result<(), LayoutError> {
+    match plan.objects.get(target) {
+        Some(target_object) if offset <= target_object.image_size => Ok(()),
+        _ => Err(LayoutError::RelocationTarget { object, site }),
+    }
+}
+
+/// Checks every relocation and resolves it: writes into private images, and writes
+/// into the CLS instances of shared objects (pointers into templates rebased).
+fn relocation_writes(
+    plan: &LoadPlan,
+    placements: &[Placement],
+    object_bases: &[u64],
+    instances: &[Instance],
+) -> Result<(Vec<Write>, Vec<Write>), LayoutError> {
+    let mut private = Vec::new();
+    let mut instance_writes = Vec::new();
     for relocation in &plan.relocations {
-        let bad_site = LayoutError::RelocationSite { object: relocation.object, site: relocation.site };
-        let object = plan.objects.get(relocation.object).ok_or(bad_site.clone())?;
-        let site_end = relocation.site.checked_add(8).ok_or(bad_site.clone())?;
-        let in_writable_segment = object.segments.iter().any(|segment| {
-            segment.permissions.write
-                && relocation.site >= segment.image_offset
-                && site_end <= segment.image_offset.saturating_add(segment.memory_size)
-        });
-        if !in_writable_segment {
-            return Err(bad_site);
-        }
+        check_site(plan, relocation.object, relocation.site)?;
         let value = match relocation.value {
             RelocationValue::Absolute(value) => value,
             RelocationValue::ImageRelative { object: target, offset } => {
-                let target_object = plan.objects.get(target);
-                match target_object {
-                    Some(target_object) if offset <= target_object.image_size => {
-                        object_bases[target] + offset
-                    }
-                    _ => {
-                        return Err(LayoutError::RelocationTarget {
-                            object: relocation.object,
-                            site: relocation.site,
-                        })
-                    }
-                }
+                check_target(plan, relocation.object, relocation.site, target, offset)?;
+                object_bases[target] + offset
             }
         };
-        writes.push((object_bases[relocation.object] + relocation.site, value));
+        let site = object_bases[relocation.object] + relocation.site;
+        let in_templates = template_span(&plan.objects[relocation.object])
+            .is_some_and(|span| span.contains(&relocation.site));
+        match placements[relocation.object] {
+            // A private object's templates are used in place; pointers in them to shared
+            // templates go to this cVM's instances.
+            Placement::Private if in_templates => private.push((site, rebase(value, instances))),
+            Placement::Private => private.push((site, value)),
+            Placement::Shared { .. } if in_templates => {
+                let instance = instances.iter().find(|instance| instance.object == relocation.object);
+                if let Some(instance) = instance {
+                    instance_writes
+                        .push((site - instance.template.start + instance.address, rebase(value, instances)));
+                }
+            }
+            // Applied once, to the shared copy, by the object store.
+            Placement::Shared { .. } => {}
+        }
     }
-    Ok(writes)
+    Ok((private, instance_writes))
+}
+
+/// The CLS table: for every slot a shared object's templates overlap, where they are
+/// and how far away this cVM's copy is.
+fn table_contents(
+    address: u64,
+    slots: SlotGeometry,
+    instances: &[Instance],
+) -> Result<(ClsTable, Vec<ClsSlot>), LayoutError> {
+    let mut entries = alloc::vec![ClsSlot::default(); slots.count as usize];
+    for instance in instances {
+        let first = instance.template.start.wrapping_sub(slots.base) >> slots.shift;
+        let last = (instance.template.end - 1).wrapping_sub(slots.base) >> slots.shift;
+        for slot in first..=last {
+            let entry = entries
+                .get_mut(slot as usize)
+                .ok_or(LayoutError::SlotConflict { object: instance.object })?;
+            if entry.template_size != 0 {
+                return Err(LayoutError::SlotConflict { object: instance.object });
+            }
+            *entry = ClsSlot {
+                template_start: instance.template.start,
+                template_size: instance.template.end - instance.template.start,
+                instance_delta: instance.address.wrapping_sub(instance.template.start),
+            };
+        }
+    }
+    let head = ClsTable {
+        self_address: address,
+        slot_base: slots.base,
+        slot_shift: u64::from(slots.shift),
+        slot_count: slots.count,
+    };
+    Ok((head, entries))
 }
 
 fn entry_address(plan: &LoadPlan, program_base: u64) -> Result<u64, LayoutError> {

@@ -30,3 +30,6 @@ pub mod region;
 pub mod report;
 #[cfg(feature = "std")]
 pub mod runner;
+pub mod sharing;
+#[cfg(feature = "std")]
+pub mod store;

@@ -66,16 +66,48 @@ impl ObjectFiles {
         }
     }
 
-    /// The distinct files (by digest), sorted by name.
-    pub fn report(&self) -> Vec<ObjectReport> {
+    /// The distinct files (by digest), sorted by name, with how they were used.
+    pub fn report(&self, usage: &ObjectUsage) -> Vec<ObjectReport> {
+        let usage = usage.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut distinct = BTreeMap::new();
         for file in self.files.values().flatten() {
+            let counts = usage.get(&file.sha256).copied().unwrap_or_default();
             distinct.entry((file.name.clone(), file.sha256)).or_insert_with(|| ObjectReport {
                 name: file.name.clone(),
                 sha256: file.digest_hex(),
                 size: file.bytes.len() as u64,
+                loads: counts.loads,
+                users: counts.users,
+                shared_bytes: counts.shared_bytes,
             });
         }
         distinct.into_values().collect()
+    }
+}
+
+/// How often each object (by digest) was loaded and used.
+#[derive(Debug, Default)]
+pub struct ObjectUsage {
+    counts: std::sync::Mutex<BTreeMap<[u8; 32], Counts>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    loads: u64,
+    users: u64,
+    shared_bytes: u64,
+}
+
+impl ObjectUsage {
+    /// Records one cVM's use of the object with `digest`: `loaded` when this use loaded a
+    /// copy of it, `shared_bytes` the size of that copy when it is shared.
+    pub fn record(&self, digest: [u8; 32], loaded: bool, shared_bytes: u64) {
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = counts.entry(digest).or_default();
+        entry.users += 1;
+        if loaded {
+            entry.loads += 1;
+            entry.shared_bytes += shared_bytes;
+        }
     }
 }

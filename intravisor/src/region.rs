@@ -90,7 +90,11 @@ impl RegionAllocator {
     /// Carves a region of exactly `size` bytes with representable bounds.
     pub fn allocate(&mut self, size: u64) -> Result<Range<u64>, RegionError> {
         check_region_size(size)?;
-        let alignment = region_alignment(size);
+        self.allocate_aligned(size, region_alignment(size))
+    }
+
+    /// Carves `size` bytes at a multiple of `alignment` (a power of two).
+    pub fn allocate_aligned(&mut self, size: u64, alignment: u64) -> Result<Range<u64>, RegionError> {
         for index in 0..self.free.len() {
             let range = self.free[index].clone();
             let Some(start) = range.start.checked_next_multiple_of(alignment) else { continue };

@@ -1,6 +1,9 @@
 //! The JSON report of a run: what became of every cVM, and which objects were used.
 //!
-//! `{"cvms": [...], "objects": [...]}`; later issues add fields, these stay.
+//! `{"cvms": [...], "objects": [...], "kernel": {...}}`; later issues add fields, these
+//! stay. The intravisor's own accounting (bytes it mapped, shared and private) sits
+//! beside the kernel's view of the process (Rss and Pss from `/proc/self/smaps_rollup`)
+//! so the two can be compared.
 
 use serde::Serialize;
 
@@ -45,6 +48,11 @@ pub struct CvmReport {
     /// Why it was refused, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Bytes of its region the intravisor filled for it alone: private object images,
+    /// CLS instances and the CLS table (heap and stack pages come as it touches them).
+    pub private_bytes: u64,
+    /// Bytes of its CLS instances (its copies of shared objects' writable globals).
+    pub cls_bytes: u64,
 }
 
 /// One object file the deployment used.
@@ -56,6 +64,25 @@ pub struct ObjectReport {
     pub sha256: String,
     /// Its size in bytes.
     pub size: u64,
+    /// How many copies of it were loaded: once when shared, once per cVM when private.
+    pub loads: u64,
+    /// How many cVMs used it.
+    pub users: u64,
+    /// Bytes of its shared copies (0 when it was only loaded privately).
+    pub shared_bytes: u64,
+}
+
+/// The kernel's view of the intravisor process.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KernelMemory {
+    /// Rss before any cVM was built, in bytes.
+    pub baseline_rss: u64,
+    /// Pss before any cVM was built, in bytes.
+    pub baseline_pss: u64,
+    /// The highest Rss seen while cVMs ran, in bytes.
+    pub peak_rss: u64,
+    /// The highest Pss seen while cVMs ran, in bytes.
+    pub peak_pss: u64,
 }
 
 /// A whole run.
@@ -65,6 +92,8 @@ pub struct Report {
     pub cvms: Vec<CvmReport>,
     /// Every distinct object file, by name.
     pub objects: Vec<ObjectReport>,
+    /// The kernel's view of the process (`/proc/self/smaps_rollup`).
+    pub kernel: KernelMemory,
 }
 
 impl Report {

@@ -1,43 +1,78 @@
-//! Running a deployment: each cVM built in its own region, run on its own thread, and
-//! torn down, with what became of it collected into the report.
+//! Running a deployment: every cVM prepared (planned, its shared objects acquired from
+//! the store, its region carved and laid out), then each run on its own thread and torn
+//! down, with what became of it collected into the report.
 //!
-//! A cVM whose objects, plan or region are refused never starts and is reported as
-//! `refused` with the reason; the others run. A cVM that faults is ended alone.
+//! All cVMs are prepared before the first one starts, so an object that several cVMs
+//! name is loaded once and stays loaded until its last user is torn down. A cVM whose
+//! objects, plan or region are refused never starts and is reported as `refused` with
+//! the reason; the others run. A cVM that faults is ended alone.
 
 use std::ops::Range;
-use std::sync::{mpsc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use loader::LoadPlan;
 
 use crate::capability::Cap;
 use crate::config::{CvmConfig, Deployment, Wait};
 use crate::cvm::{instantiate, CvmServices, OutputSink};
-use crate::layout::lay_out;
-use crate::objects::ObjectFiles;
-use crate::platform::{run_cvm, Arena, ArenaError, CvmStop};
+use crate::layout::{lay_out, Layout, LayoutRequest, Placement, SlotGeometry};
+use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
+use crate::platform::{kernel_memory, run_cvm, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop};
 use crate::region::{region_alignment, RegionAllocator};
-use crate::report::{CvmReport, FaultReport, Report, Status};
+use crate::report::{CvmReport, FaultReport, KernelMemory, Report, Status};
+use crate::sharing::shareable_objects;
+use crate::store::{Acquired, ObjectStore};
 
 /// Stack of the intravisor's side of each cVM thread (hostcall handling).
 const HOST_THREAD_STACK: usize = 1 << 20;
+/// log2 of the size of a slot of the shared area: each shared object starts a slot.
+const SLOT_SHIFT: u32 = 26;
+/// Slots in the shared area (64 MiB each: 4 GiB of address space, no memory).
+const SHARED_SLOTS: u64 = 64;
 
-/// The intravisor: one arena of cVM regions, and where cVM output goes.
+/// The intravisor: one arena of cVM regions and shared objects, and where cVM output goes.
 #[derive(Debug)]
 pub struct Intravisor {
     arena: Arena,
     arena_capability: Cap,
     regions: Mutex<RegionAllocator>,
+    store: ObjectStore,
+    slots: SlotGeometry,
     sink: OutputSink,
 }
 
+/// A cVM ready to be built and entered.
+#[derive(Debug)]
+struct Prepared {
+    files: Vec<Arc<ObjectFile>>,
+    acquired: Acquired,
+    region: Range<u64>,
+    layout: Layout,
+}
+
 impl Intravisor {
-    /// An intravisor whose arena holds `size` bytes of regions.
-    pub fn new(size: u64, sink: OutputSink) -> Result<Self, ArenaError> {
-        let size = crate::capability::representable_length(size.next_multiple_of(crate::region::PAGE_SIZE));
-        let arena = Arena::reserve(size, region_alignment(size))?;
+    /// An intravisor whose arena holds `regions_size` bytes of cVM regions, then the
+    /// shared area.
+    pub fn new(regions_size: u64, sink: OutputSink) -> Result<Self, ArenaError> {
+        let slot_size = 1u64 << SLOT_SHIFT;
+        let regions_size = regions_size.next_multiple_of(slot_size);
+        let size = crate::capability::representable_length(regions_size + SHARED_SLOTS * slot_size);
+        let arena = Arena::reserve(size, region_alignment(size).max(slot_size))?;
         let range = arena.range();
         let arena_capability = Cap::root().set_value(range.start).set_bounds_exact(range.end - range.start);
         assert!(arena_capability.tag(), "the arena was aligned for exact bounds");
-        Ok(Self { arena, arena_capability, regions: Mutex::new(RegionAllocator::new(range)), sink })
+        let shared = range.start + regions_size..range.end;
+        let slots = SlotGeometry { base: range.start, shift: SLOT_SHIFT, count: size >> SLOT_SHIFT };
+        Ok(Self {
+            regions: Mutex::new(RegionAllocator::new(range.start..shared.start)),
+            store: ObjectStore::new(shared, slot_size, arena_capability),
+            arena,
+            arena_capability,
+            slots,
+            sink,
+        })
     }
 
     /// An intravisor with room for every region of `deployment` at once.
@@ -50,17 +85,31 @@ impl Intravisor {
     /// Runs every cVM of `deployment` and reports what became of each.
     pub fn run(&self, deployment: &Deployment) -> Report {
         let objects = ObjectFiles::load(deployment);
+        let usage = ObjectUsage::default();
+        let (baseline_rss, baseline_pss) = kernel_memory().unwrap_or_default();
         let mut reports: Vec<Option<CvmReport>> = vec![None; deployment.cvms.len()];
-        std::thread::scope(|scope| {
+        let mut prepared: Vec<Option<Prepared>> = Vec::with_capacity(deployment.cvms.len());
+        for (index, cvm) in deployment.cvms.iter().enumerate() {
+            match self.prepare(cvm, &objects, &usage) {
+                Ok(ready) => prepared.push(Some(ready)),
+                Err(reason) => {
+                    reports[index] = Some(refused(cvm, reason));
+                    prepared.push(None);
+                }
+            }
+        }
+        let done = AtomicBool::new(false);
+        let (peak_rss, peak_pss) = std::thread::scope(|scope| {
+            let sampler = scope.spawn(|| sample_peaks(&done, Duration::from_millis(5)));
             let mut running = Vec::new();
-            for (index, cvm) in deployment.cvms.iter().enumerate() {
-                let (done_sender, done) = mpsc::channel();
-                let objects = &objects;
+            for (index, (cvm, ready)) in deployment.cvms.iter().zip(prepared).enumerate() {
+                let Some(ready) = ready else { continue };
+                let (done_sender, finished) = mpsc::channel();
                 let thread = std::thread::Builder::new()
                     .name(cvm.name.clone())
                     .stack_size(HOST_THREAD_STACK)
                     .spawn_scoped(scope, move || {
-                        let report = self.run_cvm(cvm, objects);
+                        let report = self.execute(cvm, ready);
                         let _ = done_sender.send(());
                         report
                     });
@@ -73,10 +122,10 @@ impl Intravisor {
                 match cvm.wait {
                     Wait::No => {}
                     Wait::UntilEnd => {
-                        let _ = done.recv();
+                        let _ = finished.recv();
                     }
                     Wait::Seconds(seconds) => {
-                        let _ = done.recv_timeout(Duration::from_secs(seconds));
+                        let _ = finished.recv_timeout(Duration::from_secs(seconds));
                     }
                 }
             }
@@ -85,64 +134,104 @@ impl Intravisor {
                     refused(&deployment.cvms[index], "the intravisor failed while running it".to_string())
                 }));
             }
+            done.store(true, Ordering::Release);
+            sampler.join().unwrap_or_default()
         });
-        Report { cvms: reports.into_iter().flatten().collect(), objects: objects.report() }
+        Report {
+            cvms: reports.into_iter().flatten().collect(),
+            objects: objects.report(&usage),
+            kernel: KernelMemory { baseline_rss, baseline_pss, peak_rss, peak_pss },
+        }
     }
 
-    /// Builds, runs and tears down one cVM on the calling thread.
+    /// Prepares, runs and tears down one cVM on the calling thread.
     pub fn run_cvm(&self, cvm: &CvmConfig, objects: &ObjectFiles) -> CvmReport {
-        let program = match objects.get(&cvm.runtime) {
-            Ok(program) => program,
-            Err(reason) => return refused(cvm, reason),
-        };
-        let mut libraries = Vec::with_capacity(cvm.objects.len());
-        for path in &cvm.objects {
-            match objects.get(path) {
-                Ok(library) => libraries.push(library),
-                Err(reason) => return refused(cvm, reason),
-            }
+        match self.prepare(cvm, objects, &ObjectUsage::default()) {
+            Ok(ready) => self.execute(cvm, ready),
+            Err(reason) => refused(cvm, reason),
         }
+    }
+
+    /// Plans a cVM, acquires its shared objects, carves and lays out its region.
+    fn prepare(
+        &self,
+        cvm: &CvmConfig,
+        objects: &ObjectFiles,
+        usage: &ObjectUsage,
+    ) -> Result<Prepared, String> {
+        let program = objects.get(&cvm.runtime)?;
+        let libraries = cvm.objects.iter().map(|path| objects.get(path)).collect::<Result<Vec<_>, _>>()?;
         let inputs: Vec<loader::ObjectInput<'_>> = libraries
             .iter()
             .map(|library| loader::ObjectInput { name: &library.name, bytes: &library.bytes })
             .collect();
-        let plan =
-            match loader::plan(loader::ObjectInput { name: &program.name, bytes: &program.bytes }, &inputs) {
-                Ok(plan) => plan,
-                Err(error) => return refused(cvm, format!("the loader refused its objects: {error}")),
-            };
-        // Files by plan index: the program, then the libraries the plan kept.
-        let mut files: Vec<&[u8]> = Vec::with_capacity(plan.objects.len());
-        for planned in &plan.objects {
-            let file = core::iter::once(&program).chain(&libraries).find(|file| file.name == planned.name);
-            match file {
-                Some(file) => files.push(&file.bytes),
-                None => {
-                    return refused(cvm, format!("the plan names `{}`, which was not given", planned.name))
-                }
-            }
-        }
+        let plan = loader::plan(loader::ObjectInput { name: &program.name, bytes: &program.bytes }, &inputs)
+            .map_err(|error| format!("the loader refused its objects: {error}"))?;
+        let files = plan_files(&plan, &program, &libraries)?;
+        let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
+        let digests: Vec<[u8; 32]> = files.iter().map(|file| file.sha256).collect();
+        let shareable = shareable_objects(&plan);
+        let acquired = self
+            .store
+            .acquire(&self.arena, &plan, &bytes, &digests, &shareable)
+            .map_err(|error| format!("its shared objects were refused: {error}"))?;
         let region =
             match self.regions.lock().unwrap_or_else(PoisonError::into_inner).allocate(cvm.region_size) {
                 Ok(region) => region,
-                Err(error) => return refused(cvm, error.to_string()),
+                Err(error) => {
+                    self.store.release(&self.arena, acquired);
+                    return Err(error.to_string());
+                }
             };
-        let sizes: Vec<u64> = files.iter().map(|file| file.len() as u64).collect();
-        let report = match lay_out(&plan, &sizes, region.clone(), cvm.stack_size) {
-            Ok(layout) => match instantiate(
-                &self.arena,
-                self.arena_capability,
-                &layout,
-                &files,
-                &cvm.name,
-                &cvm.arguments,
-            ) {
-                Ok(instance) => self.enter(cvm, instance),
-                Err(error) => refused(cvm, error.to_string()),
-            },
-            Err(error) => refused(cvm, format!("its plan was refused: {error}")),
+        let sizes: Vec<u64> = bytes.iter().map(|file| file.len() as u64).collect();
+        let request = LayoutRequest {
+            plan: &plan,
+            file_sizes: &sizes,
+            placements: &acquired.placements,
+            region: region.clone(),
+            stack_size: cvm.stack_size,
+            slots: self.slots,
         };
-        self.tear_down(&cvm.name, region);
+        let layout = match lay_out(request) {
+            Ok(layout) => layout,
+            Err(error) => {
+                self.tear_down(&cvm.name, region, acquired);
+                return Err(format!("its plan was refused: {error}"));
+            }
+        };
+        for (index, file) in files.iter().enumerate() {
+            let (loaded, shared_bytes) = match (&acquired.placements[index], &acquired.shared[index]) {
+                (Placement::Shared { .. }, Some(object)) => {
+                    (acquired.loaded.contains(&index), object.image.end - object.image.start)
+                }
+                _ => (true, 0),
+            };
+            usage.record(file.sha256, loaded, shared_bytes);
+        }
+        Ok(Prepared { files, acquired, region, layout })
+    }
+
+    /// Builds a prepared cVM in its region, runs it, and tears it down.
+    fn execute(&self, cvm: &CvmConfig, ready: Prepared) -> CvmReport {
+        let Prepared { files, acquired, region, layout } = ready;
+        let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
+        let shared: Vec<_> = acquired.shared.iter().flatten().map(|object| object.as_ref()).collect();
+        let built = instantiate(
+            &self.arena,
+            self.arena_capability,
+            &layout,
+            &bytes,
+            &shared,
+            &cvm.name,
+            &cvm.arguments,
+        );
+        let mut report = match built {
+            Ok(instance) => self.enter(cvm, instance),
+            Err(error) => refused(cvm, error.to_string()),
+        };
+        report.cls_bytes = layout.cls_bytes();
+        report.private_bytes = layout.private_image_bytes() + layout.cls_bytes() + crate::region::PAGE_SIZE;
+        self.tear_down(&cvm.name, region, acquired);
         report
     }
 
@@ -155,11 +244,18 @@ impl Intravisor {
             cvm.files.clone(),
             cvm.output.clone(),
         );
+        let start = CvmEntry {
+            entry: instance.entry,
+            stack_top: instance.stack_top,
+            argument: instance.boot_block,
+            cls_table: instance.cls_table,
+        };
         // SAFETY: the instance was built from a layout verified for its region: the
         // entry lies in executable code of the program, the stack top is the aligned top
-        // of the writable stack, the boot block lies on that stack; every hostcall goes
-        // through `services`, which checks it against the cVM's capabilities.
-        let stop = unsafe { run_cvm(instance.entry, instance.stack_top, instance.boot_block, &mut services) };
+        // of the writable stack, the boot block lies on that stack and the CLS table in
+        // the region; every hostcall goes through `services`, which checks it against
+        // the cVM's capabilities.
+        let stop = unsafe { run_cvm(start, &mut services) };
         services.finish();
         let mut report = CvmReport {
             name: cvm.name.clone(),
@@ -168,6 +264,8 @@ impl Intravisor {
             exit_code: None,
             fault: None,
             reason: None,
+            private_bytes: 0,
+            cls_bytes: 0,
         };
         match stop {
             CvmStop::Exited(status) => report.exit_code = Some(status),
@@ -196,14 +294,39 @@ impl Intravisor {
         report
     }
 
-    /// Scrubs a region and gives it back.
-    fn tear_down(&self, name: &str, region: Range<u64>) {
+    /// Scrubs a region and gives it back, then the cVM's hold on shared objects.
+    fn tear_down(&self, name: &str, region: Range<u64>, acquired: Acquired) {
         match self.arena.scrub(region.start, region.end) {
             Ok(()) => self.regions.lock().unwrap_or_else(PoisonError::into_inner).release(region),
             // A region that could not be scrubbed is never handed out again.
             Err(error) => log::error!("cVM `{name}`: its region is kept out of use: {error}"),
         }
+        self.store.release(&self.arena, acquired);
     }
+
+    /// Shared objects loaded now (for tests: zero once every cVM is torn down).
+    pub fn shared_objects_loaded(&self) -> usize {
+        self.store.loaded_count()
+    }
+}
+
+/// The files of a plan's objects, by plan index: the program, then the libraries the
+/// plan kept.
+fn plan_files(
+    plan: &LoadPlan,
+    program: &Arc<ObjectFile>,
+    libraries: &[Arc<ObjectFile>],
+) -> Result<Vec<Arc<ObjectFile>>, String> {
+    plan.objects
+        .iter()
+        .map(|planned| {
+            core::iter::once(program)
+                .chain(libraries)
+                .find(|file| file.name == planned.name)
+                .cloned()
+                .ok_or_else(|| format!("the plan names `{}`, which was not given", planned.name))
+        })
+        .collect()
 }
 
 fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
@@ -215,5 +338,7 @@ fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
         exit_code: None,
         fault: None,
         reason: Some(reason),
+        private_bytes: 0,
+        cls_bytes: 0,
     }
 }

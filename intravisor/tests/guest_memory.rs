@@ -12,6 +12,7 @@ fn memory() -> GuestMemory {
     let data = data.clear_permissions(Permissions::EXECUTE);
     GuestMemory::new(
         data,
+        vec![],
         vec![
             Mapping { start: BASE, end: BASE + 0x1000, protection: Protection::ReadExecute },
             Mapping { start: BASE + 0x1000, end: BASE + 0x3000, protection: Protection::ReadWrite },
@@ -48,12 +49,14 @@ fn a_capability_without_the_permission_refuses() {
     let data = Cap::root().set_value(BASE).set_bounds_exact(SIZE).clear_permissions(Permissions::STORE);
     let memory = GuestMemory::new(
         data,
+        vec![],
         vec![Mapping { start: BASE, end: BASE + SIZE, protection: Protection::ReadWrite }],
     );
     assert_eq!(memory.check(BASE, 8, Access::Read), Ok(()));
     let refused = memory.check(BASE, 8, Access::Write).unwrap_err();
     assert!(matches!(refused, GuestFault::Capability { fault: CapFault::Permission, .. }));
-    let untagged = GuestMemory::new(Cap::root().set_value(BASE).set_bounds_exact(SIZE).clear_tag(), vec![]);
+    let untagged =
+        GuestMemory::new(Cap::root().set_value(BASE).set_bounds_exact(SIZE).clear_tag(), vec![], vec![]);
     assert!(matches!(
         untagged.check(BASE, 8, Access::Read).unwrap_err(),
         GuestFault::Capability { fault: CapFault::Tag, .. }
@@ -82,4 +85,30 @@ fn guard_pages_and_read_only_pages_refuse() {
         Err(GuestFault::Page { address: BASE + 0x6000, access: Access::Read }),
         "inside the capability but never mapped"
     );
+}
+
+#[test]
+fn a_shared_object_capability_lets_hostcalls_read_but_not_write_it() {
+    const SHARED: u64 = 0x8000_0000;
+    let data = Cap::root().set_value(BASE).set_bounds_exact(SIZE);
+    let shared = Cap::root()
+        .set_value(SHARED)
+        .set_bounds_exact(0x2000)
+        .clear_permissions(Permissions::ALL.difference(Permissions::LOAD.union(Permissions::EXECUTE)));
+    let memory = GuestMemory::new(
+        data,
+        vec![shared],
+        vec![
+            Mapping { start: BASE, end: BASE + SIZE, protection: Protection::ReadWrite },
+            Mapping { start: SHARED, end: SHARED + 0x2000, protection: Protection::Read },
+        ],
+    );
+    assert_eq!(memory.check(SHARED + 0x10, 0x20, Access::Read), Ok(()), "a string in a shared object");
+    let write = memory.check(SHARED + 0x10, 0x20, Access::Write).unwrap_err();
+    assert!(
+        matches!(write, GuestFault::Capability { fault: CapFault::Bounds, .. }),
+        "the region's fault: {write:?}"
+    );
+    let across = memory.check(SHARED + 0x1ff0, 0x20, Access::Read).unwrap_err();
+    assert!(matches!(across, GuestFault::Capability { .. }), "no capability covers the whole range");
 }

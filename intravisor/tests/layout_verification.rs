@@ -2,7 +2,9 @@
 //! is refused before anything is applied.
 
 use intravisor::guest::Protection;
-use intravisor::layout::{lay_out, LayoutError, MINIMUM_HEAP};
+use intravisor::layout::{
+    self as layout, Layout, LayoutError, LayoutRequest, Placement, SlotGeometry, MINIMUM_HEAP,
+};
 use loader::{LoadPlan, Machine, Permissions, PlannedObject, RelocationValue, RelocationWrite, Segment};
 
 const REGION: std::ops::Range<u64> = 0x4000_0000..0x4080_0000;
@@ -50,6 +52,26 @@ fn good_plan() -> LoadPlan {
     }
 }
 
+const SLOTS: SlotGeometry = SlotGeometry { base: 0, shift: 30, count: 4 };
+
+/// Lays `plan` out with every object private.
+fn lay_out(
+    plan: &LoadPlan,
+    file_sizes: &[u64],
+    region: std::ops::Range<u64>,
+    stack_size: u64,
+) -> Result<Layout, LayoutError> {
+    let placements = vec![Placement::Private; plan.objects.len()];
+    layout::lay_out(LayoutRequest {
+        plan,
+        file_sizes,
+        placements: &placements,
+        region,
+        stack_size,
+        slots: SLOTS,
+    })
+}
+
 fn refused(plan: &LoadPlan) -> LayoutError {
     lay_out(plan, &[0x3000], REGION, STACK).unwrap_err()
 }
@@ -62,7 +84,8 @@ fn a_good_plan_is_laid_out_in_the_region() {
     assert_eq!(layout.entry, base + 0x1010);
     assert_eq!(layout.relocations, [(base + 0x2008, base + 0x1010)]);
     assert_eq!(layout.stack, REGION.end - STACK..REGION.end);
-    assert_eq!(layout.heap, base + 0x4000..REGION.end - STACK - 0x1000, "guard pages around the heap");
+    assert_eq!(layout.cls_table, base + 0x3000, "the CLS table follows the images");
+    assert_eq!(layout.heap, base + 0x5000..REGION.end - STACK - 0x1000, "guard pages around the heap");
     let protections: Vec<_> =
         layout.mappings.iter().map(|mapping| (mapping.start - base, mapping.protection)).collect();
     assert_eq!(
@@ -148,7 +171,7 @@ fn a_region_too_small_says_what_it_needs() {
     assert_eq!(
         lay_out(&good_plan(), &[0x3000], small, STACK).unwrap_err(),
         LayoutError::RegionTooSmall {
-            needed: 0x3000 + MINIMUM_HEAP + 0x2000 + STACK,
+            needed: 0x3000 + 0x1000 + MINIMUM_HEAP + 0x2000 + STACK,
             available: 0x3000 + MINIMUM_HEAP + STACK
         }
     );

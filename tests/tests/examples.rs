@@ -21,11 +21,21 @@ fn hello_runs_three_cvms_with_their_own_arguments() {
         assert!(cvm["fault"].is_null());
     }
     let objects = run.report.as_ref().unwrap()["objects"].as_array().unwrap().clone();
-    assert_eq!(objects.len(), 1, "one program file, named three times: {objects:?}");
-    assert_eq!(objects[0]["name"], "hello");
-    assert_eq!(objects[0]["sha256"].as_str().unwrap().len(), 64);
+    let names: Vec<&str> = objects.iter().map(|object| object["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["hello", "libcvm.so"], "the program and the libOS, each named three times");
+    for object in &objects {
+        assert_eq!(object["sha256"].as_str().unwrap().len(), 64);
+        assert_eq!(object["loads"], 1, "loaded once and shared: {object}");
+        assert_eq!(object["users"], 3, "{object}");
+        assert!(object["shared_bytes"].as_u64().unwrap() > 0, "{object}");
+    }
     let size = std::fs::metadata(root().join("examples/hello/build/hello")).unwrap().len();
     assert_eq!(objects[0]["size"], size);
+    for name in ["hello1", "hello2", "hello3"] {
+        assert!(run.cvm(name)["cls_bytes"].as_u64().unwrap() > 0, "its own copy of the libOS's globals");
+    }
+    let kernel = &run.report.as_ref().unwrap()["kernel"];
+    assert!(kernel["peak_rss"].as_u64().unwrap() >= kernel["peak_pss"].as_u64().unwrap());
 }
 
 #[test]

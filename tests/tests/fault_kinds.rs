@@ -10,8 +10,9 @@ fn each_kind_of_fault_ends_only_its_cvm() {
     let mut deployment = String::from("cVMs:\n");
     for mode in modes {
         deployment.push_str(&format!(
-            "  - name: {mode}\n    runtime: {}\n    args: {mode}\n    isolation: {{ size: 8M }}\n",
-            program.display()
+            "  - name: {mode}\n    runtime: {}\n    objects: [{}]\n    args: {mode}\n    isolation: {{ size: 8M }}\n",
+            program.display(),
+            root().join("examples/faults/build/libcvm.so").display()
         ));
     }
     let file = scratch("fault-kinds").join("deploy.yaml");
@@ -63,8 +64,9 @@ fn waiting_cvms_run_one_after_the_other() {
     let mut deployment = String::from("cVMs:\n");
     for index in 0..4 {
         deployment.push_str(&format!(
-            "  - name: turn{index}\n    runtime: {}\n    args: [a, b, c, d, e, f]\n    wait: -1\n    isolation: {{ size: 8M }}\n",
-            program.display()
+            "  - name: turn{index}\n    runtime: {}\n    objects: [{}]\n    args: [a, b, c, d, e, f]\n    wait: -1\n    isolation: {{ size: 8M }}\n",
+            program.display(),
+            root().join("examples/hello/build/libcvm.so").display()
         ));
     }
     let file = scratch("wait").join("deploy.yaml");

@@ -11,6 +11,7 @@ fn a_refused_cvm_does_not_stop_the_others() {
         "cVMs:
   - name: good
     runtime: {hello}
+    objects: [{libcvm}]
     args: fine
     isolation: {{ size: 8M }}
   - name: broken
@@ -18,13 +19,16 @@ fn a_refused_cvm_does_not_stop_the_others() {
     isolation: {{ size: 8M }}
   - name: cramped
     runtime: {hello}
+    objects: [{libcvm}]
     stack: 16K
     isolation: {{ size: 92K }}
   - name: also-good
     runtime: {hello}
+    objects: [{libcvm}]
     isolation: {{ size: 8M }}
 ",
-        hello = hello.display()
+        hello = hello.display(),
+        libcvm = root().join("examples/hello/build/libcvm.so").display()
     );
     let file = directory.join("deploy.yaml");
     std::fs::write(&file, deployment).unwrap();

@@ -1,10 +1,15 @@
-//! Building the cVM programs of `examples/`.
+//! Building cvm-libos and the cVM programs of `examples/`.
+//!
+//! cvm-libos becomes `libcvm.so`: the Rust static library (built for the bare-metal
+//! target of the host's architecture) and the C formatter, linked into one shared
+//! object that exports only the libOS interface. It is an ORC object like any other.
 //!
 //! In every `examples/NAME/` directory, each `lib*.c` becomes a shared object
 //! `build/lib*.so` and every other `*.c` a program `build/STEM`: a position-independent
-//! executable with no interpreter, linked with cvm-libos (its static library and its
-//! C formatter) and the directory's shared objects. The `build/` directories are not
-//! part of the repository.
+//! executable with no interpreter, started by `cvm-libos/c/start.c` and linked against
+//! `libcvm.so` and the directory's shared objects. `libcvm.so` is copied next to them,
+//! so deployments name it as `build/libcvm.so`. The `build/` directories are not part of
+//! the repository.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,9 +17,40 @@ use std::process::Command;
 use super::setup::{cvm_clang_target, cvm_rust_target, CLANG};
 use super::{cargo, root, run};
 
-/// Builds cvm-libos for cVMs and returns the path of its static library.
-pub fn build_libos() -> Result<PathBuf, String> {
+/// Where the shared libOS and its parts are built.
+fn libos_directory() -> PathBuf {
+    root().join("target/cvm")
+}
+
+/// Flags for C code that runs in a cVM.
+fn c_flags() -> Vec<&'static str> {
+    let mut flags = vec!["-target", cvm_clang_target(), "-O2", "-g0", "-fPIC", "-ffreestanding"];
+    flags.extend(["-fno-stack-protector", "-Wall", "-Werror"]);
+    if cfg!(target_arch = "aarch64") {
+        // x18 holds the cVM's compartment-local storage table (abi::ClsTable).
+        flags.push("-ffixed-x18");
+    }
+    flags
+}
+
+fn compile(source: &Path, object: &Path) -> Result<(), String> {
+    run(Command::new(CLANG)
+        .args(c_flags())
+        .arg("-I")
+        .arg(root().join("cvm-libos/include"))
+        .arg("-c")
+        .arg(source)
+        .arg("-o")
+        .arg(object))
+}
+
+/// Builds `libcvm.so` and `start.o`; returns their paths.
+pub fn build_libos() -> Result<(PathBuf, PathBuf), String> {
     let target = cvm_rust_target();
+    let mut rust_flags = String::from("-C relocation-model=pic -C code-model=small");
+    if cfg!(target_arch = "aarch64") {
+        rust_flags.push_str(" -C target-feature=+reserve-x18");
+    }
     run(cargo()
         .args([
             "rustc",
@@ -27,16 +63,32 @@ pub fn build_libos() -> Result<PathBuf, String> {
             "--crate-type",
             "staticlib",
         ])
-        .env(
-            format!("CARGO_TARGET_{}_RUSTFLAGS", target.to_uppercase().replace('-', "_")),
-            "-C relocation-model=pic -C code-model=small",
-        ))?;
-    Ok(root().join("target").join(target).join("release/libcvm_libos.a"))
+        .env(format!("CARGO_TARGET_{}_RUSTFLAGS", target.to_uppercase().replace('-', "_")), rust_flags))?;
+    let archive = root().join("target").join(target).join("release/libcvm_libos.a");
+    let directory = libos_directory();
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    let format = directory.join("format.o");
+    compile(&root().join("cvm-libos/c/format.c"), &format)?;
+    let start = directory.join("start.o");
+    compile(&root().join("cvm-libos/c/start.c"), &start)?;
+    let library = directory.join("libcvm.so");
+    run(Command::new(CLANG)
+        .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-shared"])
+        .args(["-Wl,-soname,libcvm.so", "-Wl,-z,now", "-Wl,--gc-sections", "-Wl,--strip-debug"])
+        .arg(format!("-Wl,--version-script={}", root().join("cvm-libos/c/exports.map").display()))
+        .arg(&format)
+        .arg("-Wl,--whole-archive")
+        .arg(&archive)
+        .arg("-Wl,--no-whole-archive")
+        .arg("-o")
+        .arg(&library))?;
+    Ok((library, start))
 }
 
-/// Builds every example.
+/// Builds the libOS and every example.
 pub fn build_all() -> Result<(), String> {
-    let libos = build_libos()?;
+    let (libos, start) = build_libos()?;
     let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
         .map_err(|error| format!("cannot list examples/: {error}"))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -44,7 +96,7 @@ pub fn build_all() -> Result<(), String> {
         .collect();
     examples.sort();
     for example in examples {
-        build_example(&example, &libos)?;
+        build_example(&example, &libos, &start)?;
     }
     Ok(())
 }
@@ -59,67 +111,47 @@ fn c_sources(directory: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(sources)
 }
 
-fn compile(source: &Path, object: &Path) -> Result<(), String> {
-    let include = root().join("cvm-libos/include");
-    run(Command::new(CLANG)
-        .args([
-            "-target",
-            cvm_clang_target(),
-            "-O2",
-            "-g0",
-            "-fPIC",
-            "-ffreestanding",
-            "-fno-stack-protector",
-        ])
-        .args(["-fvisibility=default", "-Wall", "-Werror", "-c"])
-        .arg("-I")
-        .arg(include)
-        .arg(source)
-        .arg("-o")
-        .arg(object))
+fn stem(source: &Path) -> String {
+    source.file_stem().expect("a .c file has a stem").to_string_lossy().into_owned()
 }
 
-fn build_example(directory: &Path, libos: &Path) -> Result<(), String> {
+fn build_example(directory: &Path, libos: &Path, start: &Path) -> Result<(), String> {
     let sources = c_sources(directory)?;
     if sources.is_empty() {
         return Ok(());
     }
     let build = directory.join("build");
     std::fs::create_dir_all(&build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
-    let format_object = build.join("format.o");
-    compile(&root().join("cvm-libos/c/format.c"), &format_object)?;
-    let (libraries, programs): (Vec<&PathBuf>, Vec<&PathBuf>) = sources
-        .iter()
-        .partition(|source| source.file_name().is_some_and(|name| name.to_string_lossy().starts_with("lib")));
-    let mut shared_objects = Vec::new();
+    let local_libos = build.join("libcvm.so");
+    std::fs::copy(libos, &local_libos).map_err(|error| format!("cannot copy libcvm.so: {error}"))?;
+    let (libraries, programs): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        sources.iter().partition(|source| stem(source).starts_with("lib"));
+    let mut shared_objects = vec![local_libos];
     for source in libraries {
-        let stem = source.file_stem().expect("a .c file has a stem").to_string_lossy().into_owned();
-        let object = build.join(format!("{stem}.o"));
+        let object = build.join(format!("{}.o", stem(source)));
         compile(source, &object)?;
-        let output = build.join(format!("{stem}.so"));
+        let output = build.join(format!("{}.so", stem(source)));
         run(Command::new(CLANG)
             .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-shared"])
-            .arg(format!("-Wl,-soname,{stem}.so"))
+            .arg(format!("-Wl,-soname,{}.so", stem(source)))
             .args(["-Wl,-z,now", "-Wl,--strip-debug"])
             .arg(&object)
+            .args(&shared_objects)
             .arg("-o")
             .arg(&output))?;
         shared_objects.push(output);
     }
     for source in programs {
-        let stem = source.file_stem().expect("a .c file has a stem").to_string_lossy().into_owned();
-        let object = build.join(format!("{stem}.o"));
+        let object = build.join(format!("{}.o", stem(source)));
         compile(source, &object)?;
         run(Command::new(CLANG)
             .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-pie"])
             .args(["-Wl,--no-dynamic-linker", "-Wl,-e,_start", "-Wl,-z,now", "-Wl,--strip-debug"])
-            .args(["-Wl,--export-dynamic-symbol=cvm_*", "-Wl,--gc-sections"])
+            .arg(start)
             .arg(&object)
-            .arg(&format_object)
             .args(&shared_objects)
-            .arg(libos)
             .arg("-o")
-            .arg(build.join(&stem)))?;
+            .arg(build.join(stem(source))))?;
     }
     Ok(())
 }

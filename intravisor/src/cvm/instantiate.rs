@@ -1,9 +1,11 @@
 //! Applying a verified layout to a cVM's region.
 //!
-//! The images are made writable, filled from the object files and relocated; then every
-//! page gets its final protection, and the boot block (name, arguments, and the
-//! [`abi::BootInfo`]) is written at the top of the stack. Nothing here decides an
-//! address: all of them come from the layout, which was verified against the region.
+//! The private images are made writable, filled from the object files and relocated;
+//! the CLS instances are filled from the shared objects' templates and their pointers
+//! rebased; the CLS table is written; then every page gets its final protection, and the
+//! boot block (name, arguments, and the [`abi::BootInfo`]) is written at the top of the
+//! stack. Nothing here decides an address: all of them come from the layout, which was
+//! verified against the region.
 
 use core::ops::Range;
 
@@ -13,6 +15,7 @@ use crate::capability::{Cap, Permissions};
 use crate::guest::{GuestMemory, Protection};
 use crate::layout::Layout;
 use crate::platform::{hostcall_entry_address, Arena, ArenaError};
+use crate::store::SharedObject;
 
 /// Why a cVM could not be built in its region.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,8 @@ pub struct Instance {
     pub boot_block: u64,
     /// Its memory as the hostcalls check it.
     pub memory: GuestMemory,
+    /// The address of its CLS table, for the thread register.
+    pub cls_table: u64,
 }
 
 /// The permissions of a cVM's data capability.
@@ -63,12 +68,15 @@ fn data_permissions() -> Permissions {
 }
 
 /// Applies `layout` (verified for this region) with the object `files` (by plan index),
-/// and writes the boot block for a cVM called `name` with `arguments`.
+/// and writes the boot block for a cVM called `name` with `arguments`. `shared` are the
+/// shared objects the cVM uses: read capabilities and page protections for the hostcall
+/// checks.
 pub fn instantiate(
     arena: &Arena,
     arena_capability: Cap,
     layout: &Layout,
     files: &[&[u8]],
+    shared: &[&SharedObject],
     name: &str,
     arguments: &[String],
 ) -> Result<Instance, BuildError> {
@@ -80,8 +88,22 @@ pub fn instantiate(
     }
     let data = region_capability.clear_permissions(Permissions::ALL.difference(data_permissions()));
 
-    for image in &layout.images {
-        arena.protect(image.start, image.end, Protection::ReadWrite)?;
+    let table_end = layout.cls_table + table_bytes(layout).len() as u64;
+    let table_pages = layout.cls_table..table_end.next_multiple_of(crate::region::PAGE_SIZE);
+    let writable: Vec<_> = layout
+        .images
+        .iter()
+        .cloned()
+        .chain(layout.instances.iter().map(|instance| {
+            instance.address
+                ..instance.address
+                    + (instance.template.end - instance.template.start)
+                        .next_multiple_of(crate::region::PAGE_SIZE)
+        }))
+        .chain([table_pages])
+        .collect();
+    for range in &writable {
+        arena.protect(range.start, range.end, Protection::ReadWrite)?;
     }
     for copy in &layout.copies {
         // The layout checked file_offset + length against this file's size.
@@ -92,20 +114,46 @@ pub fn instantiate(
     for &(address, value) in &layout.relocations {
         arena.write(address, &value.to_le_bytes())?;
     }
-    for image in &layout.images {
-        arena.protect(image.start, image.end, Protection::None)?;
+    let mut template = Vec::new();
+    for instance in &layout.instances {
+        // The shared copy's templates are readable; they were relocated once, to
+        // template addresses.
+        template.resize((instance.template.end - instance.template.start) as usize, 0);
+        arena.read(instance.template.start, &mut template)?;
+        arena.write(instance.address, &template)?;
+    }
+    for &(address, value) in &layout.instance_writes {
+        arena.write(address, &value.to_le_bytes())?;
+    }
+    arena.write(layout.cls_table, &table_bytes(layout))?;
+    for range in &writable {
+        arena.protect(range.start, range.end, Protection::None)?;
     }
     for mapping in &layout.mappings {
         arena.protect(mapping.start, mapping.end, mapping.protection)?;
     }
     let (boot_block, stack_top) = write_boot_block(arena, layout, name, arguments)?;
+    let mut mappings = layout.mappings.clone();
+    mappings.extend(shared.iter().flat_map(|object| object.mappings.iter().copied()));
+    let capabilities = shared.iter().map(|object| object.capability).collect();
     Ok(Instance {
         region,
         entry: layout.entry,
         stack_top,
         boot_block,
-        memory: GuestMemory::new(data, layout.mappings.clone()),
+        memory: GuestMemory::new(data, capabilities, mappings),
+        cls_table: layout.cls_table,
     })
+}
+
+/// The CLS table's bytes: the head, then the slots, every field a little-endian `u64`.
+fn table_bytes(layout: &Layout) -> Vec<u8> {
+    let (head, slots) = &layout.cls_table_contents;
+    [head.self_address, head.slot_base, head.slot_shift, head.slot_count]
+        .into_iter()
+        .chain(slots.iter().flat_map(|slot| [slot.template_start, slot.template_size, slot.instance_delta]))
+        .flat_map(u64::to_le_bytes)
+        .collect()
 }
 
 /// Writes name, arguments, argv and the boot information at the top of the stack;
@@ -151,6 +199,7 @@ fn write_boot_block(
         argc: strings.len() as u64,
         argv: argv_address,
         name: strings_address,
+        cls_table: layout.cls_table,
     };
     arena.write(strings_address, &string_block)?;
     let argv_bytes: Vec<u8> = argv.iter().flat_map(|address| address.to_le_bytes()).collect();
@@ -173,6 +222,7 @@ fn boot_info_bytes(boot: &BootInfo) -> Vec<u8> {
         boot.argc,
         boot.argv,
         boot.name,
+        boot.cls_table,
     ]
     .iter()
     .flat_map(|field| field.to_le_bytes())

@@ -11,5 +11,6 @@ pub mod host;
 
 #[cfg(feature = "std")]
 pub use host::{
-    hostcall_entry_address, run_cvm, Arena, ArenaError, CvmStop, Fault, HostcallHandler, HostcallOutcome,
+    hostcall_entry_address, kernel_memory, run_cvm, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop,
+    Fault, HostcallHandler, HostcallOutcome,
 };

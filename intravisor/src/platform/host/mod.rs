@@ -13,7 +13,9 @@
 mod arena;
 mod signals;
 mod switch;
+mod usage;
 
 pub use arena::{Arena, ArenaError};
 pub use signals::Fault;
-pub use switch::{hostcall_entry_address, run_cvm, CvmStop, HostcallHandler, HostcallOutcome};
+pub use switch::{hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome};
+pub use usage::{kernel_memory, sample_peaks};

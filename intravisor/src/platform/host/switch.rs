@@ -65,6 +65,8 @@ pub(super) struct SwitchContext {
     leaving: u64,
     /// The value the entry function returned, or the exit status.
     exit_value: u64,
+    /// The cVM's CLS table: kept in x18 on AArch64 while cVM code runs.
+    cls_table: u64,
     /// What ended the cVM, written by the signal handler.
     pub(super) fault: Option<Fault>,
     /// Set when the handler panicked.
@@ -135,20 +137,30 @@ pub fn hostcall_entry_address() -> u64 {
     intravisor_hostcall_entry as *const () as usize as u64
 }
 
+/// Where a cVM starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CvmEntry {
+    /// The program's entry point.
+    pub entry: u64,
+    /// The initial stack pointer.
+    pub stack_top: u64,
+    /// The first argument: the boot block's address.
+    pub argument: u64,
+    /// The cVM's CLS table, installed in the thread register.
+    pub cls_table: u64,
+}
+
 /// Runs a cVM on the calling thread until it exits or faults.
 ///
 /// # Safety
-/// `entry` is the entry point of a program the intravisor loaded into a region whose
-/// pages are mapped with their final protections; `stack_top` is the 16-byte-aligned
-/// top of a writable stack inside that region; `argument` is the address of its boot
-/// block. The isolation obligation is the caller's: everything the cVM can reach
-/// through the hostcall handler is checked there against the cVM's capabilities.
-pub unsafe fn run_cvm(
-    entry: u64,
-    stack_top: u64,
-    argument: u64,
-    handler: &mut dyn HostcallHandler,
-) -> CvmStop {
+/// `start.entry` is the entry point of a program the intravisor loaded, with every page
+/// the cVM uses mapped with its final protections; `start.stack_top` is the
+/// 16-byte-aligned top of a writable stack inside its region; `start.argument` is the
+/// address of its boot block and `start.cls_table` that of its CLS table. The isolation
+/// obligation is the caller's: everything the cVM can reach through the hostcall
+/// handler is checked there against the cVM's capabilities.
+pub unsafe fn run_cvm(start: CvmEntry, handler: &mut dyn HostcallHandler) -> CvmStop {
+    let CvmEntry { entry, stack_top, argument, cls_table } = start;
     // SAFETY: the handler outlives this call, and the context holding this pointer is
     // dropped before we return; the lifetime is erased only to store it.
     let handler: *mut (dyn HostcallHandler + 'static) = unsafe { core::mem::transmute(handler) };
@@ -158,18 +170,21 @@ pub unsafe fn run_cvm(
         in_cvm: 0,
         leaving: 0,
         exit_value: 0,
+        cls_table,
         fault: None,
         handler_panicked: false,
         handler,
     };
     signals::install();
     let alternate_stack = signals::AlternateStack::install();
+    set_thread_register(cls_table);
     CURRENT.with(|current| current.set(&mut context));
     // SAFETY: the caller guarantees entry, stack and argument; the context lives on
     // this frame for the whole run and is reachable by the trampoline and the signal
     // handler only through CURRENT, which is this thread's.
     let reason = unsafe { intravisor_cvm_enter(&mut context, entry, stack_top, argument) };
     CURRENT.with(|current| current.set(core::ptr::null_mut()));
+    set_thread_register(0);
     drop(alternate_stack);
     match reason {
         REASON_EXITED if context.handler_panicked => CvmStop::HandlerPanicked,
@@ -181,6 +196,23 @@ pub unsafe fn run_cvm(
         },
     }
 }
+
+/// Points the cVM thread register at the CLS table. On x86-64 that is the `gs` base,
+/// which neither the intravisor nor the C library uses; on AArch64 x18 is loaded by the
+/// assembly on every entry into cVM code.
+#[cfg(target_arch = "x86_64")]
+fn set_thread_register(table: u64) {
+    const ARCH_SET_GS: libc::c_long = 0x1001;
+    // SAFETY: arch_prctl(ARCH_SET_GS) changes only this thread's gs base, which no code
+    // of this process but cVM code reads.
+    let status = unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_SET_GS, table) };
+    if status != 0 {
+        log::error!("cannot set the gs base for a cVM thread: {}", std::io::Error::last_os_error());
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn set_thread_register(_table: u64) {}
 
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
@@ -338,6 +370,7 @@ core::arch::global_asm!(
     "str x9, [x0, #{host_stack}]",
     "mov x9, #1",
     "str x9, [x0, #{in_cvm}]",
+    "ldr x18, [x0, #{cls_table}]",
     "mov sp, x2",
     "mov x0, x3",
     "mov x29, xzr",
@@ -391,6 +424,7 @@ core::arch::global_asm!(
     "cbnz x9, .Lintravisor_hostcall_leave",
     "mov x9, #1",
     "str x9, [x25, #{in_cvm}]",
+    "ldr x18, [x25, #{cls_table}]",
     "ldr x9, [x25, #{cvm_stack}]",
     "mov sp, x9",
     "intravisor_restore_callee",
@@ -404,6 +438,7 @@ core::arch::global_asm!(
     in_cvm = const offset_of!(SwitchContext, in_cvm),
     leaving = const offset_of!(SwitchContext, leaving),
     exit_value = const offset_of!(SwitchContext, exit_value),
+    cls_table = const offset_of!(SwitchContext, cls_table),
     returned = const REASON_RETURNED,
     exited = const REASON_EXITED,
     current = sym current_context,

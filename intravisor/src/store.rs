@@ -1,0 +1,267 @@
+//! The ORC object store: each shareable object loaded once, shared by every cVM whose
+//! plan names it, unmapped when its last user is torn down.
+//!
+//! Objects are keyed by the SHA-256 of their file and the digests of the objects their
+//! relocations point into (the same bytes linked against different objects are different
+//! copies). A new object is placed at the start of its own slot(s) of the arena's shared
+//! area (so that `__cls_get_addr` finds its templates with one shift), copied,
+//! relocated once, and made read-only (code read+execute) before any cVM that uses it
+//! runs. Its compartment-local storage templates stay pristine there; every cVM gets an
+//! instance of them in its own region (`layout`).
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use loader::LoadPlan;
+
+use crate::capability::{Cap, Permissions};
+use crate::guest::{Mapping, Protection};
+use crate::layout::{lay_out_shared, object_alignment, Placement};
+use crate::platform::Arena;
+use crate::region::RegionAllocator;
+
+/// Identity of a shared copy: the object's digest and those of the objects it points into.
+type StoreKey = ([u8; 32], Vec<[u8; 32]>);
+
+/// One shared copy of an object.
+#[derive(Debug)]
+pub struct SharedObject {
+    key: StoreKey,
+    /// The object's file name (the first one it was loaded under).
+    pub name: String,
+    /// Its image.
+    pub image: Range<u64>,
+    /// The slots it occupies in the shared area.
+    slots: Range<u64>,
+    /// Its pages' protections.
+    pub mappings: Vec<Mapping>,
+    /// A read-only capability for the image, for hostcall checks.
+    pub capability: Cap,
+}
+
+/// Why a plan's shared objects could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The plan itself is wrong for sharing.
+    #[error("object `{object}` cannot be shared: {reason}")]
+    Plan {
+        /// The object.
+        object: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The shared area is full.
+    #[error("no room in the shared area for `{object}` ({size:#x} bytes): {reason}")]
+    NoRoom {
+        /// The object.
+        object: String,
+        /// Its image size.
+        size: u64,
+        /// The allocator's words.
+        reason: String,
+    },
+    /// Mapping the object failed.
+    #[error("cannot map `{object}`: {reason}")]
+    Map {
+        /// The object.
+        object: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+#[derive(Debug)]
+struct State {
+    area: RegionAllocator,
+    objects: HashMap<StoreKey, Arc<SharedObject>>,
+}
+
+/// A new object's place in the shared area.
+#[derive(Debug)]
+struct Placed {
+    index: usize,
+    slots: Range<u64>,
+    key: StoreKey,
+}
+
+/// The store.
+#[derive(Debug)]
+pub struct ObjectStore {
+    state: Mutex<State>,
+    slot_size: u64,
+    area_capability: Cap,
+}
+
+/// What one cVM holds of the store.
+#[derive(Debug, Default)]
+pub struct Acquired {
+    /// Where each object of the plan lives.
+    pub placements: Vec<Placement>,
+    /// The shared copies, by plan index (`None` for private objects).
+    pub shared: Vec<Option<Arc<SharedObject>>>,
+    /// Plan indices of shared copies this acquisition loaded (the others were reused).
+    pub loaded: Vec<usize>,
+}
+
+impl ObjectStore {
+    /// A store over the shared `area` of the arena, placing objects at multiples of
+    /// `slot_size`; `area_capability` bounds the area.
+    pub fn new(area: Range<u64>, slot_size: u64, area_capability: Cap) -> Self {
+        Self {
+            state: Mutex::new(State { area: RegionAllocator::new(area), objects: HashMap::new() }),
+            slot_size,
+            area_capability,
+        }
+    }
+
+    /// Finds or loads the shared copy of every object `shareable` marks.
+    pub fn acquire(
+        &self,
+        arena: &Arena,
+        plan: &LoadPlan,
+        files: &[&[u8]],
+        digests: &[[u8; 32]],
+        shareable: &[bool],
+    ) -> Result<Acquired, StoreError> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let keys: Vec<StoreKey> = (0..plan.objects.len()).map(|index| key(plan, digests, index)).collect();
+        let mut acquired = Acquired {
+            placements: vec![Placement::Private; plan.objects.len()],
+            shared: vec![None; plan.objects.len()],
+            loaded: Vec::new(),
+        };
+        // Place every object first, so relocations can point at the new ones too.
+        let mut new = Vec::new();
+        for index in (0..plan.objects.len()).filter(|&index| shareable[index]) {
+            if let Some(object) = state.objects.get(&keys[index]) {
+                acquired.placements[index] = Placement::Shared { base: object.image.start };
+                acquired.shared[index] = Some(Arc::clone(object));
+                continue;
+            }
+            let object = &plan.objects[index];
+            let size = object.image_size.next_multiple_of(self.slot_size).max(self.slot_size);
+            let alignment = self.slot_size.max(object_alignment(object));
+            match state.area.allocate_aligned(size, alignment) {
+                Ok(slots) => {
+                    acquired.placements[index] = Placement::Shared { base: slots.start };
+                    new.push((index, slots));
+                }
+                Err(error) => {
+                    self.release_slots(&mut state, arena, &new);
+                    return Err(StoreError::NoRoom {
+                        object: object.name.clone(),
+                        size,
+                        reason: error.to_string(),
+                    });
+                }
+            }
+        }
+        for (position, (index, slots)) in new.iter().enumerate() {
+            let placed = Placed { index: *index, slots: slots.clone(), key: keys[*index].clone() };
+            match self.load(arena, plan, files, &acquired.placements, placed) {
+                Ok(object) => {
+                    let object = Arc::new(object);
+                    state.objects.insert(keys[*index].clone(), Arc::clone(&object));
+                    acquired.shared[*index] = Some(object);
+                    acquired.loaded.push(*index);
+                }
+                Err(error) => {
+                    for (index, _) in &new[..position] {
+                        state.objects.remove(&keys[*index]);
+                    }
+                    self.release_slots(&mut state, arena, &new);
+                    return Err(error);
+                }
+            }
+        }
+        Ok(acquired)
+    }
+
+    /// Copies, relocates and protects a newly placed object.
+    fn load(
+        &self,
+        arena: &Arena,
+        plan: &LoadPlan,
+        files: &[&[u8]],
+        placements: &[Placement],
+        placed: Placed,
+    ) -> Result<SharedObject, StoreError> {
+        let Placed { index, slots, key } = placed;
+        let name = plan.objects[index].name.clone();
+        let image = lay_out_shared(plan, index, files[index].len() as u64, placements)
+            .map_err(|error| StoreError::Plan { object: name.clone(), reason: error.to_string() })?;
+        let map_error = |error: crate::platform::ArenaError| StoreError::Map {
+            object: name.clone(),
+            reason: error.to_string(),
+        };
+        arena.protect(image.image.start, image.image.end, Protection::ReadWrite).map_err(map_error)?;
+        for copy in &image.copies {
+            let start = copy.file_offset as usize;
+            arena
+                .write(copy.address, &files[index][start..start + copy.length as usize])
+                .map_err(map_error)?;
+        }
+        for &(address, value) in &image.relocations {
+            arena.write(address, &value.to_le_bytes()).map_err(map_error)?;
+        }
+        arena.protect(image.image.start, image.image.end, Protection::None).map_err(map_error)?;
+        for mapping in &image.mappings {
+            arena.protect(mapping.start, mapping.end, mapping.protection).map_err(map_error)?;
+        }
+        let capability = self
+            .area_capability
+            .set_value(image.image.start)
+            .set_bounds_rounded(image.image.end - image.image.start)
+            .clear_permissions(Permissions::ALL.difference(Permissions::LOAD.union(Permissions::EXECUTE)));
+        log::debug!("loaded shared object `{name}` at {:#x}..{:#x}", image.image.start, image.image.end);
+        Ok(SharedObject { key, name, image: image.image, slots, mappings: image.mappings, capability })
+    }
+
+    fn release_slots(&self, state: &mut State, arena: &Arena, slots: &[(usize, Range<u64>)]) {
+        for (_, range) in slots {
+            match arena.scrub(range.start, range.end) {
+                Ok(()) => state.area.release(range.clone()),
+                Err(error) => log::error!("shared slots {range:?} are kept out of use: {error}"),
+            }
+        }
+    }
+
+    /// Gives back what a cVM held; an object whose last user this was is unmapped.
+    pub fn release(&self, arena: &Arena, acquired: Acquired) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        for object in acquired.shared.into_iter().flatten() {
+            // The store holds one reference; ours is the other.
+            if Arc::strong_count(&object) == 2 {
+                state.objects.remove(&object.key);
+                log::debug!("unloading shared object `{}`", object.name);
+                let slots = object.slots.clone();
+                drop(object);
+                self.release_slots(&mut state, arena, &[(0, slots)]);
+            }
+        }
+    }
+
+    /// Shared copies loaded now.
+    pub fn loaded_count(&self) -> usize {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).objects.len()
+    }
+}
+
+/// The identity of object `index`'s shared copy.
+fn key(plan: &LoadPlan, digests: &[[u8; 32]], index: usize) -> StoreKey {
+    let mut targets: Vec<[u8; 32]> = plan
+        .relocations
+        .iter()
+        .filter(|relocation| relocation.object == index)
+        .filter_map(|relocation| match relocation.value {
+            loader::RelocationValue::ImageRelative { object, .. } if object != index => {
+                digests.get(object).copied()
+            }
+            _ => None,
+        })
+        .collect();
+    targets.sort_unstable();
+    targets.dedup();
+    (digests[index], targets)
+}
