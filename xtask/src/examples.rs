@@ -10,6 +10,10 @@
 //! `libcvm.so` and the directory's shared objects. `libcvm.so` is copied next to them,
 //! so deployments name it as `build/libcvm.so`. The `build/` directories are not part of
 //! the repository.
+//!
+//! Every example file is compiled with the cls-pass (so that its writable globals are
+//! compartment-local and the object can be shared), except a file that says
+//! `cvm-build: without-cls-pass` in its first lines.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,9 +37,33 @@ fn c_flags() -> Vec<&'static str> {
     flags
 }
 
-fn compile(source: &Path, object: &Path) -> Result<(), String> {
+/// Builds the cls-pass plugin and returns its path.
+pub fn build_pass() -> Result<PathBuf, String> {
+    run(cargo().args(["build", "--quiet", "-p", "cls-pass"]))?;
+    Ok(root().join("target/debug/libcls_pass.so"))
+}
+
+/// True when the source asks to be compiled without the cls-pass.
+fn opts_out_of_pass(source: &Path) -> bool {
+    std::fs::read_to_string(source)
+        .map(|text| text.lines().take(5).any(|line| line.contains("cvm-build: without-cls-pass")))
+        .unwrap_or(false)
+}
+
+/// Compiles an example file, with the cls-pass unless it opts out.
+fn compile_example(source: &Path, object: &Path, pass: &Path) -> Result<(), String> {
+    if opts_out_of_pass(source) {
+        compile(source, object, None)
+    } else {
+        compile(source, object, Some(pass))
+    }
+}
+
+fn compile(source: &Path, object: &Path, pass: Option<&Path>) -> Result<(), String> {
+    let plugin = pass.map(|pass| format!("-fpass-plugin={}", pass.display()));
     run(Command::new(CLANG)
         .args(c_flags())
+        .args(plugin)
         .arg("-I")
         .arg(root().join("cvm-libos/include"))
         .arg("-c")
@@ -69,9 +97,9 @@ pub fn build_libos() -> Result<(PathBuf, PathBuf), String> {
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
     let format = directory.join("format.o");
-    compile(&root().join("cvm-libos/c/format.c"), &format)?;
+    compile(&root().join("cvm-libos/c/format.c"), &format, None)?;
     let start = directory.join("start.o");
-    compile(&root().join("cvm-libos/c/start.c"), &start)?;
+    compile(&root().join("cvm-libos/c/start.c"), &start, None)?;
     let library = directory.join("libcvm.so");
     run(Command::new(CLANG)
         .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-shared"])
@@ -89,6 +117,7 @@ pub fn build_libos() -> Result<(PathBuf, PathBuf), String> {
 /// Builds the libOS and every example.
 pub fn build_all() -> Result<(), String> {
     let (libos, start) = build_libos()?;
+    let pass = build_pass()?;
     let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
         .map_err(|error| format!("cannot list examples/: {error}"))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -96,7 +125,7 @@ pub fn build_all() -> Result<(), String> {
         .collect();
     examples.sort();
     for example in examples {
-        build_example(&example, &libos, &start)?;
+        build_example(&example, &libos, &start, &pass)?;
     }
     Ok(())
 }
@@ -115,7 +144,7 @@ fn stem(source: &Path) -> String {
     source.file_stem().expect("a .c file has a stem").to_string_lossy().into_owned()
 }
 
-fn build_example(directory: &Path, libos: &Path, start: &Path) -> Result<(), String> {
+fn build_example(directory: &Path, libos: &Path, start: &Path, pass: &Path) -> Result<(), String> {
     let sources = c_sources(directory)?;
     if sources.is_empty() {
         return Ok(());
@@ -129,7 +158,7 @@ fn build_example(directory: &Path, libos: &Path, start: &Path) -> Result<(), Str
     let mut shared_objects = vec![local_libos];
     for source in libraries {
         let object = build.join(format!("{}.o", stem(source)));
-        compile(source, &object)?;
+        compile_example(source, &object, pass)?;
         let output = build.join(format!("{}.so", stem(source)));
         run(Command::new(CLANG)
             .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-shared"])
@@ -143,7 +172,7 @@ fn build_example(directory: &Path, libos: &Path, start: &Path) -> Result<(), Str
     }
     for source in programs {
         let object = build.join(format!("{}.o", stem(source)));
-        compile(source, &object)?;
+        compile_example(source, &object, pass)?;
         run(Command::new(CLANG)
             .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-pie"])
             .args(["-Wl,--no-dynamic-linker", "-Wl,-e,_start", "-Wl,-z,now", "-Wl,--strip-debug"])

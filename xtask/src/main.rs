@@ -10,6 +10,7 @@
 //!
 //! CI runs `cargo xtask test`, the same command a person types.
 
+mod bench;
 mod examples;
 mod setup;
 
@@ -88,10 +89,14 @@ fn test() -> Result<(), String> {
         "--target",
         "aarch64-unknown-linux-gnu",
     ]))?;
-    run(cargo().args(["test", "--workspace"]))
+    run(cargo().args(["test", "--workspace"]))?;
+    // The cls-pass's second leg: built for LLVM 16, with its own IR tests.
+    run(cargo()
+        .args(["test", "-p", "cls-pass", "--no-default-features", "--features", "llvm16"])
+        .args(["--target-dir", "target/llvm16"]))
 }
 
 fn bench() -> Result<(), String> {
     build()?;
-    run(cargo().args(["bench", "-p", "intravisor", "--bench", "lifecycle"]))
+    bench::run_all()
 }

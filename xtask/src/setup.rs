@@ -9,8 +9,12 @@ use std::process::Command;
 
 use super::run;
 
-/// The Debian packages the build uses.
-const PACKAGES: [&str; 3] = ["clang-14", "lld-14", "llvm-14-tools"];
+/// The Debian packages the build uses: the C compiler and linker for cVM programs,
+/// LLVM 14's development files for the cls-pass plugin, FileCheck for its IR tests,
+/// LLVM 16 for the plugin's second leg and its version-guard tests, and valgrind for the
+/// benchmarks' instruction counts.
+const PACKAGES: [&str; 7] =
+    ["clang-14", "lld-14", "llvm-14-dev", "llvm-14-tools", "clang-16", "llvm-16-dev", "valgrind"];
 
 /// The C compiler the examples are built with.
 pub const CLANG: &str = "/usr/bin/clang-14";
@@ -63,6 +67,10 @@ fn installed(package: &str) -> bool {
         "clang-14" => Path::new(CLANG).exists(),
         "lld-14" => Path::new("/usr/bin/ld.lld-14").exists(),
         "llvm-14-tools" => Path::new("/usr/lib/llvm-14/bin/FileCheck").exists(),
+        "llvm-14-dev" => Path::new("/usr/lib/llvm-14/bin/llvm-config").exists(),
+        "valgrind" => Path::new("/usr/bin/valgrind").exists(),
+        "clang-16" => Path::new("/usr/bin/clang-16").exists(),
+        "llvm-16-dev" => Path::new("/usr/lib/llvm-16/bin/llvm-config").exists(),
         _ => false,
     }
 }
