@@ -80,3 +80,55 @@ fn writing_into_shared_text_or_templates_faults_alone() {
     assert_eq!(library["loads"], 1, "the faulting cVMs shared the same copy: {library}");
     assert_eq!(library["users"], 4);
 }
+
+/// examples/orc-counter/deploy.yaml with its objects taken from `build` and any renames.
+fn deployment_from(build: &str, renames: &[(&str, &str)]) -> String {
+    let example = root().join("examples/orc-counter");
+    let mut text = std::fs::read_to_string(example.join("deploy.yaml")).unwrap();
+    text = text.replace("build/", &format!("{}/", example.join(build).display()));
+    for (from, to) in renames {
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+#[test]
+fn the_example_built_at_o0_behaves_as_at_o2() {
+    let optimised = run_deployment(&root().join("examples/orc-counter/deploy.yaml"));
+    let file = scratch("orc-counter-o0").join("deploy.yaml");
+    std::fs::write(&file, deployment_from("build-O0", &[])).unwrap();
+    let unoptimised = run_deployment(&file);
+    assert_eq!(unoptimised.code, Some(0), "stderr: {}", unoptimised.stderr);
+    for (name, _) in CVMS {
+        assert_eq!(unoptimised.lines_of(name), optimised.lines_of(name), "{name} at -O0");
+    }
+    let objects = unoptimised.report.as_ref().unwrap()["objects"].as_array().unwrap().clone();
+    assert!(objects.iter().all(|object| object["loads"] == 1), "{objects:?}");
+}
+
+#[test]
+fn byte_identical_objects_under_other_names_are_loaded_once() {
+    let directory = scratch("orc-counter-renamed");
+    let original = root().join("examples/orc-counter/build/libcounter.so");
+    let renamed = directory.join("libcounter-copy.so");
+    std::fs::copy(&original, &renamed).unwrap();
+    // counter3 and counter4 name the copy instead of the original.
+    let original_path = original.display().to_string();
+    let mut text = deployment_from("build", &[]);
+    let second_half = text.find("- name: counter3").unwrap();
+    let tail = text.split_off(second_half).replace(&original_path, &renamed.display().to_string());
+    text.push_str(&tail);
+    let file = directory.join("deploy.yaml");
+    std::fs::write(&file, text).unwrap();
+    let run = run_deployment(&file);
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    let objects = run.report.as_ref().unwrap()["objects"].as_array().unwrap().clone();
+    let copies: Vec<_> =
+        objects.iter().filter(|object| object["name"].as_str().unwrap().starts_with("libcounter")).collect();
+    assert_eq!(copies.len(), 2, "both names are listed: {copies:?}");
+    assert_eq!(copies[0]["sha256"], copies[1]["sha256"]);
+    for copy in copies {
+        assert_eq!(copy["loads"], 1, "one copy for both names: {copy}");
+        assert_eq!(copy["users"], 4);
+    }
+}

@@ -26,9 +26,13 @@ fn libos_directory() -> PathBuf {
     root().join("target/cvm")
 }
 
+/// The optimisation levels every example is built at, and the directory each goes to:
+/// `-O2` into `build/`, and `-O0` into `build-O0/` so tests can check both.
+const LEVELS: [(&str, &str); 2] = [("-O2", "build"), ("-O0", "build-O0")];
+
 /// Flags for C code that runs in a cVM.
 fn c_flags() -> Vec<&'static str> {
-    let mut flags = vec!["-target", cvm_clang_target(), "-O2", "-g0", "-fPIC", "-ffreestanding"];
+    let mut flags = vec!["-target", cvm_clang_target(), "-g0", "-fPIC", "-ffreestanding"];
     flags.extend(["-fno-stack-protector", "-Wall", "-Werror"]);
     if cfg!(target_arch = "aarch64") {
         // x18 holds the cVM's compartment-local storage table (abi::ClsTable).
@@ -50,19 +54,17 @@ fn opts_out_of_pass(source: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Compiles an example file, with the cls-pass unless it opts out.
-fn compile_example(source: &Path, object: &Path, pass: &Path) -> Result<(), String> {
-    if opts_out_of_pass(source) {
-        compile(source, object, None)
-    } else {
-        compile(source, object, Some(pass))
-    }
+/// Compiles an example file at `level`, with the cls-pass unless it opts out.
+fn compile_example(source: &Path, object: &Path, pass: &Path, level: &str) -> Result<(), String> {
+    let pass = if opts_out_of_pass(source) { None } else { Some(pass) };
+    compile(source, object, pass, level)
 }
 
-fn compile(source: &Path, object: &Path, pass: Option<&Path>) -> Result<(), String> {
+fn compile(source: &Path, object: &Path, pass: Option<&Path>, level: &str) -> Result<(), String> {
     let plugin = pass.map(|pass| format!("-fpass-plugin={}", pass.display()));
     run(Command::new(CLANG)
         .args(c_flags())
+        .arg(level)
         .args(plugin)
         .arg("-I")
         .arg(root().join("cvm-libos/include"))
@@ -97,9 +99,9 @@ pub fn build_libos() -> Result<(PathBuf, PathBuf), String> {
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
     let format = directory.join("format.o");
-    compile(&root().join("cvm-libos/c/format.c"), &format, None)?;
+    compile(&root().join("cvm-libos/c/format.c"), &format, None, "-O2")?;
     let start = directory.join("start.o");
-    compile(&root().join("cvm-libos/c/start.c"), &start, None)?;
+    compile(&root().join("cvm-libos/c/start.c"), &start, None, "-O2")?;
     let library = directory.join("libcvm.so");
     run(Command::new(CLANG)
         .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-shared"])
@@ -125,7 +127,9 @@ pub fn build_all() -> Result<(), String> {
         .collect();
     examples.sort();
     for example in examples {
-        build_example(&example, &libos, &start, &pass)?;
+        for (level, build) in LEVELS {
+            build_example(&example, &example.join(build), level, &libos, &start, &pass)?;
+        }
     }
     Ok(())
 }
@@ -144,13 +148,19 @@ fn stem(source: &Path) -> String {
     source.file_stem().expect("a .c file has a stem").to_string_lossy().into_owned()
 }
 
-fn build_example(directory: &Path, libos: &Path, start: &Path, pass: &Path) -> Result<(), String> {
+fn build_example(
+    directory: &Path,
+    build: &Path,
+    level: &str,
+    libos: &Path,
+    start: &Path,
+    pass: &Path,
+) -> Result<(), String> {
     let sources = c_sources(directory)?;
     if sources.is_empty() {
         return Ok(());
     }
-    let build = directory.join("build");
-    std::fs::create_dir_all(&build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
+    std::fs::create_dir_all(build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
     let local_libos = build.join("libcvm.so");
     std::fs::copy(libos, &local_libos).map_err(|error| format!("cannot copy libcvm.so: {error}"))?;
     let (libraries, programs): (Vec<&PathBuf>, Vec<&PathBuf>) =
@@ -158,7 +168,7 @@ fn build_example(directory: &Path, libos: &Path, start: &Path, pass: &Path) -> R
     let mut shared_objects = vec![local_libos];
     for source in libraries {
         let object = build.join(format!("{}.o", stem(source)));
-        compile_example(source, &object, pass)?;
+        compile_example(source, &object, pass, level)?;
         let output = build.join(format!("{}.so", stem(source)));
         run(Command::new(CLANG)
             .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-shared"])
@@ -172,7 +182,7 @@ fn build_example(directory: &Path, libos: &Path, start: &Path, pass: &Path) -> R
     }
     for source in programs {
         let object = build.join(format!("{}.o", stem(source)));
-        compile_example(source, &object, pass)?;
+        compile_example(source, &object, pass, level)?;
         run(Command::new(CLANG)
             .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-pie"])
             .args(["-Wl,--no-dynamic-linker", "-Wl,-e,_start", "-Wl,-z,now", "-Wl,--strip-debug"])
