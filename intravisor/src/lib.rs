@@ -33,3 +33,5 @@ pub mod runner;
 pub mod sharing;
 #[cfg(feature = "std")]
 pub mod store;
+#[cfg(feature = "std")]
+pub mod tenants;

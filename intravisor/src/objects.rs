@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::Deployment;
+use crate::config::{Deployment, ObjectRef};
 use crate::report::ObjectReport;
 
 /// One object file.
@@ -51,7 +51,11 @@ impl ObjectFiles {
     pub fn load(deployment: &Deployment) -> Self {
         let mut files = HashMap::new();
         for cvm in &deployment.cvms {
-            for path in core::iter::once(&cvm.runtime).chain(&cvm.objects) {
+            let paths = cvm.objects.iter().filter_map(|object| match object {
+                ObjectRef::Path(path) => Some(path),
+                ObjectRef::Digest(_) => None,
+            });
+            for path in core::iter::once(&cvm.runtime).chain(paths) {
                 files.entry(path.clone()).or_insert_with(|| ObjectFile::read(path).map(Arc::new));
             }
         }
@@ -64,6 +68,14 @@ impl ObjectFiles {
             Some(result) => result.clone(),
             None => Err(format!("`{}` is not an object of this deployment", path.display())),
         }
+    }
+
+    /// A file of the deployment with this digest.
+    pub fn by_digest(&self, digest: &[u8; 32]) -> Option<Arc<ObjectFile>> {
+        let mut matching: Vec<&Arc<ObjectFile>> =
+            self.files.values().flatten().filter(|file| &file.sha256 == digest).collect();
+        matching.sort_by(|left, right| left.name.cmp(&right.name));
+        matching.first().map(|file| Arc::clone(file))
     }
 
     /// The distinct files (by digest), sorted by name, with how they were used.

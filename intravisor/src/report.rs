@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 /// What became of a cVM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// It ran and exited (with any status).
@@ -53,6 +53,24 @@ pub struct CvmReport {
     pub private_bytes: u64,
     /// Bytes of its CLS instances (its copies of shared objects' writable globals).
     pub cls_bytes: u64,
+    /// The objects it used.
+    pub objects: Vec<ObjectUse>,
+}
+
+/// One object a cVM used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectUse {
+    /// Its file name.
+    pub name: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// The shared copy it used (an identifier unique in the run), or `None` for a
+    /// private copy in its own region.
+    pub copy: Option<u64>,
+    /// The tenant whose copy it is: the publisher's when shared across tenants.
+    pub owner: String,
+    /// Bytes of that copy's image.
+    pub bytes: u64,
 }
 
 /// One object file the deployment used.
@@ -94,6 +112,8 @@ pub struct Report {
     pub objects: Vec<ObjectReport>,
     /// The kernel's view of the process (`/proc/self/smaps_rollup`).
     pub kernel: KernelMemory,
+    /// What each tenant sees (`crate::tenants`).
+    pub tenants: Vec<crate::tenants::TenantReport>,
 }
 
 impl Report {

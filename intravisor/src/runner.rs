@@ -15,13 +15,13 @@ use std::time::Duration;
 use loader::LoadPlan;
 
 use crate::capability::Cap;
-use crate::config::{CvmConfig, Deployment, Wait};
+use crate::config::{CvmConfig, Deployment, ObjectRef, Wait};
 use crate::cvm::{instantiate, CvmServices, OutputSink};
 use crate::layout::{lay_out, Layout, LayoutRequest, Placement, SlotGeometry};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::platform::{kernel_memory, run_cvm, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop};
 use crate::region::{region_alignment, RegionAllocator};
-use crate::report::{CvmReport, FaultReport, KernelMemory, Report, Status};
+use crate::report::{CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
 use crate::sharing::shareable_objects;
 use crate::store::{Acquired, ObjectStore};
 
@@ -50,6 +50,7 @@ struct Prepared {
     acquired: Acquired,
     region: Range<u64>,
     layout: Layout,
+    uses: Vec<ObjectUse>,
 }
 
 impl Intravisor {
@@ -137,8 +138,10 @@ impl Intravisor {
             done.store(true, Ordering::Release);
             sampler.join().unwrap_or_default()
         });
+        let cvms: Vec<CvmReport> = reports.into_iter().flatten().collect();
         Report {
-            cvms: reports.into_iter().flatten().collect(),
+            tenants: crate::tenants::tenant_reports(&cvms),
+            cvms,
             objects: objects.report(&usage),
             kernel: KernelMemory { baseline_rss, baseline_pss, peak_rss, peak_pss },
         }
@@ -160,7 +163,16 @@ impl Intravisor {
         usage: &ObjectUsage,
     ) -> Result<Prepared, String> {
         let program = objects.get(&cvm.runtime)?;
-        let libraries = cvm.objects.iter().map(|path| objects.get(path)).collect::<Result<Vec<_>, _>>()?;
+        let libraries = cvm
+            .objects
+            .iter()
+            .map(|object| match object {
+                ObjectRef::Path(path) => objects.get(path),
+                ObjectRef::Digest(digest) => objects
+                    .by_digest(digest)
+                    .ok_or_else(|| format!("no object of the deployment has sha256 {}", hex(digest))),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let inputs: Vec<loader::ObjectInput<'_>> = libraries
             .iter()
             .map(|library| loader::ObjectInput { name: &library.name, bytes: &library.bytes })
@@ -169,11 +181,13 @@ impl Intravisor {
             .map_err(|error| format!("the loader refused its objects: {error}"))?;
         let files = plan_files(&plan, &program, &libraries)?;
         let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
-        let digests: Vec<[u8; 32]> = files.iter().map(|file| file.sha256).collect();
+        let owners: Vec<String> = files.iter().map(|_| cvm.tenant.clone()).collect();
+        let identities: Vec<([u8; 32], String)> =
+            files.iter().zip(&owners).map(|(file, owner)| (file.sha256, owner.clone())).collect();
         let shareable = shareable_objects(&plan);
         let acquired = self
             .store
-            .acquire(&self.arena, &plan, &bytes, &digests, &shareable)
+            .acquire(&self.arena, &plan, &bytes, &identities, &shareable)
             .map_err(|error| format!("its shared objects were refused: {error}"))?;
         let region =
             match self.regions.lock().unwrap_or_else(PoisonError::into_inner).allocate(cvm.region_size) {
@@ -199,21 +213,30 @@ impl Intravisor {
                 return Err(format!("its plan was refused: {error}"));
             }
         };
+        let mut uses = Vec::with_capacity(files.len());
         for (index, file) in files.iter().enumerate() {
-            let (loaded, shared_bytes) = match (&acquired.placements[index], &acquired.shared[index]) {
+            let (loaded, shared_bytes, copy) = match (&acquired.placements[index], &acquired.shared[index]) {
                 (Placement::Shared { .. }, Some(object)) => {
-                    (acquired.loaded.contains(&index), object.image.end - object.image.start)
+                    (acquired.loaded.contains(&index), object.image.end - object.image.start, Some(object.id))
                 }
-                _ => (true, 0),
+                _ => (true, 0, None),
             };
             usage.record(file.sha256, loaded, shared_bytes);
+            let bytes = if copy.is_some() { shared_bytes } else { plan.objects[index].image_size };
+            uses.push(ObjectUse {
+                name: file.name.clone(),
+                sha256: file.digest_hex(),
+                copy,
+                owner: owners[index].clone(),
+                bytes,
+            });
         }
-        Ok(Prepared { files, acquired, region, layout })
+        Ok(Prepared { files, acquired, region, layout, uses })
     }
 
     /// Builds a prepared cVM in its region, runs it, and tears it down.
     fn execute(&self, cvm: &CvmConfig, ready: Prepared) -> CvmReport {
-        let Prepared { files, acquired, region, layout } = ready;
+        let Prepared { files, acquired, region, layout, uses } = ready;
         let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
         let shared: Vec<_> = acquired.shared.iter().flatten().map(|object| object.as_ref()).collect();
         let built = instantiate(
@@ -230,6 +253,7 @@ impl Intravisor {
             Err(error) => refused(cvm, error.to_string()),
         };
         report.cls_bytes = layout.cls_bytes();
+        report.objects = uses;
         report.private_bytes = layout.private_image_bytes() + layout.cls_bytes() + crate::region::PAGE_SIZE;
         self.tear_down(&cvm.name, region, acquired);
         report
@@ -266,6 +290,7 @@ impl Intravisor {
             reason: None,
             private_bytes: 0,
             cls_bytes: 0,
+            objects: Vec::new(),
         };
         match stop {
             CvmStop::Exited(status) => report.exit_code = Some(status),
@@ -340,5 +365,10 @@ fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
         reason: Some(reason),
         private_bytes: 0,
         cls_bytes: 0,
+        objects: Vec::new(),
     }
+}
+
+fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -1,9 +1,10 @@
 //! The ORC object store: each shareable object loaded once, shared by every cVM whose
 //! plan names it, unmapped when its last user is torn down.
 //!
-//! Objects are keyed by the SHA-256 of their file and the digests of the objects their
-//! relocations point into (the same bytes linked against different objects are different
-//! copies). A new object is placed at the start of its own slot(s) of the arena's shared
+//! Objects are keyed by the SHA-256 of their file, the tenant whose copy it is (its
+//! owner: the cVM's own tenant, or a publisher that shares it with that tenant, as the
+//! policies decide), and the same for the objects their relocations point into (the
+//! same bytes linked against different copies are different copies). A new object is placed at the start of its own slot(s) of the arena's shared
 //! area (so that `__cls_get_addr` finds its templates with one shift), copied,
 //! relocated once, and made read-only (code read+execute) before any cVM that uses it
 //! runs. Its compartment-local storage templates stay pristine there; every cVM gets an
@@ -21,13 +22,16 @@ use crate::layout::{lay_out_shared, object_alignment, Placement};
 use crate::platform::Arena;
 use crate::region::RegionAllocator;
 
-/// Identity of a shared copy: the object's digest and those of the objects it points into.
-type StoreKey = ([u8; 32], Vec<[u8; 32]>);
+/// Identity of a shared copy: the object's digest and owner (the tenant whose copy it
+/// is), and those of the copies it points into.
+type StoreKey = (([u8; 32], String), Vec<([u8; 32], String)>);
 
 /// One shared copy of an object.
 #[derive(Debug)]
 pub struct SharedObject {
     key: StoreKey,
+    /// An identifier unique among the copies this store ever loaded.
+    pub id: u64,
     /// The object's file name (the first one it was loaded under).
     pub name: String,
     /// Its image.
@@ -75,6 +79,7 @@ pub enum StoreError {
 struct State {
     area: RegionAllocator,
     objects: HashMap<StoreKey, Arc<SharedObject>>,
+    loaded: u64,
 }
 
 /// A new object's place in the shared area.
@@ -83,6 +88,7 @@ struct Placed {
     index: usize,
     slots: Range<u64>,
     key: StoreKey,
+    id: u64,
 }
 
 /// The store.
@@ -109,23 +115,24 @@ impl ObjectStore {
     /// `slot_size`; `area_capability` bounds the area.
     pub fn new(area: Range<u64>, slot_size: u64, area_capability: Cap) -> Self {
         Self {
-            state: Mutex::new(State { area: RegionAllocator::new(area), objects: HashMap::new() }),
+            state: Mutex::new(State { area: RegionAllocator::new(area), objects: HashMap::new(), loaded: 0 }),
             slot_size,
             area_capability,
         }
     }
 
-    /// Finds or loads the shared copy of every object `shareable` marks.
+    /// Finds or loads the shared copy of every object `shareable` marks; `owners` names,
+    /// by plan index, the tenant whose copy each object must be.
     pub fn acquire(
         &self,
         arena: &Arena,
         plan: &LoadPlan,
         files: &[&[u8]],
-        digests: &[[u8; 32]],
+        identities: &[([u8; 32], String)],
         shareable: &[bool],
     ) -> Result<Acquired, StoreError> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let keys: Vec<StoreKey> = (0..plan.objects.len()).map(|index| key(plan, digests, index)).collect();
+        let keys: Vec<StoreKey> = (0..plan.objects.len()).map(|index| key(plan, identities, index)).collect();
         let mut acquired = Acquired {
             placements: vec![Placement::Private; plan.objects.len()],
             shared: vec![None; plan.objects.len()],
@@ -158,7 +165,9 @@ impl ObjectStore {
             }
         }
         for (position, (index, slots)) in new.iter().enumerate() {
-            let placed = Placed { index: *index, slots: slots.clone(), key: keys[*index].clone() };
+            state.loaded += 1;
+            let placed =
+                Placed { index: *index, slots: slots.clone(), key: keys[*index].clone(), id: state.loaded };
             match self.load(arena, plan, files, &acquired.placements, placed) {
                 Ok(object) => {
                     let object = Arc::new(object);
@@ -187,7 +196,7 @@ impl ObjectStore {
         placements: &[Placement],
         placed: Placed,
     ) -> Result<SharedObject, StoreError> {
-        let Placed { index, slots, key } = placed;
+        let Placed { index, slots, key, id } = placed;
         let name = plan.objects[index].name.clone();
         let image = lay_out_shared(plan, index, files[index].len() as u64, placements)
             .map_err(|error| StoreError::Plan { object: name.clone(), reason: error.to_string() })?;
@@ -215,7 +224,7 @@ impl ObjectStore {
             .set_bounds_rounded(image.image.end - image.image.start)
             .clear_permissions(Permissions::ALL.difference(Permissions::LOAD.union(Permissions::EXECUTE)));
         log::debug!("loaded shared object `{name}` at {:#x}..{:#x}", image.image.start, image.image.end);
-        Ok(SharedObject { key, name, image: image.image, slots, mappings: image.mappings, capability })
+        Ok(SharedObject { key, id, name, image: image.image, slots, mappings: image.mappings, capability })
     }
 
     fn release_slots(&self, state: &mut State, arena: &Arena, slots: &[(usize, Range<u64>)]) {
@@ -249,19 +258,19 @@ impl ObjectStore {
 }
 
 /// The identity of object `index`'s shared copy.
-fn key(plan: &LoadPlan, digests: &[[u8; 32]], index: usize) -> StoreKey {
-    let mut targets: Vec<[u8; 32]> = plan
+fn key(plan: &LoadPlan, identities: &[([u8; 32], String)], index: usize) -> StoreKey {
+    let mut targets: Vec<([u8; 32], String)> = plan
         .relocations
         .iter()
         .filter(|relocation| relocation.object == index)
         .filter_map(|relocation| match relocation.value {
             loader::RelocationValue::ImageRelative { object, .. } if object != index => {
-                digests.get(object).copied()
+                identities.get(object).cloned()
             }
             _ => None,
         })
         .collect();
     targets.sort_unstable();
     targets.dedup();
-    (digests[index], targets)
+    (identities[index].clone(), targets)
 }

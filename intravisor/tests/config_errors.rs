@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use intravisor::config::{parse, ConfigError, Wait};
+use intravisor::config::{parse, ConfigError, ObjectRef, Wait};
 
 /// A directory with a program and a library file for the deployments to name.
 fn directory() -> PathBuf {
@@ -48,7 +48,7 @@ fn a_valid_deployment_has_every_field_resolved() {
     isolation: { size: 0x1000000 }
     wait: -1
     tenant: acme
-    objects: [libshared.so]
+    objects: [libshared.so, {sha256: 00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF}]
     files: [input.txt, {path: input.txt, as: copy.txt}]
     output: out/one
     stack: 256K
@@ -65,7 +65,13 @@ fn a_valid_deployment_has_every_field_resolved() {
     assert_eq!(one.stack_size, 256 << 10);
     assert_eq!(one.wait, Wait::UntilEnd);
     assert_eq!(one.tenant, "acme");
-    assert_eq!(one.objects, [directory().join("libshared.so")]);
+    let mut digest = [0u8; 32];
+    for (index, byte) in digest.iter_mut().enumerate() {
+        *byte =
+            [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]
+                [index % 16];
+    }
+    assert_eq!(one.objects, [ObjectRef::Path(directory().join("libshared.so")), ObjectRef::Digest(digest)]);
     assert_eq!(one.files[1].name, "copy.txt");
     assert_eq!(one.output, Some(directory().join("out/one")));
     let two = &deployment.cvms[1];
@@ -82,8 +88,8 @@ fn unknown_fields_are_refused_with_their_line() {
     let message =
         error("cVMs:\n  - name: one\n    runtime: program\n    isolation: { size: 16M, base: 0 }\n");
     assert!(message.contains("unknown field `base`") && message.contains("line 4"), "{message}");
-    let message = error(&format!("{ONE}tenants: []\n"));
-    assert!(message.contains("unknown field `tenants`"), "{message}");
+    let message = error(&format!("{ONE}policies: []\n"));
+    assert!(message.contains("unknown field `policies`"), "{message}");
 }
 
 #[test]
@@ -118,6 +124,32 @@ fn missing_objects_are_named() {
         "objects[1]",
         "libabsent.so` is not a file",
     );
+}
+
+#[test]
+fn objects_by_digest_and_tenants_are_checked() {
+    assert_field_error(
+        &format!("{ONE}    objects: [{{sha256: abc}}]\n"),
+        "one",
+        "objects[0].sha256",
+        "`abc` is not 64 hexadecimal digits",
+    );
+    assert_field_error(
+        &format!("{ONE}    objects: [{{digest: abc}}]\n"),
+        "one",
+        "objects[0]",
+        "expected a path, or {sha256:",
+    );
+    let message = error(&format!("{ONE}tenants:\n  acme: absent.yaml\n"));
+    assert!(
+        message.contains("tenant `acme` its policy") && message.contains("absent.yaml` is not a file"),
+        "{message}"
+    );
+    let message = error(&format!("{ONE}tenants:\n  \"a b\": input.txt\n"));
+    assert!(message.contains("tenant `a b` is not a valid tenant name"), "{message}");
+    let deployment = check(&format!("{ONE}tenants:\n  acme: input.txt\ncontrol: control\n")).unwrap();
+    assert_eq!(deployment.tenants, [("acme".to_string(), directory().join("input.txt"))]);
+    assert_eq!(deployment.control, Some(directory().join("control")));
 }
 
 #[test]

@@ -14,10 +14,14 @@
 //!     isolation: { size: 16M }    # the region; a representable capability length
 //!     wait: 0                     # seconds to wait before starting the next cVM; -1: until it ends
 //!     tenant: acme                # optional
-//!     objects: [build/libx.so]    # shared objects the program links against
+//!     objects: [build/libx.so]    # shared objects the program links against, by path,
+//!                                 # or {sha256: ...}: an object another tenant publishes
 //!     files: [input.txt]          # files it may read, or {path: ..., as: name}
 //!     output: out/hello1          # the directory its files are written to
 //!     stack: 1M                   # optional, default 1M
+//! tenants:                        # optional: each tenant's sharing policy
+//!   acme: policies/acme.yaml
+//! control: control/               # optional: where `intravisor revoke` writes
 //! ```
 
 mod raw;
@@ -60,6 +64,16 @@ pub enum ConfigError {
         /// The file.
         file: PathBuf,
     },
+    /// A tenant entry is wrong.
+    #[error("{file}: tenant `{tenant}` {message}")]
+    Tenant {
+        /// The file.
+        file: PathBuf,
+        /// The tenant.
+        tenant: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A field of a cVM is wrong.
     #[error("{file}: cVM `{cvm}`, field `{field}`: {message}")]
     Field {
@@ -81,6 +95,19 @@ pub struct Deployment {
     pub file: PathBuf,
     /// The cVMs, in the order they are started.
     pub cvms: Vec<CvmConfig>,
+    /// The tenants that have a sharing policy, and its file.
+    pub tenants: Vec<(String, PathBuf)>,
+    /// Where revocations are read from, if anywhere.
+    pub control: Option<PathBuf>,
+}
+
+/// An object a cVM names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectRef {
+    /// A file.
+    Path(PathBuf),
+    /// An object another tenant publishes, by its SHA-256.
+    Digest([u8; 32]),
 }
 
 /// When to start the cVM after this one.
@@ -121,7 +148,7 @@ pub struct CvmConfig {
     /// When to start the next cVM.
     pub wait: Wait,
     /// Shared objects its program may link against.
-    pub objects: Vec<PathBuf>,
+    pub objects: Vec<ObjectRef>,
     /// Files it may read.
     pub files: Vec<FileGrant>,
     /// The directory it writes files into, if any.

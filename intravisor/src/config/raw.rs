@@ -1,5 +1,7 @@
 //! The deployment file as written: what serde reads, before any check.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
@@ -9,6 +11,12 @@ use serde_yaml_ng::Value;
 pub(super) struct RawDeployment {
     #[serde(rename = "cVMs")]
     pub(super) cvms: Vec<RawCvm>,
+    /// Tenant name → its policy file.
+    #[serde(default)]
+    pub(super) tenants: BTreeMap<String, String>,
+    /// The directory revocations are written to (`intravisor revoke`).
+    #[serde(default)]
+    pub(super) control: Option<String>,
 }
 
 /// One entry of `cVMs`.
@@ -25,7 +33,7 @@ pub(super) struct RawCvm {
     #[serde(default)]
     pub(super) tenant: Option<String>,
     #[serde(default)]
-    pub(super) objects: Vec<String>,
+    pub(super) objects: Vec<Value>,
     #[serde(default)]
     pub(super) files: Vec<Value>,
     #[serde(default)]

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use serde_yaml_ng::Value;
 
 use super::raw::{RawCvm, RawDeployment};
-use super::{parse_size, ConfigError, CvmConfig, Deployment, FileGrant, Wait, DEFAULT_STACK, MAXIMUM_REGION};
+use super::{
+    parse_size, ConfigError, CvmConfig, Deployment, FileGrant, ObjectRef, Wait, DEFAULT_STACK, MAXIMUM_REGION,
+};
 use crate::layout::MINIMUM_HEAP;
 use crate::region::{check_region_size, PAGE_SIZE};
 
@@ -54,7 +56,33 @@ pub fn parse(text: &str, file: &Path) -> Result<Deployment, ConfigError> {
         }
         cvms.push(cvm);
     }
-    Ok(Deployment { file: file.to_path_buf(), cvms })
+    let mut tenants = Vec::with_capacity(raw.tenants.len());
+    for (tenant, policy) in &raw.tenants {
+        if !is_name(tenant) {
+            return Err(ConfigError::Tenant {
+                file: file.to_path_buf(),
+                tenant: tenant.clone(),
+                message: "is not a valid tenant name: use letters, digits, `-`, `_` or `.`".to_string(),
+            });
+        }
+        let path = directory.join(policy);
+        if !path.is_file() {
+            return Err(ConfigError::Tenant {
+                file: file.to_path_buf(),
+                tenant: tenant.clone(),
+                message: format!("its policy `{}` is not a file", path.display()),
+            });
+        }
+        tenants.push((tenant.clone(), path));
+    }
+    let control = raw.control.as_ref().map(|control| directory.join(control));
+    Ok(Deployment { file: file.to_path_buf(), cvms, tenants, control })
+}
+
+/// A cVM or tenant name: letters, digits, `-`, `_`, `.`.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character))
 }
 
 struct Checker<'a> {
@@ -99,7 +127,7 @@ impl Checker<'_> {
             .objects
             .iter()
             .enumerate()
-            .map(|(position, object)| self.existing_file(&name, &format!("objects[{position}]"), object))
+            .map(|(position, object)| self.object(&name, position, object))
             .collect::<Result<Vec<_>, _>>()?;
         let arguments = self.arguments(&name, raw.args.as_ref())?;
         let region_size = self.size(&name, "isolation.size", &raw.isolation.size)?;
@@ -189,6 +217,26 @@ impl Checker<'_> {
         Ok(full)
     }
 
+    fn object(&self, cvm: &str, position: usize, value: &Value) -> Result<ObjectRef, ConfigError> {
+        let field = format!("objects[{position}]");
+        match value {
+            Value::String(path) => self.existing_file(cvm, &field, path).map(ObjectRef::Path),
+            Value::Mapping(mapping) if mapping.len() == 1 => match mapping.iter().next() {
+                Some((Value::String(key), Value::String(digest))) if key == "sha256" => {
+                    parse_digest(digest).map(ObjectRef::Digest).ok_or_else(|| {
+                        self.error(
+                            cvm,
+                            &format!("{field}.sha256"),
+                            format!("`{digest}` is not 64 hexadecimal digits"),
+                        )
+                    })
+                }
+                _ => Err(self.error(cvm, &field, "expected a path, or {sha256: <64 hex digits>}")),
+            },
+            _ => Err(self.error(cvm, &field, "expected a path, or {sha256: <64 hex digits>}")),
+        }
+    }
+
     fn size(&self, cvm: &str, field: &str, value: &Value) -> Result<u64, ConfigError> {
         match value {
             Value::Number(number) => number.as_u64().ok_or_else(|| {
@@ -267,4 +315,17 @@ impl Checker<'_> {
 /// `.` or `..`.
 pub fn is_plain_file_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 255 && name != "." && name != ".." && !name.contains(['/', '\0'])
+}
+
+/// A SHA-256 digest written as 64 hexadecimal digits.
+fn parse_digest(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (index, byte) in digest.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
+    }
+    Some(digest)
 }
