@@ -25,6 +25,8 @@ pub mod layout;
 #[cfg(feature = "std")]
 pub mod objects;
 pub mod platform;
+#[cfg(feature = "std")]
+pub mod policies;
 pub mod region;
 #[cfg(feature = "std")]
 pub mod report;

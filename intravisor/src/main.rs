@@ -3,6 +3,8 @@
 //! ```text
 //! intravisor run deploy.yaml [--report report.json]
 //! intravisor check deploy.yaml
+//! intravisor report report.json [--tenant NAME]
+//! intravisor revoke deploy.yaml --tenant NAME --object NAME|SHA256
 //! ```
 //!
 //! Exit status: 0 when every cVM ran and exited (whatever its own status), 1 when a cVM
@@ -35,37 +37,125 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
-    /// Validate a deployment file without running it.
+    /// Validate a deployment file and its tenants' policies without running it.
     Check {
         /// The deployment file (YAML).
         deployment: PathBuf,
+    },
+    /// Show what each tenant (or one) sees in a run's JSON report.
+    Report {
+        /// The JSON report `run --report` wrote.
+        report: PathBuf,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Withdraw a tenant's publication of an object: cVMs started from now on no longer
+    /// share it; running ones keep it until they end.
+    Revoke {
+        /// The deployment file (YAML); revocations go to its `control` directory.
+        deployment: PathBuf,
+        /// The publishing tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The published object, by name or SHA-256.
+        #[arg(long)]
+        object: String,
     },
 }
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     match Arguments::parse().command {
-        Command::Check { deployment } => match config::load(&deployment) {
-            Ok(deployment) => {
-                println!("{}: {} cVMs, valid", deployment.file.display(), deployment.cvms.len());
+        Command::Check { deployment } => match load(&deployment) {
+            Ok((deployment, _)) => {
+                println!(
+                    "{}: {} cVMs, {} tenant policies, valid",
+                    deployment.file.display(),
+                    deployment.cvms.len(),
+                    deployment.tenants.len()
+                );
                 ExitCode::SUCCESS
             }
-            Err(error) => {
-                eprintln!("intravisor: {error}");
-                ExitCode::from(2)
-            }
+            Err(code) => code,
         },
         Command::Run { deployment, report } => run(&deployment, report.as_deref()),
+        Command::Report { report, tenant } => show_report(&report, tenant.as_deref()),
+        Command::Revoke { deployment, tenant, object } => {
+            let deployment = match config::load(&deployment) {
+                Ok(deployment) => deployment,
+                Err(error) => {
+                    eprintln!("intravisor: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            match intravisor::policies::revoke(&deployment, &tenant, &object) {
+                Ok(digest) => {
+                    println!(
+                        "revoked: tenant `{tenant}` no longer shares sha256 {}",
+                        policy::digest_hex(&digest)
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("intravisor: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 
+/// Reads a deployment and its policies, or says why not (exit status 2).
+fn load(file: &std::path::Path) -> Result<(config::Deployment, policy::PolicySet), ExitCode> {
+    let deployment = config::load(file).map_err(|error| {
+        eprintln!("intravisor: {error}");
+        ExitCode::from(2)
+    })?;
+    let policies = intravisor::policies::load(&deployment).map_err(|error| {
+        eprintln!("intravisor: {error}");
+        ExitCode::from(2)
+    })?;
+    Ok((deployment, policies))
+}
+
+fn show_report(file: &std::path::Path, tenant: Option<&str>) -> ExitCode {
+    let report: serde_json::Value =
+        match std::fs::read_to_string(file).map(|text| serde_json::from_str(&text)) {
+            Ok(Ok(report)) => report,
+            Ok(Err(error)) => {
+                eprintln!("intravisor: {} is not a report: {error}", file.display());
+                return ExitCode::from(2);
+            }
+            Err(error) => {
+                eprintln!("intravisor: cannot read {}: {error}", file.display());
+                return ExitCode::from(2);
+            }
+        };
+    let tenants: Vec<intravisor::tenants::TenantReport> =
+        match serde_json::from_value(report["tenants"].clone()) {
+            Ok(tenants) => tenants,
+            Err(error) => {
+                eprintln!("intravisor: {} has no tenants section: {error}", file.display());
+                return ExitCode::from(2);
+            }
+        };
+    let chosen: Vec<_> =
+        tenants.iter().filter(|report| tenant.is_none_or(|tenant| report.name == tenant)).collect();
+    if chosen.is_empty() {
+        eprintln!("intravisor: no tenant `{}` in {}", tenant.unwrap_or(""), file.display());
+        return ExitCode::from(2);
+    }
+    for report in chosen {
+        print!("{}", intravisor::tenants::describe(report));
+    }
+    ExitCode::SUCCESS
+}
+
 fn run(file: &std::path::Path, report_file: Option<&std::path::Path>) -> ExitCode {
-    let deployment = match config::load(file) {
-        Ok(deployment) => deployment,
-        Err(error) => {
-            eprintln!("intravisor: {error}");
-            return ExitCode::from(2);
-        }
+    let (deployment, policies) = match load(file) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let intravisor = match Intravisor::for_deployment(&deployment, OutputSink::stdout()) {
         Ok(intravisor) => intravisor,
@@ -74,7 +164,7 @@ fn run(file: &std::path::Path, report_file: Option<&std::path::Path>) -> ExitCod
             return ExitCode::from(2);
         }
     };
-    let report = intravisor.run(&deployment);
+    let report = intravisor.run(&deployment, policies);
     if let Some(report_file) = report_file {
         let json = serde_json::to_string_pretty(&report).expect("the report is plain data");
         if let Err(error) = std::fs::write(report_file, json + "\n") {

@@ -2,17 +2,29 @@
 //! the store, its region carved and laid out), then each run on its own thread and torn
 //! down, with what became of it collected into the report.
 //!
-//! All cVMs are prepared before the first one starts, so an object that several cVMs
-//! name is loaded once and stays loaded until its last user is torn down. A cVM whose
-//! objects, plan or region are refused never starts and is reported as `refused` with
-//! the reason; the others run. A cVM that faults is ended alone.
+//! cVMs are prepared in batches: every cVM up to the next one that makes the deployment
+//! wait, before the first of them starts, so an object that several cVMs name is loaded
+//! once and stays loaded until its last user is torn down. Revocations written to the
+//! control directory are read before each batch: they stop later cVMs from sharing,
+//! while running ones keep what they have.
+//!
+//! Before anything is mapped for a cVM, the tenants' policies decide: whose copy of each
+//! object it uses (its tenant's own, or a publisher's that shares it), whether an object
+//! it requests by digest is published to it and accepted, whether a published object
+//! still has the digest its policy names, and whether its tenant's limits hold. A cVM
+//! refused by a policy, or whose objects, plan or region are refused, never starts and is
+//! reported as `refused` with the reason; nothing of it stays mapped, and the others
+//! run. A cVM that faults is ended alone.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use loader::LoadPlan;
+use policy::{Domain, PolicySet, Usage};
 
 use crate::capability::Cap;
 use crate::config::{CvmConfig, Deployment, ObjectRef, Wait};
@@ -41,6 +53,8 @@ pub struct Intravisor {
     store: ObjectStore,
     slots: SlotGeometry,
     sink: OutputSink,
+    /// Per tenant: cVMs prepared and not yet torn down, and the bytes of their regions.
+    tenant_usage: Mutex<HashMap<String, (u64, u64)>>,
 }
 
 /// A cVM ready to be built and entered.
@@ -73,6 +87,7 @@ impl Intravisor {
             arena_capability,
             slots,
             sink,
+            tenant_usage: Mutex::new(HashMap::new()),
         })
     }
 
@@ -83,52 +98,62 @@ impl Intravisor {
         Self::new(size, sink)
     }
 
-    /// Runs every cVM of `deployment` and reports what became of each.
-    pub fn run(&self, deployment: &Deployment) -> Report {
+    /// Runs every cVM of `deployment` under `policies` and reports what became of each.
+    pub fn run(&self, deployment: &Deployment, mut policies: PolicySet) -> Report {
         let objects = ObjectFiles::load(deployment);
         let usage = ObjectUsage::default();
         let (baseline_rss, baseline_pss) = kernel_memory().unwrap_or_default();
         let mut reports: Vec<Option<CvmReport>> = vec![None; deployment.cvms.len()];
-        let mut prepared: Vec<Option<Prepared>> = Vec::with_capacity(deployment.cvms.len());
-        for (index, cvm) in deployment.cvms.iter().enumerate() {
-            match self.prepare(cvm, &objects, &usage) {
-                Ok(ready) => prepared.push(Some(ready)),
-                Err(reason) => {
-                    reports[index] = Some(refused(cvm, reason));
-                    prepared.push(None);
-                }
-            }
-        }
         let done = AtomicBool::new(false);
         let (peak_rss, peak_pss) = std::thread::scope(|scope| {
             let sampler = scope.spawn(|| sample_peaks(&done, Duration::from_millis(5)));
             let mut running = Vec::new();
-            for (index, (cvm, ready)) in deployment.cvms.iter().zip(prepared).enumerate() {
-                let Some(ready) = ready else { continue };
-                let (done_sender, finished) = mpsc::channel();
-                let thread = std::thread::Builder::new()
-                    .name(cvm.name.clone())
-                    .stack_size(HOST_THREAD_STACK)
-                    .spawn_scoped(scope, move || {
-                        let report = self.execute(cvm, ready);
-                        let _ = done_sender.send(());
-                        report
-                    });
-                match thread {
-                    Ok(thread) => running.push((index, thread)),
-                    Err(error) => {
-                        reports[index] = Some(refused(cvm, format!("cannot start its thread: {error}")))
+            let mut first = 0;
+            while first < deployment.cvms.len() {
+                // A batch ends with the first cVM that makes the deployment wait.
+                let last = (first..deployment.cvms.len())
+                    .find(|&index| deployment.cvms[index].wait != Wait::No)
+                    .unwrap_or(deployment.cvms.len() - 1);
+                if let Err(error) =
+                    crate::policies::apply_revocations(&mut policies, deployment.control.as_deref())
+                {
+                    log::error!("{error}; revocations are not applied to the next cVMs");
+                }
+                let mut prepared = Vec::with_capacity(last + 1 - first);
+                for (index, cvm) in deployment.cvms.iter().enumerate().take(last + 1).skip(first) {
+                    match self.prepare(cvm, &objects, &usage, &policies) {
+                        Ok(ready) => prepared.push((index, ready)),
+                        Err(reason) => reports[index] = Some(refused(cvm, reason)),
                     }
                 }
-                match cvm.wait {
-                    Wait::No => {}
-                    Wait::UntilEnd => {
-                        let _ = finished.recv();
+                for (index, ready) in prepared {
+                    let cvm = &deployment.cvms[index];
+                    let (done_sender, finished) = mpsc::channel();
+                    let thread = std::thread::Builder::new()
+                        .name(cvm.name.clone())
+                        .stack_size(HOST_THREAD_STACK)
+                        .spawn_scoped(scope, move || {
+                            let report = self.execute(cvm, ready);
+                            let _ = done_sender.send(());
+                            report
+                        });
+                    match thread {
+                        Ok(thread) => running.push((index, thread)),
+                        Err(error) => {
+                            reports[index] = Some(refused(cvm, format!("cannot start its thread: {error}")))
+                        }
                     }
-                    Wait::Seconds(seconds) => {
-                        let _ = finished.recv_timeout(Duration::from_secs(seconds));
+                    match cvm.wait {
+                        Wait::No => {}
+                        Wait::UntilEnd => {
+                            let _ = finished.recv();
+                        }
+                        Wait::Seconds(seconds) => {
+                            let _ = finished.recv_timeout(Duration::from_secs(seconds));
+                        }
                     }
                 }
+                first = last + 1;
             }
             for (index, thread) in running {
                 reports[index] = Some(thread.join().unwrap_or_else(|_| {
@@ -147,32 +172,48 @@ impl Intravisor {
         }
     }
 
-    /// Prepares, runs and tears down one cVM on the calling thread.
+    /// Prepares, runs and tears down one cVM on the calling thread, with no policies.
     pub fn run_cvm(&self, cvm: &CvmConfig, objects: &ObjectFiles) -> CvmReport {
-        match self.prepare(cvm, objects, &ObjectUsage::default()) {
+        let policies = match PolicySet::new(Vec::new(), core::slice::from_ref(&cvm.tenant)) {
+            Ok(policies) => policies,
+            Err(error) => return refused(cvm, error.to_string()),
+        };
+        match self.prepare(cvm, objects, &ObjectUsage::default(), &policies) {
             Ok(ready) => self.execute(cvm, ready),
             Err(reason) => refused(cvm, reason),
         }
     }
 
-    /// Plans a cVM, acquires its shared objects, carves and lays out its region.
+    /// Checks a cVM against the policies, plans it, acquires its shared objects, carves
+    /// and lays out its region. On refusal nothing of it stays mapped.
     fn prepare(
         &self,
         cvm: &CvmConfig,
         objects: &ObjectFiles,
         usage: &ObjectUsage,
+        policies: &PolicySet,
     ) -> Result<Prepared, String> {
+        let refusal = |refusal: policy::Refusal| format!("refused by a sharing policy: {refusal}");
         let program = objects.get(&cvm.runtime)?;
-        let libraries = cvm
-            .objects
-            .iter()
-            .map(|object| match object {
-                ObjectRef::Path(path) => objects.get(path),
-                ObjectRef::Digest(digest) => objects
-                    .by_digest(digest)
-                    .ok_or_else(|| format!("no object of the deployment has sha256 {}", hex(digest))),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        // Objects requested by digest come from the tenant that publishes them.
+        let mut publishers: HashMap<[u8; 32], String> = HashMap::new();
+        let mut libraries = Vec::with_capacity(cvm.objects.len());
+        for object in &cvm.objects {
+            match object {
+                ObjectRef::Path(path) => libraries.push(objects.get(path)?),
+                ObjectRef::Digest(digest) => {
+                    let (publisher, _) = policies.check_request(&cvm.tenant, digest).map_err(refusal)?;
+                    let file = objects.by_digest(digest).ok_or_else(|| {
+                        format!(
+                            "`{publisher}` publishes sha256 {}, but no object of the deployment has it",
+                            hex(digest)
+                        )
+                    })?;
+                    publishers.insert(*digest, publisher);
+                    libraries.push(file);
+                }
+            }
+        }
         let inputs: Vec<loader::ObjectInput<'_>> = libraries
             .iter()
             .map(|library| loader::ObjectInput { name: &library.name, bytes: &library.bytes })
@@ -181,7 +222,18 @@ impl Intravisor {
             .map_err(|error| format!("the loader refused its objects: {error}"))?;
         let files = plan_files(&plan, &program, &libraries)?;
         let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
-        let owners: Vec<String> = files.iter().map(|_| cvm.tenant.clone()).collect();
+        let mut owners = Vec::with_capacity(files.len());
+        for file in &files {
+            policies.check_own_object(&cvm.tenant, &file.name, &file.sha256).map_err(refusal)?;
+            owners.push(match publishers.get(&file.sha256) {
+                Some(publisher) => publisher.clone(),
+                None => match policies.sharing_domain(&cvm.tenant, &file.sha256) {
+                    Domain::Own => cvm.tenant.clone(),
+                    Domain::Publisher(publisher) => publisher,
+                },
+            });
+        }
+        self.check_limits(cvm, policies, 0).map_err(|error| refusal(*error))?;
         let identities: Vec<([u8; 32], String)> =
             files.iter().zip(&owners).map(|(file, owner)| (file.sha256, owner.clone())).collect();
         let shareable = shareable_objects(&plan);
@@ -213,6 +265,14 @@ impl Intravisor {
                 return Err(format!("its plan was refused: {error}"));
             }
         };
+        if let Err(error) = self.check_limits(cvm, policies, layout.cls_bytes()) {
+            self.tear_down(&cvm.name, region, acquired);
+            return Err(refusal(*error));
+        }
+        let mut tenants = self.tenant_usage.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = tenants.entry(cvm.tenant.clone()).or_default();
+        *entry = (entry.0 + 1, entry.1 + cvm.region_size);
+        drop(tenants);
         let mut uses = Vec::with_capacity(files.len());
         for (index, file) in files.iter().enumerate() {
             let (loaded, shared_bytes, copy) = match (&acquired.placements[index], &acquired.shared[index]) {
@@ -232,6 +292,25 @@ impl Intravisor {
             });
         }
         Ok(Prepared { files, acquired, region, layout, uses })
+    }
+
+    /// Checks `cvm` against its tenant's limits, counting the cVMs prepared and not yet
+    /// torn down.
+    fn check_limits(
+        &self,
+        cvm: &CvmConfig,
+        policies: &PolicySet,
+        cls_bytes: u64,
+    ) -> Result<(), Box<policy::Refusal>> {
+        let tenants = self.tenant_usage.lock().unwrap_or_else(PoisonError::into_inner);
+        let (cvms, memory) = tenants.get(&cvm.tenant).copied().unwrap_or_default();
+        let usage = Usage {
+            cvms: cvms + 1,
+            memory_per_cvm: cvm.region_size,
+            memory_total: memory + cvm.region_size,
+            cls_bytes,
+        };
+        policies.check_limits(&cvm.tenant, &usage).map_err(Box::new)
     }
 
     /// Builds a prepared cVM in its region, runs it, and tears it down.

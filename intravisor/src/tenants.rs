@@ -8,12 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::report::{CvmReport, Status};
 
 /// One shared copy as one tenant sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantObject {
     /// The object's file name.
     pub name: String,
@@ -36,7 +36,7 @@ pub struct TenantObject {
 }
 
 /// One of a tenant's cVMs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantCvm {
     /// Its name.
     pub name: String,
@@ -47,7 +47,7 @@ pub struct TenantCvm {
 }
 
 /// One tenant's view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantReport {
     /// The tenant.
     pub name: String,

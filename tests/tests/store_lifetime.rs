@@ -15,11 +15,11 @@ fn shared_objects_are_unmapped_when_their_last_user_ends() {
     let intravisor =
         Intravisor::for_deployment(&deployment, OutputSink::new(Box::new(std::io::sink()))).unwrap();
     assert_eq!(intravisor.shared_objects_loaded(), 0);
-    let report = intravisor.run(&deployment);
+    let report = intravisor.run(&deployment, intravisor::policies::load(&deployment).unwrap());
     assert!(report.cvms.iter().all(|cvm| cvm.status == Status::Exited), "{report:?}");
     assert_eq!(intravisor.shared_objects_loaded(), 0, "every shared copy is gone with its last user");
     // The same intravisor runs the deployment again and loads everything again once.
-    let again = intravisor.run(&deployment);
+    let again = intravisor.run(&deployment, intravisor::policies::load(&deployment).unwrap());
     assert!(again.objects.iter().all(|object| object.loads == 1 && object.users == 4), "{:?}", again.objects);
     assert_eq!(intravisor.shared_objects_loaded(), 0);
 }

@@ -223,7 +223,7 @@ impl Checker<'_> {
             Value::String(path) => self.existing_file(cvm, &field, path).map(ObjectRef::Path),
             Value::Mapping(mapping) if mapping.len() == 1 => match mapping.iter().next() {
                 Some((Value::String(key), Value::String(digest))) if key == "sha256" => {
-                    parse_digest(digest).map(ObjectRef::Digest).ok_or_else(|| {
+                    policy::parse_digest(digest).map(ObjectRef::Digest).ok_or_else(|| {
                         self.error(
                             cvm,
                             &format!("{field}.sha256"),
@@ -315,17 +315,4 @@ impl Checker<'_> {
 /// `.` or `..`.
 pub fn is_plain_file_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 255 && name != "." && name != ".." && !name.contains(['/', '\0'])
-}
-
-/// A SHA-256 digest written as 64 hexadecimal digits.
-fn parse_digest(text: &str) -> Option<[u8; 32]> {
-    let text = text.trim();
-    if text.len() != 64 {
-        return None;
-    }
-    let mut digest = [0u8; 32];
-    for (index, byte) in digest.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(index * 2..index * 2 + 2)?, 16).ok()?;
-    }
-    Some(digest)
 }
