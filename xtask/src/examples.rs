@@ -18,6 +18,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sha2::Digest;
+
 use super::setup::{cvm_clang_target, cvm_rust_target, CLANG};
 use super::{cargo, root, run};
 
@@ -126,10 +128,51 @@ pub fn build_all() -> Result<(), String> {
         .filter(|path| path.is_dir())
         .collect();
     examples.sort();
-    for example in examples {
+    for example in &examples {
         for (level, build) in LEVELS {
-            build_example(&example, &example.join(build), level, &libos, &start, &pass)?;
+            build_example(example, &example.join(build), level, &libos, &start, &pass)?;
         }
+    }
+    // Templates may name the digests of any example's objects, so they come last.
+    for example in &examples {
+        render_templates(example)?;
+    }
+    Ok(())
+}
+
+/// Renders every `NAME.yaml.in` of an example into `build/NAME.yaml`, replacing each
+/// `@sha256:PATH@` (PATH relative to the example) with the SHA-256 of that file.
+fn render_templates(directory: &Path) -> Result<(), String> {
+    let entries = std::fs::read_dir(directory)
+        .map_err(|error| format!("cannot list {}: {error}", directory.display()))?;
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let Some(name) =
+            path.file_name().and_then(|name| name.to_str()).and_then(|name| name.strip_suffix(".in"))
+        else {
+            continue;
+        };
+        let template = std::fs::read_to_string(&path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        let mut rendered = String::with_capacity(template.len());
+        let mut rest = template.as_str();
+        while let Some(start) = rest.find("@sha256:") {
+            rendered.push_str(&rest[..start]);
+            let after = &rest[start + "@sha256:".len()..];
+            let end = after.find('@').ok_or_else(|| format!("{}: unterminated @sha256:", path.display()))?;
+            let file = directory.join(&after[..end]);
+            let bytes = std::fs::read(&file)
+                .map_err(|error| format!("{}: cannot read {}: {error}", path.display(), file.display()))?;
+            let digest = sha2::Sha256::digest(&bytes);
+            rendered.extend(digest.iter().map(|byte| format!("{byte:02x}")));
+            rest = &after[end + 1..];
+        }
+        rendered.push_str(rest);
+        let build = directory.join("build");
+        std::fs::create_dir_all(&build)
+            .map_err(|error| format!("cannot create {}: {error}", build.display()))?;
+        std::fs::write(build.join(name), rendered)
+            .map_err(|error| format!("cannot write {name}: {error}"))?;
     }
     Ok(())
 }
