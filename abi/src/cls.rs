@@ -10,7 +10,7 @@
 //!
 //! The table is found through a thread register: on x86-64 `gs:0` holds its address
 //! (the intravisor sets the `gs` base of each cVM thread to the table), on AArch64
-//! register x18 does (cVM code is built with x18 reserved), on Morello `CTPIDR_EL0`.
+//! `TPIDR_EL0` does (set whenever cVM code runs), on Morello `CTPIDR_EL0`.
 
 /// The head of a cVM's table; `slot_count` [`ClsSlot`]s follow it.
 #[repr(C)]

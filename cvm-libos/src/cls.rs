@@ -27,10 +27,10 @@ fn table_address() -> u64 {
     #[cfg(all(target_arch = "aarch64", target_os = "none"))]
     {
         let table: u64;
-        // SAFETY: cVM code is built with x18 reserved, and the intravisor keeps the
-        // table's address in it whenever cVM code runs; reading it has no effect.
+        // SAFETY: the intravisor keeps the table's address in TPIDR_EL0 whenever cVM
+        // code runs; reading it has no effect.
         unsafe {
-            core::arch::asm!("mov {}, x18", out(reg) table, options(nomem, nostack, preserves_flags, pure));
+            core::arch::asm!("mrs {}, tpidr_el0", out(reg) table, options(nomem, nostack, preserves_flags, pure));
         }
         table
     }

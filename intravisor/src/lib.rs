@@ -21,7 +21,10 @@ pub mod config;
 #[cfg(feature = "std")]
 pub mod cvm;
 pub mod guest;
+pub mod instance;
 pub mod layout;
+pub mod manifest;
+pub mod memory;
 #[cfg(feature = "std")]
 pub mod objects;
 pub mod platform;
@@ -33,7 +36,6 @@ pub mod report;
 #[cfg(feature = "std")]
 pub mod runner;
 pub mod sharing;
-#[cfg(feature = "std")]
 pub mod store;
 #[cfg(feature = "std")]
 pub mod tenants;

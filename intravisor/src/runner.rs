@@ -28,7 +28,8 @@ use policy::{Domain, PolicySet, Usage};
 
 use crate::capability::Cap;
 use crate::config::{CvmConfig, Deployment, ObjectRef, Wait};
-use crate::cvm::{instantiate, CvmServices, OutputSink};
+use crate::cvm::{CvmServices, OutputSink};
+use crate::instance::{instantiate, Build, Instance, SharedView};
 use crate::layout::{lay_out, Layout, LayoutRequest, Placement, SlotGeometry};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::platform::{kernel_memory, run_cvm, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop};
@@ -317,16 +318,22 @@ impl Intravisor {
     fn execute(&self, cvm: &CvmConfig, ready: Prepared) -> CvmReport {
         let Prepared { files, acquired, region, layout, uses } = ready;
         let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
-        let shared: Vec<_> = acquired.shared.iter().flatten().map(|object| object.as_ref()).collect();
-        let built = instantiate(
-            &self.arena,
-            self.arena_capability,
-            &layout,
-            &bytes,
-            &shared,
-            &cvm.name,
-            &cvm.arguments,
-        );
+        let shared: Vec<SharedView<'_>> = acquired
+            .shared
+            .iter()
+            .flatten()
+            .map(|object| SharedView { mappings: &object.mappings, capability: object.capability })
+            .collect();
+        let build = Build {
+            arena_capability: self.arena_capability,
+            layout: &layout,
+            files: &bytes,
+            shared: &shared,
+            name: &cvm.name,
+            arguments: &cvm.arguments,
+            hostcall_entry: crate::platform::hostcall_entry_address(),
+        };
+        let built = instantiate(&self.arena, build);
         let mut report = match built {
             Ok(instance) => self.enter(cvm, instance),
             Err(error) => refused(cvm, error.to_string()),
@@ -338,7 +345,7 @@ impl Intravisor {
         report
     }
 
-    fn enter(&self, cvm: &CvmConfig, instance: crate::cvm::Instance) -> CvmReport {
+    fn enter(&self, cvm: &CvmConfig, instance: Instance) -> CvmReport {
         let mut services = CvmServices::new(
             &cvm.name,
             &self.arena,

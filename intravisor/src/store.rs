@@ -10,16 +10,21 @@
 //! runs. Its compartment-local storage templates stay pristine there; every cVM gets an
 //! instance of them in its own region (`layout`).
 
-use std::collections::HashMap;
-use std::ops::Range;
-use std::sync::{Arc, Mutex, PoisonError};
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+use core::ops::Range;
 
 use loader::LoadPlan;
+use spin::Mutex;
 
 use crate::capability::{Cap, Permissions};
 use crate::guest::{Mapping, Protection};
 use crate::layout::{lay_out_shared, object_alignment, Placement};
-use crate::platform::Arena;
+use crate::memory::RegionMemory;
 use crate::region::RegionAllocator;
 
 /// Identity of a shared copy: the object's digest and owner (the tenant whose copy it
@@ -45,10 +50,9 @@ pub struct SharedObject {
 }
 
 /// Why a plan's shared objects could not be had.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum StoreError {
     /// The plan itself is wrong for sharing.
-    #[error("object `{object}` cannot be shared: {reason}")]
     Plan {
         /// The object.
         object: String,
@@ -56,7 +60,6 @@ pub enum StoreError {
         reason: String,
     },
     /// The shared area is full.
-    #[error("no room in the shared area for `{object}` ({size:#x} bytes): {reason}")]
     NoRoom {
         /// The object.
         object: String,
@@ -66,7 +69,6 @@ pub enum StoreError {
         reason: String,
     },
     /// Mapping the object failed.
-    #[error("cannot map `{object}`: {reason}")]
     Map {
         /// The object.
         object: String,
@@ -75,10 +77,24 @@ pub enum StoreError {
     },
 }
 
+impl fmt::Display for StoreError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Plan { object, reason } => {
+                write!(formatter, "object `{object}` cannot be shared: {reason}")
+            }
+            Self::NoRoom { object, size, reason } => {
+                write!(formatter, "no room in the shared area for `{object}` ({size:#x} bytes): {reason}")
+            }
+            Self::Map { object, reason } => write!(formatter, "cannot map `{object}`: {reason}"),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct State {
     area: RegionAllocator,
-    objects: HashMap<StoreKey, Arc<SharedObject>>,
+    objects: BTreeMap<StoreKey, Arc<SharedObject>>,
     loaded: u64,
 }
 
@@ -115,7 +131,11 @@ impl ObjectStore {
     /// `slot_size`; `area_capability` bounds the area.
     pub fn new(area: Range<u64>, slot_size: u64, area_capability: Cap) -> Self {
         Self {
-            state: Mutex::new(State { area: RegionAllocator::new(area), objects: HashMap::new(), loaded: 0 }),
+            state: Mutex::new(State {
+                area: RegionAllocator::new(area),
+                objects: BTreeMap::new(),
+                loaded: 0,
+            }),
             slot_size,
             area_capability,
         }
@@ -125,13 +145,13 @@ impl ObjectStore {
     /// by plan index, the tenant whose copy each object must be.
     pub fn acquire(
         &self,
-        arena: &Arena,
+        arena: &impl RegionMemory,
         plan: &LoadPlan,
         files: &[&[u8]],
         identities: &[([u8; 32], String)],
         shareable: &[bool],
     ) -> Result<Acquired, StoreError> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.state.lock();
         let keys: Vec<StoreKey> = (0..plan.objects.len()).map(|index| key(plan, identities, index)).collect();
         let mut acquired = Acquired {
             placements: vec![Placement::Private; plan.objects.len()],
@@ -190,7 +210,7 @@ impl ObjectStore {
     /// Copies, relocates and protects a newly placed object.
     fn load(
         &self,
-        arena: &Arena,
+        arena: &impl RegionMemory,
         plan: &LoadPlan,
         files: &[&[u8]],
         placements: &[Placement],
@@ -200,23 +220,27 @@ impl ObjectStore {
         let name = plan.objects[index].name.clone();
         let image = lay_out_shared(plan, index, files[index].len() as u64, placements)
             .map_err(|error| StoreError::Plan { object: name.clone(), reason: error.to_string() })?;
-        let map_error = |error: crate::platform::ArenaError| StoreError::Map {
-            object: name.clone(),
-            reason: error.to_string(),
-        };
-        arena.protect(image.image.start, image.image.end, Protection::ReadWrite).map_err(map_error)?;
+        let map_error =
+            |error: &dyn fmt::Display| StoreError::Map { object: name.clone(), reason: error.to_string() };
+        arena
+            .protect(image.image.start, image.image.end, Protection::ReadWrite)
+            .map_err(|error| map_error(&error))?;
         for copy in &image.copies {
             let start = copy.file_offset as usize;
             arena
                 .write(copy.address, &files[index][start..start + copy.length as usize])
-                .map_err(map_error)?;
+                .map_err(|error| map_error(&error))?;
         }
         for &(address, value) in &image.relocations {
-            arena.write(address, &value.to_le_bytes()).map_err(map_error)?;
+            arena.write(address, &value.to_le_bytes()).map_err(|error| map_error(&error))?;
         }
-        arena.protect(image.image.start, image.image.end, Protection::None).map_err(map_error)?;
+        arena
+            .protect(image.image.start, image.image.end, Protection::None)
+            .map_err(|error| map_error(&error))?;
         for mapping in &image.mappings {
-            arena.protect(mapping.start, mapping.end, mapping.protection).map_err(map_error)?;
+            arena
+                .protect(mapping.start, mapping.end, mapping.protection)
+                .map_err(|error| map_error(&error))?;
         }
         let capability = self
             .area_capability
@@ -227,7 +251,7 @@ impl ObjectStore {
         Ok(SharedObject { key, id, name, image: image.image, slots, mappings: image.mappings, capability })
     }
 
-    fn release_slots(&self, state: &mut State, arena: &Arena, slots: &[(usize, Range<u64>)]) {
+    fn release_slots(&self, state: &mut State, arena: &impl RegionMemory, slots: &[(usize, Range<u64>)]) {
         for (_, range) in slots {
             match arena.scrub(range.start, range.end) {
                 Ok(()) => state.area.release(range.clone()),
@@ -237,8 +261,8 @@ impl ObjectStore {
     }
 
     /// Gives back what a cVM held; an object whose last user this was is unmapped.
-    pub fn release(&self, arena: &Arena, acquired: Acquired) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+    pub fn release(&self, arena: &impl RegionMemory, acquired: Acquired) {
+        let mut state = self.state.lock();
         for object in acquired.shared.into_iter().flatten() {
             // The store holds one reference; ours is the other.
             if Arc::strong_count(&object) == 2 {
@@ -253,7 +277,7 @@ impl ObjectStore {
 
     /// Shared copies loaded now.
     pub fn loaded_count(&self) -> usize {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).objects.len()
+        self.state.lock().objects.len()
     }
 }
 

@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::examples::{build_libos, build_pass};
-use super::setup::{cvm_rust_target, CLANG};
+use super::examples::{build_libos, build_pass, libos_archive, CvmTarget};
+use super::setup::CLANG;
 use super::{cargo, root, run};
 
 /// Calls timed per measurement.
@@ -23,9 +23,9 @@ pub fn run_all() -> Result<(), String> {
 }
 
 fn compartment_local_storage() -> Result<(), String> {
-    build_libos()?;
+    build_libos(CvmTarget::host())?;
     let pass = build_pass()?;
-    let libos = root().join("target").join(cvm_rust_target()).join("release/libcvm_libos.a");
+    let libos = libos_archive(CvmTarget::host());
     let sources = root().join("intravisor/benches/cls");
     let directory = root().join("target/cls-bench");
     std::fs::create_dir_all(&directory)

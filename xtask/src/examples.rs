@@ -20,12 +20,37 @@ use std::process::Command;
 
 use sha2::Digest;
 
-use super::setup::{cvm_clang_target, cvm_rust_target, CLANG};
+use super::setup::CLANG;
 use super::{cargo, root, run};
 
+/// What cVM code is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CvmTarget {
+    /// The Rust target cvm-libos is built for.
+    pub rust: &'static str,
+    /// The clang target of the C code.
+    pub clang: &'static str,
+}
+
+impl CvmTarget {
+    /// cVMs on this host.
+    pub fn host() -> Self {
+        if cfg!(target_arch = "aarch64") {
+            Self::aarch64()
+        } else {
+            Self { rust: "x86_64-unknown-none", clang: "x86_64-linux-gnu" }
+        }
+    }
+
+    /// cVMs on AArch64 (the host platform there, and the bare-metal images).
+    pub fn aarch64() -> Self {
+        Self { rust: "aarch64-unknown-none", clang: "aarch64-linux-gnu" }
+    }
+}
+
 /// Where the shared libOS and its parts are built.
-fn libos_directory() -> PathBuf {
-    root().join("target/cvm")
+fn libos_directory(target: CvmTarget) -> PathBuf {
+    root().join("target/cvm").join(target.rust)
 }
 
 /// The optimisation levels every example is built at, and the directory each goes to:
@@ -33,13 +58,9 @@ fn libos_directory() -> PathBuf {
 const LEVELS: [(&str, &str); 2] = [("-O2", "build"), ("-O0", "build-O0")];
 
 /// Flags for C code that runs in a cVM.
-fn c_flags() -> Vec<&'static str> {
-    let mut flags = vec!["-target", cvm_clang_target(), "-g0", "-fPIC", "-ffreestanding"];
+fn c_flags(target: CvmTarget) -> Vec<&'static str> {
+    let mut flags = vec!["-target", target.clang, "-g0", "-fPIC", "-ffreestanding"];
     flags.extend(["-fno-stack-protector", "-Wall", "-Werror"]);
-    if cfg!(target_arch = "aarch64") {
-        // x18 holds the cVM's compartment-local storage table (abi::ClsTable).
-        flags.push("-ffixed-x18");
-    }
     flags
 }
 
@@ -57,15 +78,27 @@ fn opts_out_of_pass(source: &Path) -> bool {
 }
 
 /// Compiles an example file at `level`, with the cls-pass unless it opts out.
-fn compile_example(source: &Path, object: &Path, pass: &Path, level: &str) -> Result<(), String> {
+fn compile_example(
+    target: CvmTarget,
+    source: &Path,
+    object: &Path,
+    pass: &Path,
+    level: &str,
+) -> Result<(), String> {
     let pass = if opts_out_of_pass(source) { None } else { Some(pass) };
-    compile(source, object, pass, level)
+    compile(target, source, object, pass, level)
 }
 
-fn compile(source: &Path, object: &Path, pass: Option<&Path>, level: &str) -> Result<(), String> {
+fn compile(
+    target: CvmTarget,
+    source: &Path,
+    object: &Path,
+    pass: Option<&Path>,
+    level: &str,
+) -> Result<(), String> {
     let plugin = pass.map(|pass| format!("-fpass-plugin={}", pass.display()));
     run(Command::new(CLANG)
-        .args(c_flags())
+        .args(c_flags(target))
         .arg(level)
         .args(plugin)
         .arg("-I")
@@ -76,37 +109,33 @@ fn compile(source: &Path, object: &Path, pass: Option<&Path>, level: &str) -> Re
         .arg(object))
 }
 
-/// Builds `libcvm.so` and `start.o`; returns their paths.
-pub fn build_libos() -> Result<(PathBuf, PathBuf), String> {
-    let target = cvm_rust_target();
-    let mut rust_flags = String::from("-C relocation-model=pic -C code-model=small");
-    if cfg!(target_arch = "aarch64") {
-        rust_flags.push_str(" -C target-feature=+reserve-x18");
-    }
+/// The static library of cvm-libos for `target`.
+pub fn libos_archive(target: CvmTarget) -> PathBuf {
+    root().join("target/cvm-libos").join(target.rust).join("release/libcvm_libos.a")
+}
+
+/// Builds `libcvm.so` and `start.o` for `target`; returns their paths.
+pub fn build_libos(target: CvmTarget) -> Result<(PathBuf, PathBuf), String> {
+    let rust_flags = "-C relocation-model=pic -C code-model=small";
+    // Its own target directory: these flags differ from every other build of the target.
     run(cargo()
-        .args([
-            "rustc",
-            "--quiet",
-            "-p",
-            "cvm-libos",
-            "--release",
-            "--target",
-            target,
-            "--crate-type",
-            "staticlib",
-        ])
-        .env(format!("CARGO_TARGET_{}_RUSTFLAGS", target.to_uppercase().replace('-', "_")), rust_flags))?;
-    let archive = root().join("target").join(target).join("release/libcvm_libos.a");
-    let directory = libos_directory();
+        .args(["rustc", "--quiet", "-p", "cvm-libos", "--release", "--target", target.rust])
+        .args(["--crate-type", "staticlib", "--target-dir", "target/cvm-libos"])
+        .env(
+            format!("CARGO_TARGET_{}_RUSTFLAGS", target.rust.to_uppercase().replace('-', "_")),
+            rust_flags,
+        ))?;
+    let archive = libos_archive(target);
+    let directory = libos_directory(target);
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
     let format = directory.join("format.o");
-    compile(&root().join("cvm-libos/c/format.c"), &format, None, "-O2")?;
+    compile(target, &root().join("cvm-libos/c/format.c"), &format, None, "-O2")?;
     let start = directory.join("start.o");
-    compile(&root().join("cvm-libos/c/start.c"), &start, None, "-O2")?;
+    compile(target, &root().join("cvm-libos/c/start.c"), &start, None, "-O2")?;
     let library = directory.join("libcvm.so");
     run(Command::new(CLANG)
-        .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-shared"])
+        .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
         .args(["-Wl,-soname,libcvm.so", "-Wl,-z,now", "-Wl,--gc-sections", "-Wl,--strip-debug"])
         .arg(format!("-Wl,--version-script={}", root().join("cvm-libos/c/exports.map").display()))
         .arg(&format)
@@ -118,9 +147,16 @@ pub fn build_libos() -> Result<(PathBuf, PathBuf), String> {
     Ok((library, start))
 }
 
-/// Builds the libOS and every example.
+/// Builds the libOS and every example for this host (at every level), and for the
+/// bare-metal AArch64 images (`build-aarch64/`, at -O2).
 pub fn build_all() -> Result<(), String> {
-    let (libos, start) = build_libos()?;
+    build_for(CvmTarget::host(), &LEVELS)?;
+    build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")])
+}
+
+/// Builds the libOS and every example for `target` at the given levels.
+fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
+    let (libos, start) = build_libos(target)?;
     let pass = build_pass()?;
     let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
         .map_err(|error| format!("cannot list examples/: {error}"))?
@@ -129,8 +165,8 @@ pub fn build_all() -> Result<(), String> {
         .collect();
     examples.sort();
     for example in &examples {
-        for (level, build) in LEVELS {
-            build_example(example, &example.join(build), level, &libos, &start, &pass)?;
+        for (level, build) in levels {
+            build_example(target, example, &example.join(build), level, &libos, &start, &pass)?;
         }
     }
     // Templates may name the digests of any example's objects, so they come last.
@@ -192,6 +228,7 @@ fn stem(source: &Path) -> String {
 }
 
 fn build_example(
+    target: CvmTarget,
     directory: &Path,
     build: &Path,
     level: &str,
@@ -211,10 +248,10 @@ fn build_example(
     let mut shared_objects = vec![local_libos];
     for source in libraries {
         let object = build.join(format!("{}.o", stem(source)));
-        compile_example(source, &object, pass, level)?;
+        compile_example(target, source, &object, pass, level)?;
         let output = build.join(format!("{}.so", stem(source)));
         run(Command::new(CLANG)
-            .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-shared"])
+            .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
             .arg(format!("-Wl,-soname,{}.so", stem(source)))
             .args(["-Wl,-z,now", "-Wl,--strip-debug"])
             .arg(&object)
@@ -225,9 +262,9 @@ fn build_example(
     }
     for source in programs {
         let object = build.join(format!("{}.o", stem(source)));
-        compile_example(source, &object, pass, level)?;
+        compile_example(target, source, &object, pass, level)?;
         run(Command::new(CLANG)
-            .args(["-target", cvm_clang_target(), "-fuse-ld=lld", "-nostdlib", "-pie"])
+            .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-pie"])
             .args(["-Wl,--no-dynamic-linker", "-Wl,-e,_start", "-Wl,-z,now", "-Wl,--strip-debug"])
             .arg(start)
             .arg(&object)

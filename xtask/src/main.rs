@@ -6,12 +6,17 @@
 //! cargo xtask demo    build, then run examples/hello
 //! cargo xtask test    build, then every test, clippy and rustfmt
 //! cargo xtask bench   build, then the benchmarks
+//! cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE
+//!                     a bootable bare-metal image of a deployment
+//! cargo xtask qemu IMAGE
+//!                     boot an image on QEMU -M virt (exit code from semihosting)
 //! ```
 //!
 //! CI runs `cargo xtask test`, the same command a person types.
 
 mod bench;
 mod examples;
+mod image;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -25,7 +30,9 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("bench") => bench(),
-        _ => Err("usage: cargo xtask setup|build|demo|test|bench".to_string()),
+        Some("image") => build().and_then(|()| image::run_image(&arguments[1..])),
+        Some("qemu") => image::run_qemu(&arguments[1..]),
+        _ => Err("usage: cargo xtask setup|build|demo|test|bench|image|qemu".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,31 +11,13 @@ use super::run;
 
 /// The Debian packages the build uses: the C compiler and linker for cVM programs,
 /// LLVM 14's development files for the cls-pass plugin, FileCheck for its IR tests,
-/// LLVM 16 for the plugin's second leg and its version-guard tests, and valgrind for the
-/// benchmarks' instruction counts.
+/// LLVM 16 for the plugin's second leg and its version-guard tests, valgrind for the
+/// benchmarks' instruction counts, and QEMU for the bare-metal images.
 const PACKAGES: [&str; 7] =
     ["clang-14", "lld-14", "llvm-14-dev", "llvm-14-tools", "clang-16", "llvm-16-dev", "valgrind"];
 
 /// The C compiler the examples are built with.
 pub const CLANG: &str = "/usr/bin/clang-14";
-
-/// The Rust target cvm-libos is built for on this host.
-pub fn cvm_rust_target() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "aarch64-unknown-none"
-    } else {
-        "x86_64-unknown-none"
-    }
-}
-
-/// The clang target the cVM programs are built for on this host.
-pub fn cvm_clang_target() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "aarch64-linux-gnu"
-    } else {
-        "x86_64-linux-gnu"
-    }
-}
 
 /// Installs whatever of the packages and the Rust target is missing.
 pub fn install() -> Result<(), String> {
@@ -54,7 +36,7 @@ pub fn install() -> Result<(), String> {
         .map_err(|error| format!("cannot run rustup: {error}"))?;
     let installed_targets = String::from_utf8_lossy(&targets.stdout);
     // The cVM target, and AArch64 Linux, which the host platform must keep compiling for.
-    for target in [cvm_rust_target(), "aarch64-unknown-linux-gnu"] {
+    for target in ["x86_64-unknown-none", "aarch64-unknown-none", "aarch64-unknown-linux-gnu"] {
         if !installed_targets.lines().any(|line| line == target) {
             run(Command::new("rustup").args(["target", "add", target]))?;
         }
@@ -69,6 +51,7 @@ fn installed(package: &str) -> bool {
         "llvm-14-tools" => Path::new("/usr/lib/llvm-14/bin/FileCheck").exists(),
         "llvm-14-dev" => Path::new("/usr/lib/llvm-14/bin/llvm-config").exists(),
         "valgrind" => Path::new("/usr/bin/valgrind").exists(),
+        "qemu-system-arm" => Path::new("/usr/bin/qemu-system-aarch64").exists(),
         "clang-16" => Path::new("/usr/bin/clang-16").exists(),
         "llvm-16-dev" => Path::new("/usr/lib/llvm-16/bin/llvm-config").exists(),
         _ => false,

@@ -6,6 +6,8 @@
 //! host backend runs on Linux with a software capability model; the bare-metal backends
 //! (`aarch64-virt`, `morello`) come with the Morello issue.
 
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub mod aarch64_virt;
 #[cfg(feature = "std")]
 pub mod host;
 

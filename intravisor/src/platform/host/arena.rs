@@ -202,3 +202,23 @@ impl Drop for Arena {
         unsafe { libc::munmap(self.base as *mut libc::c_void, self.size as usize) };
     }
 }
+
+impl crate::memory::RegionMemory for Arena {
+    type Error = ArenaError;
+
+    fn protect(&self, start: u64, end: u64, protection: Protection) -> Result<(), ArenaError> {
+        Arena::protect(self, start, end, protection)
+    }
+
+    fn write(&self, address: u64, bytes: &[u8]) -> Result<(), ArenaError> {
+        Arena::write(self, address, bytes)
+    }
+
+    fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), ArenaError> {
+        Arena::read(self, address, buffer)
+    }
+
+    fn scrub(&self, start: u64, end: u64) -> Result<(), ArenaError> {
+        Arena::scrub(self, start, end)
+    }
+}

@@ -13,7 +13,9 @@
 
 use std::sync::OnceLock;
 
-use super::switch::{current_context, resume_host_address, FAULT_REASON};
+#[cfg(not(target_arch = "aarch64"))]
+use super::switch::current_context;
+use super::switch::{resume_host_address, FAULT_REASON};
 
 /// A fault that ended a cVM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +79,11 @@ pub(super) fn install() {
 }
 
 extern "C" fn handle(signal: libc::c_int, info: *mut libc::siginfo_t, user_context: *mut libc::c_void) {
+    // On AArch64 TPIDR_EL0 may hold a cVM's CLS table here: no thread-local may be read
+    // before the context is found by thread id.
+    #[cfg(target_arch = "aarch64")]
+    let context = super::switch::threads::context_by_thread();
+    #[cfg(not(target_arch = "aarch64"))]
     let context = current_context();
     // SAFETY: a non-null CURRENT points at the live context of the run on this thread.
     if !context.is_null() && unsafe { (*context).in_cvm } == 1 {

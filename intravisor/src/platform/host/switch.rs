@@ -65,8 +65,10 @@ pub(super) struct SwitchContext {
     leaving: u64,
     /// The value the entry function returned, or the exit status.
     exit_value: u64,
-    /// The cVM's CLS table: kept in x18 on AArch64 while cVM code runs.
+    /// The cVM's CLS table: in TPIDR_EL0 on AArch64 while cVM code runs.
     cls_table: u64,
+    /// The intravisor's own TPIDR_EL0 (glibc's thread pointer) on AArch64.
+    host_thread_pointer: u64,
     /// What ended the cVM, written by the signal handler.
     pub(super) fault: Option<Fault>,
     /// Set when the handler panicked.
@@ -82,6 +84,7 @@ thread_local! {
 /// The context of the cVM this thread runs, or null. Called from the assembly (on the
 /// cVM's stack) and from the signal handler, so it does nothing but read a
 /// thread-local.
+#[cfg(not(target_arch = "aarch64"))]
 pub(super) extern "C" fn current_context() -> *mut SwitchContext {
     CURRENT.with(Cell::get)
 }
@@ -171,6 +174,7 @@ pub unsafe fn run_cvm(start: CvmEntry, handler: &mut dyn HostcallHandler) -> Cvm
         leaving: 0,
         exit_value: 0,
         cls_table,
+        host_thread_pointer: 0,
         fault: None,
         handler_panicked: false,
         handler,
@@ -179,11 +183,15 @@ pub unsafe fn run_cvm(start: CvmEntry, handler: &mut dyn HostcallHandler) -> Cvm
     let alternate_stack = signals::AlternateStack::install();
     set_thread_register(cls_table);
     CURRENT.with(|current| current.set(&mut context));
+    #[cfg(target_arch = "aarch64")]
+    let registration = threads::register(&mut context);
     // SAFETY: the caller guarantees entry, stack and argument; the context lives on
     // this frame for the whole run and is reachable by the trampoline and the signal
     // handler only through CURRENT, which is this thread's.
     let reason = unsafe { intravisor_cvm_enter(&mut context, entry, stack_top, argument) };
     CURRENT.with(|current| current.set(core::ptr::null_mut()));
+    #[cfg(target_arch = "aarch64")]
+    threads::unregister(registration);
     set_thread_register(0);
     drop(alternate_stack);
     match reason {
@@ -211,8 +219,62 @@ fn set_thread_register(table: u64) {
     }
 }
 
+/// On AArch64 the table goes in TPIDR_EL0, swapped with glibc's thread pointer by the
+/// assembly on every entry into and exit from cVM code.
 #[cfg(target_arch = "aarch64")]
 fn set_thread_register(_table: u64) {}
+
+/// On AArch64, TPIDR_EL0 holds the cVM's CLS table while cVM code runs, so thread-locals
+/// cannot be read then: the trampoline and the fault handler find the switch context by
+/// thread id in this registry instead.
+#[cfg(target_arch = "aarch64")]
+pub(super) mod threads {
+    use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+    use super::SwitchContext;
+
+    const SLOTS: usize = 1024;
+    static THREADS: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
+    static CONTEXTS: [AtomicPtr<SwitchContext>; SLOTS] =
+        [const { AtomicPtr::new(core::ptr::null_mut()) }; SLOTS];
+
+    /// This thread's id, by a raw system call (no libc, no thread-local).
+    fn thread_id() -> u64 {
+        let id: u64;
+        // SAFETY: gettid (178 on AArch64) has no arguments and no side effects.
+        unsafe { core::arch::asm!("svc #0", in("x8") 178u64, lateout("x0") id, options(nostack)) };
+        id
+    }
+
+    /// Records `context` as this thread's; returns the slot.
+    pub(in super::super) fn register(context: *mut SwitchContext) -> usize {
+        let id = thread_id();
+        for (slot, thread) in THREADS.iter().enumerate() {
+            if thread.compare_exchange(0, id, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+                CONTEXTS[slot].store(context, Ordering::Release);
+                return slot;
+            }
+        }
+        usize::MAX
+    }
+
+    /// Forgets a registration.
+    pub(in super::super) fn unregister(slot: usize) {
+        if slot < SLOTS {
+            CONTEXTS[slot].store(core::ptr::null_mut(), Ordering::Release);
+            THREADS[slot].store(0, Ordering::Release);
+        }
+    }
+
+    /// This thread's switch context, or null; reads no thread-local.
+    pub(in super::super) extern "C" fn context_by_thread() -> *mut SwitchContext {
+        let id = thread_id();
+        THREADS
+            .iter()
+            .position(|thread| thread.load(Ordering::Acquire) == id)
+            .map_or(core::ptr::null_mut(), |slot| CONTEXTS[slot].load(Ordering::Acquire))
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
@@ -370,7 +432,10 @@ core::arch::global_asm!(
     "str x9, [x0, #{host_stack}]",
     "mov x9, #1",
     "str x9, [x0, #{in_cvm}]",
-    "ldr x18, [x0, #{cls_table}]",
+    "mrs x9, tpidr_el0",
+    "str x9, [x0, #{host_thread_pointer}]",
+    "ldr x9, [x0, #{cls_table}]",
+    "msr tpidr_el0, x9",
     "mov sp, x2",
     "mov x0, x3",
     "mov x29, xzr",
@@ -378,7 +443,7 @@ core::arch::global_asm!(
     "blr x1",
     // The entry function returned instead of exiting.
     "mov x19, x0",
-    "bl {current}",
+    "bl {current_by_thread}",
     "str x19, [x0, #{exit_value}]",
     "mov x1, #{returned}",
     "b intravisor_cvm_resume_host",
@@ -387,6 +452,8 @@ core::arch::global_asm!(
     ".p2align 4",
     "intravisor_cvm_resume_host:",
     "str xzr, [x0, #{in_cvm}]",
+    "ldr x9, [x0, #{host_thread_pointer}]",
+    "msr tpidr_el0, x9",
     "ldr x9, [x0, #{host_stack}]",
     "mov sp, x9",
     "intravisor_restore_callee",
@@ -403,9 +470,11 @@ core::arch::global_asm!(
     "mov x22, x3",
     "mov x23, x4",
     "mov x24, x5",
-    "bl {current}",
+    "bl {current_by_thread}",
     "mov x25, x0",
     "str xzr, [x25, #{in_cvm}]",
+    "ldr x9, [x25, #{host_thread_pointer}]",
+    "msr tpidr_el0, x9",
     "mov x9, sp",
     "str x9, [x25, #{cvm_stack}]",
     "ldr x9, [x25, #{host_stack}]",
@@ -424,7 +493,8 @@ core::arch::global_asm!(
     "cbnz x9, .Lintravisor_hostcall_leave",
     "mov x9, #1",
     "str x9, [x25, #{in_cvm}]",
-    "ldr x18, [x25, #{cls_table}]",
+    "ldr x9, [x25, #{cls_table}]",
+    "msr tpidr_el0, x9",
     "ldr x9, [x25, #{cvm_stack}]",
     "mov sp, x9",
     "intravisor_restore_callee",
@@ -439,9 +509,10 @@ core::arch::global_asm!(
     leaving = const offset_of!(SwitchContext, leaving),
     exit_value = const offset_of!(SwitchContext, exit_value),
     cls_table = const offset_of!(SwitchContext, cls_table),
+    host_thread_pointer = const offset_of!(SwitchContext, host_thread_pointer),
     returned = const REASON_RETURNED,
     exited = const REASON_EXITED,
-    current = sym current_context,
+    current_by_thread = sym threads::context_by_thread,
     dispatch = sym hostcall_dispatch,
 );
 

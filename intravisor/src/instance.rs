@@ -1,4 +1,4 @@
-//! Applying a verified layout to a cVM's region.
+//! Applying a verified layout to a cVM's region, on any platform.
 //!
 //! The private images are made writable, filled from the object files and relocated;
 //! the CLS instances are filled from the shared objects' templates and their pointers
@@ -7,24 +7,24 @@
 //! stack. Nothing here decides an address: all of them come from the layout, which was
 //! verified against the region.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
 use core::ops::Range;
 
 use abi::BootInfo;
 
 use crate::capability::{Cap, Permissions};
-use crate::guest::{GuestMemory, Protection};
+use crate::guest::{GuestMemory, Mapping, Protection};
 use crate::layout::Layout;
-use crate::platform::{hostcall_entry_address, Arena, ArenaError};
-use crate::store::SharedObject;
+use crate::memory::RegionMemory;
 
 /// Why a cVM could not be built in its region.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
+#[derive(Debug)]
+pub enum BuildError<E> {
     /// A page operation failed.
-    #[error("cannot prepare the cVM's memory: {0}")]
-    Arena(#[from] ArenaError),
+    Memory(E),
     /// The region's capability could not be derived with exact bounds.
-    #[error("the region {start:#x}..{end:#x} is not representable as a capability")]
     Capability {
         /// Start of the region.
         start: u64,
@@ -32,11 +32,41 @@ pub enum BuildError {
         end: u64,
     },
     /// The name and arguments do not fit the stack.
-    #[error("the cVM's name and arguments ({bytes} bytes) do not fit its stack; raise `stack`")]
     ArgumentsTooLarge {
         /// Bytes they need.
         bytes: u64,
     },
+}
+
+impl<E> From<E> for BuildError<E> {
+    fn from(error: E) -> Self {
+        Self::Memory(error)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for BuildError<E> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Memory(error) => write!(formatter, "cannot prepare the cVM's memory: {error}"),
+            Self::Capability { start, end } => {
+                write!(formatter, "the region {start:#x}..{end:#x} is not representable as a capability")
+            }
+            Self::ArgumentsTooLarge { bytes } => write!(
+                formatter,
+                "the cVM's name and arguments ({bytes} bytes) do not fit its stack; raise `stack`"
+            ),
+        }
+    }
+}
+
+/// What a cVM gets of a shared object it uses: a read capability and page protections,
+/// for the hostcall checks.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedView<'a> {
+    /// The object's pages.
+    pub mappings: &'a [Mapping],
+    /// A read (and execute) capability for its image.
+    pub capability: Cap,
 }
 
 /// A cVM ready to enter.
@@ -67,19 +97,28 @@ fn data_permissions() -> Permissions {
         .union(Permissions::GLOBAL)
 }
 
-/// Applies `layout` (verified for this region) with the object `files` (by plan index),
-/// and writes the boot block for a cVM called `name` with `arguments`. `shared` are the
-/// shared objects the cVM uses: read capabilities and page protections for the hostcall
-/// checks.
-pub fn instantiate(
-    arena: &Arena,
-    arena_capability: Cap,
-    layout: &Layout,
-    files: &[&[u8]],
-    shared: &[&SharedObject],
-    name: &str,
-    arguments: &[String],
-) -> Result<Instance, BuildError> {
+/// What a cVM is built from.
+#[derive(Debug, Clone, Copy)]
+pub struct Build<'a> {
+    /// A capability for the whole arena, the region's is derived from.
+    pub arena_capability: Cap,
+    /// The verified layout.
+    pub layout: &'a Layout,
+    /// The object files, by plan index.
+    pub files: &'a [&'a [u8]],
+    /// The shared objects the cVM uses.
+    pub shared: &'a [SharedView<'a>],
+    /// Its name.
+    pub name: &'a str,
+    /// Its arguments.
+    pub arguments: &'a [String],
+    /// The hostcall entry for the boot block (zero: a supervisor call).
+    pub hostcall_entry: u64,
+}
+
+/// Applies a layout (verified for its region) and writes the boot block.
+pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Instance, BuildError<M::Error>> {
+    let Build { arena_capability, layout, files, shared, name, arguments, hostcall_entry } = build;
     let region = layout.region.clone();
     let region_capability =
         arena_capability.set_value(region.start).set_bounds_exact(region.end - region.start);
@@ -132,7 +171,7 @@ pub fn instantiate(
     for mapping in &layout.mappings {
         arena.protect(mapping.start, mapping.end, mapping.protection)?;
     }
-    let (boot_block, stack_top) = write_boot_block(arena, layout, name, arguments)?;
+    let (boot_block, stack_top) = write_boot_block(arena, layout, name, arguments, hostcall_entry)?;
     let mut mappings = layout.mappings.clone();
     mappings.extend(shared.iter().flat_map(|object| object.mappings.iter().copied()));
     let capabilities = shared.iter().map(|object| object.capability).collect();
@@ -158,12 +197,13 @@ fn table_bytes(layout: &Layout) -> Vec<u8> {
 
 /// Writes name, arguments, argv and the boot information at the top of the stack;
 /// returns the block's address and the stack pointer to start with.
-fn write_boot_block(
-    arena: &Arena,
+fn write_boot_block<M: RegionMemory>(
+    arena: &M,
     layout: &Layout,
     name: &str,
     arguments: &[String],
-) -> Result<(u64, u64), BuildError> {
+    hostcall_entry: u64,
+) -> Result<(u64, u64), BuildError<M::Error>> {
     let strings: Vec<&str> = core::iter::once(name).chain(arguments.iter().map(String::as_str)).collect();
     let string_bytes: u64 = strings.iter().map(|text| text.len() as u64 + 1).sum();
     let argv_bytes = (strings.len() as u64 + 1) * 8;
@@ -191,7 +231,7 @@ fn write_boot_block(
     let boot = BootInfo {
         magic: abi::BOOT_MAGIC,
         version: abi::VERSION,
-        hostcall_entry: hostcall_entry_address(),
+        hostcall_entry,
         region_base: layout.region.start,
         region_size: layout.region.end - layout.region.start,
         heap_base: layout.heap.start,

@@ -1,0 +1,303 @@
+//! Boot, exception vectors, and running cVM code at EL0.
+//!
+//! `_start` sets the stack, turns on FP/SIMD, clears `.bss`, installs the vectors and
+//! calls `kernel_main`. [`run_el0`] saves the intravisor's callee-saved registers, and
+//! `eret`s into the cVM at EL0 with its stack, its first argument and its CLS table in
+//! TPIDR_EL0, every other register cleared. An exception from EL0 saves the cVM's whole state
+//! (general registers, SP_EL0, ELR, SPSR, FP/SIMD registers) in a [`TrapFrame`] on the
+//! intravisor's stack and asks the [`TrapHandler`]: resume the cVM (after a hostcall),
+//! or leave it (exit or fault), returning from `run_el0`. An exception at EL1 is the
+//! intravisor's own fault: it is reported and the run ends with exit code 99.
+
+use core::fmt::Write as _;
+
+use super::console::{exit, Console};
+
+/// The cVM state saved on an exception from EL0.
+#[repr(C)]
+#[derive(Debug)]
+pub struct TrapFrame {
+    /// x0..x30.
+    pub registers: [u64; 31],
+    /// SP_EL0.
+    pub stack_pointer: u64,
+    /// ELR_EL1: where the cVM resumes.
+    pub exception_link: u64,
+    /// SPSR_EL1.
+    pub saved_state: u64,
+    /// q0..q31.
+    vector_registers: [u128; 32],
+    /// FPCR and FPSR.
+    floating_point_control: [u64; 2],
+}
+
+/// What to do after an exception from EL0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapOutcome {
+    /// Return to the cVM.
+    Resume,
+    /// Leave it: `run_el0` returns this value.
+    Leave(u64),
+}
+
+/// Handles exceptions from the cVM running now.
+pub trait TrapHandler {
+    /// Handles one exception with syndrome `esr` and fault address `far`.
+    fn trap(&mut self, frame: &mut TrapFrame, esr: u64, far: u64) -> TrapOutcome;
+}
+
+/// The handler of the cVM running now (single core: set by `run_el0` only).
+static mut HANDLER: Option<*mut (dyn TrapHandler + 'static)> = None;
+/// The intravisor's stack pointer inside `run_el0`'s frame.
+#[no_mangle]
+static mut INTRAVISOR_STACK: u64 = 0;
+
+/// Runs cVM code at EL0 from `entry` on `stack` with `argument` in x0 and `cls_table` in
+/// TPIDR_EL0, until the handler leaves it; returns the value it left with.
+///
+/// # Safety
+/// `entry` is the entry of code loaded into pages mapped executable for EL0, `stack` the
+/// 16-byte-aligned top of a stack mapped writable for EL0; everything the cVM can reach
+/// through `handler` is checked there against its capabilities.
+pub unsafe fn run_el0(
+    entry: u64,
+    stack: u64,
+    argument: u64,
+    cls_table: u64,
+    handler: &mut dyn TrapHandler,
+) -> u64 {
+    // SAFETY: the handler outlives this call; the pointer is cleared before returning.
+    let handler: *mut (dyn TrapHandler + 'static) = unsafe { core::mem::transmute(handler) };
+    // SAFETY: single core, and no exception from EL0 can happen before the eret below.
+    unsafe { *(&raw mut HANDLER) = Some(handler) };
+    // SAFETY: the caller's guarantees; the assembly saves and restores every register the
+    // ABI asks callee-saved.
+    let reason = unsafe { intravisor_enter_el0(entry, stack, argument, cls_table) };
+    // SAFETY: as above.
+    unsafe { *(&raw mut HANDLER) = None };
+    reason
+}
+
+extern "C" {
+    fn intravisor_enter_el0(entry: u64, stack: u64, argument: u64, cls_table: u64) -> u64;
+}
+
+/// Called by the vector for every synchronous exception from EL0.
+extern "C" fn intravisor_el0_trap(frame: &mut TrapFrame) -> u64 {
+    let (esr, far): (u64, u64);
+    // SAFETY: reading the syndrome and fault address registers has no side effects.
+    unsafe {
+        core::arch::asm!("mrs {}, esr_el1", out(reg) esr, options(nomem, nostack));
+        core::arch::asm!("mrs {}, far_el1", out(reg) far, options(nomem, nostack));
+    }
+    // SAFETY: set by `run_el0` for the duration of the cVM's run.
+    match unsafe { *(&raw const HANDLER) } {
+        // SAFETY: the pointer is the live `&mut` run_el0 was given.
+        Some(handler) => match unsafe { (*handler).trap(frame, esr, far) } {
+            TrapOutcome::Resume => 0,
+            TrapOutcome::Leave(reason) => reason.max(1),
+        },
+        None => 1,
+    }
+}
+
+/// Called by the vectors for every exception taken at EL1: the intravisor's own fault.
+#[no_mangle]
+extern "C" fn intravisor_el1_fault(kind: u64) -> ! {
+    let (esr, elr, far): (u64, u64, u64);
+    // SAFETY: reading the syndrome registers has no side effects.
+    unsafe {
+        core::arch::asm!("mrs {}, esr_el1", out(reg) esr, options(nomem, nostack));
+        core::arch::asm!("mrs {}, elr_el1", out(reg) elr, options(nomem, nostack));
+        core::arch::asm!("mrs {}, far_el1", out(reg) far, options(nomem, nostack));
+    }
+    let _ = writeln!(
+        Console,
+        "intravisor: fault in the intravisor itself (vector {kind:#x}): ESR {esr:#x}, ELR {elr:#x}, FAR {far:#x}"
+    );
+    exit(99)
+}
+
+core::arch::global_asm!(
+    ".section .text.boot, \"ax\"",
+    ".global _start",
+    "_start:",
+    "adrp x0, __stack_top",
+    "add x0, x0, :lo12:__stack_top",
+    "mov sp, x0",
+    "mov x0, #(3 << 20)",
+    "msr cpacr_el1, x0", // FP/SIMD at EL0 and EL1
+    "isb",
+    "adrp x0, __bss_start",
+    "add x0, x0, :lo12:__bss_start",
+    "adrp x1, __bss_end",
+    "add x1, x1, :lo12:__bss_end",
+    "0:",
+    "cmp x0, x1",
+    "b.hs 1f",
+    "str xzr, [x0], #8",
+    "b 0b",
+    "1:",
+    "adrp x0, intravisor_vectors",
+    "add x0, x0, :lo12:intravisor_vectors",
+    "msr vbar_el1, x0",
+    "isb",
+    "bl kernel_main",
+    "2:",
+    "wfe",
+    "b 2b",
+    "",
+    ".text",
+    // u64 intravisor_enter_el0(entry x0, stack x1, argument x2, cls_table x3)
+    ".global intravisor_enter_el0",
+    ".p2align 4",
+    "intravisor_enter_el0:",
+    "sub sp, sp, #160",
+    "stp x19, x20, [sp, #0]",
+    "stp x21, x22, [sp, #16]",
+    "stp x23, x24, [sp, #32]",
+    "stp x25, x26, [sp, #48]",
+    "stp x27, x28, [sp, #64]",
+    "stp x29, x30, [sp, #80]",
+    "stp d8, d9, [sp, #96]",
+    "stp d10, d11, [sp, #112]",
+    "stp d12, d13, [sp, #128]",
+    "stp d14, d15, [sp, #144]",
+    "adrp x9, INTRAVISOR_STACK",
+    "mov x10, sp",
+    "str x10, [x9, :lo12:INTRAVISOR_STACK]",
+    "msr elr_el1, x0",
+    "msr sp_el0, x1",
+    "msr spsr_el1, xzr", // EL0t
+    "msr tpidr_el0, x3",
+    "mov x0, x2",
+    "mov x1, xzr", "mov x2, xzr", "mov x3, xzr", "mov x4, xzr", "mov x5, xzr", "mov x6, xzr",
+    "mov x7, xzr", "mov x8, xzr", "mov x9, xzr", "mov x10, xzr", "mov x11, xzr", "mov x12, xzr",
+    "mov x13, xzr", "mov x14, xzr", "mov x15, xzr", "mov x16, xzr", "mov x17, xzr", "mov x18, xzr",
+    "mov x19, xzr",
+    "mov x20, xzr", "mov x21, xzr", "mov x22, xzr", "mov x23, xzr", "mov x24, xzr", "mov x25, xzr",
+    "mov x26, xzr", "mov x27, xzr", "mov x28, xzr", "mov x29, xzr", "mov x30, xzr",
+    "eret",
+    "",
+    // The exception vectors: 16 entries of 0x80 bytes.
+    ".balign 2048",
+    "intravisor_vectors:",
+    ".rept 8", // current EL (SP0 and SPx): the intravisor's own faults
+    ".balign 128",
+    "mov x0, #0",
+    "b intravisor_el1_fault",
+    ".endr",
+    ".balign 128", // lower EL, AArch64, synchronous: the cVM
+    "b intravisor_el0_sync",
+    ".rept 7",
+    ".balign 128",
+    "mov x0, #1",
+    "b intravisor_el1_fault",
+    ".endr",
+    "",
+    "intravisor_el0_sync:",
+    "sub sp, sp, #800",
+    "stp x0, x1, [sp, #0]",
+    "stp x2, x3, [sp, #16]",
+    "stp x4, x5, [sp, #32]",
+    "stp x6, x7, [sp, #48]",
+    "stp x8, x9, [sp, #64]",
+    "stp x10, x11, [sp, #80]",
+    "stp x12, x13, [sp, #96]",
+    "stp x14, x15, [sp, #112]",
+    "stp x16, x17, [sp, #128]",
+    "stp x18, x19, [sp, #144]",
+    "stp x20, x21, [sp, #160]",
+    "stp x22, x23, [sp, #176]",
+    "stp x24, x25, [sp, #192]",
+    "stp x26, x27, [sp, #208]",
+    "stp x28, x29, [sp, #224]",
+    "mrs x9, sp_el0",
+    "stp x30, x9, [sp, #240]",
+    "mrs x9, elr_el1",
+    "mrs x10, spsr_el1",
+    "stp x9, x10, [sp, #256]",
+    "stp q0, q1, [sp, #272]",
+    "stp q2, q3, [sp, #304]",
+    "stp q4, q5, [sp, #336]",
+    "stp q6, q7, [sp, #368]",
+    "stp q8, q9, [sp, #400]",
+    "stp q10, q11, [sp, #432]",
+    "stp q12, q13, [sp, #464]",
+    "stp q14, q15, [sp, #496]",
+    "stp q16, q17, [sp, #528]",
+    "stp q18, q19, [sp, #560]",
+    "stp q20, q21, [sp, #592]",
+    "stp q22, q23, [sp, #624]",
+    "stp q24, q25, [sp, #656]",
+    "stp q26, q27, [sp, #688]",
+    "stp q28, q29, [sp, #720]",
+    "stp q30, q31, [sp, #752]",
+    "mrs x9, fpcr",
+    "mrs x10, fpsr",
+    "add x11, sp, #784",
+    "stp x9, x10, [x11]",
+    "mov x0, sp",
+    "bl {trap}",
+    "cbnz x0, 3f",
+    "add x11, sp, #784",
+    "ldp x9, x10, [x11]",
+    "msr fpcr, x9",
+    "msr fpsr, x10",
+    "ldp q0, q1, [sp, #272]",
+    "ldp q2, q3, [sp, #304]",
+    "ldp q4, q5, [sp, #336]",
+    "ldp q6, q7, [sp, #368]",
+    "ldp q8, q9, [sp, #400]",
+    "ldp q10, q11, [sp, #432]",
+    "ldp q12, q13, [sp, #464]",
+    "ldp q14, q15, [sp, #496]",
+    "ldp q16, q17, [sp, #528]",
+    "ldp q18, q19, [sp, #560]",
+    "ldp q20, q21, [sp, #592]",
+    "ldp q22, q23, [sp, #624]",
+    "ldp q24, q25, [sp, #656]",
+    "ldp q26, q27, [sp, #688]",
+    "ldp q28, q29, [sp, #720]",
+    "ldp q30, q31, [sp, #752]",
+    "ldp x9, x10, [sp, #256]",
+    "msr elr_el1, x9",
+    "msr spsr_el1, x10",
+    "ldp x30, x9, [sp, #240]",
+    "msr sp_el0, x9",
+    "ldp x0, x1, [sp, #0]",
+    "ldp x2, x3, [sp, #16]",
+    "ldp x4, x5, [sp, #32]",
+    "ldp x6, x7, [sp, #48]",
+    "ldp x8, x9, [sp, #64]",
+    "ldp x10, x11, [sp, #80]",
+    "ldp x12, x13, [sp, #96]",
+    "ldp x14, x15, [sp, #112]",
+    "ldp x16, x17, [sp, #128]",
+    "ldp x18, x19, [sp, #144]",
+    "ldp x20, x21, [sp, #160]",
+    "ldp x22, x23, [sp, #176]",
+    "ldp x24, x25, [sp, #192]",
+    "ldp x26, x27, [sp, #208]",
+    "ldp x28, x29, [sp, #224]",
+    "add sp, sp, #800",
+    "eret",
+    "3:",
+    // Leave the cVM: back to run_el0's caller with x0.
+    "adrp x9, INTRAVISOR_STACK",
+    "ldr x10, [x9, :lo12:INTRAVISOR_STACK]",
+    "mov sp, x10",
+    "ldp x19, x20, [sp, #0]",
+    "ldp x21, x22, [sp, #16]",
+    "ldp x23, x24, [sp, #32]",
+    "ldp x25, x26, [sp, #48]",
+    "ldp x27, x28, [sp, #64]",
+    "ldp x29, x30, [sp, #80]",
+    "ldp d8, d9, [sp, #96]",
+    "ldp d10, d11, [sp, #112]",
+    "ldp d12, d13, [sp, #128]",
+    "ldp d14, d15, [sp, #144]",
+    "add sp, sp, #160",
+    "ret",
+    trap = sym intravisor_el0_trap,
+);

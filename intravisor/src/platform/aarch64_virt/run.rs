@@ -1,0 +1,351 @@
+//! Running the image's cVMs bare metal: each planned, its shared objects acquired from
+//! the same object store as on the host, its region laid out and built by the same code,
+//! then run at EL0 one after another; hostcalls arrive as `svc #0` and are checked
+//! against the cVM's capabilities exactly as on the host.
+//!
+//! Every cVM is prepared before the first runs, so an object several cVMs name is loaded
+//! once and stays loaded until its last user is torn down.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use abi::{Errno, Hostcall, STDERR, STDOUT};
+
+use super::boot::{run_el0, TrapFrame, TrapHandler, TrapOutcome};
+use super::clock;
+use super::console::write_bytes;
+use super::mmu::Arena;
+use crate::capability::Cap;
+use crate::guest::{Access, GuestMemory};
+use crate::instance::{instantiate, Build, SharedView};
+use crate::layout::{lay_out, Layout, LayoutRequest, SlotGeometry};
+use crate::manifest::{ImageCvm, ImageObject, Manifest};
+use crate::region::RegionAllocator;
+use crate::sharing::shareable_objects;
+use crate::store::{Acquired, ObjectStore};
+
+/// log2 of a shared-area slot: 4 MiB.
+const SLOT_SHIFT: u32 = 22;
+/// The shared area: the top 64 MiB of the arena.
+const SHARED_SIZE: u64 = 64 << 20;
+
+/// Reasons `run_el0` returns with.
+const LEFT_EXITED: u64 = 1;
+const LEFT_FAULTED: u64 = 2;
+
+/// What became of one cVM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// It exited with this status.
+    Exited(i32),
+    /// It faulted: the cause in words.
+    Faulted(String),
+    /// It never ran: why.
+    Refused(String),
+}
+
+#[derive(Debug)]
+struct Prepared {
+    acquired: Acquired,
+    region: Range<u64>,
+    layout: Layout,
+    files: Vec<usize>,
+}
+
+/// The intravisor's state for running an image.
+#[derive(Debug)]
+pub struct Runner<'a> {
+    arena: Arena,
+    arena_capability: Cap,
+    regions: RegionAllocator,
+    store: ObjectStore,
+    slots: SlotGeometry,
+    objects: &'a [ImageObject<'a>],
+    /// Objects whose digest did not match the manifest.
+    corrupt: Vec<bool>,
+    /// Per object: copies loaded, and cVMs that used it.
+    counts: Vec<(u64, u64)>,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner over the arena for the image's `objects`; `corrupt` marks the objects
+    /// whose bytes do not have their manifest digest.
+    pub fn new(arena: Arena, objects: &'a [ImageObject<'a>], corrupt: Vec<bool>) -> Self {
+        let range = arena.range();
+        let shared = range.end - SHARED_SIZE..range.end;
+        let arena_capability = Cap::root().set_value(range.start).set_bounds_exact(range.end - range.start);
+        let slots = SlotGeometry {
+            base: range.start,
+            shift: SLOT_SHIFT,
+            count: (range.end - range.start) >> SLOT_SHIFT,
+        };
+        Self {
+            regions: RegionAllocator::new(range.start..shared.start),
+            store: ObjectStore::new(shared, 1 << SLOT_SHIFT, arena_capability),
+            arena,
+            arena_capability,
+            slots,
+            counts: alloc::vec![(0, 0); objects.len()],
+            objects,
+            corrupt,
+        }
+    }
+
+    /// Per object of the image: copies loaded, and cVMs that used it.
+    pub fn object_counts(&self) -> &[(u64, u64)] {
+        &self.counts
+    }
+
+    /// Prepares and runs every cVM of the manifest, in order; returns what became of each.
+    pub fn run(&mut self, manifest: &Manifest<'_>) -> Vec<Outcome> {
+        let prepared: Vec<Result<Prepared, String>> =
+            manifest.cvms.iter().map(|cvm| self.prepare(cvm)).collect();
+        let mut outcomes = Vec::with_capacity(prepared.len());
+        for (cvm, ready) in manifest.cvms.iter().zip(prepared) {
+            outcomes.push(match ready {
+                Ok(ready) => self.execute(cvm, ready),
+                Err(reason) => Outcome::Refused(reason),
+            });
+        }
+        outcomes
+    }
+
+    fn prepare(&mut self, cvm: &ImageCvm) -> Result<Prepared, String> {
+        let indices: Vec<usize> = core::iter::once(cvm.program).chain(cvm.objects.iter().copied()).collect();
+        if let Some(&bad) = indices.iter().find(|&&index| self.corrupt[index]) {
+            return Err(format!("`{}` does not have the SHA-256 the image names", self.objects[bad].name));
+        }
+        let program = &self.objects[cvm.program];
+        let inputs: Vec<loader::ObjectInput<'_>> = cvm
+            .objects
+            .iter()
+            .map(|&index| loader::ObjectInput {
+                name: &self.objects[index].name,
+                bytes: self.objects[index].bytes,
+            })
+            .collect();
+        let plan = loader::plan(loader::ObjectInput { name: &program.name, bytes: program.bytes }, &inputs)
+            .map_err(|error| format!("the loader refused its objects: {error}"))?;
+        let files: Vec<usize> = plan
+            .objects
+            .iter()
+            .map(|planned| indices.iter().copied().find(|&index| self.objects[index].name == planned.name))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| String::from("the plan names an object that was not given"))?;
+        let bytes: Vec<&[u8]> = files.iter().map(|&index| self.objects[index].bytes).collect();
+        let identities: Vec<([u8; 32], String)> =
+            files.iter().map(|&index| (self.objects[index].sha256, cvm.tenant.clone())).collect();
+        let acquired = self
+            .store
+            .acquire(&self.arena, &plan, &bytes, &identities, &shareable_objects(&plan))
+            .map_err(|error| format!("its shared objects were refused: {error}"))?;
+        let region = match self.regions.allocate(cvm.region_size) {
+            Ok(region) => region,
+            Err(error) => {
+                self.store.release(&self.arena, acquired);
+                return Err(format!("{error}"));
+            }
+        };
+        let sizes: Vec<u64> = bytes.iter().map(|file| file.len() as u64).collect();
+        let request = LayoutRequest {
+            plan: &plan,
+            file_sizes: &sizes,
+            placements: &acquired.placements,
+            region: region.clone(),
+            stack_size: cvm.stack_size,
+            slots: self.slots,
+        };
+        match lay_out(request) {
+            Ok(layout) => {
+                for (plan_index, &object) in files.iter().enumerate() {
+                    let shared = acquired.shared[plan_index].is_some();
+                    let loaded = !shared || acquired.loaded.contains(&plan_index);
+                    self.counts[object].0 += u64::from(loaded);
+                    self.counts[object].1 += 1;
+                }
+                Ok(Prepared { acquired, region, layout, files })
+            }
+            Err(error) => {
+                self.tear_down(region, acquired);
+                Err(format!("its plan was refused: {error}"))
+            }
+        }
+    }
+
+    fn execute(&mut self, cvm: &ImageCvm, ready: Prepared) -> Outcome {
+        let Prepared { acquired, region, layout, files } = ready;
+        let bytes: Vec<&[u8]> = files.iter().map(|&index| self.objects[index].bytes).collect();
+        let shared: Vec<SharedView<'_>> = acquired
+            .shared
+            .iter()
+            .flatten()
+            .map(|object| SharedView { mappings: &object.mappings, capability: object.capability })
+            .collect();
+        let build = Build {
+            arena_capability: self.arena_capability,
+            layout: &layout,
+            files: &bytes,
+            shared: &shared,
+            name: &cvm.name,
+            arguments: &cvm.arguments,
+            hostcall_entry: 0,
+        };
+        let outcome = match instantiate(&self.arena, build) {
+            Ok(instance) => {
+                let mut services = Services {
+                    name: &cvm.name,
+                    arena: &self.arena,
+                    memory: instance.memory,
+                    pending: Vec::new(),
+                    status: 0,
+                    fault: None,
+                };
+                // SAFETY: the instance was built from a layout verified for its region: the
+                // entry is in code mapped executable for EL0, the stack top is the aligned top
+                // of its stack, the boot block and CLS table lie in its region; every hostcall
+                // goes through `services`, which checks it against the cVM's capabilities.
+                let left = unsafe {
+                    run_el0(
+                        instance.entry,
+                        instance.stack_top,
+                        instance.boot_block,
+                        instance.cls_table,
+                        &mut services,
+                    )
+                };
+                services.flush();
+                match (left, services.fault) {
+                    (LEFT_EXITED, _) => Outcome::Exited(services.status),
+                    (_, Some(cause)) => Outcome::Faulted(cause),
+                    _ => Outcome::Faulted(String::from("left for an unknown reason")),
+                }
+            }
+            Err(error) => Outcome::Refused(format!("{error}")),
+        };
+        self.tear_down(region, acquired);
+        outcome
+    }
+
+    fn tear_down(&mut self, region: Range<u64>, acquired: Acquired) {
+        if self.arena.scrub(region.start, region.end).is_ok() {
+            self.regions.release(region);
+        }
+        self.store.release(&self.arena, acquired);
+    }
+}
+
+/// The hostcalls of one cVM, bare metal.
+#[derive(Debug)]
+struct Services<'a> {
+    name: &'a str,
+    arena: &'a Arena,
+    memory: GuestMemory,
+    pending: Vec<u8>,
+    status: i32,
+    fault: Option<String>,
+}
+
+impl Services<'_> {
+    fn line(&mut self) {
+        write_bytes(b"[");
+        write_bytes(self.name.as_bytes());
+        write_bytes(b"] ");
+        write_bytes(&self.pending);
+        write_bytes(b"\n");
+        self.pending.clear();
+    }
+
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            self.line();
+        }
+    }
+
+    fn write(&mut self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
+        if handle != STDOUT && handle != STDERR {
+            return Err(Errno::BadHandle);
+        }
+        self.memory.check(address, length, Access::Read).map_err(|_| Errno::Fault)?;
+        let mut buffer = alloc::vec![0u8; length.min(64 * 1024) as usize];
+        let mut done = 0;
+        while done < length {
+            let chunk = ((length - done) as usize).min(buffer.len());
+            self.arena.read(address + done, &mut buffer[..chunk]).map_err(|_| Errno::Fault)?;
+            for &byte in &buffer[..chunk] {
+                if byte == b'\n' {
+                    self.line();
+                } else {
+                    self.pending.push(byte);
+                }
+            }
+            done += chunk as u64;
+        }
+        Ok(length)
+    }
+}
+
+impl TrapHandler for Services<'_> {
+    fn trap(&mut self, frame: &mut TrapFrame, esr: u64, far: u64) -> TrapOutcome {
+        const SUPERVISOR_CALL: u64 = 0x15;
+        if esr >> 26 != SUPERVISOR_CALL {
+            self.fault = Some(describe_fault(esr, far, frame.exception_link));
+            return TrapOutcome::Leave(LEFT_FAULTED);
+        }
+        let [a0, a1, a2, ..] = [frame.registers[0], frame.registers[1], frame.registers[2]];
+        let answer = match Hostcall::from_number(frame.registers[8]) {
+            Some(Hostcall::Exit) => {
+                self.status = a0 as u32 as i32;
+                return TrapOutcome::Leave(LEFT_EXITED);
+            }
+            Some(Hostcall::Write) => self.write(a0, a1, a2),
+            Some(Hostcall::ClockMonotonic) => Ok(clock::monotonic_nanoseconds()),
+            Some(Hostcall::ClockWall) => Ok(clock::wall_nanoseconds()),
+            // This platform grants no files yet.
+            Some(Hostcall::Open) => Err(Errno::NoEntry),
+            Some(Hostcall::Read | Hostcall::Close) => Err(Errno::BadHandle),
+            None => Err(Errno::NoSys),
+        };
+        frame.registers[0] = match answer {
+            Ok(value) => value,
+            Err(errno) => errno.as_return() as u64,
+        };
+        TrapOutcome::Resume
+    }
+}
+
+/// A fault in words, from its syndrome.
+fn describe_fault(esr: u64, far: u64, elr: u64) -> String {
+    let class = esr >> 26;
+    let status = esr & 0x3f;
+    let cause = match class {
+        0x00 => String::from("illegal instruction"),
+        0x20 | 0x24 => {
+            let access = if class == 0x20 {
+                "instruction fetch"
+            } else if esr & (1 << 6) != 0 {
+                "write"
+            } else {
+                "read"
+            };
+            let kind = match status {
+                0b000100..=0b000111 => format!("translation fault, level {}", status & 3),
+                0b001000..=0b001011 => format!("access flag fault, level {}", status & 3),
+                0b001100..=0b001111 => format!("permission fault, level {}", status & 3),
+                0b100001 => String::from("alignment fault"),
+                0x28 => String::from("capability tag fault"),
+                0x29 => String::from("capability sealed fault"),
+                0x2a => String::from("capability bounds fault"),
+                0x2b => String::from("capability permission fault"),
+                _ => format!("abort, status {status:#x}"),
+            };
+            format!("{kind} on a {access}")
+        }
+        0x22 => String::from("misaligned program counter"),
+        0x26 => String::from("misaligned stack pointer"),
+        0x3c => String::from("breakpoint"),
+        _ => format!("exception class {class:#x}"),
+    };
+    format!("{cause} at address {far:#x} (instruction at {elr:#x}, ESR {esr:#x})")
+}

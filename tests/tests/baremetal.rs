@@ -1,0 +1,74 @@
+//! The bare-metal intravisor (platform aarch64-virt) on Debian's QEMU: images of the
+//! examples boot, print what the host run prints, share objects the same way, and end
+//! with the right exit code.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use tests::{root, run_deployment};
+
+/// Builds the image of an example and boots it; returns its exit code and console.
+fn boot(example: &str) -> (Option<i32>, String) {
+    let image = root().join(format!("target/images/{example}.elf"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let built = Command::new(cargo)
+        .args(["run", "--quiet", "-p", "xtask", "--", "image"])
+        .arg(format!("examples/{example}/deploy.yaml"))
+        .args(["--platform", "aarch64-virt", "-o"])
+        .arg(&image)
+        .current_dir(root())
+        .status()
+        .expect("the xtask runs");
+    assert!(built.success(), "the image of {example} builds");
+    let output = Command::new("bash")
+        .arg(root().join("morello-ci/run-qemu.sh"))
+        .arg(&image)
+        .arg("120")
+        .output()
+        .expect("QEMU runs");
+    (output.status.code(), String::from_utf8_lossy(&output.stdout).replace('\r', ""))
+}
+
+/// The console lines of each cVM, by cVM.
+fn lines_by_cvm(console: &str) -> BTreeMap<String, Vec<String>> {
+    let mut lines: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in console.lines() {
+        if let Some((name, text)) = line.strip_prefix('[').and_then(|line| line.split_once("] ")) {
+            lines.entry(name.to_string()).or_default().push(text.to_string());
+        }
+    }
+    lines
+}
+
+fn same_as_host(example: &str) -> (Option<i32>, String) {
+    let (code, console) = boot(example);
+    let host = run_deployment(&root().join(format!("examples/{example}/deploy.yaml")));
+    assert_eq!(
+        lines_by_cvm(&console),
+        lines_by_cvm(&host.stdout),
+        "{example}: the same outputs as on the host:\n{console}"
+    );
+    (code, console)
+}
+
+#[test]
+fn hello_and_orc_counter_boot_and_print_what_the_host_prints() {
+    let (code, console) = same_as_host("hello");
+    assert_eq!(code, Some(0), "{console}");
+    assert!(console.contains("intravisor: object libcvm.so: loads 1, users 3"), "{console}");
+    let (code, console) = same_as_host("orc-counter");
+    assert_eq!(code, Some(0), "{console}");
+    for object in ["counter", "libcounter.so", "libother.so", "libcvm.so"] {
+        assert!(console.contains(&format!("intravisor: object {object}: loads 1, users 4")), "{console}");
+    }
+}
+
+#[test]
+fn faults_exits_non_zero_with_the_faulting_cvm_reported() {
+    let (code, console) = same_as_host("faults");
+    assert_eq!(code, Some(1), "{console}");
+    assert!(console.contains("intravisor: cVM `wild` faulted: translation fault"), "{console}");
+    assert!(console.contains("at address 0xdead0000"), "{console}");
+    assert!(console.contains("intravisor: cVM `outside` exited with status 14"), "{console}");
+    assert!(console.contains("intravisor: cVM `normal` exited with status 0"), "{console}");
+}

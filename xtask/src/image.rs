@@ -1,0 +1,147 @@
+//! `cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE`: a bootable ELF of the
+//! bare-metal intravisor with the deployment packed in.
+//!
+//! The deployment is validated with the same code and errors as `intravisor run`. Every
+//! object it names is taken from the AArch64 build of the same example (a path component
+//! `build` becomes `build-aarch64`), hashed, and packed with the cVMs and the tenants'
+//! policies into a manifest (`intravisor::manifest`), which the intravisor, built for
+//! `aarch64-unknown-none`, includes; at boot it checks every object against its digest.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+use intravisor::config::{self, ObjectRef};
+use intravisor::manifest::{encode, ImageCvm};
+use sha2::{Digest, Sha256};
+
+use super::{cargo, root, run};
+
+/// The platforms an image can be built for.
+const PLATFORMS: [&str; 1] = ["aarch64-virt"];
+
+/// Parses `DEPLOY.yaml --platform P -o FILE` and builds the image.
+pub fn run_image(arguments: &[String]) -> Result<(), String> {
+    let usage = "usage: cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE";
+    let mut deployment = None;
+    let mut platform = None;
+    let mut output = None;
+    let mut rest = arguments.iter();
+    while let Some(argument) = rest.next() {
+        match argument.as_str() {
+            "--platform" => platform = rest.next().cloned(),
+            "-o" | "--output" => output = rest.next().map(PathBuf::from),
+            _ if deployment.is_none() => deployment = Some(PathBuf::from(argument)),
+            other => return Err(format!("unexpected argument `{other}`; {usage}")),
+        }
+    }
+    let (Some(deployment), Some(platform), Some(output)) = (deployment, platform, output) else {
+        return Err(usage.to_string());
+    };
+    if !PLATFORMS.contains(&platform.as_str()) {
+        return Err(format!(
+            "platform `{platform}` is not available: this build has {} (the `morello` platform is not built yet)",
+            PLATFORMS.join(", ")
+        ));
+    }
+    let deployment = if deployment.is_absolute() {
+        deployment
+    } else {
+        std::env::current_dir().unwrap_or_default().join(deployment)
+    };
+    build_image(&deployment, &output)
+}
+
+/// The AArch64 build of an object: `.../build/NAME` → `.../build-aarch64/NAME`.
+fn aarch64_object(path: &Path) -> PathBuf {
+    path.components()
+        .map(|component| match component {
+            Component::Normal(name) if name == "build" => Component::Normal("build-aarch64".as_ref()),
+            other => other,
+        })
+        .collect()
+}
+
+fn build_image(deployment_file: &Path, output: &Path) -> Result<(), String> {
+    let deployment = config::load(deployment_file).map_err(|error| error.to_string())?;
+    intravisor::policies::load(&deployment).map_err(|error| error.to_string())?;
+    let mut objects: Vec<(String, [u8; 32], Vec<u8>)> = Vec::new();
+    let mut indices: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let mut index_of = |path: &Path| -> Result<usize, String> {
+        let path = aarch64_object(path);
+        if let Some(&index) = indices.get(&path) {
+            return Ok(index);
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|error| format!("cannot read {} (run `cargo xtask build`): {error}", path.display()))?;
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        objects.push((name, Sha256::digest(&bytes).into(), bytes));
+        indices.insert(path, objects.len() - 1);
+        Ok(objects.len() - 1)
+    };
+    let mut cvms = Vec::with_capacity(deployment.cvms.len());
+    for cvm in &deployment.cvms {
+        let program = index_of(&cvm.runtime)?;
+        let mut libraries = Vec::new();
+        for object in &cvm.objects {
+            match object {
+                ObjectRef::Path(path) => libraries.push(index_of(path)?),
+                ObjectRef::Digest(_) => {
+                    return Err(format!(
+                        "cVM `{}`: objects named by digest are not supported in images yet",
+                        cvm.name
+                    ))
+                }
+            }
+        }
+        if !cvm.files.is_empty() || cvm.output.is_some() {
+            return Err(format!(
+                "cVM `{}`: files and output directories are not supported in images yet",
+                cvm.name
+            ));
+        }
+        cvms.push(ImageCvm {
+            name: cvm.name.clone(),
+            tenant: cvm.tenant.clone(),
+            region_size: cvm.region_size,
+            stack_size: cvm.stack_size,
+            program,
+            objects: libraries,
+            arguments: cvm.arguments.clone(),
+        });
+    }
+    let mut policies = Vec::new();
+    for (tenant, path) in &deployment.tenants {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        policies.push((tenant.clone(), path.display().to_string(), text));
+    }
+    let manifest = encode(&objects, &cvms, &policies);
+    let directory = root().join("target/images");
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    let stem = output.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+    let manifest_file = directory.join(format!("{stem}.manifest"));
+    std::fs::write(&manifest_file, manifest)
+        .map_err(|error| format!("cannot write the manifest: {error}"))?;
+    let linker_script = root().join("intravisor/src/platform/aarch64_virt/link.ld");
+    run(cargo()
+        .args(["build", "--quiet", "--release", "-p", "intravisor", "--bin", "intravisor-virt"])
+        .args(["--no-default-features", "--features", "aarch64-virt", "--target", "aarch64-unknown-none"])
+        .args(["--target-dir", "target/image"])
+        .env("ORC_MANIFEST", &manifest_file)
+        .env(
+            "CARGO_TARGET_AARCH64_UNKNOWN_NONE_RUSTFLAGS",
+            format!("-C link-arg=-T{}", linker_script.display()),
+        ))?;
+    let built = root().join("target/image/aarch64-unknown-none/release/intravisor-virt");
+    std::fs::copy(&built, output).map_err(|error| format!("cannot write {}: {error}", output.display()))?;
+    println!("image: {} ({} cVMs, {} objects)", output.display(), cvms.len(), objects.len());
+    Ok(())
+}
+
+/// `cargo xtask qemu IMAGE`: boots an image on Debian's QEMU through the CI script.
+pub fn run_qemu(arguments: &[String]) -> Result<(), String> {
+    let image = arguments.first().ok_or("usage: cargo xtask qemu IMAGE")?;
+    run(Command::new("bash").arg(root().join("morello-ci/run-qemu.sh")).arg(image))
+}
