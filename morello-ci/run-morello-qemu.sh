@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Boots an intravisor image on a Morello-capable QEMU (CTSRD-CHERI/qemu, built locally by
+# you; never committed, nor a script that builds it). The path of its
+# qemu-system-morello (or qemu-system-aarch64) binary comes from QEMU_MORELLO.
+#
+#   QEMU_MORELLO=/path/to/qemu-system-morello morello-ci/run-morello-qemu.sh IMAGE [SECONDS]
+#
+# The exit code is the image's own (semihosting), as with run-qemu.sh. An aarch64-virt
+# image runs there unchanged (A64 code, capabilities unused); `morello` images, with
+# hardware capability isolation, are not built yet (see README.md).
+set -u
+: "${QEMU_MORELLO:?set QEMU_MORELLO to a Morello-capable qemu-system binary}"
+image=${1:?usage: run-morello-qemu.sh IMAGE [SECONDS]}
+seconds=${2:-120}
+timeout --foreground "$seconds" "$QEMU_MORELLO" -M virt -cpu morello -m 1G -nographic -no-reboot \
+    -semihosting -kernel "$image" </dev/null
+status=$?
+[ "$status" -eq 124 ] && echo "run-morello-qemu.sh: $image did not finish within $seconds s" >&2
+exit "$status"
