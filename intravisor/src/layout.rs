@@ -412,6 +412,10 @@ pub fn lay_out_shared(
                 check_target(plan, relocation.object, relocation.site, target, offset)?;
                 target_base + offset
             }
+            // Capability relocations are applied by the Morello platform.
+            RelocationValue::Capability(_) => {
+                return Err(LayoutError::RelocationTarget { object: index, site: relocation.site })
+            }
         };
         check_site(plan, relocation.object, relocation.site)?;
         relocations.push((base + relocation.site, value));
@@ -543,6 +547,13 @@ fn relocation_writes(
             RelocationValue::ImageRelative { object: target, offset } => {
                 check_target(plan, relocation.object, relocation.site, target, offset)?;
                 object_bases[target] + offset
+            }
+            // Capability relocations are applied by the Morello platform.
+            RelocationValue::Capability(_) => {
+                return Err(LayoutError::RelocationTarget {
+                    object: relocation.object,
+                    site: relocation.site,
+                })
             }
         };
         let site = object_bases[relocation.object] + relocation.site;

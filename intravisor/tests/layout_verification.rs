@@ -31,6 +31,7 @@ fn good_plan() -> LoadPlan {
         machine: Machine::X86_64,
         objects: vec![PlannedObject {
             name: "program".into(),
+            purecap: false,
             soname: None,
             image_size: 0x3000,
             segments: vec![

@@ -20,6 +20,7 @@ fn segment(image_offset: u64, memory_size: u64, rwx: &str) -> Segment {
 fn object(name: &str) -> PlannedObject {
     PlannedObject {
         name: name.into(),
+        purecap: false,
         soname: None,
         image_size: 0x4000,
         segments: vec![segment(0, 0x100, "r"), segment(0x1000, 0x100, "rx"), segment(0x2000, 0x1100, "rw")],

@@ -29,6 +29,9 @@ pub enum LoadError {
     UnsupportedMachine { object: String, machine: u16 },
     /// An object is built for another machine than the program.
     MachineMismatch { object: String, machine: Machine, program: String, expected: Machine },
+    /// An object is Morello purecap (`EF_AARCH64_CHERI_PURECAP`) and the program is not,
+    /// or the other way round.
+    PurecapMismatch { object: String, purecap: bool, program: String },
     /// `e_phentsize` is not 56.
     BadProgramHeaderSize { object: String, size: u16 },
     /// The program header table (`e_phoff`, `e_phnum`) runs past the end of the file.
@@ -113,8 +116,53 @@ pub enum LoadError {
     },
     /// A relocation names a symbol past the end of the dynamic symbol table.
     SymbolIndexOutOfRange { object: String, file_offset: u64, site: u64, index: u32, count: u64 },
-    /// A relocation's 8-byte site is not inside a writable `PT_LOAD` segment.
-    RelocationSiteNotWritable { object: String, file_offset: u64, site: u64 },
+    /// A relocation's site (`size` bytes: 8, or 16 for a capability) is not inside a
+    /// writable `PT_LOAD` segment.
+    RelocationSiteNotWritable { object: String, file_offset: u64, site: u64, size: u64 },
+    /// A capability relocation's site is not 16-byte aligned.
+    MisalignedCapabilitySite { object: String, file_offset: u64, site: u64 },
+    /// An `R_MORELLO_RELATIVE` relocation names a symbol other than the null symbol.
+    RelativeCapabilityWithSymbol { object: String, file_offset: u64, site: u64, index: u32 },
+    /// The fragment at an `R_MORELLO_RELATIVE` site has a permission kind other than
+    /// 4 (executable), 2 (read-write data) or 1 (read-only data).
+    BadCapabilityFragment { object: String, file_offset: u64, site: u64, kind: u8 },
+    /// A capability's bounds `[base, base + length)` are not inside the image of the
+    /// object it points into.
+    CapabilityOutOfImage {
+        object: String,
+        file_offset: u64,
+        site: u64,
+        symbol: Option<String>,
+        target_object: String,
+        base: u64,
+        length: u64,
+        image_size: u64,
+    },
+    /// An executable `R_MORELLO_RELATIVE` capability's entry point (its addend) is
+    /// outside its bounds `[0, length]`.
+    EntryOutsideCapability {
+        object: String,
+        file_offset: u64,
+        site: u64,
+        base: u64,
+        length: u64,
+        addend: i64,
+    },
+    /// A code capability to a function enters it at `st_value + addend`, outside the
+    /// defining object's image (which the capability covers).
+    FunctionEntryOutOfImage {
+        object: String,
+        file_offset: u64,
+        site: u64,
+        symbol: String,
+        target_object: String,
+        value: u64,
+        addend: i64,
+        image_size: u64,
+    },
+    /// A capability relocation binds to an absolute (`SHN_ABS`) symbol, which no image
+    /// holds and so no capability can cover.
+    AbsoluteCapability { object: String, symbol: String, file_offset: u64, site: u64 },
     /// A relocation's value points outside the image of the object it points into.
     RelocationTargetOutOfImage {
         object: String,

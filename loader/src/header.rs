@@ -19,6 +19,8 @@ const ELF_VERSION_CURRENT: u8 = 1;
 const ELF_TYPE_DYNAMIC: u16 = 3;
 const MACHINE_X86_64: u16 = 62;
 const MACHINE_AARCH64: u16 = 183;
+/// `EF_AARCH64_CHERI_PURECAP` in `e_flags`: an Arm Morello pure-capability object.
+const FLAG_AARCH64_CHERI_PURECAP: u32 = 0x0001_0000;
 const FILE_HEADER_SIZE: u64 = 64;
 const PROGRAM_HEADER_SIZE: u16 = 56;
 
@@ -36,6 +38,8 @@ const FLAG_READ: u32 = 4;
 pub(crate) struct FileHeader {
     pub(crate) machine: Machine,
     pub(crate) entry: u64,
+    /// `EF_AARCH64_CHERI_PURECAP` on an AArch64 object.
+    pub(crate) purecap: bool,
     pub(crate) program_header_offset: u64,
     pub(crate) program_header_count: u16,
 }
@@ -114,12 +118,13 @@ pub(crate) fn parse_file_header(object: &str, bytes: &[u8]) -> Result<FileHeader
     }
     let entry = double(24)?;
     let program_header_offset = double(32)?;
+    let purecap = machine == Machine::Aarch64 && word(48)? & FLAG_AARCH64_CHERI_PURECAP != 0;
     let size = half(54)?;
     if size != PROGRAM_HEADER_SIZE {
         return Err(LoadError::BadProgramHeaderSize { object: object(), size });
     }
     let program_header_count = half(56)?;
-    Ok(FileHeader { machine, entry, program_header_offset, program_header_count })
+    Ok(FileHeader { machine, entry, purecap, program_header_offset, program_header_count })
 }
 
 /// Reads the program header table that `header` describes.

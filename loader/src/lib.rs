@@ -1,11 +1,12 @@
 //! The untrusted ELF loader.
 //!
 //! It parses ELF64 little-endian `ET_DYN` objects (PIE programs and shared objects) for
-//! x86-64 and AArch64 from byte slices, resolves `DT_NEEDED` among the objects it is
-//! given (never the host's files), binds dynamic symbols, computes relocations, and
-//! proposes a [`LoadPlan`]. It never touches memory: the plan names offsets, and the
-//! intravisor verifies every one of them before applying it. A malformed object gets an
-//! [`LoadError`] naming the object and the offending offset, never a panic.
+//! x86-64 and AArch64 (Arm Morello purecap included) from byte slices, resolves
+//! `DT_NEEDED` among the objects it is given (never the host's files), binds dynamic
+//! symbols, computes relocations, and proposes a [`LoadPlan`]. It never touches memory:
+//! the plan names offsets, and the intravisor verifies every one of them before applying
+//! it. A malformed object gets an [`LoadError`] naming the object and the offending
+//! offset, never a panic.
 //!
 //! What a plan promises, and what the caller still has to check (the loader is
 //! untrusted, so the intravisor verifies all of it again):
@@ -18,9 +19,25 @@
 //!   ranges are inside the file. Bytes past `file_size` up to `memory_size` are zero;
 //!   gaps between segments are not part of any segment and should stay unmapped.
 //! - `relro` lies within the pages of one segment; make it read-only after relocating.
-//! - Every relocation site is 8 bytes inside a writable segment of its object, and every
-//!   `ImageRelative` offset is at most that object's `image_size`. Writes are listed
-//!   object by object in table order (`DT_RELA`, then `DT_JMPREL`); apply them in order.
+//! - Every relocation site but a capability's is 8 bytes inside a writable segment of
+//!   its object, and every `ImageRelative` offset is at most that object's `image_size`.
+//!   Writes are listed object by object in table order (`DT_RELA`, then `DT_JMPREL`);
+//!   apply them in order.
+//! - Objects are all Morello purecap (`EF_AARCH64_CHERI_PURECAP`) or all not
+//!   ([`PlannedObject::purecap`]); lld refuses to link the two kinds, and so does a plan.
+//! - A [`RelocationValue::Capability`] (`R_MORELLO_RELATIVE`, `R_MORELLO_CAPINIT`,
+//!   `R_MORELLO_GLOB_DAT`, `R_MORELLO_JUMP_SLOT`, in purecap and hybrid objects alike)
+//!   has a 16-byte, 16-byte-aligned site inside one writable segment, and bounds
+//!   `[offset, offset + length)` inside the target object's image; an executable one has
+//!   its addend (the entry, C64 bit 0 included) in `[0, length]`. A plan never holds a
+//!   tag: the platform mints each capability from its own authority over the images (see
+//!   [`CapabilityRelocation`]) and must check bounds and kind again. Data bounds are the
+//!   symbol's or fragment's exact length, which the platform rounds outwards if it is not
+//!   representable. A code capability to a function symbol covers the whole image of
+//!   the defining object (C64 code reaches its GOT through PCC); an `R_MORELLO_RELATIVE`
+//!   one takes the fragment's range, LLD's PCC range.
+//!   `R_MORELLO_IRELATIVE`, `R_MORELLO_TLSDESC`, `R_MORELLO_TLS_TPREL128` and the other
+//!   Morello types are refused by name.
 //! - `entry` is inside an executable segment of object 0.
 //! - `cls_templates` are the `.cls.data`/`.cls.bss` sections (found by name in the
 //!   section headers), each inside one writable segment.
@@ -53,7 +70,7 @@ pub use error::LoadError;
 pub use link::plan;
 pub use object::{parse_object, ObjectInput, ParsedObject};
 pub use plan::{
-    LoadPlan, Machine, Permissions, PlannedObject, RelocationValue, RelocationWrite, Segment, Symbol,
-    SymbolKind, PAGE_SIZE,
+    CapabilityKind, CapabilityRelocation, CapabilityTarget, LoadPlan, Machine, Permissions, PlannedObject,
+    RelocationValue, RelocationWrite, Segment, Symbol, SymbolKind, PAGE_SIZE,
 };
 pub use sections::CLS_SECTIONS;

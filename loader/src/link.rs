@@ -6,6 +6,18 @@
 //! plan's objects in load order; the first global or weak definition of a name wins.
 //! A reference binds to its own object's definition when that definition is local or
 //! protected, else to the global scope, else (if weak) to zero.
+//!
+//! Morello capabilities (FACTS §3.3, and CheriBSD's rtld, which this follows) are
+//! described, not made: `R_MORELLO_RELATIVE` takes base, length and kind from the
+//! fragment at its site. `R_MORELLO_CAPINIT` and `R_MORELLO_GLOB_DAT` bound to a data
+//! symbol cover `[st_value, st_value + st_size)` (the fragment's length when `st_size`
+//! is 0), read-write when a writable segment holds that range and read-only otherwise.
+//! Bound to a function (`STT_FUNC`), and `R_MORELLO_JUMP_SLOT` always, they give a code
+//! capability over the defining object's whole image with the function's `st_value`
+//! (C64 bit 0 included) plus the addend as its entry: C64 code reaches its GOT and data
+//! through PCC-relative `ADRP`, so a code capability bounded to the function alone would
+//! fault (CheriBSD's `make_code_cap` does not narrow code bounds either; LLD's own code
+//! fragments span the whole PCC range, FACTS §3.3).
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
@@ -15,7 +27,10 @@ use alloc::vec::Vec;
 use crate::object::{parse_object, ObjectInput, ParsedObject};
 use crate::relocations::{Operation, Relocation};
 use crate::symbols::{Binding, Definition, DynamicSymbol, TYPE_INDIRECT_FUNCTION};
-use crate::{LoadError, LoadPlan, PlannedObject, RelocationValue, RelocationWrite};
+use crate::{
+    CapabilityKind, CapabilityRelocation, CapabilityTarget, LoadError, LoadPlan, PlannedObject,
+    RelocationValue, RelocationWrite, Segment, SymbolKind,
+};
 
 /// Plans the load of `program` and the objects it needs, found only among `available`.
 ///
@@ -25,6 +40,7 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
     let program = parse_object(program)?;
     check_entry(&program)?;
     let (machine, entry, program_name) = (program.machine, program.entry, program.name.clone());
+    let purecap = program.purecap;
     let mut inputs = Vec::with_capacity(available.len().saturating_add(1));
     inputs.push(program);
     for input in available {
@@ -42,6 +58,13 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
                 expected: machine,
             });
         }
+        if object.purecap != purecap {
+            return Err(LoadError::PurecapMismatch {
+                object: object.name.clone(),
+                purecap: object.purecap,
+                program: program_name,
+            });
+        }
     }
     let scope = global_scope(&objects);
     let mut relocations = Vec::new();
@@ -56,6 +79,7 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
         .zip(needed)
         .map(|(object, needed)| PlannedObject {
             name: object.name.clone(),
+            purecap: object.purecap,
             soname: object.soname.clone(),
             image_size: object.image_size,
             segments: object.segments.clone(),
@@ -214,6 +238,9 @@ fn global_scope<'a>(objects: &[&'a ParsedObject]) -> BTreeMap<&'a str, (usize, u
     scope
 }
 
+/// A symbol a relocation bound to: (plan index, object, definition).
+type Bound<'a> = (usize, &'a ParsedObject, &'a DynamicSymbol);
+
 /// What `relocation` of `object` (plan index `index`) writes.
 fn bind(
     objects: &[&ParsedObject],
@@ -224,13 +251,46 @@ fn bind(
 ) -> Result<RelocationValue, LoadError> {
     let addend = match relocation.operation {
         Operation::Symbol => 0,
-        Operation::Relative | Operation::SymbolPlusAddend => relocation.addend,
+        _ => relocation.addend,
     };
-    if relocation.operation == Operation::Relative {
-        return image_relative(object, index, object, 0, addend, relocation, None);
+    match relocation.operation {
+        Operation::Relative => return image_relative(object, index, object, 0, addend, relocation, None),
+        Operation::CapabilityRelative => return relative_capability(object, index, relocation),
+        Operation::CapabilitySymbol | Operation::CapabilityFunction => {
+            return symbol_capability(objects, scope, index, object, relocation)
+        }
+        Operation::Symbol | Operation::SymbolPlusAddend => {}
     }
-    if relocation.symbol == 0 {
+    let Some((defining, defining_object, symbol)) = lookup(objects, scope, index, object, relocation)? else {
         return Ok(RelocationValue::Absolute(addend as u64));
+    };
+    if symbol.definition == Definition::Absolute {
+        return match symbol.value.checked_add_signed(addend) {
+            Some(value) => Ok(RelocationValue::Absolute(value)),
+            None => Err(LoadError::RelocationOverflow {
+                object: object.name.clone(),
+                file_offset: relocation.file_offset,
+                site: relocation.site,
+                symbol: symbol.name.clone(),
+                value: symbol.value,
+                addend,
+            }),
+        };
+    }
+    image_relative(object, defining, defining_object, symbol.value, addend, relocation, Some(symbol))
+}
+
+/// The definition `relocation` binds to, or `None` for the null symbol and for an
+/// undefined weak symbol.
+fn lookup<'a>(
+    objects: &[&'a ParsedObject],
+    scope: &BTreeMap<&str, (usize, usize)>,
+    index: usize,
+    object: &'a ParsedObject,
+    relocation: &Relocation,
+) -> Result<Option<Bound<'a>>, LoadError> {
+    if relocation.symbol == 0 {
+        return Ok(None);
     }
     let symbol_index = relocation.symbol as usize;
     let Some(reference) = object.dynamic_symbols.get(symbol_index) else {
@@ -254,7 +314,7 @@ fn bind(
     };
     let Some((defining, defining_object, symbol)) = definition else {
         if reference.binding == Binding::Weak {
-            return Ok(RelocationValue::Absolute(addend as u64));
+            return Ok(None);
         }
         return Err(LoadError::UndefinedSymbol {
             object: object.name.clone(),
@@ -272,20 +332,147 @@ fn bind(
             defined_in: defining_object.name.clone(),
         });
     }
+    Ok(Some((defining, defining_object, symbol)))
+}
+
+/// The capability an `R_MORELLO_RELATIVE` relocation of `object` (plan index `index`)
+/// describes: the fragment's bounds and kind, inside the object's own image.
+fn relative_capability(
+    object: &ParsedObject,
+    index: usize,
+    relocation: &Relocation,
+) -> Result<RelocationValue, LoadError> {
+    let fragment = relocation.fragment;
+    let Some(permissions) = fragment.capability_kind() else {
+        return Err(LoadError::BadCapabilityFragment {
+            object: object.name.clone(),
+            file_offset: relocation.file_offset,
+            site: relocation.site,
+            kind: fragment.kind,
+        });
+    };
+    check_bounds(object, object, fragment.address, fragment.length, relocation, None)?;
+    let entry_inside = relocation.addend >= 0 && relocation.addend.unsigned_abs() <= fragment.length;
+    if permissions == CapabilityKind::Executable && !entry_inside {
+        return Err(LoadError::EntryOutsideCapability {
+            object: object.name.clone(),
+            file_offset: relocation.file_offset,
+            site: relocation.site,
+            base: fragment.address,
+            length: fragment.length,
+            addend: relocation.addend,
+        });
+    }
+    Ok(RelocationValue::Capability(CapabilityRelocation {
+        target: CapabilityTarget::ImageRelative { object: index, offset: fragment.address },
+        length: fragment.length,
+        permissions,
+        addend: relocation.addend,
+    }))
+}
+
+/// The capability an `R_MORELLO_CAPINIT`, `R_MORELLO_GLOB_DAT` or `R_MORELLO_JUMP_SLOT`
+/// relocation of `object` (plan index `index`) describes.
+fn symbol_capability(
+    objects: &[&ParsedObject],
+    scope: &BTreeMap<&str, (usize, usize)>,
+    index: usize,
+    object: &ParsedObject,
+    relocation: &Relocation,
+) -> Result<RelocationValue, LoadError> {
+    let function = relocation.operation == Operation::CapabilityFunction;
+    let Some((defining, defining_object, symbol)) = lookup(objects, scope, index, object, relocation)? else {
+        let reference = object.dynamic_symbols.get(relocation.symbol as usize);
+        let code = function || reference.is_some_and(|symbol| symbol.kind() == SymbolKind::Function);
+        let permissions = if code { CapabilityKind::Executable } else { CapabilityKind::ReadWriteData };
+        return Ok(RelocationValue::Capability(CapabilityRelocation {
+            target: CapabilityTarget::Null,
+            length: 0,
+            permissions,
+            addend: relocation.addend,
+        }));
+    };
     if symbol.definition == Definition::Absolute {
-        return match symbol.value.checked_add_signed(addend) {
-            Some(value) => Ok(RelocationValue::Absolute(value)),
-            None => Err(LoadError::RelocationOverflow {
+        return Err(LoadError::AbsoluteCapability {
+            object: object.name.clone(),
+            symbol: symbol.name.clone(),
+            file_offset: relocation.file_offset,
+            site: relocation.site,
+        });
+    }
+    if function || symbol.kind() == SymbolKind::Function {
+        // The whole image, entered at the function (FACTS §3.3; CheriBSD `make_code_cap`).
+        let length = defining_object.image_size;
+        let entry = symbol.value.checked_add_signed(relocation.addend).filter(|&entry| entry <= length);
+        let Some(addend) = entry.and_then(|entry| i64::try_from(entry).ok()) else {
+            return Err(LoadError::FunctionEntryOutOfImage {
                 object: object.name.clone(),
                 file_offset: relocation.file_offset,
                 site: relocation.site,
                 symbol: symbol.name.clone(),
+                target_object: defining_object.name.clone(),
                 value: symbol.value,
-                addend,
-            }),
+                addend: relocation.addend,
+                image_size: length,
+            });
         };
+        return Ok(RelocationValue::Capability(CapabilityRelocation {
+            target: CapabilityTarget::ImageRelative { object: defining, offset: 0 },
+            length,
+            permissions: CapabilityKind::Executable,
+            addend,
+        }));
     }
-    image_relative(object, defining, defining_object, symbol.value, addend, relocation, Some(symbol))
+    let length = if symbol.size != 0 { symbol.size } else { relocation.fragment.length };
+    check_bounds(object, defining_object, symbol.value, length, relocation, Some(symbol))?;
+    let permissions = if is_writable_range(&defining_object.segments, symbol.value, length) {
+        CapabilityKind::ReadWriteData
+    } else {
+        CapabilityKind::ReadOnlyData
+    };
+    Ok(RelocationValue::Capability(CapabilityRelocation {
+        target: CapabilityTarget::ImageRelative { object: defining, offset: symbol.value },
+        length,
+        permissions,
+        addend: relocation.addend,
+    }))
+}
+
+/// Checks that `[base, base + length)` lies inside the image of `target`.
+fn check_bounds(
+    object: &ParsedObject,
+    target: &ParsedObject,
+    base: u64,
+    length: u64,
+    relocation: &Relocation,
+    symbol: Option<&DynamicSymbol>,
+) -> Result<(), LoadError> {
+    if base.checked_add(length).is_some_and(|end| end <= target.image_size) {
+        return Ok(());
+    }
+    Err(LoadError::CapabilityOutOfImage {
+        object: object.name.clone(),
+        file_offset: relocation.file_offset,
+        site: relocation.site,
+        symbol: symbol.map(|symbol| symbol.name.clone()),
+        target_object: target.name.clone(),
+        base,
+        length,
+        image_size: target.image_size,
+    })
+}
+
+/// Whether `[start, start + length)` (one byte when `length` is 0) lies inside one
+/// writable segment's memory.
+fn is_writable_range(segments: &[Segment], start: u64, length: u64) -> bool {
+    let Some(end) = start.checked_add(length.max(1)) else {
+        return false;
+    };
+    segments.iter().any(|segment| {
+        segment.permissions.write
+            && segment.image_offset <= start
+            && segment.image_offset.checked_add(segment.memory_size).is_some_and(|limit| end <= limit)
+    })
 }
 
 /// `base + addend` inside the image of `target` (plan index `target_index`), checked.

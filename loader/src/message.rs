@@ -17,14 +17,25 @@ fn machine_name(machine: Machine) -> &'static str {
     }
 }
 
+/// Whether an object is purecap, as a person says it.
+fn abi_name(purecap: bool) -> &'static str {
+    if purecap {
+        "Morello purecap (EF_AARCH64_CHERI_PURECAP set)"
+    } else {
+        "not purecap (EF_AARCH64_CHERI_PURECAP clear)"
+    }
+}
+
 /// Advice for a relocation type the loader does not implement.
 fn relocation_advice(name: &str) -> &'static str {
-    if name.contains("TLS") || name.contains("TPOFF") || name.contains("DTP") {
+    if name.contains("TLS") || name.contains("TPOFF") || name.contains("TPREL") || name.contains("DTP") {
         "thread-local storage is not supported yet; remove __thread/_Thread_local variables"
     } else if name.contains("COPY") {
         "copy relocations are not supported; build the program with -fPIC"
     } else if name.contains("IRELATIVE") {
         "indirect functions (ifunc) are not supported"
+    } else if name.contains("FUNC_RELATIVE") || name.contains("CODE_CAPINIT") {
+        "compartmentalisation (c18n) relocations are not supported; link without c18n"
     } else {
         "build with -fPIC/-fPIE so that only RELATIVE, 64/ABS64, GLOB_DAT and JUMP_SLOT relocations remain"
     }
@@ -74,6 +85,14 @@ impl fmt::Display for LoadError {
                  built for {}; build every object of a program for the same machine",
                 machine_name(*machine),
                 machine_name(*expected)
+            ),
+            Self::PurecapMismatch { object, purecap, program } => write!(
+                formatter,
+                "{object}: is {} (e_flags at file offset 0x30) but the program {program} is {}; purecap \
+                 and hybrid objects cannot be linked together: build every object with the same \
+                 -mabi (purecap or not)",
+                abi_name(*purecap),
+                abi_name(!*purecap)
             ),
             Self::BadProgramHeaderSize { object, size } => write!(
                 formatter,
@@ -252,11 +271,76 @@ impl fmt::Display for LoadError {
                 "{object}: the relocation at file offset {file_offset:#x} (site {site:#x}) names symbol \
                  {index}, but the dynamic symbol table has {count} symbols; the file is corrupt"
             ),
-            Self::RelocationSiteNotWritable { object, file_offset, site } => write!(
+            Self::RelocationSiteNotWritable { object, file_offset, site, size } => write!(
                 formatter,
-                "{object}: the relocation at file offset {file_offset:#x} writes 8 bytes at address \
-                 {site:#x}, which is not inside a writable loadable segment; if the site is in code, the \
-                 object has text relocations, which are not supported: build with -fPIC or -fPIE"
+                "{object}: the relocation at file offset {file_offset:#x} writes {size} bytes at address \
+                 {site:#x}, which are not all inside a writable loadable segment; if the site is in code, \
+                 the object has text relocations, which are not supported: build with -fPIC or -fPIE"
+            ),
+            Self::MisalignedCapabilitySite { object, file_offset, site } => write!(
+                formatter,
+                "{object}: the capability relocation at file offset {file_offset:#x} writes at address \
+                 {site:#x}, which is not 16-byte aligned; a capability takes 16 aligned bytes: the file \
+                 is corrupt"
+            ),
+            Self::RelativeCapabilityWithSymbol { object, file_offset, site, index } => write!(
+                formatter,
+                "{object}: the R_MORELLO_RELATIVE relocation at file offset {file_offset:#x} (site \
+                 {site:#x}) names symbol {index}; it must name the null symbol 0, since its capability \
+                 comes from the fragment at the site: the file is corrupt"
+            ),
+            Self::BadCapabilityFragment { object, file_offset, site, kind } => write!(
+                formatter,
+                "{object}: the R_MORELLO_RELATIVE relocation at file offset {file_offset:#x} has a \
+                 fragment at address {site:#x} whose permission kind (byte 15) is {kind}, not 4 \
+                 (executable), 2 (read-write data) or 1 (read-only data); the file is corrupt"
+            ),
+            Self::CapabilityOutOfImage {
+                object,
+                file_offset,
+                site,
+                symbol,
+                target_object,
+                base,
+                length,
+                image_size,
+            } => {
+                write!(
+                    formatter,
+                    "{object}: the capability relocation at file offset {file_offset:#x} (site {site:#x}) \
+                     covers {length:#x} bytes from {base:#x} in {target_object}"
+                )?;
+                if let Some(symbol) = symbol {
+                    write!(formatter, " (symbol `{symbol}`)")?;
+                }
+                write!(formatter, ", not all inside its {image_size:#x}-byte image; the file is corrupt")
+            }
+            Self::EntryOutsideCapability { object, file_offset, site, base, length, addend } => write!(
+                formatter,
+                "{object}: the R_MORELLO_RELATIVE relocation at file offset {file_offset:#x} (site \
+                 {site:#x}) enters its executable capability of {length:#x} bytes from {base:#x} at \
+                 offset {addend} (the addend), outside its bounds; the file is corrupt"
+            ),
+            Self::FunctionEntryOutOfImage {
+                object,
+                file_offset,
+                site,
+                symbol,
+                target_object,
+                value,
+                addend,
+                image_size,
+            } => write!(
+                formatter,
+                "{object}: the capability relocation at file offset {file_offset:#x} (site {site:#x}) \
+                 enters the function `{symbol}` = {value:#x} in {target_object} at {value:#x} + \
+                 ({addend}), outside its {image_size:#x}-byte image; the file is corrupt"
+            ),
+            Self::AbsoluteCapability { object, symbol, file_offset, site } => write!(
+                formatter,
+                "{object}: the capability relocation at file offset {file_offset:#x} (site {site:#x}) \
+                 binds to the absolute symbol `{symbol}` (SHN_ABS), which is in no object's image, so no \
+                 capability can be made for it; define it in a section"
             ),
             Self::RelocationTargetOutOfImage {
                 object,

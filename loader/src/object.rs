@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use crate::dynamic::{parse_dynamic, FileMap};
 use crate::header::{parse_file_header, parse_segments};
-use crate::relocations::{parse_relocations, Operation, Relocation};
+use crate::relocations::{parse_relocations, Relocation};
 use crate::sections::parse_cls_templates;
 use crate::strings::StringTable;
 use crate::symbols::{parse_symbols, symbol_count, Definition, DynamicSymbol};
@@ -30,6 +30,7 @@ pub struct ObjectInput<'a> {
 pub struct ParsedObject {
     pub(crate) name: String,
     pub(crate) machine: Machine,
+    pub(crate) purecap: bool,
     pub(crate) entry: u64,
     pub(crate) soname: Option<String>,
     pub(crate) needed: Vec<String>,
@@ -50,6 +51,11 @@ impl ParsedObject {
     /// The machine it is built for.
     pub fn machine(&self) -> Machine {
         self.machine
+    }
+
+    /// Whether it is an Arm Morello pure-capability object (`EF_AARCH64_CHERI_PURECAP`).
+    pub fn purecap(&self) -> bool {
+        self.purecap
     }
 
     /// `e_entry`, unchecked (only a program's entry point is checked, by [`crate::plan()`]).
@@ -129,7 +135,7 @@ pub fn parse_object(input: ObjectInput<'_>) -> Result<ParsedObject, LoadError> {
     let relocations = parse_relocations(&map, header.machine, &dynamic, count.limit)?;
     let named = relocations
         .iter()
-        .filter(|relocation| relocation.operation != Operation::Relative)
+        .filter(|relocation| relocation.operation.uses_symbol())
         .map(|relocation| u64::from(relocation.symbol) + 1)
         .max()
         .unwrap_or(0);
@@ -138,6 +144,7 @@ pub fn parse_object(input: ObjectInput<'_>) -> Result<ParsedObject, LoadError> {
     Ok(ParsedObject {
         name: String::from(object),
         machine: header.machine,
+        purecap: header.purecap,
         entry: header.entry,
         soname,
         needed,

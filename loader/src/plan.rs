@@ -75,6 +75,9 @@ pub struct Symbol {
 pub struct PlannedObject {
     /// The name the deployment gave the object (its file name).
     pub name: String,
+    /// Whether it is an Arm Morello pure-capability object (`EM_AARCH64` with
+    /// `EF_AARCH64_CHERI_PURECAP` in `e_flags`). Every object of a plan agrees.
+    pub purecap: bool,
     /// `DT_SONAME`, when it has one.
     pub soname: Option<String>,
     /// Size of the image: the end of the highest segment, rounded up to the page size.
@@ -105,14 +108,83 @@ pub enum RelocationValue {
     /// A number that does not depend on where anything is loaded (an `SHN_ABS` symbol,
     /// or zero for an undefined weak symbol).
     Absolute(u64),
+    /// A Morello capability (`R_MORELLO_RELATIVE`, `R_MORELLO_CAPINIT`,
+    /// `R_MORELLO_GLOB_DAT`, `R_MORELLO_JUMP_SLOT`): 16 bytes and a tag, minted by
+    /// the platform from the authority it holds over the target's image.
+    Capability(CapabilityRelocation),
 }
 
-/// One 64-bit little-endian write the plan asks for.
+impl RelocationValue {
+    /// The object whose load address the value depends on, if any.
+    pub fn target_object(&self) -> Option<usize> {
+        match self {
+            Self::ImageRelative { object, .. } => Some(*object),
+            Self::Capability(CapabilityRelocation {
+                target: CapabilityTarget::ImageRelative { object, .. },
+                ..
+            }) => Some(*object),
+            Self::Absolute(_) | Self::Capability(_) => None,
+        }
+    }
+}
+
+/// A capability to mint at a relocation site, described without addresses.
+///
+/// Minting follows CheriBSD's `init_cap_from_fragment` (FACTS §3.3): start from a code
+/// capability for [`CapabilityKind::Executable`], a data capability otherwise; set the
+/// address to the target's load address; set bounds to `length`; remove the permissions
+/// the kind does not allow; add `addend` to the address (it may carry the C64 bit 0 of
+/// a code pointer); seal executable capabilities as sentries (RB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapabilityRelocation {
+    /// The capability's base.
+    pub target: CapabilityTarget,
+    /// The capability's length: `[base, base + length)` lies inside the target's image
+    /// (zero for [`CapabilityTarget::Null`]).
+    pub length: u64,
+    /// What the capability may be used for.
+    pub permissions: CapabilityKind,
+    /// Added to the address after the bounds are set. For an executable capability into
+    /// an image it is the entry point's offset from the base, C64 bit 0 included, and
+    /// lies in `[0, length]`; for data it may point anywhere (C allows one-past-the-end,
+    /// and the platform's offset arithmetic clears the tag of what is not representable).
+    pub addend: i64,
+}
+
+/// Where a capability's base is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapabilityTarget {
+    /// The load address of object `object` plus `offset`.
+    ImageRelative {
+        /// Index into [`LoadPlan::objects`].
+        object: usize,
+        /// Offset of the base inside that object's image.
+        offset: u64,
+    },
+    /// No object: an undefined weak symbol. The platform writes the NULL capability
+    /// plus `addend`, untagged.
+    Null,
+}
+
+/// The permission kind of a capability (the fragment's byte 15, FACTS §3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapabilityKind {
+    /// Kind 4: code. Load and Execute, never Store; sealed as a sentry.
+    Executable,
+    /// Kind 2: read-write data. Load and Store, never Execute.
+    ReadWriteData,
+    /// Kind 1: read-only data. Load only.
+    ReadOnlyData,
+}
+
+/// One write the plan asks for: a 64-bit little-endian value into an 8-byte site, or a
+/// capability into a 16-byte, 16-byte-aligned site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelocationWrite {
     /// Index of the object whose image holds the site.
     pub object: usize,
-    /// Offset of the 8-byte site inside that object's image.
+    /// Offset of the site inside that object's image: 8 bytes, or 16 bytes aligned to
+    /// 16 for [`RelocationValue::Capability`].
     pub site: u64,
     /// What to write there.
     pub value: RelocationValue,

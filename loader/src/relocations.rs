@@ -5,13 +5,29 @@
 //! `PT_LOAD` segment. Binding symbols to definitions happens later, in [`crate::link`],
 //! once every object of the plan is known. Types the loader does not implement (TLS,
 //! COPY, IRELATIVE, anything else) are refused with their name.
+//!
+//! Morello capability relocations (FACTS §3.2) write 16 bytes: their site must be
+//! 16-byte aligned and all 16 bytes inside one writable segment. The static linker left
+//! a fragment there (FACTS §3.3: address, then 56 bits of length and a permission kind
+//! byte), read here from the file (zero past `p_filesz`). `R_MORELLO_RELATIVE` is made
+//! from its fragment alone, so its symbol must be the null symbol and its kind valid.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::bytes::{i64_at, u64_at};
+use crate::bytes::{i64_at, slice_at, u64_at};
 use crate::dynamic::{Dynamic, FileMap, TABLE_ENTRY_SIZE};
-use crate::{LoadError, Machine, Segment};
+use crate::{CapabilityKind, LoadError, Machine, Segment};
+
+const MORELLO_CAPINIT: u32 = 0xe800;
+const MORELLO_GLOB_DAT: u32 = 0xe801;
+const MORELLO_JUMP_SLOT: u32 = 0xe802;
+const MORELLO_RELATIVE: u32 = 0xe803;
+
+/// Size and alignment of a capability in memory (FACTS §1.1).
+const CAPABILITY_SIZE: u64 = 16;
+/// Size of an ordinary relocation's site.
+const WORD_SIZE: u64 = 8;
 
 /// What a supported relocation computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,19 +38,66 @@ pub(crate) enum Operation {
     SymbolPlusAddend,
     /// The symbol's address (x86-64 `GLOB_DAT` and `JUMP_SLOT` ignore the addend).
     Symbol,
+    /// `R_MORELLO_RELATIVE`: a capability made from the fragment, plus the addend.
+    CapabilityRelative,
+    /// `R_MORELLO_CAPINIT`, `R_MORELLO_GLOB_DAT`: a capability to the symbol, plus the
+    /// addend; code or data by the symbol's type.
+    CapabilitySymbol,
+    /// `R_MORELLO_JUMP_SLOT`: a code capability to the symbol, plus the addend.
+    CapabilityFunction,
+}
+
+impl Operation {
+    /// Whether the relocation binds a symbol (and so must name one in the table).
+    pub(crate) fn uses_symbol(self) -> bool {
+        !matches!(self, Self::Relative | Self::CapabilityRelative)
+    }
+
+    /// How many bytes the relocation writes at its site.
+    fn site_size(self) -> u64 {
+        match self {
+            Self::Relative | Self::SymbolPlusAddend | Self::Symbol => WORD_SIZE,
+            Self::CapabilityRelative | Self::CapabilitySymbol | Self::CapabilityFunction => CAPABILITY_SIZE,
+        }
+    }
+}
+
+/// The 16 bytes a static linker leaves at a capability relocation's site (FACTS §3.3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Fragment {
+    /// Bytes 0..7: the image offset of the capability's base.
+    pub(crate) address: u64,
+    /// Bits 55:0 of bytes 8..15: the capability's length.
+    pub(crate) length: u64,
+    /// Bits 63:56 of bytes 8..15: 4 executable, 2 read-write data, 1 read-only data.
+    pub(crate) kind: u8,
+}
+
+impl Fragment {
+    /// The fragment's permission kind, if it is one of the three defined ones.
+    pub(crate) fn capability_kind(&self) -> Option<CapabilityKind> {
+        match self.kind {
+            4 => Some(CapabilityKind::Executable),
+            2 => Some(CapabilityKind::ReadWriteData),
+            1 => Some(CapabilityKind::ReadOnlyData),
+            _ => None,
+        }
+    }
 }
 
 /// One relocation the plan has to carry out.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Relocation {
     pub(crate) operation: Operation,
-    /// Offset of the 8-byte site in the image (`r_offset`).
+    /// Offset of the site in the image (`r_offset`): 8 bytes, or 16 for a capability.
     pub(crate) site: u64,
     /// Index into the dynamic symbol table; 0 means "no symbol" (value 0).
     pub(crate) symbol: u32,
     pub(crate) addend: i64,
     /// File offset of the `Elf64_Rela`.
     pub(crate) file_offset: u64,
+    /// The bytes at a capability relocation's site (all zero for other relocations).
+    pub(crate) fragment: Fragment,
 }
 
 /// The name of an x86-64 or AArch64 relocation type, where it has one worth telling.
@@ -68,6 +131,19 @@ pub(crate) fn relocation_type_name(machine: Machine, relocation_type: u32) -> Op
         (Machine::Aarch64, 1030) => "R_AARCH64_TLS_TPREL",
         (Machine::Aarch64, 1031) => "R_AARCH64_TLSDESC",
         (Machine::Aarch64, 1032) => "R_AARCH64_IRELATIVE",
+        (Machine::Aarch64, MORELLO_CAPINIT) => "R_MORELLO_CAPINIT",
+        (Machine::Aarch64, MORELLO_GLOB_DAT) => "R_MORELLO_GLOB_DAT",
+        (Machine::Aarch64, MORELLO_JUMP_SLOT) => "R_MORELLO_JUMP_SLOT",
+        (Machine::Aarch64, MORELLO_RELATIVE) => "R_MORELLO_RELATIVE",
+        (Machine::Aarch64, 0xe804) => "R_MORELLO_IRELATIVE",
+        (Machine::Aarch64, 0xe805) => "R_MORELLO_TLSDESC",
+        (Machine::Aarch64, 0xe806) => "R_MORELLO_TLS_TPREL128",
+        (Machine::Aarch64, 0xe807) => "R_MORELLO_CODE_CAPINIT",
+        (Machine::Aarch64, 0xe808) => "R_MORELLO_FUNC_RELATIVE",
+        (Machine::Aarch64, 0xe809) => "R_AARCH64_FUNC_RELATIVE",
+        (Machine::Aarch64, 0xe80a) => "R_MORELLO_TLS_TGOT_SLOT",
+        (Machine::Aarch64, 0xe80b) => "R_MORELLO_TLS_TGOTREL64",
+        (Machine::Aarch64, 0xe80c) => "R_MORELLO_TGOT_TLSDESC",
         _ => return None,
     };
     Some(name)
@@ -81,6 +157,9 @@ fn operation(machine: Machine, relocation_type: u32) -> Result<Option<Operation>
         (Machine::X86_64, 8) | (Machine::Aarch64, 1027) => Ok(Some(Operation::Relative)),
         (Machine::X86_64, 1) | (Machine::Aarch64, 257 | 1025 | 1026) => Ok(Some(Operation::SymbolPlusAddend)),
         (Machine::X86_64, 6 | 7) => Ok(Some(Operation::Symbol)),
+        (Machine::Aarch64, MORELLO_RELATIVE) => Ok(Some(Operation::CapabilityRelative)),
+        (Machine::Aarch64, MORELLO_CAPINIT | MORELLO_GLOB_DAT) => Ok(Some(Operation::CapabilitySymbol)),
+        (Machine::Aarch64, MORELLO_JUMP_SLOT) => Ok(Some(Operation::CapabilityFunction)),
         _ => Err(()),
     }
 }
@@ -127,7 +206,15 @@ pub(crate) fn parse_relocations(
                     })
                 }
             };
-            if operation != Operation::Relative && u64::from(symbol) >= symbol_limit.max(1) {
+            if operation == Operation::CapabilityRelative && symbol != 0 {
+                return Err(LoadError::RelativeCapabilityWithSymbol {
+                    object: object(),
+                    file_offset,
+                    site,
+                    index: symbol,
+                });
+            }
+            if operation.uses_symbol() && u64::from(symbol) >= symbol_limit.max(1) {
                 return Err(LoadError::SymbolIndexOutOfRange {
                     object: object(),
                     file_offset,
@@ -136,18 +223,65 @@ pub(crate) fn parse_relocations(
                     count: symbol_limit,
                 });
             }
-            if !is_writable_site(map.segments, site) {
-                return Err(LoadError::RelocationSiteNotWritable { object: object(), file_offset, site });
+            let size = operation.site_size();
+            if size == CAPABILITY_SIZE && site & (CAPABILITY_SIZE - 1) != 0 {
+                return Err(LoadError::MisalignedCapabilitySite { object: object(), file_offset, site });
             }
-            relocations.push(Relocation { operation, site, symbol, addend, file_offset });
+            if !is_writable_site(map.segments, site, size) {
+                return Err(LoadError::RelocationSiteNotWritable {
+                    object: object(),
+                    file_offset,
+                    site,
+                    size,
+                });
+            }
+            let fragment =
+                if size == CAPABILITY_SIZE { read_fragment(map, site) } else { Fragment::default() };
+            if operation == Operation::CapabilityRelative && fragment.capability_kind().is_none() {
+                return Err(LoadError::BadCapabilityFragment {
+                    object: object(),
+                    file_offset,
+                    site,
+                    kind: fragment.kind,
+                });
+            }
+            relocations.push(Relocation { operation, site, symbol, addend, file_offset, fragment });
         }
     }
     Ok(relocations)
 }
 
-/// Whether the 8 bytes at `site` lie inside one writable segment's memory.
-fn is_writable_site(segments: &[Segment], site: u64) -> bool {
-    let Some(end) = site.checked_add(8) else {
+/// The fragment at `site`, which lies inside one segment's memory: bytes of the file up
+/// to the segment's `p_filesz`, zero after it.
+fn read_fragment(map: &FileMap<'_>, site: u64) -> Fragment {
+    let mut bytes = [0u8; CAPABILITY_SIZE as usize];
+    let segment = map
+        .segments
+        .iter()
+        .find(|segment| segment.image_offset <= site && site - segment.image_offset < segment.memory_size);
+    if let Some(segment) = segment {
+        let within = site - segment.image_offset;
+        let in_file = segment.file_size.saturating_sub(within).min(CAPABILITY_SIZE);
+        let file_bytes = segment
+            .file_offset
+            .checked_add(within)
+            .and_then(|offset| slice_at(map.bytes, offset, in_file))
+            .unwrap_or_default();
+        if let Some(prefix) = bytes.get_mut(..file_bytes.len()) {
+            prefix.copy_from_slice(file_bytes);
+        }
+    }
+    let metadata = u64_at(&bytes, 8).unwrap_or_default();
+    Fragment {
+        address: u64_at(&bytes, 0).unwrap_or_default(),
+        length: metadata & 0x00ff_ffff_ffff_ffff,
+        kind: (metadata >> 56) as u8,
+    }
+}
+
+/// Whether the `size` bytes at `site` lie inside one writable segment's memory.
+fn is_writable_site(segments: &[Segment], site: u64, size: u64) -> bool {
+    let Some(end) = site.checked_add(size) else {
         return false;
     };
     segments.iter().any(|segment| {
