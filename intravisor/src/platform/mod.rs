@@ -10,6 +10,7 @@
 pub mod aarch64_virt;
 #[cfg(feature = "std")]
 pub mod host;
+pub mod morello;
 
 #[cfg(feature = "std")]
 pub use host::{

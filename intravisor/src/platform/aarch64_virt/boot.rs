@@ -69,12 +69,12 @@ pub unsafe fn run_el0(
     // SAFETY: the handler outlives this call; the pointer is cleared before returning.
     let handler: *mut (dyn TrapHandler + 'static) = unsafe { core::mem::transmute(handler) };
     // SAFETY: single core, and no exception from EL0 can happen before the eret below.
-    unsafe { *(&raw mut HANDLER) = Some(handler) };
+    unsafe { core::ptr::write(&raw mut HANDLER, Some(handler)) };
     // SAFETY: the caller's guarantees; the assembly saves and restores every register the
     // ABI asks callee-saved.
     let reason = unsafe { intravisor_enter_el0(entry, stack, argument, cls_table) };
     // SAFETY: as above.
-    unsafe { *(&raw mut HANDLER) = None };
+    unsafe { core::ptr::write(&raw mut HANDLER, None) };
     reason
 }
 
@@ -91,7 +91,7 @@ extern "C" fn intravisor_el0_trap(frame: &mut TrapFrame) -> u64 {
         core::arch::asm!("mrs {}, far_el1", out(reg) far, options(nomem, nostack));
     }
     // SAFETY: set by `run_el0` for the duration of the cVM's run.
-    match unsafe { *(&raw const HANDLER) } {
+    match unsafe { core::ptr::read(&raw const HANDLER) } {
         // SAFETY: the pointer is the live `&mut` run_el0 was given.
         Some(handler) => match unsafe { (*handler).trap(frame, esr, far) } {
             TrapOutcome::Resume => 0,
