@@ -4,12 +4,17 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::sync::Mutex;
 
 use tests::{root, run_deployment};
+
+/// Image builds share build directories: one at a time.
+static BUILDING: Mutex<()> = Mutex::new(());
 
 /// Builds the image of an example and boots it; returns its exit code and console.
 fn boot(example: &str) -> (Option<i32>, String) {
     let image = root().join(format!("target/images/{example}.elf"));
+    let building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let built = Command::new(cargo)
         .args(["run", "--quiet", "-p", "xtask", "--", "image"])
@@ -20,6 +25,7 @@ fn boot(example: &str) -> (Option<i32>, String) {
         .status()
         .expect("the xtask runs");
     assert!(built.success(), "the image of {example} builds");
+    drop(building);
     let output = Command::new("bash")
         .arg(root().join("morello-ci/run-qemu.sh"))
         .arg(&image)
