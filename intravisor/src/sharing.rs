@@ -11,7 +11,7 @@
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use loader::{LoadPlan, PlannedObject, RelocationValue};
+use loader::{LoadPlan, PlannedObject};
 
 /// The span of an object's templates, as image offsets, or `None` without templates.
 pub fn template_span(object: &PlannedObject) -> Option<Range<u64>> {
@@ -55,7 +55,7 @@ pub fn shareable_objects(plan: &LoadPlan) -> Vec<bool> {
     while changed {
         changed = false;
         for relocation in &plan.relocations {
-            if let RelocationValue::ImageRelative { object: target, .. } = relocation.value {
+            if let Some(target) = relocation.value.target_object() {
                 let target_shareable = shareable.get(target).copied().unwrap_or(false);
                 if shareable[relocation.object] && !target_shareable {
                     shareable[relocation.object] = false;

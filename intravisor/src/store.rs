@@ -287,12 +287,9 @@ fn key(plan: &LoadPlan, identities: &[([u8; 32], String)], index: usize) -> Stor
         .relocations
         .iter()
         .filter(|relocation| relocation.object == index)
-        .filter_map(|relocation| match relocation.value {
-            loader::RelocationValue::ImageRelative { object, .. } if object != index => {
-                identities.get(object).cloned()
-            }
-            _ => None,
-        })
+        .filter_map(|relocation| relocation.value.target_object())
+        .filter(|&object| object != index)
+        .filter_map(|object| identities.get(object).cloned())
         .collect();
     targets.sort_unstable();
     targets.dedup();
