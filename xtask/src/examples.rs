@@ -171,14 +171,17 @@ fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
     }
     // Templates may name the digests of any example's objects, so they come last.
     for example in &examples {
-        render_templates(example)?;
+        for (_, build) in levels {
+            render_templates(example, build)?;
+        }
     }
     Ok(())
 }
 
-/// Renders every `NAME.yaml.in` of an example into `build/NAME.yaml`, replacing each
-/// `@sha256:PATH@` (PATH relative to the example) with the SHA-256 of that file.
-fn render_templates(directory: &Path) -> Result<(), String> {
+/// Renders every `NAME.yaml.in` of an example into `BUILD/NAME.yaml`, replacing each
+/// `@sha256:PATH@` (PATH relative to the example, its `build` directory read as `BUILD`)
+/// with the SHA-256 of that file.
+fn render_templates(directory: &Path, build: &str) -> Result<(), String> {
     let entries = std::fs::read_dir(directory)
         .map_err(|error| format!("cannot list {}: {error}", directory.display()))?;
     for entry in entries.filter_map(Result::ok) {
@@ -196,7 +199,16 @@ fn render_templates(directory: &Path) -> Result<(), String> {
             rendered.push_str(&rest[..start]);
             let after = &rest[start + "@sha256:".len()..];
             let end = after.find('@').ok_or_else(|| format!("{}: unterminated @sha256:", path.display()))?;
-            let file = directory.join(&after[..end]);
+            let file: PathBuf = Path::new(&after[..end])
+                .components()
+                .map(|component| match component {
+                    std::path::Component::Normal(name) if name == "build" => {
+                        std::path::Component::Normal(build.as_ref())
+                    }
+                    other => other,
+                })
+                .collect();
+            let file = directory.join(file);
             let bytes = std::fs::read(&file)
                 .map_err(|error| format!("{}: cannot read {}: {error}", path.display(), file.display()))?;
             let digest = sha2::Sha256::digest(&bytes);
@@ -204,7 +216,7 @@ fn render_templates(directory: &Path) -> Result<(), String> {
             rest = &after[end + 1..];
         }
         rendered.push_str(rest);
-        let build = directory.join("build");
+        let build = directory.join(build);
         std::fs::create_dir_all(&build)
             .map_err(|error| format!("cannot create {}: {error}", build.display()))?;
         std::fs::write(build.join(name), rendered)

@@ -2,9 +2,9 @@
 //! bare-metal intravisor with the deployment packed in.
 //!
 //! The deployment is validated with the same code and errors as `intravisor run`. Every
-//! object it names is taken from the AArch64 build of the same example (a path component
-//! `build` becomes `build-aarch64`), hashed, and packed with the cVMs and the tenants'
-//! policies into a manifest (`intravisor::manifest`), which the intravisor, built for
+//! object it names, and every policy, is taken from the AArch64 build of the same example
+//! (a path component `build` becomes `build-aarch64`), hashed, and packed with the cVMs
+//! and the tenants' policies into a manifest (`intravisor::manifest`), which the intravisor, built for
 //! `aarch64-unknown-none`, includes; at boot it checks every object against its digest.
 
 use std::collections::BTreeMap;
@@ -112,7 +112,9 @@ fn build_image(deployment_file: &Path, output: &Path) -> Result<(), String> {
     }
     let mut policies = Vec::new();
     for (tenant, path) in &deployment.tenants {
-        let text = std::fs::read_to_string(path)
+        // A policy names the digests of one build: the AArch64 build's, for an image.
+        let path = aarch64_object(path);
+        let text = std::fs::read_to_string(&path)
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         policies.push((tenant.clone(), path.display().to_string(), text));
     }

@@ -78,9 +78,16 @@ extern "C" fn kernel_main() -> ! {
         manifest.objects.len(),
         corrupt.iter().filter(|&&corrupt| corrupt).count()
     );
+    let policies = match policies(&manifest) {
+        Ok(policies) => policies,
+        Err(error) => {
+            console_print!("intravisor: {error}\n");
+            exit(2)
+        }
+    };
     // SAFETY: the MMU is on and this is the only arena.
     let arena = unsafe { Arena::take() };
-    let mut runner = Runner::new(arena, &manifest.objects, corrupt);
+    let mut runner = Runner::new(arena, &manifest.objects, corrupt, policies);
     let outcomes = runner.run(&manifest);
     let mut all_exited = true;
     for (cvm, outcome) in manifest.cvms.iter().zip(&outcomes) {
@@ -102,6 +109,20 @@ extern "C" fn kernel_main() -> ! {
         console_print!("intravisor: object {}: loads {loads}, users {users}\n", object.name);
     }
     exit(if all_exited { 0 } else { 1 })
+}
+
+/// The tenants' policies from the manifest, checked as on the host.
+fn policies(manifest: &manifest::Manifest<'_>) -> Result<policy::PolicySet, policy::PolicyError> {
+    let mut parsed = alloc::vec::Vec::with_capacity(manifest.policies.len());
+    for (tenant, file, text) in &manifest.policies {
+        parsed.push((tenant.clone(), policy::parse(text, file)?, file.clone()));
+    }
+    let mut tenants: alloc::vec::Vec<alloc::string::String> =
+        manifest.cvms.iter().map(|cvm| cvm.tenant.clone()).collect();
+    tenants.extend(manifest.policies.iter().map(|(tenant, _, _)| tenant.clone()));
+    tenants.sort();
+    tenants.dedup();
+    policy::PolicySet::new(parsed, &tenants)
 }
 
 #[panic_handler]

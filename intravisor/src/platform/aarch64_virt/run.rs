@@ -4,14 +4,18 @@
 //! against the cVM's capabilities exactly as on the host.
 //!
 //! Every cVM is prepared before the first runs, so an object several cVMs name is loaded
-//! once and stays loaded until its last user is torn down.
+//! once and stays loaded until its last user is torn down. The tenants' sharing policies
+//! decide, with the same `policy` crate as on the host: whose copy of each object a cVM
+//! uses, whether a published object still has its policy's digest, and the limits.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
 use abi::{Errno, Hostcall, STDERR, STDOUT};
+use policy::{Domain, PolicySet, Usage};
 
 use super::boot::{run_el0, TrapFrame, TrapHandler, TrapOutcome};
 use super::clock;
@@ -67,12 +71,20 @@ pub struct Runner<'a> {
     corrupt: Vec<bool>,
     /// Per object: copies loaded, and cVMs that used it.
     counts: Vec<(u64, u64)>,
+    policies: PolicySet,
+    /// Per tenant: cVMs prepared and not yet torn down, and their regions' bytes.
+    tenants: alloc::collections::BTreeMap<String, (u64, u64)>,
 }
 
 impl<'a> Runner<'a> {
     /// A runner over the arena for the image's `objects`; `corrupt` marks the objects
     /// whose bytes do not have their manifest digest.
-    pub fn new(arena: Arena, objects: &'a [ImageObject<'a>], corrupt: Vec<bool>) -> Self {
+    pub fn new(
+        arena: Arena,
+        objects: &'a [ImageObject<'a>],
+        corrupt: Vec<bool>,
+        policies: PolicySet,
+    ) -> Self {
         let range = arena.range();
         let shared = range.end - SHARED_SIZE..range.end;
         let arena_capability = Cap::root().set_value(range.start).set_bounds_exact(range.end - range.start);
@@ -90,6 +102,8 @@ impl<'a> Runner<'a> {
             counts: alloc::vec![(0, 0); objects.len()],
             objects,
             corrupt,
+            policies,
+            tenants: alloc::collections::BTreeMap::new(),
         }
     }
 
@@ -135,8 +149,18 @@ impl<'a> Runner<'a> {
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| String::from("the plan names an object that was not given"))?;
         let bytes: Vec<&[u8]> = files.iter().map(|&index| self.objects[index].bytes).collect();
-        let identities: Vec<([u8; 32], String)> =
-            files.iter().map(|&index| (self.objects[index].sha256, cvm.tenant.clone())).collect();
+        let refusal = |refusal: policy::Refusal| format!("refused by a sharing policy: {refusal}");
+        let mut identities: Vec<([u8; 32], String)> = Vec::with_capacity(files.len());
+        for &index in &files {
+            let object = &self.objects[index];
+            self.policies.check_own_object(&cvm.tenant, &object.name, &object.sha256).map_err(refusal)?;
+            let owner = match self.policies.sharing_domain(&cvm.tenant, &object.sha256) {
+                Domain::Own => cvm.tenant.clone(),
+                Domain::Publisher(publisher) => publisher,
+            };
+            identities.push((object.sha256, owner));
+        }
+        self.check_limits(cvm, 0).map_err(|error| refusal(*error))?;
         let acquired = self
             .store
             .acquire(&self.arena, &plan, &bytes, &identities, &shareable_objects(&plan))
@@ -159,6 +183,12 @@ impl<'a> Runner<'a> {
         };
         match lay_out(request) {
             Ok(layout) => {
+                if let Err(error) = self.check_limits(cvm, layout.cls_bytes()) {
+                    self.tear_down(region, acquired);
+                    return Err(refusal(*error));
+                }
+                let entry = self.tenants.entry(cvm.tenant.clone()).or_default();
+                *entry = (entry.0 + 1, entry.1 + cvm.region_size);
                 for (plan_index, &object) in files.iter().enumerate() {
                     let shared = acquired.shared[plan_index].is_some();
                     let loaded = !shared || acquired.loaded.contains(&plan_index);
@@ -172,6 +202,19 @@ impl<'a> Runner<'a> {
                 Err(format!("its plan was refused: {error}"))
             }
         }
+    }
+
+    /// Checks `cvm` against its tenant's limits, counting the cVMs prepared and not yet
+    /// torn down.
+    fn check_limits(&self, cvm: &ImageCvm, cls_bytes: u64) -> Result<(), Box<policy::Refusal>> {
+        let (cvms, memory) = self.tenants.get(&cvm.tenant).copied().unwrap_or_default();
+        let usage = Usage {
+            cvms: cvms + 1,
+            memory_per_cvm: cvm.region_size,
+            memory_total: memory + cvm.region_size,
+            cls_bytes,
+        };
+        self.policies.check_limits(&cvm.tenant, &usage).map_err(Box::new)
     }
 
     fn execute(&mut self, cvm: &ImageCvm, ready: Prepared) -> Outcome {
@@ -225,6 +268,9 @@ impl<'a> Runner<'a> {
             Err(error) => Outcome::Refused(format!("{error}")),
         };
         self.tear_down(region, acquired);
+        if let Some(entry) = self.tenants.get_mut(&cvm.tenant) {
+            *entry = (entry.0.saturating_sub(1), entry.1.saturating_sub(cvm.region_size));
+        }
         outcome
     }
 
