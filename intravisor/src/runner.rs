@@ -29,7 +29,7 @@ use policy::{Domain, PolicySet, Usage};
 use crate::capability::Cap;
 use crate::config::{CvmConfig, Deployment, ObjectRef, Wait};
 use crate::cvm::{CvmServices, OutputSink};
-use crate::instance::{instantiate, Build, Instance, SharedView};
+use crate::instance::{instantiate, Build, Instance};
 use crate::layout::{lay_out, Layout, LayoutRequest, Placement, SlotGeometry};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::platform::{kernel_memory, run_cvm, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop};
@@ -318,12 +318,7 @@ impl Intravisor {
     fn execute(&self, cvm: &CvmConfig, ready: Prepared) -> CvmReport {
         let Prepared { files, acquired, region, layout, uses } = ready;
         let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
-        let shared: Vec<SharedView<'_>> = acquired
-            .shared
-            .iter()
-            .flatten()
-            .map(|object| SharedView { mappings: &object.mappings, capability: object.capability })
-            .collect();
+        let shared = acquired.views();
         let build = Build {
             arena_capability: self.arena_capability,
             layout: &layout,

@@ -126,6 +126,21 @@ pub struct Acquired {
     pub loaded: Vec<usize>,
 }
 
+impl Acquired {
+    /// What the cVM gets of each shared copy it holds: a read capability and the pages'
+    /// protections, for the hostcall checks.
+    pub fn views(&self) -> Vec<crate::instance::SharedView<'_>> {
+        self.shared
+            .iter()
+            .flatten()
+            .map(|object| crate::instance::SharedView {
+                mappings: &object.mappings,
+                capability: object.capability,
+            })
+            .collect()
+    }
+}
+
 impl ObjectStore {
     /// A store over the shared `area` of the arena, placing objects at multiples of
     /// `slot_size`; `area_capability` bounds the area.

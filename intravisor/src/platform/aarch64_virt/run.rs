@@ -23,7 +23,7 @@ use super::console::write_bytes;
 use super::mmu::Arena;
 use crate::capability::Cap;
 use crate::guest::{Access, GuestMemory};
-use crate::instance::{instantiate, Build, SharedView};
+use crate::instance::{instantiate, Build};
 use crate::layout::{lay_out, Layout, LayoutRequest, SlotGeometry};
 use crate::manifest::{ImageCvm, ImageObject, Manifest};
 use crate::region::RegionAllocator;
@@ -220,12 +220,7 @@ impl<'a> Runner<'a> {
     fn execute(&mut self, cvm: &ImageCvm, ready: Prepared) -> Outcome {
         let Prepared { acquired, region, layout, files } = ready;
         let bytes: Vec<&[u8]> = files.iter().map(|&index| self.objects[index].bytes).collect();
-        let shared: Vec<SharedView<'_>> = acquired
-            .shared
-            .iter()
-            .flatten()
-            .map(|object| SharedView { mappings: &object.mappings, capability: object.capability })
-            .collect();
+        let shared = acquired.views();
         let build = Build {
             arena_capability: self.arena_capability,
             layout: &layout,
