@@ -5,9 +5,8 @@
 #
 #   QEMU_MORELLO=/path/to/qemu-system-morello morello-ci/run-morello-qemu.sh IMAGE [SECONDS]
 #
-# The exit code is the image's own (semihosting), as with run-qemu.sh. An aarch64-virt
-# image runs there unchanged (A64 code, capabilities unused); `morello` images, with
-# hardware capability isolation, are not built yet (see README.md).
+# The exit code is the image's own (semihosting), as with run-qemu.sh. Both platforms
+# run there: aarch64-virt images unchanged, morello images with hardware capabilities.
 set -u
 : "${QEMU_MORELLO:?set QEMU_MORELLO to a Morello-capable qemu-system binary}"
 image=${1:?usage: run-morello-qemu.sh IMAGE [SECONDS]}

@@ -18,11 +18,11 @@ use sha2::{Digest, Sha256};
 use super::{cargo, root, run};
 
 /// The platforms an image can be built for.
-const PLATFORMS: [&str; 1] = ["aarch64-virt"];
+const PLATFORMS: [&str; 2] = ["aarch64-virt", "morello"];
 
 /// Parses `DEPLOY.yaml --platform P -o FILE` and builds the image.
 pub fn run_image(arguments: &[String]) -> Result<(), String> {
-    let usage = "usage: cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE";
+    let usage = "usage: cargo xtask image DEPLOY.yaml --platform aarch64-virt|morello -o FILE";
     let mut deployment = None;
     let mut platform = None;
     let mut output = None;
@@ -39,17 +39,14 @@ pub fn run_image(arguments: &[String]) -> Result<(), String> {
         return Err(usage.to_string());
     };
     if !PLATFORMS.contains(&platform.as_str()) {
-        return Err(format!(
-            "platform `{platform}` is not available: this build has {} (the `morello` platform is not built yet)",
-            PLATFORMS.join(", ")
-        ));
+        return Err(format!("platform `{platform}` is not one of {}", PLATFORMS.join(", ")));
     }
     let deployment = if deployment.is_absolute() {
         deployment
     } else {
         std::env::current_dir().unwrap_or_default().join(deployment)
     };
-    build_image(&deployment, &output)
+    build_image(&deployment, &output, &platform)
 }
 
 /// The AArch64 build of an object: `.../build/NAME` → `.../build-aarch64/NAME`.
@@ -62,7 +59,7 @@ fn aarch64_object(path: &Path) -> PathBuf {
         .collect()
 }
 
-fn build_image(deployment_file: &Path, output: &Path) -> Result<(), String> {
+fn build_image(deployment_file: &Path, output: &Path, platform: &str) -> Result<(), String> {
     let deployment = config::load(deployment_file).map_err(|error| error.to_string())?;
     intravisor::policies::load(&deployment).map_err(|error| error.to_string())?;
     let mut objects: Vec<(String, [u8; 32], Vec<u8>)> = Vec::new();
@@ -129,7 +126,7 @@ fn build_image(deployment_file: &Path, output: &Path) -> Result<(), String> {
     let linker_script = root().join("intravisor/src/platform/aarch64_virt/link.ld");
     run(cargo()
         .args(["build", "--quiet", "--release", "-p", "intravisor", "--bin", "intravisor-virt"])
-        .args(["--no-default-features", "--features", "aarch64-virt", "--target", "aarch64-unknown-none"])
+        .args(["--no-default-features", "--features", platform, "--target", "aarch64-unknown-none"])
         .args(["--target-dir", "target/image"])
         .env("ORC_MANIFEST", &manifest_file)
         .env(
@@ -137,6 +134,7 @@ fn build_image(deployment_file: &Path, output: &Path) -> Result<(), String> {
             format!("-C link-arg=-T{}", linker_script.display()),
         ))?;
     let built = root().join("target/image/aarch64-unknown-none/release/intravisor-virt");
+    println!("platform: {platform}");
     std::fs::copy(&built, output).map_err(|error| format!("cannot write {}: {error}", output.display()))?;
     println!("image: {} ({} cVMs, {} objects)", output.display(), cvms.len(), objects.len());
     Ok(())

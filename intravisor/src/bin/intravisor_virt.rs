@@ -73,7 +73,8 @@ extern "C" fn kernel_main() -> ! {
         .map(|object| Sha256::digest(object.bytes).as_slice() != object.sha256)
         .collect();
     console_print!(
-        "intravisor: aarch64-virt, {} cVMs, {} objects ({} with the wrong SHA-256)\n",
+        "intravisor: {}, {} cVMs, {} objects ({} with the wrong SHA-256)\n",
+        if cfg!(feature = "morello") { "morello" } else { "aarch64-virt" },
         manifest.cvms.len(),
         manifest.objects.len(),
         corrupt.iter().filter(|&&corrupt| corrupt).count()

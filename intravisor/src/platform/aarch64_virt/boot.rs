@@ -12,8 +12,9 @@
 use core::fmt::Write as _;
 
 use super::console::{exit, Console};
+use crate::platform::morello::encoding::{self, CapabilityRegister, C, X};
 
-/// The cVM state saved on an exception from EL0.
+/// The cVM state saved on an exception from EL0 (on Morello, the cVM's PCC follows it).
 #[repr(C)]
 #[derive(Debug)]
 pub struct TrapFrame {
@@ -64,6 +65,7 @@ pub unsafe fn run_el0(
     stack: u64,
     argument: u64,
     cls_table: u64,
+    region: core::ops::Range<u64>,
     handler: &mut dyn TrapHandler,
 ) -> u64 {
     // SAFETY: the handler outlives this call; the pointer is cleared before returning.
@@ -72,14 +74,23 @@ pub unsafe fn run_el0(
     unsafe { core::ptr::write(&raw mut HANDLER, Some(handler)) };
     // SAFETY: the caller's guarantees; the assembly saves and restores every register the
     // ABI asks callee-saved.
-    let reason = unsafe { intravisor_enter_el0(entry, stack, argument, cls_table) };
+    let reason = unsafe {
+        intravisor_enter_el0(entry, stack, argument, cls_table, region.start, region.end - region.start)
+    };
     // SAFETY: as above.
     unsafe { core::ptr::write(&raw mut HANDLER, None) };
     reason
 }
 
 extern "C" {
-    fn intravisor_enter_el0(entry: u64, stack: u64, argument: u64, cls_table: u64) -> u64;
+    fn intravisor_enter_el0(
+        entry: u64,
+        stack: u64,
+        argument: u64,
+        cls_table: u64,
+        base: u64,
+        length: u64,
+    ) -> u64;
 }
 
 /// Called by the vector for every synchronous exception from EL0.
@@ -119,6 +130,7 @@ extern "C" fn intravisor_el1_fault(kind: u64) -> ! {
 }
 
 core::arch::global_asm!(
+    ".set MORELLO, {morello}",
     ".section .text.boot, \"ax\"",
     ".global _start",
     "_start:",
@@ -140,7 +152,18 @@ core::arch::global_asm!(
     "1:",
     "adrp x0, intravisor_vectors",
     "add x0, x0, :lo12:intravisor_vectors",
+    ".if MORELLO",
+    // Capabilities on at EL0 and EL1 (CPACR_EL1.CEN), then the vector base through the
+    // capability CVBAR_EL1: PCC (the reset root) with the vectors' address.
+    "mov x1, #(3 << 20)",
+    "orr x1, x1, #(3 << 18)",
+    "msr cpacr_el1, x1",
+    "isb",
+    ".inst {cvtp_c1_x0}",
+    ".inst {msr_cvbar_c1}",
+    ".else",
     "msr vbar_el1, x0",
+    ".endif",
     "isb",
     "bl kernel_main",
     "2:",
@@ -148,7 +171,8 @@ core::arch::global_asm!(
     "b 2b",
     "",
     ".text",
-    // u64 intravisor_enter_el0(entry x0, stack x1, argument x2, cls_table x3)
+    // u64 intravisor_enter_el0(entry x0, stack x1, argument x2, cls_table x3,
+    //                          region base x4, region length x5)
     ".global intravisor_enter_el0",
     ".p2align 4",
     "intravisor_enter_el0:",
@@ -166,7 +190,25 @@ core::arch::global_asm!(
     "adrp x9, INTRAVISOR_STACK",
     "mov x10, sp",
     "str x10, [x9, :lo12:INTRAVISOR_STACK]",
+    ".if MORELLO",
+    // DDC for the cVM: the intravisor's DDC bounded to the region, data permissions only.
+    ".inst {mrs_c9_ddc}",
+    ".inst {scvalue_c9_c9_x4}",
+    ".inst {scbnds_c9_c9_x5}",
+    "mov x10, #{data_clear}",
+    ".inst {clrperm_c9_c9_x10}",
+    ".inst {msr_ddc_el0_c9}",
+    // PCC for the cVM: bounded to the region, no Store, no System; entered by eret.
+    ".inst {cvtp_c10_x4}",
+    ".inst {scbnds_c10_c10_x5}",
+    ".inst {scvalue_c10_c10_x0}",
+    "mov x11, #{code_clear_low}",
+    "movk x11, #{code_clear_high}, lsl #16",
+    ".inst {clrperm_c10_c10_x11}",
+    ".inst {msr_celr_c10}",
+    ".else",
     "msr elr_el1, x0",
+    ".endif",
     "msr sp_el0, x1",
     "msr spsr_el1, xzr", // EL0t
     "msr tpidr_el0, x3",
@@ -196,7 +238,7 @@ core::arch::global_asm!(
     ".endr",
     "",
     "intravisor_el0_sync:",
-    "sub sp, sp, #800",
+    "sub sp, sp, #816",
     "stp x0, x1, [sp, #0]",
     "stp x2, x3, [sp, #16]",
     "stp x4, x5, [sp, #32]",
@@ -237,6 +279,11 @@ core::arch::global_asm!(
     "mrs x10, fpsr",
     "add x11, sp, #784",
     "stp x9, x10, [x11]",
+    ".if MORELLO",
+    ".inst {mrs_c9_celr}", // the cVM's PCC, tag and bounds included
+    "add x11, sp, #800",
+    ".inst {str_c9_x11}",
+    ".endif",
     "mov x0, sp",
     "bl {trap}",
     "cbnz x0, 3f",
@@ -261,7 +308,13 @@ core::arch::global_asm!(
     "ldp q28, q29, [sp, #720]",
     "ldp q30, q31, [sp, #752]",
     "ldp x9, x10, [sp, #256]",
+    ".if MORELLO",
+    "add x11, sp, #800",
+    ".inst {ldr_c9_x11}",
+    ".inst {msr_celr_c9}",
+    ".else",
     "msr elr_el1, x9",
+    ".endif",
     "msr spsr_el1, x10",
     "ldp x30, x9, [sp, #240]",
     "msr sp_el0, x9",
@@ -280,7 +333,7 @@ core::arch::global_asm!(
     "ldp x24, x25, [sp, #192]",
     "ldp x26, x27, [sp, #208]",
     "ldp x28, x29, [sp, #224]",
-    "add sp, sp, #800",
+    "add sp, sp, #816",
     "eret",
     "3:",
     // Leave the cVM: back to run_el0's caller with x0.
@@ -300,4 +353,31 @@ core::arch::global_asm!(
     "add sp, sp, #160",
     "ret",
     trap = sym intravisor_el0_trap,
+    morello = const cfg!(feature = "morello") as u32,
+    cvtp_c1_x0 = const encoding::cvtp_from_address(C::new(1), X::new(0)),
+    msr_cvbar_c1 = const encoding::msr(CapabilityRegister::CvbarEl1, C::new(1)),
+    mrs_c9_ddc = const encoding::mrs(C::new(9), CapabilityRegister::Ddc),
+    scvalue_c9_c9_x4 = const encoding::scvalue(C::new(9), C::new(9), X::new(4)),
+    scbnds_c9_c9_x5 = const encoding::scbnds(C::new(9), C::new(9), X::new(5)),
+    data_clear = const DATA_CLEAR,
+    clrperm_c9_c9_x10 = const encoding::clrperm(C::new(9), C::new(9), X::new(10)),
+    msr_ddc_el0_c9 = const encoding::msr(CapabilityRegister::DdcEl0, C::new(9)),
+    cvtp_c10_x4 = const encoding::cvtp_from_address(C::new(10), X::new(4)),
+    scbnds_c10_c10_x5 = const encoding::scbnds(C::new(10), C::new(10), X::new(5)),
+    scvalue_c10_c10_x0 = const encoding::scvalue(C::new(10), C::new(10), X::new(0)),
+    code_clear_low = const CODE_CLEAR & 0xffff,
+    code_clear_high = const CODE_CLEAR >> 16,
+    clrperm_c10_c10_x11 = const encoding::clrperm(C::new(10), C::new(10), X::new(11)),
+    msr_celr_c10 = const encoding::msr(CapabilityRegister::CelrEl1, C::new(10)),
+    mrs_c9_celr = const encoding::mrs(C::new(9), CapabilityRegister::CelrEl1),
+    str_c9_x11 = const encoding::str_capability(C::new(9), X::new(11), 0),
+    ldr_c9_x11 = const encoding::ldr_capability(C::new(9), X::new(11), 0),
+    msr_celr_c9 = const encoding::msr(CapabilityRegister::CelrEl1, C::new(9)),
 );
+
+/// Permissions a cVM's DDC loses: Execute, System, Seal, Unseal, CompartmentID,
+/// BranchSealedPair, Executive (FACTS §1.3).
+const DATA_CLEAR: u32 = 0x8000 | 0x200 | 0x800 | 0x400 | 0x80 | 0x100 | 0x2;
+/// Permissions a cVM's PCC loses: Store, StoreCap, StoreLocalCap, System, Seal, Unseal,
+/// CompartmentID, BranchSealedPair. It keeps Executive, so the cVM uses DDC_EL0.
+const CODE_CLEAR: u32 = 0x10000 | 0x2000 | 0x1000 | 0x200 | 0x800 | 0x400 | 0x80 | 0x100;

@@ -30,6 +30,11 @@ const AP_READ_ONLY: u64 = 1 << 7;
 const INNER_SHAREABLE: u64 = 3 << 8;
 const ACCESSED: u64 = 1 << 10;
 const PRIVILEGED_EXECUTE_NEVER: u64 = 1 << 53;
+/// Morello: tagged capabilities may be stored (SC) and are loaded with their tags (LC
+/// 0b01) in the intravisor's own memory; cVM pages keep both clear (FACTS §4.3).
+const CAPABILITIES: u64 = if cfg!(feature = "morello") { (1 << 60) | (1 << 61) } else { 0 };
+/// Morello: TCR_EL1.HPD0 and HWU0 (bits 59..62 of descriptors are hardware-used).
+const TCR_CAPABILITY_BITS: u64 = if cfg!(feature = "morello") { (1 << 41) | (0xf << 43) } else { 0 };
 const UNPRIVILEGED_EXECUTE_NEVER: u64 = 1 << 54;
 
 #[repr(C, align(4096))]
@@ -71,7 +76,8 @@ pub unsafe fn enable() {
                     | ATTRIBUTE_NORMAL
                     | INNER_SHAREABLE
                     | ACCESSED
-                    | UNPRIVILEGED_EXECUTE_NEVER;
+                    | UNPRIVILEGED_EXECUTE_NEVER
+                    | CAPABILITIES;
             }
         }
         (*level1).0[0] = low as u64 | VALID | TABLE;
@@ -80,7 +86,7 @@ pub unsafe fn enable() {
         let mair: u64 = 0xff << 8;
         // TCR: T0SZ 25 (39-bit), walks write-back inner shareable, 4 KiB granule, no
         // TTBR1 walks, 40-bit physical addresses.
-        let tcr: u64 = 25 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (2 << 32);
+        let tcr: u64 = 25 | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (2 << 32) | TCR_CAPABILITY_BITS;
         core::arch::asm!(
             "msr mair_el1, {mair}",
             "msr tcr_el1, {tcr}",

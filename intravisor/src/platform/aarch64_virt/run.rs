@@ -163,7 +163,7 @@ impl<'a> Runner<'a> {
         self.check_limits(cvm, 0).map_err(|error| refusal(*error))?;
         let acquired = self
             .store
-            .acquire(&self.arena, &plan, &bytes, &identities, &shareable_objects(&plan))
+            .acquire(&self.arena, &plan, &bytes, &identities, &shareable(&plan))
             .map_err(|error| format!("its shared objects were refused: {error}"))?;
         let region = match self.regions.allocate(cvm.region_size) {
             Ok(region) => region,
@@ -250,6 +250,7 @@ impl<'a> Runner<'a> {
                         instance.stack_top,
                         instance.boot_block,
                         instance.cls_table,
+                        instance.region.clone(),
                         &mut services,
                     )
                 };
@@ -389,4 +390,15 @@ fn describe_fault(esr: u64, far: u64, elr: u64) -> String {
         _ => format!("exception class {class:#x}"),
     };
     format!("{cause} at address {far:#x} (instruction at {elr:#x}, ESR {esr:#x})")
+}
+
+/// Which objects may be shared. On Morello, cVMs are hybrid: their loads and branches are
+/// checked against a DDC and PCC bounded to their own region, so everything they run
+/// must be inside it, and every object is a private copy (ARCHITECTURE §5).
+fn shareable(plan: &loader::LoadPlan) -> Vec<bool> {
+    if cfg!(feature = "morello") {
+        alloc::vec![false; plan.objects.len()]
+    } else {
+        shareable_objects(plan)
+    }
 }
