@@ -73,7 +73,7 @@ fn faults_exits_non_zero_with_the_faulting_cvm_reported() {
     let (code, console) = same_as_host("faults");
     assert_eq!(code, Some(1), "{console}");
     assert!(console.contains("intravisor: cVM `wild` faulted: translation fault"), "{console}");
-    assert!(console.contains("at address 0xdead0000"), "{console}");
+    assert!(console.contains("on a store to 0xdead0000"), "{console}");
     assert!(console.contains("intravisor: cVM `outside` exited with status 14"), "{console}");
     assert!(console.contains("intravisor: cVM `normal` exited with status 0"), "{console}");
 }

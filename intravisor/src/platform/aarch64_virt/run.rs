@@ -357,39 +357,10 @@ impl TrapHandler for Services<'_> {
     }
 }
 
-/// A fault in words, from its syndrome.
+/// A fault in words, from its syndrome (the decoding is the Morello platform's, which
+/// covers the base architecture's classes too).
 fn describe_fault(esr: u64, far: u64, elr: u64) -> String {
-    let class = esr >> 26;
-    let status = esr & 0x3f;
-    let cause = match class {
-        0x00 => String::from("illegal instruction"),
-        0x20 | 0x24 => {
-            let access = if class == 0x20 {
-                "instruction fetch"
-            } else if esr & (1 << 6) != 0 {
-                "write"
-            } else {
-                "read"
-            };
-            let kind = match status {
-                0b000100..=0b000111 => format!("translation fault, level {}", status & 3),
-                0b001000..=0b001011 => format!("access flag fault, level {}", status & 3),
-                0b001100..=0b001111 => format!("permission fault, level {}", status & 3),
-                0b100001 => String::from("alignment fault"),
-                0x28 => String::from("capability tag fault"),
-                0x29 => String::from("capability sealed fault"),
-                0x2a => String::from("capability bounds fault"),
-                0x2b => String::from("capability permission fault"),
-                _ => format!("abort, status {status:#x}"),
-            };
-            format!("{kind} on a {access}")
-        }
-        0x22 => String::from("misaligned program counter"),
-        0x26 => String::from("misaligned stack pointer"),
-        0x3c => String::from("breakpoint"),
-        _ => format!("exception class {class:#x}"),
-    };
-    format!("{cause} at address {far:#x} (instruction at {elr:#x}, ESR {esr:#x})")
+    format!("{}", crate::platform::morello::exception::Syndrome::from_esr(esr).describe(far, elr))
 }
 
 /// Which objects may be shared. On Morello, cVMs are hybrid: their loads and branches are
