@@ -65,6 +65,8 @@ void *cvm_malloc(size_t size);
 void cvm_free(void *pointer);
 /* The cVM's name. */
 const char *cvm_name(void);
+/* The cVM's region: its first byte and its size. */
+void cvm_region(uint64_t *base, uint64_t *size);
 
 /* Formatted output (cvm-libos/c/format.c): %s %c %d %i %u %x %p %% with the l and
  * ll length modifiers and a field width. Returns bytes written or -errno. */

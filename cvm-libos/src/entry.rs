@@ -23,6 +23,9 @@ mod cvm {
     /// Address of the cVM's name, from the boot block.
     #[link_section = ".cls.data"]
     pub(crate) static NAME: AtomicU64 = AtomicU64::new(0);
+    /// The cVM's region, from the boot block.
+    #[link_section = ".cls.data"]
+    pub(crate) static REGION: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
     /// Starts the cVM: called by the program's `_start`.
     ///
@@ -41,6 +44,8 @@ mod cvm {
         }
         hostcall::set_entry(boot.hostcall_entry);
         local(&NAME).store(boot.name, Ordering::Relaxed);
+        local(&REGION)[0].store(boot.region_base, Ordering::Relaxed);
+        local(&REGION)[1].store(boot.region_size, Ordering::Relaxed);
         // SAFETY: the boot block's heap range is this cVM's, writable, and unused.
         unsafe { heap::init(boot.heap_base as *mut u8, boot.heap_size as usize) };
         // argv is an array of `argc` C strings followed by a null, written by the
@@ -54,6 +59,22 @@ mod cvm {
         const MESSAGE: &[u8] = b"cvm-libos: panic\n";
         interface::cvm_write(abi::STDERR, MESSAGE.as_ptr(), MESSAGE.len() as u64);
         interface::cvm_exit(101)
+    }
+}
+
+/// The cVM's region as (base, size), or zeros before `__cvm_start` ran.
+pub(crate) fn region() -> (u64, u64) {
+    #[cfg(target_os = "none")]
+    {
+        let region = crate::cls::local(&cvm::REGION);
+        (
+            region[0].load(core::sync::atomic::Ordering::Relaxed),
+            region[1].load(core::sync::atomic::Ordering::Relaxed),
+        )
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        (0, 0)
     }
 }
 

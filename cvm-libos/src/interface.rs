@@ -89,6 +89,20 @@ pub unsafe extern "C" fn cvm_free(pointer: *mut u8) {
     unsafe { heap::release(pointer) }
 }
 
+/// The cVM's region: its first byte and its size.
+///
+/// # Safety
+/// `base` and `size` point to writable `u64`s.
+#[no_mangle]
+pub unsafe extern "C" fn cvm_region(base: *mut u64, size: *mut u64) {
+    let (region_base, region_size) = entry::region();
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        base.write(region_base);
+        size.write(region_size);
+    }
+}
+
 /// The cVM's name, as the deployment gave it.
 #[no_mangle]
 pub extern "C" fn cvm_name() -> *const c_char {

@@ -9,7 +9,10 @@
  *   divide    divides by zero (SIGFPE on x86-64; AArch64 gives 0 and does not trap);
  *   overflow  recurses until its stack runs into the guard page;
  *   code      writes into its own code;
- *   flood     makes a thousand refused and unknown hostcalls, then exits 0.
+ *   flood     makes a thousand refused and unknown hostcalls, then exits 0;
+ *   edge      reads the one byte just past the end of its region: on Morello a
+ *             capability bounds fault (its DDC ends there); elsewhere whatever the next
+ *             page holds (the host does not bounds-check cVM code, ARCHITECTURE §5).
  */
 #include <cvm.h>
 
@@ -61,6 +64,16 @@ int main(int argc, char **argv) {
     if (same(mode, "code")) {
         volatile unsigned char *code = (volatile unsigned char *)(uintptr_t)main;
         *code = 0xc3;
+        return 0;
+    }
+    if (same(mode, "edge")) {
+        uint64_t base, size;
+        cvm_region(&base, &size);
+        volatile const unsigned char *end = (volatile const unsigned char *)(uintptr_t)(base + size);
+        cvm_printf("region %p + 0x%llx: reading the byte at %p\n", (void *)(uintptr_t)base,
+                   (unsigned long long)size, (void *)end);
+        unsigned char byte = *end;
+        cvm_printf("read %u: the region's end did not stop this cVM\n", byte);
         return 0;
     }
     if (same(mode, "flood")) {
