@@ -198,6 +198,8 @@ core::arch::global_asm!(
     "mov x10, #{data_clear}",
     ".inst {clrperm_c9_c9_x10}",
     ".inst {msr_ddc_el0_c9}",
+    // The same for Restricted mode, so a cVM that gives up Executive gets no more.
+    ".inst {msr_rddc_el0_c9}",
     // PCC for the cVM: bounded to the region, no Store, no System; entered by eret.
     ".inst {cvtp_c10_x4}",
     ".inst {scbnds_c10_c10_x5}",
@@ -362,6 +364,7 @@ core::arch::global_asm!(
     data_clear = const DATA_CLEAR,
     clrperm_c9_c9_x10 = const encoding::clrperm(C::new(9), C::new(9), X::new(10)),
     msr_ddc_el0_c9 = const encoding::msr(CapabilityRegister::DdcEl0, C::new(9)),
+    msr_rddc_el0_c9 = const encoding::msr(CapabilityRegister::RddcEl0, C::new(9)),
     cvtp_c10_x4 = const encoding::cvtp_from_address(C::new(10), X::new(4)),
     scbnds_c10_c10_x5 = const encoding::scbnds(C::new(10), C::new(10), X::new(5)),
     scvalue_c10_c10_x0 = const encoding::scvalue(C::new(10), C::new(10), X::new(0)),
