@@ -36,7 +36,7 @@ impl ObjectFile {
 
     /// The digest in hexadecimal.
     pub fn digest_hex(&self) -> String {
-        self.sha256.iter().map(|byte| format!("{byte:02x}")).collect()
+        policy::digest_hex(&self.sha256)
     }
 }
 

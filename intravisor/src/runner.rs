@@ -207,7 +207,7 @@ impl Intravisor {
                     let file = objects.by_digest(digest).ok_or_else(|| {
                         format!(
                             "`{publisher}` publishes sha256 {}, but no object of the deployment has it",
-                            hex(digest)
+                            policy::digest_hex(digest)
                         )
                     })?;
                     publishers.insert(*digest, publisher);
@@ -448,8 +448,4 @@ fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
         cls_bytes: 0,
         objects: Vec::new(),
     }
-}
-
-fn hex(digest: &[u8; 32]) -> String {
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -108,6 +108,8 @@ fn names_must_be_valid_and_unique() {
     let twice = format!("{ONE}{}", &ONE[6..]);
     assert_field_error(&twice, "one", "name", "another cVM already has this name");
     assert_field_error(&format!("{ONE}    tenant: \"a b\"\n"), "one", "tenant", "not a valid tenant name");
+    // The deployment and the policies agree on what a tenant name is.
+    assert_field_error(&format!("{ONE}    tenant: public\n"), "one", "tenant", "keywords of `to:`");
 }
 
 #[test]
@@ -147,6 +149,8 @@ fn objects_by_digest_and_tenants_are_checked() {
     );
     let message = error(&format!("{ONE}tenants:\n  \"a b\": input.txt\n"));
     assert!(message.contains("tenant `a b` is not a valid tenant name"), "{message}");
+    let message = error(&format!("{ONE}tenants:\n  private: input.txt\n"));
+    assert!(message.contains("tenant `private` is not a valid tenant name"), "{message}");
     let deployment = check(&format!("{ONE}tenants:\n  acme: input.txt\ncontrol: control\n")).unwrap();
     assert_eq!(deployment.tenants, [("acme".to_string(), directory().join("input.txt"))]);
     assert_eq!(deployment.control, Some(directory().join("control")));

@@ -12,8 +12,9 @@ use crate::error::{NameProblem, PolicyError, SyntaxProblem};
 use crate::size::format_size;
 use crate::yaml::MAXIMUM_DEPTH;
 
-/// What is wrong with a tenant name, in words.
-fn tenant_name_problem(problem: NameProblem) -> String {
+/// What is wrong with a tenant name, in words (the deployment's checks use it too, so a
+/// tenant name means the same everywhere).
+pub fn explain_tenant_name_problem(problem: NameProblem) -> String {
     match problem {
         NameProblem::Empty => String::from("it is empty"),
         NameProblem::Reserved => {
@@ -87,7 +88,7 @@ impl fmt::Display for PolicyError {
             Self::BadTenantName { file, line, column, field, name, problem } => write!(
                 formatter,
                 "{file}:{line}:{column}: {field}: `{name}` is not a tenant name: {}",
-                tenant_name_problem(*problem)
+                explain_tenant_name_problem(*problem)
             ),
             Self::BadObjectName { file, line, column, field, name, problem } => write!(
                 formatter,

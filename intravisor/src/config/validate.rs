@@ -58,11 +58,14 @@ pub fn parse(text: &str, file: &Path) -> Result<Deployment, ConfigError> {
     }
     let mut tenants = Vec::with_capacity(raw.tenants.len());
     for (tenant, policy) in &raw.tenants {
-        if !is_name(tenant) {
+        if let Some(problem) = policy::tenant_name_problem(tenant) {
             return Err(ConfigError::Tenant {
                 file: file.to_path_buf(),
                 tenant: tenant.clone(),
-                message: "is not a valid tenant name: use letters, digits, `-`, `_` or `.`".to_string(),
+                message: format!(
+                    "is not a valid tenant name: {}",
+                    policy::explain_tenant_name_problem(problem)
+                ),
             });
         }
         let path = directory.join(policy);
@@ -77,12 +80,6 @@ pub fn parse(text: &str, file: &Path) -> Result<Deployment, ConfigError> {
     }
     let control = raw.control.as_ref().map(|control| directory.join(control));
     Ok(Deployment { file: file.to_path_buf(), cvms, tenants, control })
-}
-
-/// A cVM or tenant name: letters, digits, `-`, `_`, `.`.
-fn is_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character))
 }
 
 struct Checker<'a> {
@@ -113,13 +110,14 @@ impl Checker<'_> {
             ));
         }
         let tenant = raw.tenant.clone().unwrap_or_else(|| "default".to_string());
-        if tenant.is_empty()
-            || !tenant.chars().all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character))
-        {
+        if let Some(problem) = policy::tenant_name_problem(&tenant) {
             return Err(self.error(
                 &name,
                 "tenant",
-                format!("`{tenant}` is not a valid tenant name: use letters, digits, `-`, `_` or `.`"),
+                format!(
+                    "`{tenant}` is not a valid tenant name: {}",
+                    policy::explain_tenant_name_problem(problem)
+                ),
             ));
         }
         let runtime = self.existing_file(&name, "runtime", &raw.runtime)?;

@@ -1,10 +1,12 @@
 //! Platform backends: the only code that touches raw memory, signals, or switches into
 //! and out of a cVM.
 //!
-//! Every backend offers the same names: an arena of memory cVM regions are carved from
-//! (`Arena`), and `run_cvm`, which enters a cVM and comes back with why it stopped. The
-//! host backend runs on Linux with a software capability model; the bare-metal backends
-//! (`aarch64-virt`, `morello`) come with the Morello issue.
+//! Every backend provides an arena of cVM memory (implementing
+//! [`crate::memory::RegionMemory`], so instantiation and the object store are shared) and a
+//! way to enter a cVM and come back with why it stopped. `host` runs cVMs as threads of a
+//! Linux process with a software capability model; `aarch64_virt` is the bare-metal
+//! intravisor (with the `morello` feature, the same with hardware capabilities); `morello`
+//! holds the Morello instruction encoder and fault decoding, pure code tested on the host.
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod aarch64_virt;

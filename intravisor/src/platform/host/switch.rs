@@ -13,6 +13,7 @@
 //!
 //! The context is found through a thread-local pointer, set only while `run_cvm` runs.
 
+#[cfg(not(target_arch = "aarch64"))]
 use core::cell::Cell;
 use core::mem::offset_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -76,8 +77,10 @@ pub(super) struct SwitchContext {
     handler: *mut (dyn HostcallHandler + 'static),
 }
 
+#[cfg(not(target_arch = "aarch64"))]
 thread_local! {
-    /// The context of the cVM this thread is running, or null.
+    /// The context of the cVM this thread is running, or null (x86-64; on AArch64 the
+    /// context is found by thread id, see `threads`).
     static CURRENT: Cell<*mut SwitchContext> = const { Cell::new(core::ptr::null_mut()) };
 }
 
@@ -182,6 +185,7 @@ pub unsafe fn run_cvm(start: CvmEntry, handler: &mut dyn HostcallHandler) -> Cvm
     signals::install();
     let alternate_stack = signals::AlternateStack::install();
     set_thread_register(cls_table);
+    #[cfg(not(target_arch = "aarch64"))]
     CURRENT.with(|current| current.set(&mut context));
     #[cfg(target_arch = "aarch64")]
     let registration = threads::register(&mut context);
@@ -189,6 +193,7 @@ pub unsafe fn run_cvm(start: CvmEntry, handler: &mut dyn HostcallHandler) -> Cvm
     // this frame for the whole run and is reachable by the trampoline and the signal
     // handler only through CURRENT, which is this thread's.
     let reason = unsafe { intravisor_cvm_enter(&mut context, entry, stack_top, argument) };
+    #[cfg(not(target_arch = "aarch64"))]
     CURRENT.with(|current| current.set(core::ptr::null_mut()));
     #[cfg(target_arch = "aarch64")]
     threads::unregister(registration);
