@@ -79,8 +79,11 @@ impl Run {
 /// Runs `intravisor run DEPLOYMENT --report <temporary file>`.
 pub fn run_deployment(deployment: &Path) -> Run {
     build_examples();
+    // Tests run in parallel, some on the same deployment: every run its own report.
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let report_file = std::env::temp_dir().join(format!(
-        "intravisor-report-{}-{}.json",
+        "intravisor-report-{}-{run}-{}.json",
         std::process::id(),
         deployment.to_string_lossy().replace(['/', '.'], "_")
     ));
