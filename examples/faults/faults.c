@@ -10,6 +10,8 @@
  *   overflow  recurses until its stack runs into the guard page;
  *   code      writes into its own code;
  *   flood     makes a thousand refused and unknown hostcalls, then exits 0;
+ *   data      calls into its own heap, where it copied a return instruction: the heap is
+ *             never executable (and on Morello it lies outside the cVM's PCC);
  *   edge      reads the one byte just past the end of its region: on Morello a
  *             capability bounds fault (its DDC ends there); elsewhere whatever the next
  *             page holds (the host does not bounds-check cVM code, ARCHITECTURE §5).
@@ -64,6 +66,22 @@ int main(int argc, char **argv) {
     if (same(mode, "code")) {
         volatile unsigned char *code = (volatile unsigned char *)(uintptr_t)main;
         *code = 0xc3;
+        return 0;
+    }
+    if (same(mode, "data")) {
+#if defined(__aarch64__)
+        static const unsigned char code[] = {0xc0, 0x03, 0x5f, 0xd6}; /* ret */
+#else
+        static const unsigned char code[] = {0xc3}; /* ret */
+#endif
+        unsigned char *heap = cvm_malloc(sizeof code);
+        if (!heap)
+            return 2;
+        for (unsigned index = 0; index < sizeof code; index++)
+            heap[index] = code[index];
+        cvm_printf("calling the return instruction copied to the heap at %p\n", (void *)heap);
+        ((void (*)(void))(uintptr_t)heap)();
+        cvm_printf("returned from the heap: this line must never appear\n");
         return 0;
     }
     if (same(mode, "edge")) {

@@ -76,6 +76,8 @@ pub struct Instance {
     pub region: Range<u64>,
     /// The program's entry point.
     pub entry: u64,
+    /// The span of its region that holds its executable pages.
+    pub code: Range<u64>,
     /// The initial stack pointer.
     pub stack_top: u64,
     /// The address of its boot block.
@@ -178,6 +180,7 @@ pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Insta
     Ok(Instance {
         region,
         entry: layout.entry,
+        code: layout.code_span(),
         stack_top,
         boot_block,
         memory: GuestMemory::new(data, capabilities, mappings),

@@ -249,6 +249,23 @@ impl Layout {
             .sum()
     }
 
+    /// The smallest range of the region that holds every page the cVM may execute:
+    /// what a hardware PCC for its code is bounded to. Empty when nothing is executable.
+    pub fn code_span(&self) -> Range<u64> {
+        let executable = self
+            .mappings
+            .iter()
+            .filter(|mapping| mapping.protection == Protection::ReadExecute)
+            .filter(|mapping| mapping.start >= self.region.start && mapping.end <= self.region.end);
+        executable.fold(self.region.start..self.region.start, |span, mapping| {
+            if span.is_empty() {
+                mapping.start..mapping.end
+            } else {
+                span.start.min(mapping.start)..span.end.max(mapping.end)
+            }
+        })
+    }
+
     /// Bytes of private images.
     pub fn private_image_bytes(&self) -> u64 {
         self.images.iter().map(|image| image.end - image.start).sum()

@@ -94,6 +94,20 @@ fn a_good_plan_is_laid_out_in_the_region() {
         [(0, Protection::Read), (0x1000, Protection::ReadExecute), (0x2000, Protection::ReadWrite)]
     );
     assert_eq!(layout.copies.len(), 3);
+    assert_eq!(layout.code_span(), base + 0x1000..base + 0x2000, "the PCC covers the code page alone");
+}
+
+#[test]
+fn the_code_span_covers_every_private_object_and_nothing_after() {
+    let mut plan = good_plan();
+    let mut library = plan.objects[0].clone();
+    library.name = "library".into();
+    plan.objects.push(library);
+    let layout = lay_out(&plan, &[0x3000, 0x3000], REGION, STACK).unwrap();
+    let [first, second] = [layout.object_bases[0], layout.object_bases[1]];
+    assert!(second > first);
+    assert_eq!(layout.code_span(), first + 0x1000..second + 0x2000);
+    assert!(layout.code_span().end <= layout.cls_table, "no table, heap or stack in the span");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use tests::{root, run_deployment, scratch};
 #[test]
 fn each_kind_of_fault_ends_only_its_cvm() {
     let program = root().join("examples/faults/build/faults");
-    let modes = ["trap", "divide", "overflow", "code", "flood", "normal"];
+    let modes = ["trap", "divide", "overflow", "code", "data", "flood", "normal"];
     let mut deployment = String::from("cVMs:\n");
     for mode in modes {
         deployment.push_str(&format!(
@@ -46,6 +46,12 @@ fn each_kind_of_fault_ends_only_its_cvm() {
     let code = run.cvm("code");
     assert_eq!(code["status"], "faulted", "code pages are read-only");
     assert_eq!(code["fault"]["cause"], "segmentation fault: access not permitted");
+
+    let data = run.cvm("data");
+    assert_eq!(data["status"], "faulted", "the heap is not executable");
+    assert_eq!(data["fault"]["cause"], "segmentation fault: access not permitted");
+    assert_eq!(data["fault"]["pc"], data["fault"]["address"], "the fetch from the heap faulted");
+    assert_eq!(run.lines_of("data").len(), 1, "{:?}", run.lines_of("data"));
 
     let flood = run.cvm("flood");
     assert_eq!(flood["status"], "exited");

@@ -145,3 +145,19 @@ pub fn run_qemu(arguments: &[String]) -> Result<(), String> {
     let image = arguments.first().ok_or("usage: cargo xtask qemu IMAGE")?;
     run(Command::new("bash").arg(root().join("morello-ci/run-qemu.sh")).arg(image))
 }
+
+/// Runs clippy over the bare-metal intravisor for every platform, with the manifest of
+/// `examples/hello` packed in (the binary includes a manifest at compile time).
+pub fn lint_bare_metal() -> Result<(), String> {
+    let deployment = root().join("examples/hello/deploy.yaml");
+    for platform in PLATFORMS {
+        let image = root().join(format!("target/images/lint-{platform}.elf"));
+        build_image(&deployment, &image, platform)?;
+        run(cargo()
+            .args(["clippy", "--quiet", "-p", "intravisor", "--bin", "intravisor-virt"])
+            .args(["--no-default-features", "--features", platform, "--target", "aarch64-unknown-none"])
+            .args(["--target-dir", "target/image", "--", "-D", "warnings"])
+            .env("ORC_MANIFEST", image.with_extension("manifest")))?;
+    }
+    Ok(())
+}

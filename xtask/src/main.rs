@@ -86,6 +86,7 @@ fn test() -> Result<(), String> {
     build()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    image::lint_bare_metal()?;
     // The host platform must keep compiling for AArch64 Linux.
     run(cargo().args([
         "check",

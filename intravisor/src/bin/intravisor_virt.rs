@@ -113,17 +113,23 @@ extern "C" fn kernel_main() -> ! {
 }
 
 /// The tenants' policies from the manifest, checked as on the host.
-fn policies(manifest: &manifest::Manifest<'_>) -> Result<policy::PolicySet, policy::PolicyError> {
+fn policies(
+    manifest: &manifest::Manifest<'_>,
+) -> Result<policy::PolicySet, alloc::boxed::Box<policy::PolicyError>> {
     let mut parsed = alloc::vec::Vec::with_capacity(manifest.policies.len());
     for (tenant, file, text) in &manifest.policies {
-        parsed.push((tenant.clone(), policy::parse(text, file)?, file.clone()));
+        parsed.push((
+            tenant.clone(),
+            policy::parse(text, file).map_err(alloc::boxed::Box::new)?,
+            file.clone(),
+        ));
     }
     let mut tenants: alloc::vec::Vec<alloc::string::String> =
         manifest.cvms.iter().map(|cvm| cvm.tenant.clone()).collect();
     tenants.extend(manifest.policies.iter().map(|(tenant, _, _)| tenant.clone()));
     tenants.sort();
     tenants.dedup();
-    policy::PolicySet::new(parsed, &tenants)
+    policy::PolicySet::new(parsed, &tenants).map_err(alloc::boxed::Box::new)
 }
 
 #[panic_handler]

@@ -54,7 +54,8 @@ static mut HANDLER: Option<*mut (dyn TrapHandler + 'static)> = None;
 static mut INTRAVISOR_STACK: u64 = 0;
 
 /// Runs cVM code at EL0 from `entry` on `stack` with `argument` in x0 and `cls_table` in
-/// TPIDR_EL0, until the handler leaves it; returns the value it left with.
+/// TPIDR_EL0, until the handler leaves it; returns the value it left with. On Morello the
+/// cVM's DDC is bounded to `region` and its PCC to `code`.
 ///
 /// # Safety
 /// `entry` is the entry of code loaded into pages mapped executable for EL0, `stack` the
@@ -66,6 +67,7 @@ pub unsafe fn run_el0(
     argument: u64,
     cls_table: u64,
     region: core::ops::Range<u64>,
+    code: core::ops::Range<u64>,
     handler: &mut dyn TrapHandler,
 ) -> u64 {
     // SAFETY: the handler outlives this call; the pointer is cleared before returning.
@@ -75,7 +77,16 @@ pub unsafe fn run_el0(
     // SAFETY: the caller's guarantees; the assembly saves and restores every register the
     // ABI asks callee-saved.
     let reason = unsafe {
-        intravisor_enter_el0(entry, stack, argument, cls_table, region.start, region.end - region.start)
+        intravisor_enter_el0(
+            entry,
+            stack,
+            argument,
+            cls_table,
+            region.start,
+            region.end - region.start,
+            code.start,
+            code.end - code.start,
+        )
     };
     // SAFETY: as above.
     unsafe { core::ptr::write(&raw mut HANDLER, None) };
@@ -90,6 +101,8 @@ extern "C" {
         cls_table: u64,
         base: u64,
         length: u64,
+        code_base: u64,
+        code_length: u64,
     ) -> u64;
 }
 
@@ -172,7 +185,8 @@ core::arch::global_asm!(
     "",
     ".text",
     // u64 intravisor_enter_el0(entry x0, stack x1, argument x2, cls_table x3,
-    //                          region base x4, region length x5)
+    //                          region base x4, region length x5,
+    //                          code base x6, code length x7)
     ".global intravisor_enter_el0",
     ".p2align 4",
     "intravisor_enter_el0:",
@@ -200,9 +214,9 @@ core::arch::global_asm!(
     ".inst {msr_ddc_el0_c9}",
     // The same for Restricted mode, so a cVM that gives up Executive gets no more.
     ".inst {msr_rddc_el0_c9}",
-    // PCC for the cVM: bounded to the region, no Store, no System; entered by eret.
-    ".inst {cvtp_c10_x4}",
-    ".inst {scbnds_c10_c10_x5}",
+    // PCC for the cVM: bounded to its code, no Store, no System; entered by eret.
+    ".inst {cvtp_c10_x6}",
+    ".inst {scbnds_c10_c10_x7}",
     ".inst {scvalue_c10_c10_x0}",
     "mov x11, #{code_clear_low}",
     "movk x11, #{code_clear_high}, lsl #16",
@@ -365,8 +379,8 @@ core::arch::global_asm!(
     clrperm_c9_c9_x10 = const encoding::clrperm(C::new(9), C::new(9), X::new(10)),
     msr_ddc_el0_c9 = const encoding::msr(CapabilityRegister::DdcEl0, C::new(9)),
     msr_rddc_el0_c9 = const encoding::msr(CapabilityRegister::RddcEl0, C::new(9)),
-    cvtp_c10_x4 = const encoding::cvtp_from_address(C::new(10), X::new(4)),
-    scbnds_c10_c10_x5 = const encoding::scbnds(C::new(10), C::new(10), X::new(5)),
+    cvtp_c10_x6 = const encoding::cvtp_from_address(C::new(10), X::new(6)),
+    scbnds_c10_c10_x7 = const encoding::scbnds(C::new(10), C::new(10), X::new(7)),
     scvalue_c10_c10_x0 = const encoding::scvalue(C::new(10), C::new(10), X::new(0)),
     code_clear_low = const CODE_CLEAR & 0xffff,
     code_clear_high = const CODE_CLEAR >> 16,

@@ -241,7 +241,7 @@ impl<'a> Runner<'a> {
                     fault: None,
                 };
                 // SAFETY: the instance was built from a layout verified for its region: the
-                // entry is in code mapped executable for EL0, the stack top is the aligned top
+                // entry is in code mapped executable for EL0 (inside `code`), the stack top is the aligned top
                 // of its stack, the boot block and CLS table lie in its region; every hostcall
                 // goes through `services`, which checks it against the cVM's capabilities.
                 let left = unsafe {
@@ -251,6 +251,7 @@ impl<'a> Runner<'a> {
                         instance.boot_block,
                         instance.cls_table,
                         instance.region.clone(),
+                        instance.code.clone(),
                         &mut services,
                     )
                 };
