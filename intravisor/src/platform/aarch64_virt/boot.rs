@@ -7,7 +7,9 @@
 //! (general registers, SP_EL0, ELR, SPSR, FP/SIMD registers) in a [`TrapFrame`] on the
 //! intravisor's stack and asks the [`TrapHandler`]: resume the cVM (after a hostcall),
 //! or leave it (exit or fault), returning from `run_el0`. An exception at EL1 is the
-//! intravisor's own fault: it is reported and the run ends with exit code 99.
+//! intravisor's own fault: it is reported and the run ends with exit code 99, except, on
+//! Morello, a fault of the loads that read a cVM's hostcall buffers through the cVM's
+//! own DDC ([`probe_cvm`], [`copy_from_cvm`]): that becomes the hostcall's `-EFAULT`.
 
 use core::fmt::Write as _;
 
@@ -104,6 +106,42 @@ extern "C" {
         code_base: u64,
         code_length: u64,
     ) -> u64;
+}
+
+/// A cVM's bytes could not be read through its own capability.
+#[cfg(feature = "morello")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CvmAccessFault;
+
+/// Checks that the cVM running now may read `[address, address + length)` through its
+/// own DDC: the hardware checks tag, bounds, Load permission and the page mappings.
+#[cfg(feature = "morello")]
+pub fn probe_cvm(address: u64, length: u64) -> Result<(), CvmAccessFault> {
+    // SAFETY: the routine only loads through the cVM's DDC_EL0, and every load that
+    // can fault is one the EL1 vector turns into the answer 1 (its address is listed
+    // in `intravisor_el1_sync`).
+    match unsafe { intravisor_probe_cvm(address, length) } {
+        0 => Ok(()),
+        _ => Err(CvmAccessFault),
+    }
+}
+
+/// Copies `buffer.len()` bytes from `address` of the cVM running now, each loaded
+/// through its own DDC.
+#[cfg(feature = "morello")]
+pub fn copy_from_cvm(address: u64, buffer: &mut [u8]) -> Result<(), CvmAccessFault> {
+    // SAFETY: the destination is the whole of `buffer`; the loads go through the cVM's
+    // DDC_EL0 and a faulting one returns 1, as in `probe_cvm`.
+    match unsafe { intravisor_copy_from_cvm(buffer.as_mut_ptr(), address, buffer.len() as u64) } {
+        0 => Ok(()),
+        _ => Err(CvmAccessFault),
+    }
+}
+
+#[cfg(feature = "morello")]
+extern "C" {
+    fn intravisor_probe_cvm(address: u64, length: u64) -> u64;
+    fn intravisor_copy_from_cvm(destination: *mut u8, address: u64, length: u64) -> u64;
 }
 
 /// Called by the vector for every synchronous exception from EL0.
@@ -240,7 +278,14 @@ core::arch::global_asm!(
     // The exception vectors: 16 entries of 0x80 bytes.
     ".balign 2048",
     "intravisor_vectors:",
-    ".rept 8", // current EL (SP0 and SPx): the intravisor's own faults
+    ".rept 4", // current EL with SP0: the intravisor's own faults
+    ".balign 128",
+    "mov x0, #0",
+    "b intravisor_el1_fault",
+    ".endr",
+    ".balign 128", // current EL with SPx, synchronous: a cVM access that failed, or a fault
+    "b intravisor_el1_sync",
+    ".rept 3",
     ".balign 128",
     "mov x0, #0",
     "b intravisor_el1_fault",
@@ -252,6 +297,79 @@ core::arch::global_asm!(
     "mov x0, #1",
     "b intravisor_el1_fault",
     ".endr",
+    "",
+    // A synchronous exception at EL1. On Morello, a fault on one of the loads that read
+    // cVM memory through the cVM's DDC is that hostcall's answer: the load's routine
+    // returns 1. Anything else is the intravisor's own fault.
+    "intravisor_el1_sync:",
+    ".if MORELLO",
+    "mrs x9, elr_el1",
+    "adr x10, intravisor_cvm_load_last",
+    "cmp x9, x10",
+    "b.eq 5f",
+    "adr x10, intravisor_cvm_load_page",
+    "cmp x9, x10",
+    "b.eq 5f",
+    "adr x10, intravisor_cvm_load_copy",
+    "cmp x9, x10",
+    "b.eq 5f",
+    ".endif",
+    "mov x0, #0",
+    "b intravisor_el1_fault",
+    ".if MORELLO",
+    "5:",
+    "adr x10, intravisor_cvm_access_failed",
+    ".inst {mrs_c9_celr}",
+    ".inst {scvalue_c9_c9_x10}",
+    ".inst {msr_celr_c9}",
+    "eret",
+    "",
+    // u64 intravisor_probe_cvm(address x0, length x1): 0 when the cVM running now may
+    // read every byte of the range through its own DDC_EL0 (its last byte, then one
+    // byte of every page from the first, so bounds, tag, permission and mapping are
+    // all checked by the hardware); 1 when a load faulted or the range wraps.
+    ".global intravisor_probe_cvm",
+    "intravisor_probe_cvm:",
+    "cbz x1, 8f",
+    "adds x2, x0, x1",
+    "b.cs intravisor_cvm_access_failed",
+    "sub x2, x2, #1",
+    ".inst {mrs_c9_ddc_el0}",
+    ".inst {scvalue_c10_c9_x2}",
+    "intravisor_cvm_load_last:",
+    ".inst {ldrb_w11_c10}",
+    "6:",
+    ".inst {scvalue_c10_c9_x0}",
+    "intravisor_cvm_load_page:",
+    ".inst {ldrb_w11_c10}",
+    "and x0, x0, #0xfffffffffffff000",
+    "add x0, x0, #0x1000",
+    "cmp x0, x2",
+    "b.ls 6b",
+    "8:",
+    "mov x0, #0",
+    "ret",
+    "intravisor_cvm_access_failed:",
+    "mov x0, #1",
+    "ret",
+    "",
+    // u64 intravisor_copy_from_cvm(destination x0, address x1, length x2): copies the
+    // cVM's bytes, each loaded through its DDC_EL0; 0 when done, 1 when a load faulted.
+    ".global intravisor_copy_from_cvm",
+    "intravisor_copy_from_cvm:",
+    ".inst {mrs_c9_ddc_el0}",
+    ".inst {scvalue_c9_c9_x1}",
+    "cbz x2, 8b",
+    "7:",
+    "intravisor_cvm_load_copy:",
+    ".inst {ldrb_w11_c9}",
+    "strb w11, [x0], #1",
+    ".inst {add_c9_c9_1}",
+    "subs x2, x2, #1",
+    "b.ne 7b",
+    "mov x0, #0",
+    "ret",
+    ".endif",
     "",
     "intravisor_el0_sync:",
     "sub sp, sp, #816",
@@ -390,6 +508,14 @@ core::arch::global_asm!(
     str_c9_x11 = const encoding::str_capability(C::new(9), X::new(11), 0),
     ldr_c9_x11 = const encoding::ldr_capability(C::new(9), X::new(11), 0),
     msr_celr_c9 = const encoding::msr(CapabilityRegister::CelrEl1, C::new(9)),
+    scvalue_c9_c9_x10 = const encoding::scvalue(C::new(9), C::new(9), X::new(10)),
+    mrs_c9_ddc_el0 = const encoding::mrs(C::new(9), CapabilityRegister::DdcEl0),
+    scvalue_c10_c9_x2 = const encoding::scvalue(C::new(10), C::new(9), X::new(2)),
+    scvalue_c10_c9_x0 = const encoding::scvalue(C::new(10), C::new(9), X::new(0)),
+    ldrb_w11_c10 = const encoding::ldrb_alternate_base(X::new(11), C::new(10), 0),
+    scvalue_c9_c9_x1 = const encoding::scvalue(C::new(9), C::new(9), X::new(1)),
+    ldrb_w11_c9 = const encoding::ldrb_alternate_base(X::new(11), C::new(9), 0),
+    add_c9_c9_1 = const encoding::add_immediate(C::new(9), C::new(9), 1),
 );
 
 /// Permissions a cVM's DDC loses: Execute, System, Seal, Unseal, CompartmentID,

@@ -310,12 +310,12 @@ impl Services<'_> {
         if handle != STDOUT && handle != STDERR {
             return Err(Errno::BadHandle);
         }
-        self.memory.check(address, length, Access::Read).map_err(|_| Errno::Fault)?;
+        self.check_readable(address, length)?;
         let mut buffer = alloc::vec![0u8; length.min(64 * 1024) as usize];
         let mut done = 0;
         while done < length {
             let chunk = ((length - done) as usize).min(buffer.len());
-            self.arena.read(address + done, &mut buffer[..chunk]).map_err(|_| Errno::Fault)?;
+            self.read(address + done, &mut buffer[..chunk])?;
             for &byte in &buffer[..chunk] {
                 if byte == b'\n' {
                     self.line();
@@ -326,6 +326,27 @@ impl Services<'_> {
             done += chunk as u64;
         }
         Ok(length)
+    }
+}
+
+impl Services<'_> {
+    /// Checks that the cVM may hand over `[address, address + length)` for reading: on
+    /// Morello by loads through its own DDC, elsewhere against its software capability.
+    fn check_readable(&self, address: u64, length: u64) -> Result<(), Errno> {
+        if cfg!(feature = "morello") {
+            #[cfg(feature = "morello")]
+            return super::boot::probe_cvm(address, length).map_err(|_| Errno::Fault);
+        }
+        self.memory.check(address, length, Access::Read).map_err(|_| Errno::Fault)
+    }
+
+    /// Reads the cVM's bytes at `address`, checked as [`Self::check_readable`] checks.
+    fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), Errno> {
+        if cfg!(feature = "morello") {
+            #[cfg(feature = "morello")]
+            return super::boot::copy_from_cvm(address, buffer).map_err(|_| Errno::Fault);
+        }
+        self.arena.read(address, buffer).map_err(|_| Errno::Fault)
     }
 }
 

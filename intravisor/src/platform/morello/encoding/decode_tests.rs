@@ -267,6 +267,8 @@ fn cases() -> Vec<(&'static str, Encoder)> {
         ("ASTR_C_RUI_C", |r| str_capability_alternate_base(c(r, 0), c(r, 1), u32::from(r) * 16 * 16)),
         ("ALDR_R_RUI_64", |r| ldr_x_alternate_base(x(r, 0), c(r, 1), u32::from(r) * 8 * 16)),
         ("ASTR_R_RUI_64", |r| str_x_alternate_base(x(r, 0), c(r, 1), u32::from(r) * 8 * 16)),
+        ("ALDRB_R_RUI_B", |r| ldrb_alternate_base(x(r, 0), c(r, 1), u32::from(r) * 16)),
+        ("ASTRB_R_RUI_B", |r| strb_alternate_base(x(r, 0), c(r, 1), u32::from(r) * 16)),
         ("LDCT_R_R__", |r| ldct(x(r, 0), x(r, 1))),
         ("STCT_R_R__", |r| stct(x(r, 0), x(r, 1))),
     ]

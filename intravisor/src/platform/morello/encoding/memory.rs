@@ -139,6 +139,17 @@ pub const fn str_x_alternate_base(xt: X, cn: C, offset: u32) -> u32 {
     base_and_target(0x82400C00 | (unsigned_scaled(offset, 8, 9) << 12), cn.at(0), xt.at(0))
 }
 
+/// `ldrb Wt, [Cn|CSP, #offset]` in A64 (alternate base): offset 0..=511. The access is
+/// checked against Cn's tag, bounds and Load permission, not against DDC.
+pub const fn ldrb_alternate_base(wt: X, cn: C, offset: u32) -> u32 {
+    base_and_target(0x82600400 | (unsigned_scaled(offset, 1, 9) << 12), cn.at(0), wt.at(0))
+}
+
+/// `strb Wt, [Cn|CSP, #offset]` in A64 (alternate base): offset 0..=511.
+pub const fn strb_alternate_base(wt: X, cn: C, offset: u32) -> u32 {
+    base_and_target(0x82400400 | (unsigned_scaled(offset, 1, 9) << 12), cn.at(0), wt.at(0))
+}
+
 /// `ldct Xt, [Xn|SP]`: Xt[3:0] := the tags of the four capabilities at the 64-byte aligned
 /// Xn.
 pub const fn ldct(xt: X, xn: X) -> u32 {
