@@ -32,6 +32,9 @@ pub enum LoadError {
     /// An object is Morello purecap (`EF_AARCH64_CHERI_PURECAP`) and the program is not,
     /// or the other way round.
     PurecapMismatch { object: String, purecap: bool, program: String },
+    /// A purecap object entered by a hybrid program (through sealed entry capabilities)
+    /// has a `DT_NEEDED` of its own.
+    EnteredObjectNeeds { object: String, needed: String },
     /// `e_phentsize` is not 56.
     BadProgramHeaderSize { object: String, size: u16 },
     /// The program header table (`e_phoff`, `e_phnum`) runs past the end of the file.

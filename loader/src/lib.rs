@@ -25,6 +25,10 @@
 //!   apply them in order.
 //! - Objects are all Morello purecap (`EF_AARCH64_CHERI_PURECAP`) or all not
 //!   ([`PlannedObject::purecap`]); lld refuses to link the two kinds, and so does a plan.
+//!   One exception: a program that is not purecap may be given purecap objects it does
+//!   not need. They are *entered*, not linked: planned after the linked objects, with
+//!   no `DT_NEEDED` and no binding to or from the others; the platform hands the cVM
+//!   sealed entry capabilities for their functions.
 //! - A [`RelocationValue::Capability`] (`R_MORELLO_RELATIVE`, `R_MORELLO_CAPINIT`,
 //!   `R_MORELLO_GLOB_DAT`, `R_MORELLO_JUMP_SLOT`, in purecap and hybrid objects alike)
 //!   has a 16-byte, 16-byte-aligned site inside one writable segment, and bounds

@@ -46,10 +46,12 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
     for input in available {
         inputs.push(parse_object(*input)?);
     }
-    let (order, needed) = breadth_first(&inputs)?;
+    let (mut order, mut needed) = breadth_first(&inputs)?;
     check_cycles(&inputs, &order, &needed)?;
+    let linked = order.len();
+    append_entered(&inputs, purecap, &mut order, &mut needed)?;
     let objects: Vec<&ParsedObject> = order.iter().filter_map(|&input| inputs.get(input)).collect();
-    for object in &objects {
+    for object in &objects[..linked] {
         if object.machine != machine {
             return Err(LoadError::MachineMismatch {
                 object: object.name.clone(),
@@ -66,11 +68,19 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
             });
         }
     }
-    let scope = global_scope(&objects);
+    let scope = global_scope(&objects[..linked]);
     let mut relocations = Vec::new();
     for (index, object) in objects.iter().enumerate() {
+        // An entered object binds only to itself.
+        let own_scope;
+        let scope = if index < linked {
+            &scope
+        } else {
+            own_scope = object_scope(object, index);
+            &own_scope
+        };
         for relocation in &object.relocations {
-            let value = bind(&objects, &scope, index, object, relocation)?;
+            let value = bind(&objects, scope, index, object, relocation)?;
             relocations.push(RelocationWrite { object: index, site: relocation.site, value });
         }
     }
@@ -90,6 +100,44 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
         })
         .collect();
     Ok(LoadPlan { machine, objects: planned, entry, relocations })
+}
+
+/// Appends the *entered* objects to a plan whose program is not purecap: the Morello
+/// purecap objects among the inputs that nothing needs. They are not linked with the
+/// program (hybrid code cannot call purecap code by address); the platform hands the
+/// cVM sealed entry capabilities for their functions instead. An entered object may
+/// need nothing itself.
+fn append_entered(
+    inputs: &[ParsedObject],
+    program_purecap: bool,
+    order: &mut Vec<usize>,
+    needed: &mut Vec<Vec<usize>>,
+) -> Result<(), LoadError> {
+    if program_purecap {
+        return Ok(());
+    }
+    for (input, object) in inputs.iter().enumerate() {
+        if !object.purecap || order.contains(&input) {
+            continue;
+        }
+        if let Some(name) = object.needed.first() {
+            return Err(LoadError::EnteredObjectNeeds { object: object.name.clone(), needed: name.clone() });
+        }
+        order.push(input);
+        needed.push(Vec::new());
+    }
+    Ok(())
+}
+
+/// The definitions of one object, at plan index `index`.
+fn object_scope(object: &ParsedObject, index: usize) -> BTreeMap<&str, (usize, usize)> {
+    let mut scope = BTreeMap::new();
+    for (symbol_index, symbol) in object.dynamic_symbols.iter().enumerate() {
+        if symbol.is_global_definition() && !symbol.name.is_empty() {
+            scope.entry(symbol.name.as_str()).or_insert((index, symbol_index));
+        }
+    }
+    scope
 }
 
 /// Refuses two inputs with the same name.
@@ -229,10 +277,8 @@ fn check_cycles(inputs: &[ParsedObject], order: &[usize], needed: &[Vec<usize>])
 fn global_scope<'a>(objects: &[&'a ParsedObject]) -> BTreeMap<&'a str, (usize, usize)> {
     let mut scope = BTreeMap::new();
     for (object_index, object) in objects.iter().enumerate() {
-        for (symbol_index, symbol) in object.dynamic_symbols.iter().enumerate() {
-            if symbol.is_global_definition() && !symbol.name.is_empty() {
-                scope.entry(symbol.name.as_str()).or_insert((object_index, symbol_index));
-            }
+        for (name, definition) in object_scope(object, object_index) {
+            scope.entry(name).or_insert(definition);
         }
     }
     scope

@@ -94,6 +94,11 @@ impl fmt::Display for LoadError {
                 abi_name(*purecap),
                 abi_name(!*purecap)
             ),
+            Self::EnteredObjectNeeds { object, needed } => write!(
+                formatter,
+                "{object}: is a Morello purecap object entered by a hybrid program, so it is loaded \
+                 on its own, but it needs {needed} (DT_NEEDED); link what it needs into it"
+            ),
             Self::BadProgramHeaderSize { object, size } => write!(
                 formatter,
                 "{object}: e_phentsize at file offset 0x36 is {size}, but ELF64 program headers are 56 \

@@ -564,3 +564,53 @@ fn compiled_hybrid_aarch64_library_is_not_purecap() {
     assert_eq!(parsed.machine(), loader::Machine::Aarch64);
     assert!(!parsed.purecap());
 }
+
+/// A hybrid program that does not need the purecap library: the library is entered,
+/// planned after the program with nothing to bind, and the program's own reference to a
+/// name the library defines does not bind across.
+fn hybrid_program_entering_the_library() -> MorelloElf {
+    let mut program = MorelloElf::purecap();
+    program.flags = 0;
+    program.entry = MAIN;
+    program.symbols = vec![
+        symbol("lib_function", Place::Undefined, STB_WEAK, STT_FUNC, 0),
+        symbol("main", Place::At(MAIN), STB_GLOBAL, STT_FUNC, 0x10),
+    ];
+    program.data = vec![0; 0x20];
+    program.relocations = vec![rela(slot(0), R_MORELLO_GLOB_DAT, Some("lib_function"), 0)];
+    program
+}
+
+#[test]
+fn a_hybrid_program_enters_a_purecap_object_it_does_not_need() {
+    let program = hybrid_program_entering_the_library().build();
+    let plan = link(&program, &library().build()).expect("an entered object is planned");
+    let names: Vec<&str> = plan.objects.iter().map(|object| object.name.as_str()).collect();
+    assert_eq!(names, [PROGRAM, LIBRARY]);
+    assert!(!plan.objects[0].purecap && plan.objects[1].purecap);
+    assert!(plan.objects[0].needed.is_empty() && plan.objects[1].needed.is_empty());
+    let crosses = |write: &RelocationWrite| match &write.value {
+        RelocationValue::ImageRelative { object, .. } => *object != write.object,
+        RelocationValue::Capability(capability) => matches!(
+            capability.target,
+            CapabilityTarget::ImageRelative { object, .. } if object != write.object
+        ),
+        RelocationValue::Absolute(_) => false,
+    };
+    assert!(!plan.relocations.iter().any(crosses), "nothing binds across: {:?}", plan.relocations);
+    assert_eq!(plan.relocations.iter().filter(|write| write.object == 1).count(), 1, "the library's own GOT");
+}
+
+#[test]
+fn an_entered_object_may_not_need_anything() {
+    let program = hybrid_program_entering_the_library().build();
+    let mut library = library();
+    library.needed = vec!["libc.so".into()];
+    assert_load_error!(
+        link(&program, &library.build()),
+        LoadError::EnteredObjectNeeds { ref object, ref needed } if object == LIBRARY && needed == "libc.so",
+        LIBRARY,
+        "libc.so",
+        "entered"
+    );
+}
