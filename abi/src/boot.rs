@@ -7,7 +7,7 @@
 /// `BootInfo::magic`: "ORCBOOT1" in little-endian byte order.
 pub const BOOT_MAGIC: u64 = u64::from_le_bytes(*b"ORCBOOT1");
 /// `BootInfo::version` of this ABI.
-pub const VERSION: u64 = 2;
+pub const VERSION: u64 = 3;
 
 /// What a cVM learns about itself when it starts.
 #[repr(C)]
@@ -37,4 +37,22 @@ pub struct BootInfo {
     pub name: u64,
     /// Address of the cVM's compartment-local storage table ([`crate::ClsTable`]).
     pub cls_table: u64,
+    /// Address of an array of `entry_count` [`EntryPoint`]s: the functions of the
+    /// purecap objects the cVM enters (zero and 0 when it enters none).
+    pub entries: u64,
+    /// Number of entries.
+    pub entry_count: u64,
+}
+
+/// A function of a purecap object the cVM may enter, and the sealed entry capability
+/// that enters it (on Morello; the slot is all zero, untagged, elsewhere).
+#[repr(C, align(16))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryPoint {
+    /// Address of the function's name, NUL-terminated.
+    pub name: u64,
+    /// Length of the name in bytes, the NUL excluded.
+    pub name_length: u64,
+    /// The entry capability's 16 bytes (its tag is in the tag memory).
+    pub capability: [u64; 2],
 }

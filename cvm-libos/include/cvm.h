@@ -67,6 +67,10 @@ void cvm_free(void *pointer);
 const char *cvm_name(void);
 /* The cVM's region: its first byte and its size. */
 void cvm_region(uint64_t *base, uint64_t *size);
+/* The sealed entry capability of function `name` of a Morello purecap object this cVM
+ * enters: the address of its 16-byte slot, or NULL when there is none. The slot holds
+ * a tagged capability only on the morello platform. */
+const void *cvm_entry(const char *name);
 
 /* Formatted output (cvm-libos/c/format.c): %s %c %d %i %u %x %p %% with the l and
  * ll length modifiers and a field width. Returns bytes written or -errno. */

@@ -26,6 +26,9 @@ mod cvm {
     /// The cVM's region, from the boot block.
     #[link_section = ".cls.data"]
     pub(crate) static REGION: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    /// The entry points of the purecap objects it enters: their address and count.
+    #[link_section = ".cls.data"]
+    pub(crate) static ENTRIES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
     /// Starts the cVM: called by the program's `_start`.
     ///
@@ -46,6 +49,8 @@ mod cvm {
         local(&NAME).store(boot.name, Ordering::Relaxed);
         local(&REGION)[0].store(boot.region_base, Ordering::Relaxed);
         local(&REGION)[1].store(boot.region_size, Ordering::Relaxed);
+        local(&ENTRIES)[0].store(boot.entries, Ordering::Relaxed);
+        local(&ENTRIES)[1].store(boot.entry_count, Ordering::Relaxed);
         // SAFETY: the boot block's heap range is this cVM's, writable, and unused.
         unsafe { heap::init(boot.heap_base as *mut u8, boot.heap_size as usize) };
         // argv is an array of `argc` C strings followed by a null, written by the
@@ -70,6 +75,22 @@ pub(crate) fn region() -> (u64, u64) {
         (
             region[0].load(core::sync::atomic::Ordering::Relaxed),
             region[1].load(core::sync::atomic::Ordering::Relaxed),
+        )
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        (0, 0)
+    }
+}
+
+/// The entry points from the boot block: their address and count (zeros when none).
+pub(crate) fn entries() -> (u64, u64) {
+    #[cfg(target_os = "none")]
+    {
+        let entries = crate::cls::local(&cvm::ENTRIES);
+        (
+            entries[0].load(core::sync::atomic::Ordering::Relaxed),
+            entries[1].load(core::sync::atomic::Ordering::Relaxed),
         )
     }
     #[cfg(not(target_os = "none"))]

@@ -109,6 +109,33 @@ pub extern "C" fn cvm_name() -> *const c_char {
     entry::name_address() as *const c_char
 }
 
+/// The sealed entry capability of function `name` of a purecap object this cVM enters:
+/// the address of its 16-byte slot (give it to `cvm_call_entry`), or null when there is
+/// no such function. On platforms without hardware capabilities the slot is untagged.
+///
+/// # Safety
+/// `name` points to a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn cvm_entry(name: *const c_char) -> *const u8 {
+    // SAFETY: forwarded from this function's contract.
+    let length = unsafe { string_length(name) };
+    // SAFETY: as above; `string_length` read exactly these bytes.
+    let wanted = unsafe { core::slice::from_raw_parts(name.cast::<u8>(), length) };
+    let (address, count) = entry::entries();
+    let points = address as *const abi::EntryPoint;
+    for index in 0..count as usize {
+        // SAFETY: the intravisor wrote `count` entry points at `address`, each naming a
+        // string of `name_length` bytes in the boot block.
+        let point = unsafe { &*points.add(index) };
+        // SAFETY: as above.
+        let own = unsafe { core::slice::from_raw_parts(point.name as *const u8, point.name_length as usize) };
+        if own == wanted {
+            return point.capability.as_ptr().cast();
+        }
+    }
+    core::ptr::null()
+}
+
 /// Length of a NUL-terminated string, at most [`NAME_LIMIT`].
 ///
 /// # Safety

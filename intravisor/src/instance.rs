@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
 
-use abi::BootInfo;
+use abi::{BootInfo, EntryPoint};
 
 use crate::capability::{Cap, Permissions};
 use crate::guest::{GuestMemory, Mapping, Protection};
@@ -86,6 +86,8 @@ pub struct Instance {
     pub memory: GuestMemory,
     /// The address of its CLS table, for the thread register.
     pub cls_table: u64,
+    /// The boot block's entry capability slots, for the platform to fill.
+    pub entries: Vec<EntrySlot>,
 }
 
 /// The permissions of a cVM's data capability.
@@ -116,11 +118,72 @@ pub struct Build<'a> {
     pub arguments: &'a [String],
     /// The hostcall entry for the boot block (zero: a supervisor call).
     pub hostcall_entry: u64,
+    /// The functions of the purecap objects the cVM enters ([`entered_functions`]).
+    pub entered: &'a [EnteredFunction],
+}
+
+/// A function of a purecap object that a hybrid cVM enters through a sealed entry
+/// capability (`loader` plans such objects after the linked ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnteredFunction {
+    /// Its symbol name.
+    pub name: String,
+    /// Its address (C64 bit 0 clear).
+    pub address: u64,
+    /// The pages of its object's image: the bounds of the entry capability.
+    pub object: Range<u64>,
+}
+
+/// Where the boot block holds the entry capability of an [`EnteredFunction`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntrySlot {
+    /// Address of the 16-byte, 16-byte-aligned capability slot.
+    pub slot: u64,
+    /// The function.
+    pub function: EnteredFunction,
+}
+
+/// Refuses a plan with Morello purecap objects, on a platform without hardware
+/// capabilities to run them.
+pub fn refuse_purecap(plan: &loader::LoadPlan) -> Result<(), String> {
+    match plan.objects.iter().find(|object| object.purecap) {
+        Some(object) => Err(alloc::format!(
+            "`{}` is a Morello purecap object: only the `morello` platform runs purecap code",
+            object.name
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The functions of every purecap object a hybrid program's plan enters, in plan and
+/// symbol order.
+pub fn entered_functions(plan: &loader::LoadPlan, layout: &Layout) -> Vec<EnteredFunction> {
+    let program_purecap = plan.objects.first().is_some_and(|program| program.purecap);
+    let mut functions = Vec::new();
+    if program_purecap {
+        return functions;
+    }
+    for (object, &base) in plan.objects.iter().zip(&layout.object_bases) {
+        if !object.purecap {
+            continue;
+        }
+        let image = base..base + object.image_size.next_multiple_of(crate::region::PAGE_SIZE);
+        for symbol in &object.symbols {
+            if symbol.kind == loader::SymbolKind::Function && symbol.image_offset != 0 {
+                functions.push(EnteredFunction {
+                    name: symbol.name.clone(),
+                    address: base + (symbol.image_offset & !1),
+                    object: image.clone(),
+                });
+            }
+        }
+    }
+    functions
 }
 
 /// Applies a layout (verified for its region) and writes the boot block.
 pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Instance, BuildError<M::Error>> {
-    let Build { arena_capability, layout, files, shared, name, arguments, hostcall_entry } = build;
+    let Build { arena_capability, layout, files, shared, name, arguments, hostcall_entry, entered } = build;
     let region = layout.region.clone();
     let region_capability =
         arena_capability.set_value(region.start).set_bounds_exact(region.end - region.start);
@@ -173,7 +236,7 @@ pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Insta
     for mapping in &layout.mappings {
         arena.protect(mapping.start, mapping.end, mapping.protection)?;
     }
-    let (boot_block, stack_top) = write_boot_block(arena, layout, name, arguments, hostcall_entry)?;
+    let boot = write_boot_block(arena, layout, name, arguments, hostcall_entry, entered)?;
     let mut mappings = layout.mappings.clone();
     mappings.extend(shared.iter().flat_map(|object| object.mappings.iter().copied()));
     let capabilities = shared.iter().map(|object| object.capability).collect();
@@ -181,10 +244,11 @@ pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Insta
         region,
         entry: layout.entry,
         code: layout.code_span(),
-        stack_top,
-        boot_block,
+        stack_top: boot.stack_top,
+        boot_block: boot.address,
         memory: GuestMemory::new(data, capabilities, mappings),
         cls_table: layout.cls_table,
+        entries: boot.entries,
     })
 }
 
@@ -198,39 +262,67 @@ fn table_bytes(layout: &Layout) -> Vec<u8> {
         .collect()
 }
 
-/// Writes name, arguments, argv and the boot information at the top of the stack;
-/// returns the block's address and the stack pointer to start with.
+/// Where [`write_boot_block`] put the boot block.
+struct BootBlock {
+    /// The [`BootInfo`]'s address.
+    address: u64,
+    /// The stack pointer to start with: just below the block.
+    stack_top: u64,
+    /// The entry capability slots.
+    entries: Vec<EntrySlot>,
+}
+
+/// Writes, at the top of the stack, from the top down: the strings (name, arguments,
+/// entered functions' names), the entry points (their capability slots zero), argv
+/// and the boot information.
 fn write_boot_block<M: RegionMemory>(
     arena: &M,
     layout: &Layout,
     name: &str,
     arguments: &[String],
     hostcall_entry: u64,
-) -> Result<(u64, u64), BuildError<M::Error>> {
-    let strings: Vec<&str> = core::iter::once(name).chain(arguments.iter().map(String::as_str)).collect();
+    entered: &[EnteredFunction],
+) -> Result<BootBlock, BuildError<M::Error>> {
+    let strings: Vec<&str> = core::iter::once(name)
+        .chain(arguments.iter().map(String::as_str))
+        .chain(entered.iter().map(|function| function.name.as_str()))
+        .collect();
     let string_bytes: u64 = strings.iter().map(|text| text.len() as u64 + 1).sum();
-    let argv_bytes = (strings.len() as u64 + 1) * 8;
+    let argument_count = 1 + arguments.len();
+    let argv_bytes = (argument_count as u64 + 1) * 8;
+    let entry_bytes = (entered.len() * core::mem::size_of::<EntryPoint>()) as u64;
     let boot_bytes = core::mem::size_of::<BootInfo>() as u64;
-    let total = (string_bytes.next_multiple_of(16) + argv_bytes + boot_bytes).next_multiple_of(16);
+    let total =
+        (string_bytes.next_multiple_of(16) + entry_bytes + argv_bytes + boot_bytes).next_multiple_of(16);
     let stack_size = layout.stack.end - layout.stack.start;
     if total + 4096 > stack_size {
         return Err(BuildError::ArgumentsTooLarge { bytes: total });
     }
     let block_start = layout.stack.end - total;
-    let argv_address = block_start;
+    let entries_address = block_start;
+    let argv_address = entries_address + entry_bytes;
     let boot_address = argv_address + argv_bytes;
     let strings_address = layout.stack.end - string_bytes.next_multiple_of(16);
 
-    let mut argv = Vec::with_capacity(strings.len() + 1);
+    let mut string_addresses = Vec::with_capacity(strings.len());
     let mut cursor = strings_address;
     let mut string_block = Vec::with_capacity(string_bytes as usize);
     for text in &strings {
-        argv.push(cursor);
+        string_addresses.push(cursor);
         string_block.extend_from_slice(text.as_bytes());
         string_block.push(0);
         cursor += text.len() as u64 + 1;
     }
+    let mut argv: Vec<u64> = string_addresses[..argument_count].to_vec();
     argv.push(0);
+    let mut entry_block = Vec::with_capacity(entry_bytes as usize);
+    let mut slots = Vec::with_capacity(entered.len());
+    for (index, function) in entered.iter().enumerate() {
+        let point = entries_address + (index * core::mem::size_of::<EntryPoint>()) as u64;
+        let fields = [string_addresses[argument_count + index], function.name.len() as u64, 0, 0];
+        entry_block.extend(fields.iter().flat_map(|field| field.to_le_bytes()));
+        slots.push(EntrySlot { slot: point + 16, function: function.clone() });
+    }
     let boot = BootInfo {
         magic: abi::BOOT_MAGIC,
         version: abi::VERSION,
@@ -239,16 +331,19 @@ fn write_boot_block<M: RegionMemory>(
         region_size: layout.region.end - layout.region.start,
         heap_base: layout.heap.start,
         heap_size: layout.heap.end - layout.heap.start,
-        argc: strings.len() as u64,
+        argc: argument_count as u64,
         argv: argv_address,
         name: strings_address,
         cls_table: layout.cls_table,
+        entries: if entered.is_empty() { 0 } else { entries_address },
+        entry_count: entered.len() as u64,
     };
     arena.write(strings_address, &string_block)?;
+    arena.write(entries_address, &entry_block)?;
     let argv_bytes: Vec<u8> = argv.iter().flat_map(|address| address.to_le_bytes()).collect();
     arena.write(argv_address, &argv_bytes)?;
     arena.write(boot_address, &boot_info_bytes(&boot))?;
-    Ok((boot_address, block_start))
+    Ok(BootBlock { address: boot_address, stack_top: block_start, entries: slots })
 }
 
 /// The boot block's bytes, field by field in declaration order (all `u64`, so the
@@ -266,6 +361,8 @@ fn boot_info_bytes(boot: &BootInfo) -> Vec<u8> {
         boot.argv,
         boot.name,
         boot.cls_table,
+        boot.entries,
+        boot.entry_count,
     ]
     .iter()
     .flat_map(|field| field.to_le_bytes())

@@ -221,6 +221,7 @@ impl Intravisor {
             .collect();
         let plan = loader::plan(loader::ObjectInput { name: &program.name, bytes: &program.bytes }, &inputs)
             .map_err(|error| format!("the loader refused its objects: {error}"))?;
+        crate::instance::refuse_purecap(&plan)?;
         let files = plan_files(&plan, &program, &libraries)?;
         let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
         let mut owners = Vec::with_capacity(files.len());
@@ -327,6 +328,7 @@ impl Intravisor {
             name: &cvm.name,
             arguments: &cvm.arguments,
             hostcall_entry: crate::platform::hostcall_entry_address(),
+            entered: &[],
         };
         let built = instantiate(&self.arena, build);
         let mut report = match built {

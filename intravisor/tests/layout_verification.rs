@@ -1,10 +1,12 @@
 //! The intravisor's checks of a loader's plan: each way an untrusted plan can be wrong
-//! is refused before anything is applied.
+//! is refused before anything is applied; and the boot block a laid-out cVM is built
+//! with.
 
 use intravisor::guest::Protection;
 use intravisor::layout::{
     self as layout, Layout, LayoutError, LayoutRequest, Placement, SlotGeometry, MINIMUM_HEAP,
 };
+use intravisor::memory::RegionMemory;
 use loader::{LoadPlan, Machine, Permissions, PlannedObject, RelocationValue, RelocationWrite, Segment};
 
 const REGION: std::ops::Range<u64> = 0x4000_0000..0x4080_0000;
@@ -198,4 +200,107 @@ fn the_plan_and_the_files_must_match() {
         lay_out(&good_plan(), &[0x3000, 0x10], REGION, STACK).unwrap_err(),
         LayoutError::ObjectCount { planned: 1, given: 2 }
     );
+}
+
+/// Region memory backed by a vector, for building a cVM without a platform.
+struct VectorMemory {
+    base: u64,
+    bytes: std::cell::RefCell<Vec<u8>>,
+}
+
+impl VectorMemory {
+    fn range(&self, address: u64, length: usize) -> Result<std::ops::Range<usize>, String> {
+        let start = address.checked_sub(self.base).ok_or("below the region")? as usize;
+        let end = start + length;
+        if end > self.bytes.borrow().len() {
+            return Err(format!("{address:#x} + {length} is past the region"));
+        }
+        Ok(start..end)
+    }
+}
+
+impl RegionMemory for VectorMemory {
+    type Error = String;
+    fn protect(&self, _: u64, _: u64, _: Protection) -> Result<(), String> {
+        Ok(())
+    }
+    fn write(&self, address: u64, bytes: &[u8]) -> Result<(), String> {
+        let range = self.range(address, bytes.len())?;
+        self.bytes.borrow_mut()[range].copy_from_slice(bytes);
+        Ok(())
+    }
+    fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), String> {
+        let range = self.range(address, buffer.len())?;
+        buffer.copy_from_slice(&self.bytes.borrow()[range]);
+        Ok(())
+    }
+    fn scrub(&self, start: u64, end: u64) -> Result<(), String> {
+        let range = self.range(start, (end - start) as usize)?;
+        self.bytes.borrow_mut()[range].fill(0);
+        Ok(())
+    }
+}
+
+#[test]
+fn the_boot_block_lists_the_entered_functions_with_aligned_capability_slots() {
+    use intravisor::instance::{instantiate, Build, EnteredFunction};
+    let layout = lay_out(&good_plan(), &[0x3000], REGION, STACK).unwrap();
+    let memory =
+        VectorMemory { base: REGION.start, bytes: vec![0; (REGION.end - REGION.start) as usize].into() };
+    let file = vec![0x11; 0x3000];
+    let shared = 0x9000_0000..0x9000_4000;
+    let entered = [
+        EnteredFunction { name: "counter_increment".into(), address: 0x9000_1000, object: shared.clone() },
+        EnteredFunction {
+            name: "counter_overwrite_code".into(),
+            address: 0x9000_1040,
+            object: shared.clone(),
+        },
+    ];
+    let capability = intravisor::capability::Cap::root()
+        .set_value(REGION.start)
+        .set_bounds_exact(REGION.end - REGION.start);
+    let build = Build {
+        arena_capability: capability,
+        layout: &layout,
+        files: &[&file],
+        shared: &[],
+        name: "caller",
+        arguments: &["count".into(), "3".into()],
+        hostcall_entry: 0,
+        entered: &entered,
+    };
+    let instance = instantiate(&memory, build).map_err(|error| error.to_string()).unwrap();
+    let word = |address: u64| {
+        let mut bytes = [0; 8];
+        memory.read(address, &mut bytes).unwrap();
+        u64::from_le_bytes(bytes)
+    };
+    let string = |address: u64, length: u64| {
+        let mut bytes = vec![0; length as usize + 1];
+        memory.read(address, &mut bytes).unwrap();
+        assert_eq!(bytes.pop(), Some(0), "NUL-terminated");
+        String::from_utf8(bytes).unwrap()
+    };
+    let boot = instance.boot_block;
+    let field = |name: usize| word(boot + 8 * name as u64);
+    assert_eq!(field(1), abi::VERSION);
+    assert_eq!(field(7), 3, "argc: the name and two arguments");
+    let (entries, count) = (field(11), field(12));
+    assert_eq!(count, 2);
+    assert_eq!(instance.entries.len(), 2);
+    for (index, function) in entered.iter().enumerate() {
+        let point = entries + 32 * index as u64;
+        assert_eq!(string(word(point), word(point + 8)), function.name);
+        let slot = &instance.entries[index];
+        assert_eq!(slot.slot, point + 16);
+        assert_eq!(slot.slot % 16, 0, "a capability slot is 16-byte aligned");
+        assert_eq!(slot.function, *function);
+        assert_eq!((word(slot.slot), word(slot.slot + 8)), (0, 0), "the platform fills the slot");
+        assert!(layout.stack.contains(&slot.slot), "in the cVM's stack, above its stack pointer");
+        assert!(slot.slot > instance.stack_top);
+    }
+    let argv = field(8);
+    assert_eq!(string(word(argv + 8), 5), "count");
+    assert_eq!(word(argv + 24), 0, "argv ends with a null");
 }

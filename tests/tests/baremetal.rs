@@ -87,3 +87,22 @@ fn tenants_policies_are_enforced_bare_metal_too() {
         assert!(console.contains(&format!("intravisor: object {object}: loads 2, users 4")), "{console}");
     }
 }
+
+#[test]
+fn purecap_objects_are_refused_without_hardware_capabilities() {
+    let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (code, console) = boot("morello-counter");
+    assert_eq!(code, Some(1), "{console}");
+    for cvm in ["first", "second", "store", "direct"] {
+        let refusal = format!(
+            "intravisor: cVM `{cvm}` refused: `libcounter64.so` is a Morello purecap object: only the \
+             `morello` platform runs purecap code"
+        );
+        assert!(console.contains(&refusal), "{console}");
+    }
+    // The host refuses them the same way.
+    let run = run_deployment(&root().join("examples/morello-counter/deploy.yaml"));
+    assert_eq!(run.code, Some(1), "stderr: {}", run.stderr);
+    let cause = run.cvm("first")["reason"].as_str().unwrap_or_default().to_string();
+    assert!(cause.contains("only the `morello` platform runs purecap code"), "{}", run.stderr);
+}

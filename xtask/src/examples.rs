@@ -13,7 +13,8 @@
 //!
 //! Every example file is compiled with the cls-pass (so that its writable globals are
 //! compartment-local and the object can be shared), except a file that says
-//! `cvm-build: without-cls-pass` in its first lines.
+//! `cvm-build: without-cls-pass` in its first lines. `examples/morello-counter/` is
+//! built by [`crate::c64`], for AArch64 only.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,7 +90,7 @@ fn compile_example(
     compile(target, source, object, pass, level)
 }
 
-fn compile(
+pub fn compile(
     target: CvmTarget,
     source: &Path,
     object: &Path,
@@ -114,8 +115,17 @@ pub fn libos_archive(target: CvmTarget) -> PathBuf {
     root().join("target/cvm-libos").join(target.rust).join("release/libcvm_libos.a")
 }
 
-/// Builds `libcvm.so` and `start.o` for `target`; returns their paths.
-pub fn build_libos(target: CvmTarget) -> Result<(PathBuf, PathBuf), String> {
+/// The libOS built for one target.
+#[derive(Debug, Clone)]
+pub struct LibosBuild {
+    /// `libcvm.so`.
+    pub library: PathBuf,
+    /// `start.o`, the entry point linked into every program.
+    pub start: PathBuf,
+}
+
+/// Builds `libcvm.so` and `start.o` for `target`.
+pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
     let rust_flags = "-C relocation-model=pic -C code-model=small";
     // Its own target directory: these flags differ from every other build of the target.
     run(cargo()
@@ -144,7 +154,7 @@ pub fn build_libos(target: CvmTarget) -> Result<(PathBuf, PathBuf), String> {
         .arg("-Wl,--no-whole-archive")
         .arg("-o")
         .arg(&library))?;
-    Ok((library, start))
+    Ok(LibosBuild { library, start })
 }
 
 /// Builds the libOS and every example for this host (at every level), and for the
@@ -156,18 +166,22 @@ pub fn build_all() -> Result<(), String> {
 
 /// Builds the libOS and every example for `target` at the given levels.
 fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
-    let (libos, start) = build_libos(target)?;
+    let libos_build = build_libos(target)?;
+    let (libos, start) = (&libos_build.library, &libos_build.start);
     let pass = build_pass()?;
     let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
         .map_err(|error| format!("cannot list examples/: {error}"))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.is_dir())
+        .filter(|path| path.is_dir() && *path != crate::c64::directory())
         .collect();
     examples.sort();
     for example in &examples {
         for (level, build) in levels {
-            build_example(target, example, &example.join(build), level, &libos, &start, &pass)?;
+            build_example(target, example, &example.join(build), level, libos, start, &pass)?;
         }
+    }
+    if target == CvmTarget::aarch64() {
+        crate::c64::build(&libos_build)?;
     }
     // Templates may name the digests of any example's objects, so they come last.
     for example in &examples {

@@ -15,6 +15,7 @@
 //! CI runs `cargo xtask test`, the same command a person types.
 
 mod bench;
+mod c64;
 mod examples;
 mod image;
 mod setup;

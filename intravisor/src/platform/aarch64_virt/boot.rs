@@ -14,7 +14,7 @@
 use core::fmt::Write as _;
 
 use super::console::{exit, Console};
-use crate::platform::morello::encoding::{self, CapabilityRegister, C, X};
+use crate::platform::morello::encoding::{self, CapabilityRegister, SealForm, C, X};
 
 /// The cVM state saved on an exception from EL0 (on Morello, the cVM's PCC follows it).
 #[repr(C)]
@@ -138,8 +138,22 @@ pub fn copy_from_cvm(address: u64, buffer: &mut [u8]) -> Result<(), CvmAccessFau
     }
 }
 
+/// Stores at `slot` (16 bytes, 16-byte aligned, in the cVM's region) a sealed entry
+/// capability for the C64 function at `function`, bounded to its object's image
+/// `object` and without Store permission.
+///
+/// # Safety
+/// `slot` lies in pages of the cVM the intravisor may write and that keep tags;
+/// `object` holds the loaded object, mapped executable for EL0, and `function`.
+#[cfg(feature = "morello")]
+pub unsafe fn store_entry_capability(slot: u64, object: core::ops::Range<u64>, function: u64) {
+    // SAFETY: the caller's guarantees; the routine writes the 16 bytes at `slot` only.
+    unsafe { intravisor_store_entry(slot, object.start, object.end - object.start, function) }
+}
+
 #[cfg(feature = "morello")]
 extern "C" {
+    fn intravisor_store_entry(slot: u64, base: u64, length: u64, function: u64);
     fn intravisor_probe_cvm(address: u64, length: u64) -> u64;
     fn intravisor_copy_from_cvm(destination: *mut u8, address: u64, length: u64) -> u64;
 }
@@ -265,7 +279,14 @@ core::arch::global_asm!(
     ".endif",
     "msr sp_el0, x1",
     "msr spsr_el1, xzr", // EL0t
+    ".if MORELLO",
+    // CTPIDR_EL0: the cVM's DDC with the CLS table's address, so that hybrid code reads
+    // the table's address from TPIDR_EL0 and C64 code reaches its instances through it.
+    ".inst {scvalue_c12_c9_x3}",
+    ".inst {msr_ctpidr_el0_c12}",
+    ".else",
     "msr tpidr_el0, x3",
+    ".endif",
     "mov x0, x2",
     "mov x1, xzr", "mov x2, xzr", "mov x3, xzr", "mov x4, xzr", "mov x5, xzr", "mov x6, xzr",
     "mov x7, xzr", "mov x8, xzr", "mov x9, xzr", "mov x10, xzr", "mov x11, xzr", "mov x12, xzr",
@@ -351,6 +372,22 @@ core::arch::global_asm!(
     "ret",
     "intravisor_cvm_access_failed:",
     "mov x0, #1",
+    "ret",
+    "",
+    // void intravisor_store_entry(slot x0, object base x1, object length x2, function
+    // x3): stores at `slot` a sealed entry capability (RB) for the C64 function: bounds
+    // the object's image, Load and Execute but no Store, no System, no sealing.
+    ".global intravisor_store_entry",
+    "intravisor_store_entry:",
+    ".inst {cvtp_c9_x1}",
+    ".inst {scbnds_c9_c9_x2}",
+    "orr x3, x3, #1", // enter in C64 state
+    ".inst {scvalue_c9_c9_x3}",
+    "mov x11, #{code_clear_low}",
+    "movk x11, #{code_clear_high}, lsl #16",
+    ".inst {clrperm_c9_c9_x11}",
+    ".inst {seal_c9_c9_rb}",
+    ".inst {str_c9_x0}",
     "ret",
     "",
     // u64 intravisor_copy_from_cvm(destination x0, address x1, length x2): copies the
@@ -516,6 +553,14 @@ core::arch::global_asm!(
     scvalue_c9_c9_x1 = const encoding::scvalue(C::new(9), C::new(9), X::new(1)),
     ldrb_w11_c9 = const encoding::ldrb_alternate_base(X::new(11), C::new(9), 0),
     add_c9_c9_1 = const encoding::add_immediate(C::new(9), C::new(9), 1),
+    scvalue_c12_c9_x3 = const encoding::scvalue(C::new(12), C::new(9), X::new(3)),
+    msr_ctpidr_el0_c12 = const encoding::msr(CapabilityRegister::CtpidrEl0, C::new(12)),
+    cvtp_c9_x1 = const encoding::cvtp_from_address(C::new(9), X::new(1)),
+    scbnds_c9_c9_x2 = const encoding::scbnds(C::new(9), C::new(9), X::new(2)),
+    scvalue_c9_c9_x3 = const encoding::scvalue(C::new(9), C::new(9), X::new(3)),
+    seal_c9_c9_rb = const encoding::seal_immediate(C::new(9), C::new(9), SealForm::RestrictedBranch),
+    str_c9_x0 = const encoding::str_capability(C::new(9), X::new(0), 0),
+    clrperm_c9_c9_x11 = const encoding::clrperm(C::new(9), C::new(9), X::new(11)),
 );
 
 /// Permissions a cVM's DDC loses: Execute, System, Seal, Unseal, CompartmentID,

@@ -31,7 +31,7 @@ const INNER_SHAREABLE: u64 = 3 << 8;
 const ACCESSED: u64 = 1 << 10;
 const PRIVILEGED_EXECUTE_NEVER: u64 = 1 << 53;
 /// Morello: tagged capabilities may be stored (SC) and are loaded with their tags (LC
-/// 0b01) in the intravisor's own memory; cVM pages keep both clear (FACTS §4.3).
+/// 0b01) in the intravisor's own memory and in cVMs' writable pages (FACTS §4.3).
 const CAPABILITIES: u64 = if cfg!(feature = "morello") { (1 << 60) | (1 << 61) } else { 0 };
 /// Morello: TCR_EL1.HPD0 and HWU0 (bits 59..62 of descriptors are hardware-used).
 const TCR_CAPABILITY_BITS: u64 = if cfg!(feature = "morello") { (1 << 41) | (0xf << 43) } else { 0 };
@@ -172,7 +172,9 @@ impl Arena {
         let bits = match protection {
             Protection::None => 0,
             Protection::Read => AP_EL0 | AP_READ_ONLY | UNPRIVILEGED_EXECUTE_NEVER,
-            Protection::ReadWrite => AP_EL0 | UNPRIVILEGED_EXECUTE_NEVER,
+            // On Morello a cVM may keep capabilities (its entry capabilities, its own
+            // derived ones) in its writable memory.
+            Protection::ReadWrite => AP_EL0 | UNPRIVILEGED_EXECUTE_NEVER | CAPABILITIES,
             Protection::ReadExecute => AP_EL0 | AP_READ_ONLY,
         };
         let mut page = start;

@@ -23,7 +23,7 @@ use super::console::write_bytes;
 use super::mmu::Arena;
 use crate::capability::Cap;
 use crate::guest::{Access, GuestMemory};
-use crate::instance::{instantiate, Build};
+use crate::instance::{entered_functions, instantiate, Build, EnteredFunction};
 use crate::layout::{lay_out, Layout, LayoutRequest, SlotGeometry};
 use crate::manifest::{ImageCvm, ImageObject, Manifest};
 use crate::region::RegionAllocator;
@@ -56,6 +56,8 @@ struct Prepared {
     region: Range<u64>,
     layout: Layout,
     files: Vec<usize>,
+    /// Functions of the purecap objects it enters (Morello).
+    entered: Vec<EnteredFunction>,
 }
 
 /// The intravisor's state for running an image.
@@ -142,6 +144,9 @@ impl<'a> Runner<'a> {
             .collect();
         let plan = loader::plan(loader::ObjectInput { name: &program.name, bytes: program.bytes }, &inputs)
             .map_err(|error| format!("the loader refused its objects: {error}"))?;
+        if !cfg!(feature = "morello") {
+            crate::instance::refuse_purecap(&plan)?;
+        }
         let files: Vec<usize> = plan
             .objects
             .iter()
@@ -195,7 +200,8 @@ impl<'a> Runner<'a> {
                     self.counts[object].0 += u64::from(loaded);
                     self.counts[object].1 += 1;
                 }
-                Ok(Prepared { acquired, region, layout, files })
+                let entered = entered_functions(&plan, &layout);
+                Ok(Prepared { acquired, region, layout, files, entered })
             }
             Err(error) => {
                 self.tear_down(region, acquired);
@@ -218,7 +224,7 @@ impl<'a> Runner<'a> {
     }
 
     fn execute(&mut self, cvm: &ImageCvm, ready: Prepared) -> Outcome {
-        let Prepared { acquired, region, layout, files } = ready;
+        let Prepared { acquired, region, layout, files, entered } = ready;
         let bytes: Vec<&[u8]> = files.iter().map(|&index| self.objects[index].bytes).collect();
         let shared = acquired.views();
         let build = Build {
@@ -229,9 +235,23 @@ impl<'a> Runner<'a> {
             name: &cvm.name,
             arguments: &cvm.arguments,
             hostcall_entry: 0,
+            entered: &entered,
         };
         let outcome = match instantiate(&self.arena, build) {
             Ok(instance) => {
+                #[cfg(feature = "morello")]
+                for entry in &instance.entries {
+                    // SAFETY: the slot was laid out in the boot block, in the cVM's
+                    // writable stack (its pages keep tags on Morello); the function and
+                    // its object's image are in the shared area, mapped for EL0.
+                    unsafe {
+                        super::boot::store_entry_capability(
+                            entry.slot,
+                            entry.function.object.clone(),
+                            entry.function.address,
+                        )
+                    };
+                }
                 let mut services = Services {
                     name: &cvm.name,
                     arena: &self.arena,
@@ -387,11 +407,13 @@ fn describe_fault(esr: u64, far: u64, elr: u64) -> String {
 
 /// Which objects may be shared. On Morello, cVMs are hybrid: their loads and branches are
 /// checked against a DDC and PCC bounded to their own region, so everything they run
-/// must be inside it, and every object is a private copy (ARCHITECTURE §5).
+/// must be inside it, and every hybrid object is a private copy (ARCHITECTURE §5). The
+/// purecap objects they enter through sealed entry capabilities are shared.
 fn shareable(plan: &loader::LoadPlan) -> Vec<bool> {
+    let shareable = shareable_objects(plan);
     if cfg!(feature = "morello") {
-        alloc::vec![false; plan.objects.len()]
+        plan.objects.iter().zip(shareable).map(|(object, shareable)| object.purecap && shareable).collect()
     } else {
-        shareable_objects(plan)
+        shareable
     }
 }
