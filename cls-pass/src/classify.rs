@@ -8,7 +8,20 @@
 //! 2. or it is `constant` but its initializer holds, directly or through constant
 //!    expressions, arrays and structs, the address of CLS data: its per-cVM copy must
 //!    point at the cVM's instance, so it becomes writable CLS data itself (to a
-//!    fixpoint: a constant pointing at such a constant is CLS too).
+//!    fixpoint: a constant pointing at such a constant is CLS too);
+//! 3. or it is a `constant` (or an alias) whose final definition may be another
+//!    object's, and whose type may hold a pointer (a pointer, or an array, vector or
+//!    struct with one inside, or an opaque struct): a declaration (`external`,
+//!    `extern_weak`), or a definition the linker may replace (`weak`, `linkonce`).
+//!    That other definition may be one that point 2 made CLS data — musl's
+//!    `FILE *const stdout = &f;` seen as `extern FILE *const stdout;`, or the
+//!    `volatile int *const __atexit_lockptr = lock;` that overrides fork.c's
+//!    `weak_alias(dummy_lockptr, __atexit_lockptr)` — and a read of the shared
+//!    template would yield the template's pointer. Such a symbol stays `constant` and
+//!    where it is (no section); only its uses go through `__cls_get_addr`, which
+//!    returns an address outside every template unchanged, so when the definition was
+//!    not promoted it only costs a call. A definition among them that does point at
+//!    CLS data is promoted by point 2 like any other.
 //!
 //! An alias whose aliasee is an address inside CLS data is a CLS *symbol* as well:
 //! code reaches the data through it, so its uses are rewritten the same way.
@@ -33,6 +46,9 @@ pub(crate) struct Classification {
     pub(crate) aliases: Vec<Value>,
     /// Variables and aliases together: the symbols whose uses are rewritten.
     pub(crate) symbols: HashSet<Value>,
+    /// The symbols of point 3 that point 2 did not promote: their uses are rewritten,
+    /// but they stay constant and in place.
+    pub(crate) uses_only: HashSet<Value>,
 }
 
 impl Classification {
@@ -64,13 +80,23 @@ pub(crate) fn classify(module: &Module, errors: &mut Vec<ClsError>) -> Classific
     let mut classification = Classification::default();
     let mut worklist = Vec::new();
     for global in module.global_variables() {
-        if !is_intrinsic_global(global)
-            && !global.is_thread_local()
-            && !global.is_global_constant()
-            && in_default_address_space(global, errors)
-        {
+        if is_intrinsic_global(global) || global.is_thread_local() {
+            continue;
+        }
+        let writable = !global.is_global_constant();
+        if (writable || may_be_defined_elsewhere(global)) && in_default_address_space(global, errors) {
+            if !writable {
+                classification.uses_only.insert(global);
+            }
             classification.add(global);
             worklist.push(global);
+        }
+    }
+    for alias in module.global_aliases() {
+        if may_be_defined_elsewhere(alias) && in_default_address_space(alias, errors) {
+            classification.uses_only.insert(alias);
+            classification.add(alias);
+            worklist.push(alias);
         }
     }
 
@@ -80,7 +106,13 @@ pub(crate) fn classify(module: &Module, errors: &mut Vec<ClsError>) -> Classific
         let mut containers = Vec::new();
         containers_of(symbol, &mut climbed_constants, &mut containers);
         for container in containers {
-            if classification.is_symbol(container) || is_intrinsic_global(container) {
+            if is_intrinsic_global(container) {
+                continue;
+            }
+            // A symbol of point 3 that holds CLS data after all is promoted (or, for an
+            // alias, checked) like any other container; it is on the worklist already.
+            let known = classification.is_symbol(container);
+            if known && !classification.uses_only.remove(&container) {
                 continue;
             }
             if container.is_thread_local() {
@@ -100,11 +132,26 @@ pub(crate) fn classify(module: &Module, errors: &mut Vec<ClsError>) -> Classific
             } else if container.is_global_constant() {
                 classification.promoted.insert(container);
             }
-            classification.add(container);
-            worklist.push(container);
+            if !known {
+                classification.add(container);
+                worklist.push(container);
+            }
         }
     }
     classification
+}
+
+/// Whether `global`, a constant or an alias, may hold a pointer and have its final
+/// definition in another object (point 3 above): declared only, or replaceable by the
+/// linker. `weak_odr`/`linkonce_odr` definitions are all alike, so they are not.
+fn may_be_defined_elsewhere(global: Value) -> bool {
+    let replaceable = matches!(
+        global.linkage(),
+        Some(LLVMLinkage::LLVMWeakAnyLinkage | LLVMLinkage::LLVMLinkOnceAnyLinkage)
+    );
+    let declared = global.is_global_variable() && global.initializer().is_none();
+    (declared || replaceable)
+        && global.global_value_type().is_some_and(|value_type| value_type.may_hold_pointer())
 }
 
 /// Whether `global` is in address space 0, the only one `__cls_get_addr` maps;

@@ -5,7 +5,9 @@
 //! `clang -fpass-plugin=libcls_pass.so` (it runs last at every `-O` level). It
 //!
 //! - classifies the CLS globals (`classify`): writable, non-thread-local globals,
-//!   defined or external, and constants whose initializers point at CLS data;
+//!   defined or external, constants whose initializers point at CLS data, and
+//!   constants and aliases that may hold a pointer and be defined by another object
+//!   (declarations, `weak`/`linkonce` definitions);
 //! - places the defined ones in the template sections `.cls.data` / `.cls.bss`
 //!   (`placement`);
 //! - rewrites every use in every function into a use of the result of one

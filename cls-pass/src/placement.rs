@@ -1,6 +1,7 @@
 //! Puts the CLS globals into the template sections.
 //!
-//! Every *defined* CLS global variable goes to
+//! Every *defined* CLS global variable (but the constants whose uses alone are
+//! rewritten, point 3 of [`crate::classify`]) goes to
 //!
 //! - `.cls.bss` when its initializer is all zeros (or `undef`),
 //! - `.cls.data` otherwise,
@@ -36,6 +37,9 @@ pub(crate) const SECTION_PREFIX: &str = ".cls";
 /// `errors`.
 pub(crate) fn place(classification: &Classification, errors: &mut Vec<ClsError>) {
     for &variable in &classification.variables {
+        if classification.uses_only.contains(&variable) {
+            continue;
+        }
         if classification.promoted.contains(&variable) {
             variable.set_global_constant(false);
         }

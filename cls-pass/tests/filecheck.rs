@@ -90,6 +90,8 @@ ir_tests!("ir":
     struct_with_pointers,
     function_local_static,
     extern_global,
+    extern_pointer_constant,
+    weak_pointer_constant,
     common_global,
     constant_table_to_cls,
     constant_table_plain,
@@ -121,6 +123,7 @@ ir_tests!("ir":
 ir_tests!("ir16":
     opaque_pointers,
     opaque_errors,
+    opaque_extern_constant,
 );
 
 #[test]

@@ -56,6 +56,11 @@ impl Module {
         self.collect(llvm::LLVMGetFirstGlobal, llvm::LLVMGetNextGlobal)
     }
 
+    /// Every global alias, in module order.
+    pub(crate) fn global_aliases(&self) -> Vec<Value> {
+        self.collect(llvm::LLVMGetFirstGlobalAlias, llvm::LLVMGetNextGlobalAlias)
+    }
+
     /// Every function (definitions and declarations), in module order.
     pub(crate) fn functions(&self) -> Vec<Value> {
         self.collect(llvm::LLVMGetFirstFunction, llvm::LLVMGetNextFunction)

@@ -418,6 +418,35 @@ impl Type {
         Some(unsafe { llvm::LLVMGetPointerAddressSpace(self.raw) })
     }
 
+    /// Whether a value of this type may hold an address: a pointer, or an array, vector
+    /// or struct with one inside. An opaque struct (its body is not known here) may.
+    pub(crate) fn may_hold_pointer(self) -> bool {
+        match self.kind() {
+            LLVMTypeKind::LLVMPointerTypeKind => true,
+            LLVMTypeKind::LLVMArrayTypeKind
+            | LLVMTypeKind::LLVMVectorTypeKind
+            | LLVMTypeKind::LLVMScalableVectorTypeKind => {
+                // SAFETY: checked above that the type is an array or vector type, whose
+                // element type `LLVMGetElementType` returns (never null).
+                Type { raw: unsafe { llvm::LLVMGetElementType(self.raw) } }.may_hold_pointer()
+            }
+            LLVMTypeKind::LLVMStructTypeKind => {
+                // SAFETY: checked above that the type is a struct type.
+                if unsafe { llvm::LLVMIsOpaqueStruct(self.raw) } != 0 {
+                    return true;
+                }
+                // SAFETY: as above; the body of a non-opaque struct is known.
+                let count = unsafe { llvm::LLVMCountStructElementTypes(self.raw) };
+                (0..count).any(|index| {
+                    // SAFETY: a struct type and an index below its element count.
+                    Type { raw: unsafe { llvm::LLVMStructGetTypeAtIndex(self.raw, index) } }
+                        .may_hold_pointer()
+                })
+            }
+            _ => false,
+        }
+    }
+
     /// The type as textual IR.
     pub(crate) fn describe(self) -> String {
         // SAFETY: live type (invariant); the message is freed by `take_message`.

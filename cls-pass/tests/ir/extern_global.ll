@@ -5,7 +5,7 @@
 @shared_count = external global i32, align 4
 ; CHECK: @flag = external global i8
 @flag = external global i8
-; An extern *constant* is left alone.
+; An extern *constant* without pointers is left alone (see extern_pointer_constant.ll).
 ; CHECK: @limits = external constant [2 x i32]
 @limits = external constant [2 x i32]
 
