@@ -158,10 +158,14 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
 }
 
 /// Builds the libOS and every example for this host (at every level), and for the
-/// bare-metal AArch64 images (`build-aarch64/`, at -O2).
+/// bare-metal AArch64 images (`build-aarch64/`, at -O2); then musl as `libc.so` for
+/// both (`crate::libc`).
 pub fn build_all() -> Result<(), String> {
     build_for(CvmTarget::host(), &LEVELS)?;
-    build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")])
+    build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")])?;
+    crate::libc::build_libc(CvmTarget::host())?;
+    crate::libc::build_libc(CvmTarget::aarch64())?;
+    Ok(())
 }
 
 /// Builds the libOS and every example for `target` at the given levels.

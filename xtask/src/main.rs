@@ -10,6 +10,8 @@
 //!                     a bootable bare-metal image of a deployment
 //! cargo xtask qemu IMAGE
 //!                     boot an image on QEMU -M virt (exit code from semihosting)
+//! cargo xtask libc [--aarch64]
+//!                     build musl as libc.so for cVMs (this host's, or AArch64)
 //! ```
 //!
 //! CI runs `cargo xtask test`, the same command a person types.
@@ -18,6 +20,7 @@ mod bench;
 mod c64;
 mod examples;
 mod image;
+mod libc;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -33,7 +36,8 @@ fn main() -> ExitCode {
         Some("bench") => bench(),
         Some("image") => build().and_then(|()| image::run_image(&arguments[1..])),
         Some("qemu") => image::run_qemu(&arguments[1..]),
-        _ => Err("usage: cargo xtask setup|build|demo|test|bench|image|qemu".to_string()),
+        Some("libc") => libc::run_command(&arguments[1..]),
+        _ => Err("usage: cargo xtask setup|build|demo|test|bench|image|qemu|libc".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,577 @@
+//! Building musl 1.2.3 as `libc.so`, a shared ORC object for cVMs.
+//!
+//! The source is Debian's `musl` source package, fetched with `apt-get source` into
+//! `target/sources/` (never committed); a `deb-src` entry is added to the apt sources
+//! first if there is none. Every build starts from a fresh copy of the unpacked tree,
+//! patched with `cvm-libc/musl-cvm.patch` (system calls through the libOS's
+//! `__cvm_syscall`, the thread pointer through `__cvm_set_thread_pointer`; every hunk
+//! is explained in `cvm-libc/README.md`), in `target/cvm-libc/<rust-target>/build/`.
+//!
+//! musl's own `configure` and `Makefile` compile the objects with clang-14, `-O2` and
+//! the cls-pass; the link is done here, because musl's `libc.so` is also its dynamic
+//! linker and ours must not be: everything but `ldso/` and `crt/` goes in, so the
+//! static-program versions of `__init_tls`, `dlopen`, ... are used. The compiler's
+//! runtime library is clang's `libgcc.a` for the target (Debian's `libgcc-12-dev`, or
+//! `libgcc-12-dev-arm64-cross` for AArch64 on an x86-64 host), for the complex and
+//! 128-bit `long double` routines. The result is checked: no instruction that enters
+//! a kernel or sets the thread pointer, and no undefined symbol but the libOS's.
+//!
+//! Outputs: `target/cvm-libc/<rust-target>/libc.so` and `.../include/` (musl's
+//! installed headers).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use sha2::Digest;
+
+use super::examples::{build_pass, CvmTarget};
+use super::setup::CLANG;
+use super::{root, run};
+
+/// The upstream version the patch is written for.
+const MUSL_VERSION: &str = "1.2.3";
+
+/// The apt sources file this module adds when no `deb-src` entry exists.
+const SOURCE_ENTRY: &str = "/etc/apt/sources.list.d/debian-src.sources";
+
+/// The binary entries it is copied from.
+const BINARY_ENTRY: &str = "/etc/apt/sources.list.d/debian.sources";
+
+/// The symbols `libc.so` may leave undefined: the libOS's interface (libcvm.so).
+const LIBOS_SYMBOLS: [&str; 3] = ["__cvm_syscall", "__cvm_set_thread_pointer", "__cls_get_addr"];
+
+/// Added to musl's Makefile: build every object of `libc.so` without linking it, and
+/// print their names.
+const EXTRA_MAKEFILE: &str = "include Makefile\ncvm-objects: $(LOBJS)\ncvm-print-objects: ; @echo $(LOBJS)\n";
+
+/// What `build_libc` produced.
+#[derive(Debug, Clone)]
+pub struct LibcBuild {
+    /// The shared object.
+    pub library: PathBuf,
+    /// The headers to compile cVM programs against (`-nostdinc -isystem`).
+    pub include: PathBuf,
+}
+
+/// `cargo xtask libc [--aarch64]`: builds libc.so for this host's cVMs, or for AArch64.
+pub fn run_command(arguments: &[String]) -> Result<(), String> {
+    let target = match arguments {
+        [] => CvmTarget::host(),
+        [flag] if flag == "--aarch64" => CvmTarget::aarch64(),
+        _ => return Err("usage: cargo xtask libc [--aarch64]".to_string()),
+    };
+    super::setup::install()?;
+    let started = Instant::now();
+    let build = build_libc(target)?;
+    println!(
+        "xtask: built {} and {} in {:.1} s",
+        build.library.display(),
+        build.include.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Builds musl's `libc.so` and installs its headers for `target`.
+pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
+    let arch = musl_arch(target)?;
+    let pass = build_pass()?;
+    install_tools(target)?;
+    let builtins = builtins_archive(target)?;
+    let source = unpacked_source()?;
+
+    let output = root().join("target/cvm-libc").join(target.rust);
+    let tree = prepare_tree(target, arch, &source, &output, &pass)?;
+    let log = output.join("make.log");
+    remove_file(&log)?;
+    println!("xtask: compiling musl {MUSL_VERSION} for {} (log: {})", target.clang, log.display());
+    make(&tree, &["-j2", "-f", "cvm.mk", "cvm-objects"], &log)?;
+    let include = output.join("include");
+    remove_directory(&include)?;
+    let destination = format!("DESTDIR={}", output.display());
+    make(&tree, &["-f", "cvm.mk", "install-headers", "includedir=/include", &destination], &log)?;
+
+    let objects =
+        captured(Command::new("make").args(["-s", "-f", "cvm.mk", "cvm-print-objects"]).current_dir(&tree))?;
+    let objects: Vec<&str> = objects.split_whitespace().collect();
+    if objects.is_empty() {
+        return Err(format!(
+            "musl's Makefile in {} lists no objects (see {})",
+            tree.display(),
+            log.display()
+        ));
+    }
+    // Linked beside the tree and moved into place only once it passed the checks.
+    let linked = tree.with_file_name("libc.so");
+    run(Command::new(CLANG)
+        .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
+        .args(["-Wl,-soname,libc.so", "-Wl,-z,now", "-Wl,--hash-style=both"])
+        .args(["-Wl,--sort-section,alignment", "-Wl,--sort-common", "-Wl,--gc-sections"])
+        // The runtime library's symbols stay inside libc.so.
+        .arg("-Wl,--exclude-libs=ALL")
+        // Only what musl's list names (data such as `environ` and `stdout`, and the
+        // malloc family) stays interposable; everything else binds inside libc.so.
+        .arg(format!("-Wl,--dynamic-list={}", tree.join("dynamic.list").display()))
+        .arg("-o")
+        .arg(&linked)
+        .args(objects.iter().map(|object| tree.join(object)))
+        .arg(&builtins))?;
+    check_instructions(&linked)?;
+    check_undefined(&linked)?;
+    let library = output.join("libc.so");
+    std::fs::rename(&linked, &library)
+        .map_err(|error| format!("cannot move {} to {}: {error}", linked.display(), library.display()))?;
+    Ok(LibcBuild { library, include })
+}
+
+/// musl's name of the target's architecture.
+fn musl_arch(target: CvmTarget) -> Result<&'static str, String> {
+    match target.clang.split('-').next() {
+        Some("x86_64") => Ok("x86_64"),
+        Some("aarch64") => Ok("aarch64"),
+        _ => Err(format!("no musl build for the cVM target {}: only x86-64 and AArch64", target.clang)),
+    }
+}
+
+/// Whether `target` is the architecture this xtask runs on.
+fn is_native(target: CvmTarget) -> bool {
+    target.clang.starts_with(std::env::consts::ARCH)
+}
+
+/// The Debian package with the target's `libgcc.a` that clang-14 finds by itself.
+fn libgcc_package(target: CvmTarget) -> &'static str {
+    match (is_native(target), target.clang.starts_with("aarch64")) {
+        (true, _) => "libgcc-12-dev",
+        (false, true) => "libgcc-12-dev-arm64-cross",
+        (false, false) => "libgcc-12-dev-amd64-cross",
+    }
+}
+
+/// Installs what fetching and building musl needs beyond `cargo xtask setup`.
+fn install_tools(target: CvmTarget) -> Result<(), String> {
+    let mut missing = Vec::new();
+    for (package, file) in
+        [("dpkg-dev", "/usr/bin/dpkg-source"), ("patch", "/usr/bin/patch"), ("make", "/usr/bin/make")]
+    {
+        if !Path::new(file).exists() {
+            missing.push(package);
+        }
+    }
+    if !Path::new(&libgcc_path(target)?).is_file() {
+        missing.push(libgcc_package(target));
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("xtask: installing {}", missing.join(" "));
+    let install = |missing: &[&str]| {
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    if install(&missing).is_err() {
+        // The package lists may be missing or stale: refresh them once and retry.
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        install(&missing).map_err(|error| format!("{error} (run as root on Debian 12)"))?;
+    }
+    Ok(())
+}
+
+/// What clang-14 names as the target's runtime library (may not exist yet).
+fn libgcc_path(target: CvmTarget) -> Result<String, String> {
+    Ok(captured(Command::new(CLANG).args(["-target", target.clang, "-print-libgcc-file-name"]))?
+        .trim()
+        .to_string())
+}
+
+/// The target's `libgcc.a`: complex multiplication (`__muldc3`, ...) and, on AArch64,
+/// the 128-bit `long double` routines (`__addtf3`, ...) musl needs.
+fn builtins_archive(target: CvmTarget) -> Result<PathBuf, String> {
+    let path = PathBuf::from(libgcc_path(target)?);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "clang-14 finds no libgcc.a for {} (it names {}): install the Debian package {}",
+            target.clang,
+            path.display(),
+            libgcc_package(target)
+        ))
+    }
+}
+
+/// Fetches and unpacks Debian's musl source package into `target/sources/` unless it is
+/// there already; returns the unpacked tree.
+fn unpacked_source() -> Result<PathBuf, String> {
+    let sources = root().join("target/sources");
+    let tree = sources.join(format!("musl-{MUSL_VERSION}"));
+    if tree.join("VERSION").is_file() {
+        return Ok(tree);
+    }
+    std::fs::create_dir_all(&sources)
+        .map_err(|error| format!("cannot create {}: {error}", sources.display()))?;
+    let updated = add_source_entry()?;
+    let download = || {
+        let status = Command::new("apt-get")
+            .args(["source", "--download-only", "-qq", "musl"])
+            .current_dir(&sources)
+            .status()
+            .map_err(|error| format!("cannot run apt-get: {error}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "`apt-get source --download-only musl` in {} failed with {status}",
+                sources.display()
+            ))
+        }
+    };
+    if let Err(error) = download() {
+        if updated {
+            return Err(error);
+        }
+        // A deb-src entry was there, but perhaps not its package lists: refresh once.
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        download()?;
+    }
+    let dsc = find_dsc(&sources)?;
+    // Unpack beside the final name, so an interrupted run is never taken as done.
+    let partial = sources.join(format!("musl-{MUSL_VERSION}.partial"));
+    remove_directory(&partial)?;
+    run(Command::new("dpkg-source").arg("-x").arg(&dsc).arg(&partial))?;
+    std::fs::rename(&partial, &tree)
+        .map_err(|error| format!("cannot rename {} to {}: {error}", partial.display(), tree.display()))?;
+    Ok(tree)
+}
+
+/// Adds `SOURCE_ENTRY` (a copy of Debian's binary entries as `deb-src`) and refreshes
+/// the package lists, unless some `deb-src` entry exists; true if it did.
+fn add_source_entry() -> Result<bool, String> {
+    if has_source_entry() {
+        return Ok(false);
+    }
+    let binary = std::fs::read_to_string(BINARY_ENTRY).map_err(|error| {
+        format!("no deb-src entry in the apt sources, and cannot read {BINARY_ENTRY} to make one ({error}): add one by hand")
+    })?;
+    let entry = source_entry(&binary);
+    println!("xtask: adding {SOURCE_ENTRY} for Debian's source packages");
+    std::fs::write(SOURCE_ENTRY, entry)
+        .map_err(|error| format!("cannot write {SOURCE_ENTRY}: {error} (run as root)"))?;
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    Ok(true)
+}
+
+/// The `deb-src` twin of deb822 binary entries: the same URIs, suites, components and
+/// keys, with `Types: deb-src`.
+fn source_entry(binary: &str) -> String {
+    binary
+        .lines()
+        .map(|line| match line.strip_prefix("Types:") {
+            Some(types) if types.split_whitespace().any(|kind| kind == "deb") => "Types: deb-src",
+            _ => line,
+        })
+        .flat_map(|line| [line, "\n"])
+        .collect()
+}
+
+/// Whether any apt sources file has a `deb-src` entry.
+fn has_source_entry() -> bool {
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(entries) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        files.extend(entries.filter_map(|entry| entry.ok().map(|entry| entry.path())));
+    }
+    files.iter().any(|file| {
+        let deb822 = file.extension().is_some_and(|extension| extension == "sources");
+        let list = file.extension().is_some_and(|extension| extension == "list");
+        std::fs::read_to_string(file).is_ok_and(|text| {
+            text.lines().map(str::trim).any(|line| {
+                if deb822 {
+                    line.strip_prefix("Types:")
+                        .is_some_and(|types| types.split_whitespace().any(|kind| kind == "deb-src"))
+                } else {
+                    list && line.starts_with("deb-src ")
+                }
+            })
+        })
+    })
+}
+
+/// The downloaded `.dsc` of the wanted upstream version.
+fn find_dsc(sources: &Path) -> Result<PathBuf, String> {
+    let prefix = format!("musl_{MUSL_VERSION}-");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(sources)
+        .map_err(|error| format!("cannot list {}: {error}", sources.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".dsc"))
+        })
+        .collect();
+    found.sort();
+    found.pop().ok_or_else(|| {
+        format!(
+            "apt-get fetched no musl {MUSL_VERSION} source package into {}: cvm-libc/musl-cvm.patch is written \
+             for {MUSL_VERSION}; check `apt-cache showsrc musl`",
+            sources.display()
+        )
+    })
+}
+
+/// Makes `output/build/` a patched, configured copy of `source`, unless the copy there
+/// was made from the same patch, configuration and plugin; returns the tree.
+fn prepare_tree(
+    target: CvmTarget,
+    arch: &str,
+    source: &Path,
+    output: &Path,
+    pass: &Path,
+) -> Result<PathBuf, String> {
+    if root().to_string_lossy().contains(char::is_whitespace) {
+        return Err(format!(
+            "the repository path {} has white space, which musl's Makefile cannot take",
+            root().display()
+        ));
+    }
+    let patch = root().join("cvm-libc/musl-cvm.patch");
+    let mut cflags = format!("-target {} -O2 -fpass-plugin={}", target.clang, pass.display());
+    if arch == "aarch64" {
+        // No calls to libgcc's __aarch64_* atomics (and their initialiser).
+        cflags.push_str(" -mno-outline-atomics");
+    }
+    let configure = [
+        format!("--target={}", target.clang),
+        "--prefix=/".to_string(),
+        "--disable-static".to_string(),
+        "--disable-wrapper".to_string(),
+        format!("CC={CLANG}"),
+        format!("CFLAGS={cflags}"),
+    ];
+
+    let mut digest = sha2::Sha256::new();
+    for part in [
+        read(&patch)?,
+        configure.join("\n").into_bytes(),
+        read(pass)?,
+        source.display().to_string().into_bytes(),
+    ] {
+        digest.update((part.len() as u64).to_le_bytes());
+        digest.update(part);
+    }
+    let stamp: String = digest.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+    let build = output.join("build");
+    let tree = build.join(format!("musl-{MUSL_VERSION}"));
+    let stamp_file = build.join("stamp");
+    if std::fs::read_to_string(&stamp_file).is_ok_and(|old| old == stamp) {
+        return Ok(tree);
+    }
+
+    remove_directory(&build)?;
+    std::fs::create_dir_all(&build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
+    run(Command::new("cp").arg("-a").arg(source).arg(&tree))?;
+    let log = output.join("configure.log");
+    remove_file(&log)?;
+    let applied = Command::new("patch")
+        .args(["-p1", "--batch", "--forward", "--quiet", "-i"])
+        .arg(&patch)
+        .current_dir(&tree)
+        .status()
+        .map_err(|error| format!("cannot run patch: {error}"))?;
+    if !applied.success() {
+        return Err(format!(
+            "{} does not apply to {}: it is written for Debian's musl {MUSL_VERSION}; regenerate it as \
+             cvm-libc/README.md says",
+            patch.display(),
+            source.display()
+        ));
+    }
+    logged(Command::new("./configure").args(&configure).current_dir(&tree), &log)?;
+    std::fs::write(tree.join("cvm.mk"), EXTRA_MAKEFILE)
+        .map_err(|error| format!("cannot write cvm.mk in {}: {error}", tree.display()))?;
+    std::fs::write(&stamp_file, stamp)
+        .map_err(|error| format!("cannot write {}: {error}", stamp_file.display()))?;
+    Ok(tree)
+}
+
+/// Runs `make` in `tree` with its output appended to `log`.
+fn make(tree: &Path, arguments: &[&str], log: &Path) -> Result<(), String> {
+    logged(Command::new("make").args(arguments).current_dir(tree), log)
+}
+
+/// Runs a command with its output appended to `log`; on failure, shows the log's end.
+fn logged(command: &mut Command, log: &Path) -> Result<(), String> {
+    let description = format!("{command:?}");
+    let file = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|error| format!("cannot open {}: {error}", log.display()))?;
+    let duplicate = file.try_clone().map_err(|error| format!("cannot reopen {}: {error}", log.display()))?;
+    let status = command
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::from(duplicate))
+        .status()
+        .map_err(|error| format!("cannot run {description}: {error}"))?;
+    if status.success() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+    Err(format!("{description} failed with {status}; the end of {}:\n{tail}", log.display()))
+}
+
+/// Runs a command and returns its standard output.
+fn captured(command: &mut Command) -> Result<String, String> {
+    let description = format!("{command:?}");
+    let output = command.output().map_err(|error| format!("cannot run {description}: {error}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(format!(
+            "{description} failed with {}:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
+}
+
+fn remove_file(path: &Path) -> Result<(), String> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove {}: {error}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn remove_directory(path: &Path) -> Result<(), String> {
+    match std::fs::remove_dir_all(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove {}: {error}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Fails if the library holds an instruction that enters the kernel (`syscall`,
+/// `sysenter`, `int $0x80`; `svc`, `hvc`, `smc`) or sets the AArch64 thread pointer
+/// (`msr tpidr_el0`): cVMs reach both only through the libOS.
+fn check_instructions(library: &Path) -> Result<(), String> {
+    let listing = captured(
+        Command::new("/usr/lib/llvm-14/bin/llvm-objdump").args(["-d", "--no-show-raw-insn"]).arg(library),
+    )?;
+    let found = forbidden_instructions(&listing);
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} still enters the kernel or sets the thread pointer by itself, in:\n  {}\n\
+         every such place must call __cvm_syscall or __cvm_set_thread_pointer instead: \
+         extend cvm-libc/musl-cvm.patch",
+        library.display(),
+        found.join("\n  ")
+    ))
+}
+
+/// The forbidden instructions of an `llvm-objdump -d --no-show-raw-insn` listing, each
+/// as `function: instruction`.
+fn forbidden_instructions(listing: &str) -> Vec<String> {
+    let mut function = "";
+    let mut found = Vec::new();
+    for line in listing.lines() {
+        if let Some(label) = line.strip_suffix(">:") {
+            function = label.split_once('<').map_or(label, |(_, name)| name);
+            continue;
+        }
+        let Some((address, instruction)) = line.split_once(':') else { continue };
+        if address.trim().is_empty() || !address.trim().chars().all(|c| c.is_ascii_hexdigit()) {
+            continue;
+        }
+        let instruction = instruction.to_ascii_lowercase();
+        let words: Vec<&str> = instruction.split_whitespace().collect();
+        let Some((mnemonic, operands)) = words.split_first() else { continue };
+        let operands = operands.join(" ");
+        let forbidden = match *mnemonic {
+            "syscall" | "sysenter" | "svc" | "hvc" | "smc" => true,
+            "int" => operands == "$0x80" || operands == "$128",
+            "msr" => operands.starts_with("tpidr_el0"),
+            _ => false,
+        };
+        if forbidden {
+            found.push(format!("{function}: {}", words.join(" ")));
+        }
+    }
+    found
+}
+
+/// Fails if the library leaves a symbol undefined that the libOS does not export (a
+/// missing runtime routine would otherwise only fail when the cVM is loaded).
+fn check_undefined(library: &Path) -> Result<(), String> {
+    let listing = captured(
+        Command::new("/usr/lib/llvm-14/bin/llvm-nm")
+            .args(["-D", "--undefined-only", "--format=just-symbols"])
+            .arg(library),
+    )?;
+    let unexpected: Vec<&str> =
+        listing.split_whitespace().filter(|symbol| !LIBOS_SYMBOLS.contains(symbol)).collect();
+    if unexpected.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} leaves undefined {}, which libcvm.so does not export: link the runtime library that defines \
+             them (see cvm-libc/README.md)",
+            library.display(),
+            unexpected.join(", ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{forbidden_instructions, source_entry};
+
+    #[test]
+    fn source_entry_copies_the_binary_entries() {
+        let binary = "Types: deb\n# a comment\nURIs: http://deb.debian.org/debian\nSuites: bookworm \
+                      bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n\n\
+                      Types: deb\nURIs: http://deb.debian.org/debian-security\n";
+        assert_eq!(
+            source_entry(binary),
+            "Types: deb-src\n# a comment\nURIs: http://deb.debian.org/debian\nSuites: bookworm \
+             bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/k.gpg\n\n\
+             Types: deb-src\nURIs: http://deb.debian.org/debian-security\n"
+        );
+    }
+
+    #[test]
+    fn finds_kernel_entries_and_thread_pointer_writes() {
+        let listing = "\
+0000000000001000 <syscall>:
+    1000:      \tmovq\t%rdi, %rax
+    1003:      \tsyscall
+0000000000001010 <old>:
+    1010:      \tint\t$0x80
+    1012:      \tmsr\tTPIDR_EL0, x0
+    1016:      \tmrs\tx0, TPIDR_EL0
+    101a:      \tsvc\t#0
+";
+        assert_eq!(
+            forbidden_instructions(listing),
+            ["syscall: syscall", "old: int $0x80", "old: msr tpidr_el0, x0", "old: svc #0"]
+        );
+    }
+
+    #[test]
+    fn a_function_named_syscall_is_not_an_instruction() {
+        let listing = "0000000000001000 <syscall>:\n    1000:      \tjmp\t0x2000 <syscall>\n";
+        assert!(forbidden_instructions(listing).is_empty());
+    }
+}
