@@ -28,6 +28,11 @@ pub enum Hostcall {
     Read = 6,
     /// `close(handle)`: closes a file handle. Returns 0.
     Close = 7,
+    /// `set_thread_pointer(address)`: the value of the C library's thread pointer in this
+    /// cVM's code from now on (the `fs` base on x86-64), kept across every hostcall and
+    /// switched with the intravisor's own on every entry and exit. Returns 0, or
+    /// `-ENOSYS` on platforms that do not switch it yet.
+    SetThreadPointer = 8,
 }
 
 impl Hostcall {
@@ -41,6 +46,7 @@ impl Hostcall {
             5 => Self::Open,
             6 => Self::Read,
             7 => Self::Close,
+            8 => Self::SetThreadPointer,
             _ => return None,
         })
     }

@@ -64,6 +64,14 @@ pub extern "C" fn cvm_close(handle: u64) -> i64 {
     hostcall::raw(Hostcall::Close, [handle, 0, 0, 0, 0])
 }
 
+/// Sets the C library's thread pointer of this cVM's code (the `fs` base on x86-64),
+/// which the intravisor keeps across hostcalls; 0, or `-ENOSYS` where it is not
+/// switched yet.
+#[no_mangle]
+pub extern "C" fn cvm_set_thread_pointer(address: u64) -> i64 {
+    hostcall::raw(Hostcall::SetThreadPointer, [address, 0, 0, 0, 0])
+}
+
 /// Makes any hostcall with raw arguments, for programs that test the intravisor.
 #[no_mangle]
 pub extern "C" fn cvm_hostcall(number: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> i64 {

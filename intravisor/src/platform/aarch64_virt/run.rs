@@ -389,6 +389,8 @@ impl TrapHandler for Services<'_> {
             // This platform grants no files yet.
             Some(Hostcall::Open) => Err(Errno::NoEntry),
             Some(Hostcall::Read | Hostcall::Close) => Err(Errno::BadHandle),
+            // Bare-metal cVMs have no C library thread pointer yet.
+            Some(Hostcall::SetThreadPointer) => Err(Errno::NoSys),
             None => Err(Errno::NoSys),
         };
         frame.registers[0] = match answer {

@@ -13,7 +13,6 @@
 
 use std::sync::OnceLock;
 
-#[cfg(not(target_arch = "aarch64"))]
 use super::switch::current_context;
 use super::switch::{resume_host_address, FAULT_REASON};
 
@@ -79,13 +78,11 @@ pub(super) fn install() {
 }
 
 extern "C" fn handle(signal: libc::c_int, info: *mut libc::siginfo_t, user_context: *mut libc::c_void) {
-    // On AArch64 TPIDR_EL0 may hold a cVM's CLS table here: no thread-local may be read
-    // before the context is found by thread id.
-    #[cfg(target_arch = "aarch64")]
-    let context = super::switch::threads::context_by_thread();
-    #[cfg(not(target_arch = "aarch64"))]
+    // The thread pointer may be the cVM's here (its CLS table in TPIDR_EL0 on AArch64,
+    // its C library's fs base on x86-64): no thread-local may be read before the context
+    // is found by thread id, and `resume_host` gives the intravisor its own back.
     let context = current_context();
-    // SAFETY: a non-null CURRENT points at the live context of the run on this thread.
+    // SAFETY: a non-null context is the live one of the run on this thread.
     if !context.is_null() && unsafe { (*context).in_cvm } == 1 {
         // SAFETY: the kernel passes valid siginfo and ucontext pointers to an
         // SA_SIGINFO handler; the context is this thread's and the run is paused here.

@@ -11,10 +11,11 @@
 //! - a fault: the signal handler (`signals`) rewrites the interrupted context so that
 //!   the thread resumes in `resume_host` on the intravisor stack.
 //!
-//! The context is found through a thread-local pointer, set only while `run_cvm` runs.
+//! The context is found by thread id (`threads`), registered only while `run_cvm` runs:
+//! no thread-local can be read while the thread pointer may be the cVM's. On x86-64 a
+//! cVM may set its C library's thread pointer (`SetThreadPointer`); from then on the
+//! `fs` base is switched on every hostcall entry and return and when the cVM ends.
 
-#[cfg(not(target_arch = "aarch64"))]
-use core::cell::Cell;
 use core::mem::offset_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -68,8 +69,12 @@ pub(super) struct SwitchContext {
     exit_value: u64,
     /// The cVM's CLS table: in TPIDR_EL0 on AArch64 while cVM code runs.
     cls_table: u64,
-    /// The intravisor's own TPIDR_EL0 (glibc's thread pointer) on AArch64.
+    /// The intravisor's own thread pointer: glibc's TPIDR_EL0 on AArch64, its `fs`
+    /// base on x86-64.
     host_thread_pointer: u64,
+    /// x86-64: the `fs` base the cVM's C library asked for (`SetThreadPointer`), or 0
+    /// while it has asked for none (then `fs` is never switched).
+    cvm_thread_pointer: u64,
     /// What ended the cVM, written by the signal handler.
     pub(super) fault: Option<Fault>,
     /// Set when the handler panicked.
@@ -77,19 +82,11 @@ pub(super) struct SwitchContext {
     handler: *mut (dyn HostcallHandler + 'static),
 }
 
-#[cfg(not(target_arch = "aarch64"))]
-thread_local! {
-    /// The context of the cVM this thread is running, or null (x86-64; on AArch64 the
-    /// context is found by thread id, see `threads`).
-    static CURRENT: Cell<*mut SwitchContext> = const { Cell::new(core::ptr::null_mut()) };
-}
-
 /// The context of the cVM this thread runs, or null. Called from the assembly (on the
-/// cVM's stack) and from the signal handler, so it does nothing but read a
-/// thread-local.
-#[cfg(not(target_arch = "aarch64"))]
+/// cVM's stack, possibly with the cVM's thread pointer) and from the signal handler, so
+/// it reads no thread-local: the context is found by thread id (`threads`).
 pub(super) extern "C" fn current_context() -> *mut SwitchContext {
-    CURRENT.with(Cell::get)
+    threads::context_by_thread()
 }
 
 /// The address of `resume_host`, where the signal handler sends a faulting cVM thread.
@@ -113,6 +110,12 @@ extern "C" fn hostcall_dispatch(
     // `run_cvm` keeps alive and exclusively ours for the whole run; the handler pointer
     // in it is the `&mut` `run_cvm` was given.
     let context = unsafe { &mut *context };
+    if cfg!(target_arch = "x86_64") && number == abi::Hostcall::SetThreadPointer as u64 {
+        // Only ever loaded into this thread's `fs` while the cVM's code runs; the
+        // intravisor never reads through it.
+        context.cvm_thread_pointer = a0;
+        return 0;
+    }
     // SAFETY: as above: the handler outlives the run and nothing else borrows it now.
     let handler = unsafe { &mut *context.handler };
     match catch_unwind(AssertUnwindSafe(|| handler.hostcall(number, [a0, a1, a2, a3, a4]))) {
@@ -177,7 +180,8 @@ pub unsafe fn run_cvm(start: CvmEntry, handler: &mut dyn HostcallHandler) -> Cvm
         leaving: 0,
         exit_value: 0,
         cls_table,
-        host_thread_pointer: 0,
+        host_thread_pointer: host_thread_pointer(),
+        cvm_thread_pointer: 0,
         fault: None,
         handler_panicked: false,
         handler,
@@ -185,17 +189,11 @@ pub unsafe fn run_cvm(start: CvmEntry, handler: &mut dyn HostcallHandler) -> Cvm
     signals::install();
     let alternate_stack = signals::AlternateStack::install();
     set_thread_register(cls_table);
-    #[cfg(not(target_arch = "aarch64"))]
-    CURRENT.with(|current| current.set(&mut context));
-    #[cfg(target_arch = "aarch64")]
     let registration = threads::register(&mut context);
     // SAFETY: the caller guarantees entry, stack and argument; the context lives on
     // this frame for the whole run and is reachable by the trampoline and the signal
-    // handler only through CURRENT, which is this thread's.
+    // handler only through this thread's registration.
     let reason = unsafe { intravisor_cvm_enter(&mut context, entry, stack_top, argument) };
-    #[cfg(not(target_arch = "aarch64"))]
-    CURRENT.with(|current| current.set(core::ptr::null_mut()));
-    #[cfg(target_arch = "aarch64")]
     threads::unregister(registration);
     set_thread_register(0);
     drop(alternate_stack);
@@ -229,10 +227,35 @@ fn set_thread_register(table: u64) {
 #[cfg(target_arch = "aarch64")]
 fn set_thread_register(_table: u64) {}
 
-/// On AArch64, TPIDR_EL0 holds the cVM's CLS table while cVM code runs, so thread-locals
-/// cannot be read then: the trampoline and the fault handler find the switch context by
-/// thread id in this registry instead.
+/// Whether the kernel lets this process use `rdfsbase`/`wrfsbase` (x86-64,
+/// `AT_HWCAP2` bit 1); read by the assembly.
+#[cfg(target_arch = "x86_64")]
+static FSGSBASE: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// The intravisor's `fs` base (glibc's thread pointer) on x86-64; TPIDR_EL0 is saved by
+/// the assembly on AArch64. Also notes whether `wrfsbase` is allowed.
+#[cfg(target_arch = "x86_64")]
+fn host_thread_pointer() -> u64 {
+    const HWCAP2_FSGSBASE: libc::c_ulong = 1 << 1;
+    // SAFETY: getauxval only reads the auxiliary vector.
+    let fsgsbase = unsafe { libc::getauxval(libc::AT_HWCAP2) } & HWCAP2_FSGSBASE != 0;
+    FSGSBASE.store(fsgsbase, core::sync::atomic::Ordering::Relaxed);
+    const ARCH_GET_FS: libc::c_long = 0x1003;
+    let mut base: u64 = 0;
+    // SAFETY: arch_prctl(ARCH_GET_FS) writes this thread's fs base to `base`.
+    unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_GET_FS, &mut base as *mut u64) };
+    base
+}
+
 #[cfg(target_arch = "aarch64")]
+fn host_thread_pointer() -> u64 {
+    0
+}
+
+/// While cVM code runs, the thread pointer may be the cVM's (TPIDR_EL0 holds its CLS
+/// table on AArch64; on x86-64 `fs` holds its C library's thread pointer once it set
+/// one), so thread-locals cannot be read then: the trampoline and the fault handler
+/// find the switch context by thread id in this registry instead.
 pub(super) mod threads {
     use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
@@ -244,10 +267,23 @@ pub(super) mod threads {
         [const { AtomicPtr::new(core::ptr::null_mut()) }; SLOTS];
 
     /// This thread's id, by a raw system call (no libc, no thread-local).
+    #[cfg(target_arch = "aarch64")]
     fn thread_id() -> u64 {
         let id: u64;
         // SAFETY: gettid (178 on AArch64) has no arguments and no side effects.
         unsafe { core::arch::asm!("svc #0", in("x8") 178u64, lateout("x0") id, options(nostack)) };
+        id
+    }
+
+    /// This thread's id, by a raw system call (no libc, no thread-local).
+    #[cfg(target_arch = "x86_64")]
+    fn thread_id() -> u64 {
+        let id: u64;
+        // SAFETY: gettid (186 on x86-64) has no arguments and no side effects; the
+        // instruction clobbers rcx and r11.
+        unsafe {
+            core::arch::asm!("syscall", inlateout("rax") 186u64 => id, lateout("rcx") _, lateout("r11") _, options(nostack))
+        };
         id
     }
 
@@ -316,6 +352,14 @@ core::arch::global_asm!(
     "intravisor_cvm_resume_host:",
     "mov qword ptr [rdi + {in_cvm}], 0",
     "mov rsp, [rdi + {host_stack}]",
+    // Give the intravisor its own fs base back if the cVM set one.
+    "cmp qword ptr [rdi + {cvm_thread_pointer}], 0",
+    "je 9f",
+    "mov r12, rsi",
+    "mov rsi, [rdi + {host_thread_pointer}]",
+    "call intravisor_set_fs",
+    "mov rsi, r12",
+    "9:",
     "cld",
     "ldmxcsr [rsp]",
     "fldcw [rsp + 4]",
@@ -348,6 +392,14 @@ core::arch::global_asm!(
     "mov r15, r8",
     "mov rbp, r9",
     "call {current}",
+    // The intravisor's fs base back, if the cVM set its own.
+    "cmp qword ptr [rax + {cvm_thread_pointer}], 0",
+    "je 7f",
+    "push rax",
+    "mov rsi, [rax + {host_thread_pointer}]",
+    "call intravisor_set_fs",
+    "pop rax",
+    "7:",
     "mov qword ptr [rax + {in_cvm}], 0",
     "mov [rax + {cvm_stack}], rsp",
     "mov rsp, [rax + {host_stack}]",
@@ -367,6 +419,14 @@ core::arch::global_asm!(
     "add rsp, 16",
     "cmp qword ptr [rbx + {leaving}], 0",
     "jne .Lintravisor_hostcall_leave",
+    // The cVM's fs base again, if it set one.
+    "cmp qword ptr [rbx + {cvm_thread_pointer}], 0",
+    "je 8f",
+    "mov r12, rax",
+    "mov rsi, [rbx + {cvm_thread_pointer}]",
+    "call intravisor_set_fs",
+    "mov rax, r12",
+    "8:",
     "mov qword ptr [rbx + {in_cvm}], 1",
     "mov rsp, [rbx + {cvm_stack}]",
     "ldmxcsr [rsp]",
@@ -383,6 +443,22 @@ core::arch::global_asm!(
     "mov rdi, rbx",
     "mov esi, {exited}",
     "jmp intravisor_cvm_resume_host",
+    // intravisor_set_fs(base: rsi): sets this thread's fs base; clobbers rax, rcx, rdi,
+    // r11. wrfsbase where the kernel enables it, else arch_prctl(ARCH_SET_FS).
+    ".p2align 4",
+    "intravisor_set_fs:",
+    "cmp byte ptr [rip + {fsgsbase}], 0",
+    "je 1f",
+    "wrfsbase rsi",
+    "ret",
+    "1:",
+    "mov eax, 158",
+    "mov edi, 0x1002",
+    "syscall",
+    "ret",
+    fsgsbase = sym FSGSBASE,
+    cvm_thread_pointer = const offset_of!(SwitchContext, cvm_thread_pointer),
+    host_thread_pointer = const offset_of!(SwitchContext, host_thread_pointer),
     host_stack = const offset_of!(SwitchContext, host_stack),
     cvm_stack = const offset_of!(SwitchContext, cvm_stack),
     in_cvm = const offset_of!(SwitchContext, in_cvm),
