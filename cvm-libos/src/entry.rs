@@ -30,17 +30,17 @@ mod cvm {
     #[link_section = ".cls.data"]
     pub(crate) static ENTRIES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
-    /// Starts the cVM: called by the program's `_start`.
+    /// Checks the boot block and sets the libOS up from it: hostcalls, name, region,
+    /// entry points, heap. Spins forever on a block that is not one (without it there is
+    /// no hostcall entry to report through).
     ///
     /// # Safety
-    /// `boot` is the address of a [`BootInfo`] the intravisor wrote inside this cVM's
-    /// region; its heap range is memory this cVM owns and nothing else uses.
-    #[no_mangle]
-    pub unsafe extern "C" fn __cvm_start(boot: *const BootInfo, main: Main) -> ! {
-        // SAFETY: the intravisor passes the address of a readable, aligned BootInfo.
+    /// As [`__cvm_start`].
+    unsafe fn set_up(boot: *const BootInfo) -> &'static BootInfo {
+        // SAFETY: the intravisor passes the address of a readable, aligned BootInfo
+        // that lives as long as the cVM.
         let boot = unsafe { &*boot };
         if boot.magic != BOOT_MAGIC || boot.version != VERSION {
-            // Without a valid block there is no hostcall entry to report through.
             loop {
                 core::hint::spin_loop();
             }
@@ -53,10 +53,60 @@ mod cvm {
         local(&ENTRIES)[1].store(boot.entry_count, Ordering::Relaxed);
         // SAFETY: the boot block's heap range is this cVM's, writable, and unused.
         unsafe { heap::init(boot.heap_base as *mut u8, boot.heap_size as usize) };
+        boot
+    }
+
+    /// Starts the cVM: called by the program's `_start`.
+    ///
+    /// # Safety
+    /// `boot` is the address of a [`BootInfo`] the intravisor wrote inside this cVM's
+    /// region; its heap range is memory this cVM owns and nothing else uses.
+    #[no_mangle]
+    pub unsafe extern "C" fn __cvm_start(boot: *const BootInfo, main: Main) -> ! {
+        // SAFETY: forwarded from this function's contract.
+        let boot = unsafe { set_up(boot) };
         // argv is an array of `argc` C strings followed by a null, written by the
         // intravisor; `main` is the program's own.
         let status = main(boot.argc as i32, boot.argv as *const *const c_char);
         interface::cvm_exit(status)
+    }
+
+    /// Sets the cVM up for a program on the C library (`c/start_libc.c`): returns the
+    /// vector `__libc_start_main` expects after `argc`: argv, a null, an empty
+    /// environment's null, then the auxiliary vector (`AT_PAGESZ`, `AT_RANDOM`).
+    ///
+    /// # Safety
+    /// As [`__cvm_start`]; `argc` points to a writable `int`.
+    #[no_mangle]
+    pub unsafe extern "C" fn __cvm_libc_arguments(boot: *const BootInfo, argc: *mut i32) -> *mut u64 {
+        const AT_NULL: u64 = 0;
+        const AT_PAGESZ: u64 = 6;
+        const AT_RANDOM: u64 = 25;
+        // SAFETY: forwarded from this function's contract.
+        let boot = unsafe { set_up(boot) };
+        let count = boot.argc as usize;
+        let words = count + 2 + 6 + 2;
+        let vector = heap::allocate(words * 8 + 16) as *mut u64;
+        if vector.is_null() {
+            interface::cvm_exit(127)
+        }
+        // SAFETY: `vector` has room for `words` words and 16 bytes of entropy after
+        // them; argv holds `count` pointers written by the intravisor.
+        unsafe {
+            let random = vector.add(words);
+            let seed = interface::cvm_clock_monotonic() ^ boot.region_base.rotate_left(17);
+            random.write(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            random.add(1).write(seed.rotate_left(29) ^ interface::cvm_clock_wall());
+            for index in 0..count {
+                vector.add(index).write((boot.argv as *const u64).add(index).read());
+            }
+            let tail = [0, 0, AT_PAGESZ, 4096, AT_RANDOM, random as u64, AT_NULL, 0];
+            for (offset, word) in tail.into_iter().enumerate() {
+                vector.add(count + offset).write(word);
+            }
+            argc.write(count as i32);
+        }
+        vector
     }
 
     #[panic_handler]

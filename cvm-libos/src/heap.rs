@@ -70,3 +70,27 @@ pub(crate) unsafe fn release(pointer: *mut u8) {
         unsafe { local(&HEAP).lock().deallocate(block, layout) };
     }
 }
+
+/// Allocates `length` bytes (a multiple of the page size) aligned to a page, without a
+/// header, for the C library's anonymous mappings; null when the heap is exhausted.
+pub(crate) fn allocate_pages(length: usize) -> *mut u8 {
+    match Layout::from_size_align(length, 4096) {
+        Ok(layout) => {
+            local(&HEAP).lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), NonNull::as_ptr)
+        }
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Gives back `length` bytes at `pointer` that [`allocate_pages`] handed out (all of a
+/// mapping or page-aligned part of one).
+///
+/// # Safety
+/// The range lies in one mapping `allocate_pages` returned and was not released since.
+pub(crate) unsafe fn release_pages(pointer: *mut u8, length: usize) {
+    if let (Some(block), Ok(layout)) = (NonNull::new(pointer), Layout::from_size_align(length, 4096)) {
+        // SAFETY: forwarded from this function's contract; the allocator takes back any
+        // range it handed out as free memory.
+        unsafe { local(&HEAP).lock().deallocate(block, layout) };
+    }
+}

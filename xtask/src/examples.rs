@@ -122,6 +122,8 @@ pub struct LibosBuild {
     pub library: PathBuf,
     /// `start.o`, the entry point linked into every program.
     pub start: PathBuf,
+    /// `start_libc.o`, the entry point of programs on the C library.
+    pub start_libc: PathBuf,
 }
 
 /// Builds `libcvm.so` and `start.o` for `target`.
@@ -143,6 +145,8 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
     compile(target, &root().join("cvm-libos/c/format.c"), &format, None, "-O2")?;
     let start = directory.join("start.o");
     compile(target, &root().join("cvm-libos/c/start.c"), &start, None, "-O2")?;
+    let start_libc = directory.join("start_libc.o");
+    compile(target, &root().join("cvm-libos/c/start_libc.c"), &start_libc, None, "-O2")?;
     let library = directory.join("libcvm.so");
     run(Command::new(CLANG)
         .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
@@ -154,24 +158,21 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
         .arg("-Wl,--no-whole-archive")
         .arg("-o")
         .arg(&library))?;
-    Ok(LibosBuild { library, start })
+    Ok(LibosBuild { library, start, start_libc })
 }
 
 /// Builds the libOS and every example for this host (at every level), and for the
-/// bare-metal AArch64 images (`build-aarch64/`, at -O2); then musl as `libc.so` for
-/// both (`crate::libc`).
+/// bare-metal AArch64 images (`build-aarch64/`, at -O2), each after musl's `libc.so`
+/// for that target (`crate::libc`).
 pub fn build_all() -> Result<(), String> {
     build_for(CvmTarget::host(), &LEVELS)?;
-    build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")])?;
-    crate::libc::build_libc(CvmTarget::host())?;
-    crate::libc::build_libc(CvmTarget::aarch64())?;
-    Ok(())
+    build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")])
 }
 
 /// Builds the libOS and every example for `target` at the given levels.
 fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
+    let libc = crate::libc::build_libc(target)?;
     let libos_build = build_libos(target)?;
-    let (libos, start) = (&libos_build.library, &libos_build.start);
     let pass = build_pass()?;
     let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
         .map_err(|error| format!("cannot list examples/: {error}"))?
@@ -181,7 +182,8 @@ fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
     examples.sort();
     for example in &examples {
         for (level, build) in levels {
-            build_example(target, example, &example.join(build), level, libos, start, &pass)?;
+            let parts = Parts { libos: &libos_build, libc: &libc, pass: &pass };
+            build_example(target, example, &example.join(build), level, &parts)?;
         }
     }
     if target == CvmTarget::aarch64() {
@@ -257,14 +259,26 @@ fn stem(source: &Path) -> String {
     source.file_stem().expect("a .c file has a stem").to_string_lossy().into_owned()
 }
 
+/// What every example is built with.
+struct Parts<'a> {
+    libos: &'a LibosBuild,
+    libc: &'a crate::libc::LibcBuild,
+    pass: &'a Path,
+}
+
+/// True when the source is a program on the C library (`cvm-build: libc`).
+fn uses_libc(source: &Path) -> bool {
+    std::fs::read_to_string(source)
+        .map(|text| text.lines().take(5).any(|line| line.contains("cvm-build: libc")))
+        .unwrap_or(false)
+}
+
 fn build_example(
     target: CvmTarget,
     directory: &Path,
     build: &Path,
     level: &str,
-    libos: &Path,
-    start: &Path,
-    pass: &Path,
+    parts: &Parts<'_>,
 ) -> Result<(), String> {
     let sources = c_sources(directory)?;
     if sources.is_empty() {
@@ -272,13 +286,14 @@ fn build_example(
     }
     std::fs::create_dir_all(build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
     let local_libos = build.join("libcvm.so");
-    std::fs::copy(libos, &local_libos).map_err(|error| format!("cannot copy libcvm.so: {error}"))?;
+    std::fs::copy(&parts.libos.library, &local_libos)
+        .map_err(|error| format!("cannot copy libcvm.so: {error}"))?;
     let (libraries, programs): (Vec<&PathBuf>, Vec<&PathBuf>) =
         sources.iter().partition(|source| stem(source).starts_with("lib"));
     let mut shared_objects = vec![local_libos];
     for source in libraries {
         let object = build.join(format!("{}.o", stem(source)));
-        compile_example(target, source, &object, pass, level)?;
+        compile_example(target, source, &object, parts.pass, level)?;
         let output = build.join(format!("{}.so", stem(source)));
         run(Command::new(CLANG)
             .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
@@ -292,15 +307,47 @@ fn build_example(
     }
     for source in programs {
         let object = build.join(format!("{}.o", stem(source)));
-        compile_example(target, source, &object, pass, level)?;
+        let (start, libc) = if uses_libc(source) {
+            compile_on_libc(target, source, &object, parts, level)?;
+            let local_libc = build.join("libc.so");
+            std::fs::copy(&parts.libc.library, &local_libc)
+                .map_err(|error| format!("cannot copy libc.so: {error}"))?;
+            (&parts.libos.start_libc, Some(local_libc))
+        } else {
+            compile_example(target, source, &object, parts.pass, level)?;
+            (&parts.libos.start, None)
+        };
         run(Command::new(CLANG)
             .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-pie"])
             .args(["-Wl,--no-dynamic-linker", "-Wl,-e,_start", "-Wl,-z,now", "-Wl,--strip-debug"])
             .arg(start)
             .arg(&object)
+            .args(libc)
             .args(&shared_objects)
             .arg("-o")
             .arg(build.join(stem(source))))?;
     }
     Ok(())
+}
+
+/// Compiles a program on the C library: musl's headers instead of the system's, and the
+/// cls-pass.
+fn compile_on_libc(
+    target: CvmTarget,
+    source: &Path,
+    object: &Path,
+    parts: &Parts<'_>,
+    level: &str,
+) -> Result<(), String> {
+    run(Command::new(CLANG)
+        .args(["-target", target.clang, "-g0", "-fPIC", "-fno-stack-protector", "-Wall", "-Werror"])
+        .arg(level)
+        .arg(format!("-fpass-plugin={}", parts.pass.display()))
+        .arg("-nostdinc")
+        .arg("-isystem")
+        .arg(&parts.libc.include)
+        .arg("-c")
+        .arg(source)
+        .arg("-o")
+        .arg(object))
 }
