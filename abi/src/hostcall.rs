@@ -33,6 +33,11 @@ pub enum Hostcall {
     /// switched with the intravisor's own on every entry and exit. Returns 0, or
     /// `-ENOSYS` on platforms that do not switch it yet.
     SetThreadPointer = 8,
+    /// `seek(handle, offset, whence)`: moves a file's position to `offset` from its start
+    /// (`whence` 0), its current position (1) or its end (2). Returns the new position.
+    Seek = 9,
+    /// `file_size(handle)`: the size in bytes of an open file.
+    FileSize = 10,
 }
 
 impl Hostcall {
@@ -47,6 +52,8 @@ impl Hostcall {
             6 => Self::Read,
             7 => Self::Close,
             8 => Self::SetThreadPointer,
+            9 => Self::Seek,
+            10 => Self::FileSize,
             _ => return None,
         })
     }

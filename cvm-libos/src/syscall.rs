@@ -22,6 +22,7 @@ mod number {
     pub const WRITE: i64 = 1;
     pub const OPEN: i64 = 2;
     pub const CLOSE: i64 = 3;
+    pub const FSTAT: i64 = 5;
     pub const LSEEK: i64 = 8;
     pub const MMAP: i64 = 9;
     pub const MPROTECT: i64 = 10;
@@ -44,6 +45,16 @@ mod number {
     pub const CLOCK_GETTIME: i64 = 228;
     pub const EXIT_GROUP: i64 = 231;
     pub const OPENAT: i64 = 257;
+    pub const NEWFSTATAT: i64 = 262;
+}
+
+/// `struct stat` on x86-64: where `st_mode`, `st_size` and `st_blksize` are, and its size.
+#[cfg(target_arch = "x86_64")]
+mod stat {
+    pub const MODE: usize = 24;
+    pub const SIZE: usize = 48;
+    pub const BLOCK_SIZE: usize = 56;
+    pub const BYTES: usize = 144;
 }
 
 /// Linux system call numbers of the target architecture (the generic table).
@@ -54,6 +65,7 @@ mod number {
     /// AArch64 has no `open`; this number is never called.
     pub const OPEN: i64 = -1;
     pub const CLOSE: i64 = 57;
+    pub const FSTAT: i64 = 80;
     pub const LSEEK: i64 = 62;
     pub const MMAP: i64 = 222;
     pub const MPROTECT: i64 = 226;
@@ -76,6 +88,16 @@ mod number {
     pub const CLOCK_GETTIME: i64 = 113;
     pub const EXIT_GROUP: i64 = 94;
     pub const OPENAT: i64 = 56;
+    pub const NEWFSTATAT: i64 = 79;
+}
+
+/// `struct stat` of the generic table (AArch64).
+#[cfg(target_arch = "aarch64")]
+mod stat {
+    pub const MODE: usize = 16;
+    pub const SIZE: usize = 48;
+    pub const BLOCK_SIZE: usize = 56;
+    pub const BYTES: usize = 128;
 }
 
 const ENOENT: i64 = 2;
@@ -92,6 +114,9 @@ const MAP_FIXED: i64 = 0x10;
 const MAP_ANONYMOUS: i64 = 0x20;
 const O_ACCMODE: i64 = 3;
 const CLOCK_REALTIME: i64 = 0;
+const AT_EMPTY_PATH: i64 = 0x1000;
+const S_IFCHR: u32 = 0o020_000;
+const S_IFREG: u32 = 0o100_000;
 
 /// The one thread's id, as `gettid` and `set_tid_address` answer.
 const THREAD_ID: i64 = 1;
@@ -121,7 +146,10 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
         number::OPEN => open(a1, a2),
         number::OPENAT => open(a2, a3),
         number::CLOSE => close(a1),
-        number::LSEEK => -ESPIPE,
+        number::LSEEK => seek(a1, a2, a3),
+        number::FSTAT => file_status(a1, a2 as *mut u8),
+        number::NEWFSTATAT if a4 & AT_EMPTY_PATH != 0 && empty(a2) => file_status(a1, a3 as *mut u8),
+        number::NEWFSTATAT => -ENOENT,
         number::IOCTL => -ENOTTY,
         number::FCNTL => 0,
         number::MMAP => map(a1, a2 as usize, a4, a5),
@@ -298,6 +326,40 @@ fn unmap(address: *mut u8, length: usize) -> i64 {
         }
         _ => -EINVAL,
     }
+}
+
+fn seek(fd: i64, offset: i64, whence: i64) -> i64 {
+    match handle(fd) {
+        Some(0..=2) => -ESPIPE,
+        Some(handle) => hostcall::raw(Hostcall::Seek, [handle, offset as u64, whence as u64, 0, 0]),
+        None => -EBADF,
+    }
+}
+
+/// Whether `path` is the empty string (`fstatat(fd, "", ..., AT_EMPTY_PATH)`).
+fn empty(path: i64) -> bool {
+    // SAFETY: musl passes a NUL-terminated path.
+    path != 0 && unsafe { (path as *const u8).read() } == 0
+}
+
+/// `fstat`: a character device for the console, a regular file of its size otherwise.
+fn file_status(fd: i64, status: *mut u8) -> i64 {
+    let (mode, size) = match handle(fd) {
+        Some(0..=2) => (S_IFCHR | 0o620, 0),
+        Some(handle) => match hostcall::raw(Hostcall::FileSize, [handle, 0, 0, 0, 0]) {
+            size if size >= 0 => (S_IFREG | 0o644, size),
+            error => return error,
+        },
+        None => return -EBADF,
+    };
+    // SAFETY: musl passes a `struct stat` it owns, of the target's layout (`stat`).
+    unsafe {
+        core::ptr::write_bytes(status, 0, stat::BYTES);
+        status.add(stat::MODE).cast::<u32>().write_unaligned(mode);
+        status.add(stat::SIZE).cast::<i64>().write_unaligned(size);
+        status.add(stat::BLOCK_SIZE).cast::<u32>().write_unaligned(4096);
+    }
+    0
 }
 
 fn clock(clock: i64, time: *mut i64) -> i64 {

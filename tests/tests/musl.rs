@@ -48,3 +48,28 @@ fn three_cvms_share_one_musl_and_each_gets_its_own_state() {
         assert_eq!((entry["loads"].as_u64(), entry["users"].as_u64()), (Some(1), Some(3)), "{object}");
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    ignore = "musl's thread pointer is switched only on x86-64 hosts so far"
+)]
+fn stdio_reads_grants_and_writes_seeks_only_in_the_output_directory() {
+    tests::build_examples();
+    let output = root().join("examples/musl-hello/out");
+    let _ = std::fs::remove_dir_all(&output);
+    let run = run_deployment(&root().join("examples/musl-hello/files.yaml"));
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(
+        run.lines_of("musl-files"),
+        [
+            "input.txt: 44 bytes by fstat, 44 by ftell, 44 read, 2 lines",
+            "/etc/passwd: No such file or directory; ../escape.txt: Permission denied",
+        ]
+    );
+    let written = std::fs::read_to_string(output.join("musl-files/out.txt")).unwrap();
+    assert_eq!(written, "HEADthe quick brown fox\njumps over the lazy dog\n", "patched after a seek");
+    assert!(!root().join("examples/musl-hello/escape.txt").exists());
+    let entries: Vec<_> = std::fs::read_dir(output.join("musl-files")).unwrap().collect();
+    assert_eq!(entries.len(), 1, "nothing but out.txt was written");
+}

@@ -3,7 +3,7 @@
 //! up in the grants, or must be plain file names inside the output directory.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 use abi::{Errno, OpenMode};
@@ -79,6 +79,33 @@ impl FileTable {
                 file.write_all(bytes).map(|()| bytes.len()).map_err(|_| Errno::Io)
             }
             _ => Err(Errno::BadHandle),
+        }
+    }
+
+    /// Moves a file's position: `whence` 0 from its start, 1 from the current position,
+    /// 2 from its end.
+    pub(super) fn seek(&mut self, handle: u64, offset: i64, whence: u64) -> Result<u64, Errno> {
+        let target = match whence {
+            0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Invalid)?),
+            1 => SeekFrom::Current(offset),
+            2 => SeekFrom::End(offset),
+            _ => return Err(Errno::Invalid),
+        };
+        match self.slot(handle)? {
+            Some(OpenFile::Reading(file) | OpenFile::Writing(file)) => {
+                file.seek(target).map_err(|_| Errno::Invalid)
+            }
+            None => Err(Errno::BadHandle),
+        }
+    }
+
+    /// The size of an open file.
+    pub(super) fn size(&mut self, handle: u64) -> Result<u64, Errno> {
+        match self.slot(handle)? {
+            Some(OpenFile::Reading(file) | OpenFile::Writing(file)) => {
+                file.metadata().map(|metadata| metadata.len()).map_err(|_| Errno::Io)
+            }
+            None => Err(Errno::BadHandle),
         }
     }
 

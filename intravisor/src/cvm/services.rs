@@ -132,6 +132,8 @@ impl<'a> CvmServices<'a> {
             Hostcall::Read => self.read(a0, a1, a2),
             Hostcall::Open => self.open(a0, a1, a2),
             Hostcall::Close => self.files.close(a0).map(|()| 0),
+            Hostcall::Seek => self.files.seek(a0, a1 as i64, a2),
+            Hostcall::FileSize => self.files.size(a0),
             Hostcall::ClockMonotonic => Ok(monotonic_nanoseconds()),
             Hostcall::ClockWall => Ok(wall_nanoseconds()),
             // Handled by `hostcall` before dispatch.

@@ -388,7 +388,9 @@ impl TrapHandler for Services<'_> {
             Some(Hostcall::ClockWall) => Ok(clock::wall_nanoseconds()),
             // This platform grants no files yet.
             Some(Hostcall::Open) => Err(Errno::NoEntry),
-            Some(Hostcall::Read | Hostcall::Close) => Err(Errno::BadHandle),
+            Some(Hostcall::Read | Hostcall::Close | Hostcall::Seek | Hostcall::FileSize) => {
+                Err(Errno::BadHandle)
+            }
             // Bare-metal cVMs have no C library thread pointer yet.
             Some(Hostcall::SetThreadPointer) => Err(Errno::NoSys),
             None => Err(Errno::NoSys),

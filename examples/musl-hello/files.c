@@ -1,0 +1,48 @@
+/* cvm-build: libc
+ *
+ * files: stdio over the files a deployment grants, on musl. Reads its granted
+ * input.txt (its size from fstat and from fseek/ftell), writes out.txt in its output
+ * directory and goes back to patch its first bytes (as ffmpeg's AVI muxer patches its
+ * header), and checks that nothing else can be opened or created. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int main(void) {
+    FILE *input = fopen("input.txt", "r");
+    if (!input) {
+        printf("input.txt: %s\n", strerror(errno));
+        return 1;
+    }
+    struct stat status;
+    if (fstat(fileno(input), &status) != 0)
+        return 2;
+    fseek(input, 0, SEEK_END);
+    long size = ftell(input);
+    rewind(input);
+    char text[128] = {0};
+    size_t got = fread(text, 1, sizeof text - 1, input);
+    fclose(input);
+    printf("input.txt: %ld bytes by fstat, %ld by ftell, %zu read, %d lines\n", (long)status.st_size, size, got,
+           (int)(strchr(text, '\n') ? 1 + !!strchr(strchr(text, '\n') + 1, '\n') : 0));
+
+    FILE *output = fopen("out.txt", "w");
+    if (!output) {
+        printf("out.txt: %s\n", strerror(errno));
+        return 3;
+    }
+    fputs("....", output);
+    fputs(text, output);
+    fseek(output, 0, SEEK_SET);
+    fputs("HEAD", output);
+    fclose(output);
+
+    FILE *other = fopen("/etc/passwd", "r");
+    int read_error = errno;
+    FILE *escape = fopen("../escape.txt", "w");
+    int write_error = errno;
+    printf("/etc/passwd: %s; ../escape.txt: %s\n", other ? "opened" : strerror(read_error),
+           escape ? "created" : strerror(write_error));
+    return other || escape ? 4 : 0;
+}
