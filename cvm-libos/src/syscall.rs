@@ -23,6 +23,7 @@ mod number {
     pub const OPEN: i64 = 2;
     pub const CLOSE: i64 = 3;
     pub const FSTAT: i64 = 5;
+    pub const ACCESS: i64 = 21;
     pub const LSEEK: i64 = 8;
     pub const MMAP: i64 = 9;
     pub const MPROTECT: i64 = 10;
@@ -46,6 +47,7 @@ mod number {
     pub const EXIT_GROUP: i64 = 231;
     pub const OPENAT: i64 = 257;
     pub const NEWFSTATAT: i64 = 262;
+    pub const FACCESSAT: i64 = 269;
 }
 
 /// `struct stat` on x86-64: where `st_mode`, `st_size` and `st_blksize` are, and its size.
@@ -66,6 +68,9 @@ mod number {
     pub const OPEN: i64 = -1;
     pub const CLOSE: i64 = 57;
     pub const FSTAT: i64 = 80;
+    /// AArch64 has no `access`; this number is never called.
+    pub const ACCESS: i64 = -2;
+    pub const FACCESSAT: i64 = 48;
     pub const LSEEK: i64 = 62;
     pub const MMAP: i64 = 222;
     pub const MPROTECT: i64 = 226;
@@ -150,6 +155,8 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
         number::FSTAT => file_status(a1, a2 as *mut u8),
         number::NEWFSTATAT if a4 & AT_EMPTY_PATH != 0 && empty(a2) => file_status(a1, a3 as *mut u8),
         number::NEWFSTATAT => -ENOENT,
+        // Whether a name exists is not for a cVM to learn: opening it tells.
+        number::ACCESS | number::FACCESSAT => -ENOENT,
         number::IOCTL => -ENOTTY,
         number::FCNTL => 0,
         number::MMAP => map(a1, a2 as usize, a4, a5),

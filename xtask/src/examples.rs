@@ -163,9 +163,11 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
 
 /// Builds the libOS and every example for this host (at every level), and for the
 /// bare-metal AArch64 images (`build-aarch64/`, at -O2), each after musl's `libc.so`
-/// for that target (`crate::libc`).
+/// for that target (`crate::libc`); and ffmpeg with the transcode example's inputs for
+/// this host (`crate::transcode`).
 pub fn build_all() -> Result<(), String> {
     build_for(CvmTarget::host(), &LEVELS)?;
+    crate::transcode::build()?;
     build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")])
 }
 

@@ -19,25 +19,19 @@
 //! Outputs: `target/cvm-libc/<rust-target>/libc.so` and `.../include/` (musl's
 //! installed headers).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use sha2::Digest;
 
 use super::examples::{build_pass, CvmTarget};
 use super::setup::CLANG;
+use super::sources::{captured, logged, read, remove_directory, remove_file, unpacked_source};
 use super::{root, run};
 
 /// The upstream version the patch is written for.
 const MUSL_VERSION: &str = "1.2.3";
-
-/// The apt sources file this module adds when no `deb-src` entry exists.
-const SOURCE_ENTRY: &str = "/etc/apt/sources.list.d/debian-src.sources";
-
-/// The binary entries it is copied from.
-const BINARY_ENTRY: &str = "/etc/apt/sources.list.d/debian.sources";
 
 /// The symbols `libc.so` may leave undefined: the libOS's interface (libcvm.so).
 const LIBOS_SYMBOLS: [&str; 3] = ["__cvm_syscall", "__cvm_set_thread_pointer", "__cls_get_addr"];
@@ -80,7 +74,7 @@ pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
     let pass = build_pass()?;
     install_tools(target)?;
     let builtins = builtins_archive(target)?;
-    let source = unpacked_source()?;
+    let source = unpacked_source("musl", MUSL_VERSION, "VERSION")?;
 
     let output = root().join("target/cvm-libc").join(target.rust);
     let tree = prepare_tree(target, arch, &source, &output, &pass)?;
@@ -203,124 +197,6 @@ fn builtins_archive(target: CvmTarget) -> Result<PathBuf, String> {
     }
 }
 
-/// Fetches and unpacks Debian's musl source package into `target/sources/` unless it is
-/// there already; returns the unpacked tree.
-fn unpacked_source() -> Result<PathBuf, String> {
-    let sources = root().join("target/sources");
-    let tree = sources.join(format!("musl-{MUSL_VERSION}"));
-    if tree.join("VERSION").is_file() {
-        return Ok(tree);
-    }
-    std::fs::create_dir_all(&sources)
-        .map_err(|error| format!("cannot create {}: {error}", sources.display()))?;
-    let updated = add_source_entry()?;
-    let download = || {
-        let status = Command::new("apt-get")
-            .args(["source", "--download-only", "-qq", "musl"])
-            .current_dir(&sources)
-            .status()
-            .map_err(|error| format!("cannot run apt-get: {error}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "`apt-get source --download-only musl` in {} failed with {status}",
-                sources.display()
-            ))
-        }
-    };
-    if let Err(error) = download() {
-        if updated {
-            return Err(error);
-        }
-        // A deb-src entry was there, but perhaps not its package lists: refresh once.
-        run(Command::new("apt-get").args(["update", "-qq"]))?;
-        download()?;
-    }
-    let dsc = find_dsc(&sources)?;
-    // Unpack beside the final name, so an interrupted run is never taken as done.
-    let partial = sources.join(format!("musl-{MUSL_VERSION}.partial"));
-    remove_directory(&partial)?;
-    run(Command::new("dpkg-source").arg("-x").arg(&dsc).arg(&partial))?;
-    std::fs::rename(&partial, &tree)
-        .map_err(|error| format!("cannot rename {} to {}: {error}", partial.display(), tree.display()))?;
-    Ok(tree)
-}
-
-/// Adds `SOURCE_ENTRY` (a copy of Debian's binary entries as `deb-src`) and refreshes
-/// the package lists, unless some `deb-src` entry exists; true if it did.
-fn add_source_entry() -> Result<bool, String> {
-    if has_source_entry() {
-        return Ok(false);
-    }
-    let binary = std::fs::read_to_string(BINARY_ENTRY).map_err(|error| {
-        format!("no deb-src entry in the apt sources, and cannot read {BINARY_ENTRY} to make one ({error}): add one by hand")
-    })?;
-    let entry = source_entry(&binary);
-    println!("xtask: adding {SOURCE_ENTRY} for Debian's source packages");
-    std::fs::write(SOURCE_ENTRY, entry)
-        .map_err(|error| format!("cannot write {SOURCE_ENTRY}: {error} (run as root)"))?;
-    run(Command::new("apt-get").args(["update", "-qq"]))?;
-    Ok(true)
-}
-
-/// The `deb-src` twin of deb822 binary entries: the same URIs, suites, components and
-/// keys, with `Types: deb-src`.
-fn source_entry(binary: &str) -> String {
-    binary
-        .lines()
-        .map(|line| match line.strip_prefix("Types:") {
-            Some(types) if types.split_whitespace().any(|kind| kind == "deb") => "Types: deb-src",
-            _ => line,
-        })
-        .flat_map(|line| [line, "\n"])
-        .collect()
-}
-
-/// Whether any apt sources file has a `deb-src` entry.
-fn has_source_entry() -> bool {
-    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
-    if let Ok(entries) = std::fs::read_dir("/etc/apt/sources.list.d") {
-        files.extend(entries.filter_map(|entry| entry.ok().map(|entry| entry.path())));
-    }
-    files.iter().any(|file| {
-        let deb822 = file.extension().is_some_and(|extension| extension == "sources");
-        let list = file.extension().is_some_and(|extension| extension == "list");
-        std::fs::read_to_string(file).is_ok_and(|text| {
-            text.lines().map(str::trim).any(|line| {
-                if deb822 {
-                    line.strip_prefix("Types:")
-                        .is_some_and(|types| types.split_whitespace().any(|kind| kind == "deb-src"))
-                } else {
-                    list && line.starts_with("deb-src ")
-                }
-            })
-        })
-    })
-}
-
-/// The downloaded `.dsc` of the wanted upstream version.
-fn find_dsc(sources: &Path) -> Result<PathBuf, String> {
-    let prefix = format!("musl_{MUSL_VERSION}-");
-    let mut found: Vec<PathBuf> = std::fs::read_dir(sources)
-        .map_err(|error| format!("cannot list {}: {error}", sources.display()))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".dsc"))
-        })
-        .collect();
-    found.sort();
-    found.pop().ok_or_else(|| {
-        format!(
-            "apt-get fetched no musl {MUSL_VERSION} source package into {}: cvm-libc/musl-cvm.patch is written \
-             for {MUSL_VERSION}; check `apt-cache showsrc musl`",
-            sources.display()
-        )
-    })
-}
-
 /// Makes `output/build/` a patched, configured copy of `source`, unless the copy there
 /// was made from the same patch, configuration and plugin; returns the tree.
 fn prepare_tree(
@@ -401,66 +277,6 @@ fn make(tree: &Path, arguments: &[&str], log: &Path) -> Result<(), String> {
     logged(Command::new("make").args(arguments).current_dir(tree), log)
 }
 
-/// Runs a command with its output appended to `log`; on failure, shows the log's end.
-fn logged(command: &mut Command, log: &Path) -> Result<(), String> {
-    let description = format!("{command:?}");
-    let file = File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|error| format!("cannot open {}: {error}", log.display()))?;
-    let duplicate = file.try_clone().map_err(|error| format!("cannot reopen {}: {error}", log.display()))?;
-    let status = command
-        .stdout(Stdio::from(file))
-        .stderr(Stdio::from(duplicate))
-        .status()
-        .map_err(|error| format!("cannot run {description}: {error}"))?;
-    if status.success() {
-        return Ok(());
-    }
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = lines[lines.len().saturating_sub(30)..].join("\n");
-    Err(format!("{description} failed with {status}; the end of {}:\n{tail}", log.display()))
-}
-
-/// Runs a command and returns its standard output.
-fn captured(command: &mut Command) -> Result<String, String> {
-    let description = format!("{command:?}");
-    let output = command.output().map_err(|error| format!("cannot run {description}: {error}"))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{description} failed with {}:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
-}
-
-fn remove_file(path: &Path) -> Result<(), String> {
-    match std::fs::remove_file(path) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            Err(format!("cannot remove {}: {error}", path.display()))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn remove_directory(path: &Path) -> Result<(), String> {
-    match std::fs::remove_dir_all(path) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            Err(format!("cannot remove {}: {error}", path.display()))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// Fails if the library holds an instruction that enters the kernel (`syscall`,
 /// `sysenter`, `int $0x80`; `svc`, `hvc`, `smc`) or sets the AArch64 thread pointer
 /// (`msr tpidr_el0`): cVMs reach both only through the libOS.
@@ -536,7 +352,8 @@ fn check_undefined(library: &Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{forbidden_instructions, source_entry};
+    use super::forbidden_instructions;
+    use crate::sources::source_entry;
 
     #[test]
     fn source_entry_copies_the_binary_entries() {

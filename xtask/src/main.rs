@@ -12,6 +12,8 @@
 //!                     boot an image on QEMU -M virt (exit code from semihosting)
 //! cargo xtask libc [--aarch64]
 //!                     build musl as libc.so for cVMs (this host's, or AArch64)
+//! cargo xtask ffmpeg [--full]
+//!                     build ffmpeg's libraries and program for this host's cVMs
 //! ```
 //!
 //! CI runs `cargo xtask test`, the same command a person types.
@@ -19,9 +21,12 @@
 mod bench;
 mod c64;
 mod examples;
+mod ffmpeg;
 mod image;
 mod libc;
 mod setup;
+mod sources;
+mod transcode;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -37,7 +42,8 @@ fn main() -> ExitCode {
         Some("image") => build().and_then(|()| image::run_image(&arguments[1..])),
         Some("qemu") => image::run_qemu(&arguments[1..]),
         Some("libc") => libc::run_command(&arguments[1..]),
-        _ => Err("usage: cargo xtask setup|build|demo|test|bench|image|qemu|libc".to_string()),
+        Some("ffmpeg") => ffmpeg::run_command(&arguments[1..]),
+        _ => Err("usage: cargo xtask setup|build|demo|test|bench|image|qemu|libc|ffmpeg".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,9 +12,10 @@ use super::run;
 /// The Debian packages the build uses: the C compiler and linker for cVM programs,
 /// LLVM 14's development files for the cls-pass plugin, FileCheck for its IR tests,
 /// LLVM 16 for the plugin's second leg and its version-guard tests, valgrind for the
-/// benchmarks' instruction counts, and QEMU for the bare-metal images.
-const PACKAGES: [&str; 7] =
-    ["clang-14", "lld-14", "llvm-14-dev", "llvm-14-tools", "clang-16", "llvm-16-dev", "valgrind"];
+/// benchmarks' instruction counts, QEMU for the bare-metal images, and Debian's
+/// ffmpeg (ffprobe), the peer that checks what the transcoding cVMs write.
+const PACKAGES: [&str; 8] =
+    ["clang-14", "lld-14", "llvm-14-dev", "llvm-14-tools", "clang-16", "llvm-16-dev", "valgrind", "ffmpeg"];
 
 /// The C compiler the examples are built with.
 pub const CLANG: &str = "/usr/bin/clang-14";
@@ -54,6 +55,7 @@ fn installed(package: &str) -> bool {
         "qemu-system-arm" => Path::new("/usr/bin/qemu-system-aarch64").exists(),
         "clang-16" => Path::new("/usr/bin/clang-16").exists(),
         "llvm-16-dev" => Path::new("/usr/lib/llvm-16/bin/llvm-config").exists(),
+        "ffmpeg" => Path::new("/usr/bin/ffprobe").exists(),
         _ => false,
     }
 }

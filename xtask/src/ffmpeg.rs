@@ -1,0 +1,225 @@
+//! Building ffmpeg 5.1 for cVMs: its libraries as shared ORC objects and the `ffmpeg`
+//! program, on cvm-libc (musl) and cvm-libos, every file through the cls-pass.
+//!
+//! The source is Debian's `ffmpeg` source package (`crate::sources`). ffmpeg's own
+//! `configure` and `Makefile` build it out of tree in `target/cvm-ffmpeg/<rust-target>/`,
+//! cross-compiling for a Linux that is in fact the libOS: musl's headers instead of
+//! the system's, `-nostdlib` links against `libc.so` and `libcvm.so`, programs started by
+//! `cvm-libos/c/start_libc.c`. The reduced configuration has exactly what the transcode
+//! workload needs (rawvideo and pcm_s16le in; mpeg4, ac3, avi out; hue, scale,
+//! aresample); `--full` has every codec, format and filter of ffmpeg's own (still no
+//! external library). No assembly, no threads yet.
+//!
+//! Outputs: `target/cvm-ffmpeg/<rust-target>/<configuration>/` holds `ffmpeg` and the six
+//! libraries under their sonames (`libavutil.so.57`, ...).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::Digest;
+
+use super::examples::{build_libos, build_pass, CvmTarget};
+use super::libc::build_libc;
+use super::root;
+use super::setup::CLANG;
+use super::sources::{captured, logged, read, remove_directory, unpacked_source};
+
+/// The upstream version.
+const FFMPEG_VERSION: &str = "5.1.9";
+
+/// The libraries, as the program needs them, with their sonames.
+pub const LIBRARIES: [&str; 6] = [
+    "libavutil.so.57",
+    "libswresample.so.4",
+    "libswscale.so.6",
+    "libavcodec.so.59",
+    "libavformat.so.59",
+    "libavfilter.so.8",
+];
+
+/// Options shared by both configurations.
+const COMMON: [&str; 17] = [
+    "--disable-autodetect",
+    "--disable-asm",
+    "--disable-pthreads",
+    "--disable-doc",
+    "--disable-network",
+    "--disable-debug",
+    "--disable-stripping",
+    "--disable-iconv",
+    "--enable-pic",
+    "--enable-shared",
+    "--disable-static",
+    "--disable-avdevice",
+    "--disable-postproc",
+    "--disable-ffprobe",
+    "--disable-ffplay",
+    "--enable-cross-compile",
+    "--target-os=linux",
+];
+
+/// What the transcode workload needs, and no more.
+const REDUCED: [&str; 7] = [
+    "--disable-everything",
+    "--enable-protocol=file",
+    "--enable-demuxer=rawvideo,pcm_s16le",
+    "--enable-decoder=rawvideo,pcm_s16le",
+    "--enable-encoder=mpeg4,ac3",
+    "--enable-muxer=avi",
+    "--enable-filter=hue,scale,aresample",
+];
+
+/// A built ffmpeg.
+#[derive(Debug, Clone)]
+pub struct FfmpegBuild {
+    /// The directory holding `ffmpeg` and the libraries under their sonames.
+    pub directory: PathBuf,
+}
+
+/// `cargo xtask ffmpeg [--full]`.
+pub fn run_command(arguments: &[String]) -> Result<(), String> {
+    let full = match arguments {
+        [] => false,
+        [flag] if flag == "--full" => true,
+        _ => return Err("usage: cargo xtask ffmpeg [--full]".to_string()),
+    };
+    super::setup::install()?;
+    let started = std::time::Instant::now();
+    let build = build_ffmpeg(CvmTarget::host(), full)?;
+    println!(
+        "xtask: built ffmpeg in {} in {:.1} s",
+        build.directory.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Builds ffmpeg for `target`: reduced, or `full`.
+pub fn build_ffmpeg(target: CvmTarget, full: bool) -> Result<FfmpegBuild, String> {
+    let configuration = if full { "full" } else { "reduced" };
+    let pass = build_pass()?;
+    let libc = build_libc(target)?;
+    let libos = build_libos(target)?;
+    let source = unpacked_source("ffmpeg", FFMPEG_VERSION, "RELEASE")?;
+    let output = root().join("target/cvm-ffmpeg").join(target.rust).join(configuration);
+    let build = output.join("build");
+    std::fs::create_dir_all(&build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
+
+    // `-lc`, `-lcvm` and the empty `-lm`, `-lpthread`: musl's libc.so holds them all.
+    let link_directory = output.join("link");
+    std::fs::create_dir_all(&link_directory)
+        .map_err(|error| format!("cannot create {}: {error}", link_directory.display()))?;
+    copy(&libc.library, &link_directory.join("libc.so"))?;
+    copy(&libos.library, &link_directory.join("libcvm.so"))?;
+    for empty in ["libm.a", "libpthread.a", "libdl.a", "librt.a"] {
+        std::fs::write(link_directory.join(empty), b"!<arch>\n")
+            .map_err(|error| format!("cannot write {empty}: {error}"))?;
+    }
+    let builtins = captured(Command::new(CLANG).args(["-target", target.clang, "-print-libgcc-file-name"]))?;
+
+    let arch = if target == CvmTarget::aarch64() { "aarch64" } else { "x86_64" };
+    let mut configure: Vec<String> = COMMON.iter().map(|option| option.to_string()).collect();
+    if !full {
+        configure.extend(REDUCED.iter().map(|option| option.to_string()));
+    }
+    configure.extend([
+        format!("--arch={arch}"),
+        format!("--cc={CLANG}"),
+        format!("--ld={CLANG}"),
+        "--pkg-config=false".to_string(),
+        format!(
+            "--extra-cflags=-target {} -nostdinc -isystem {} -fPIC -fno-stack-protector -fpass-plugin={}",
+            target.clang,
+            libc.include.display(),
+            pass.display()
+        ),
+        format!(
+            "--extra-ldflags=-target {} -fuse-ld=lld -nostdlib -L{} -Wl,-z,now",
+            target.clang,
+            link_directory.display()
+        ),
+        format!(
+            "--extra-ldexeflags=-pie -Wl,--no-dynamic-linker -Wl,-e,_start {}",
+            libos.start_libc.display()
+        ),
+        format!("--extra-libs=-lc -lcvm {}", builtins.trim()),
+    ]);
+
+    let mut digest = sha2::Sha256::new();
+    for part in [configure.join("\n").into_bytes(), read(&pass)?, read(&libc.library)?] {
+        digest.update((part.len() as u64).to_le_bytes());
+        digest.update(part);
+    }
+    let stamp: String = digest.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+    let stamp_file = build.join("cvm-stamp");
+    if !std::fs::read_to_string(&stamp_file).is_ok_and(|old| old == stamp) {
+        remove_directory(&build)?;
+        std::fs::create_dir_all(&build)
+            .map_err(|error| format!("cannot create {}: {error}", build.display()))?;
+        println!("xtask: configuring ffmpeg {FFMPEG_VERSION} ({configuration}) for {}", target.clang);
+        logged(
+            Command::new(source.join("configure")).args(&configure).current_dir(&build),
+            &output.join("configure.log"),
+        )?;
+        std::fs::write(&stamp_file, &stamp)
+            .map_err(|error| format!("cannot write {}: {error}", stamp_file.display()))?;
+    }
+    let log = output.join("make.log");
+    println!("xtask: compiling ffmpeg {FFMPEG_VERSION} ({configuration}) (log: {})", log.display());
+    logged(Command::new("make").args(["-j2"]).current_dir(&build), &log)?;
+
+    let directory = output.join("objects");
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    for library in LIBRARIES {
+        let name = library.split(".so").next().unwrap_or(library);
+        copy(&build.join(name).join(library), &directory.join(library))?;
+    }
+    copy(&build.join("ffmpeg"), &directory.join("ffmpeg"))?;
+    Ok(FfmpegBuild { directory })
+}
+
+/// Builds the same ffmpeg natively (glibc, the system's dynamic linker, no cls-pass) in
+/// `target/native-ffmpeg/<configuration>/`: the reference the cVMs' outputs are
+/// compared with. Returns the build directory (`ffmpeg` there, each library in its
+/// subdirectory).
+pub fn build_native(full: bool) -> Result<PathBuf, String> {
+    let configuration = if full { "full" } else { "reduced" };
+    let source = unpacked_source("ffmpeg", FFMPEG_VERSION, "RELEASE")?;
+    let output = root().join("target/native-ffmpeg").join(configuration);
+    let build = output.join("build");
+    let mut configure: Vec<String> =
+        COMMON.iter().filter(|option| !is_cross_option(option)).map(|option| option.to_string()).collect();
+    if !full {
+        configure.extend(REDUCED.iter().map(|option| option.to_string()));
+    }
+    configure.push(format!("--cc={CLANG}"));
+    let stamp_file = build.join("cvm-stamp");
+    let stamp = configure.join("\n");
+    if !std::fs::read_to_string(&stamp_file).is_ok_and(|old| old == stamp) {
+        remove_directory(&build)?;
+        std::fs::create_dir_all(&build)
+            .map_err(|error| format!("cannot create {}: {error}", build.display()))?;
+        println!("xtask: configuring the native reference ffmpeg ({configuration})");
+        logged(
+            Command::new(source.join("configure")).args(&configure).current_dir(&build),
+            &output.join("configure.log"),
+        )?;
+        std::fs::write(&stamp_file, &stamp)
+            .map_err(|error| format!("cannot write {}: {error}", stamp_file.display()))?;
+    }
+    let log = output.join("make.log");
+    println!("xtask: compiling the native reference ffmpeg ({configuration}) (log: {})", log.display());
+    logged(Command::new("make").args(["-j2"]).current_dir(&build), &log)?;
+    Ok(build)
+}
+
+fn is_cross_option(option: &str) -> bool {
+    option == "--enable-cross-compile" || option.starts_with("--target-os")
+}
+
+pub(crate) fn copy(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|error| format!("cannot copy {} to {}: {error}", from.display(), to.display()))
+}
