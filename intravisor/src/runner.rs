@@ -42,8 +42,9 @@ use crate::store::{Acquired, ObjectStore};
 const HOST_THREAD_STACK: usize = 1 << 20;
 /// log2 of the size of a slot of the shared area: each shared object starts a slot.
 const SLOT_SHIFT: u32 = 26;
-/// Slots in the shared area (64 MiB each: 4 GiB of address space, no memory).
-const SHARED_SLOTS: u64 = 64;
+/// Slots in the shared area (64 MiB each: 16 GiB of address space, no memory): room
+/// for 256 shared copies, e.g. 28 tenants' private copies of ffmpeg's 9 objects.
+const SHARED_SLOTS: u64 = 256;
 
 /// The intravisor: one arena of cVM regions and shared objects, and where cVM output goes.
 #[derive(Debug)]

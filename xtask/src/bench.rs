@@ -5,7 +5,8 @@
 //!   a small function that uses a global, called in a loop, built with the cls-pass
 //!   against the same function built without it. Time per call from the clock, and
 //!   instructions per call from `valgrind --tool=callgrind` (repeatable, whatever else
-//!   the machine does).
+//!   the machine does);
+//! - the transcode density figure (`crate::density`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,7 +20,8 @@ const TIMED_CALLS: &str = "100000000";
 
 pub fn run_all() -> Result<(), String> {
     run(cargo().args(["bench", "-p", "intravisor", "--bench", "lifecycle"]))?;
-    compartment_local_storage()
+    compartment_local_storage()?;
+    super::density::run_density()
 }
 
 fn compartment_local_storage() -> Result<(), String> {

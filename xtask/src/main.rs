@@ -3,9 +3,9 @@
 //! ```text
 //! cargo xtask setup   install what the build needs (Debian packages, Rust targets)
 //! cargo xtask build   build cvm-libos for cVMs and every example's programs
-//! cargo xtask demo    build, then run examples/hello
+//! cargo xtask demo    build, then run examples/transcode (8 transcoding cVMs)
 //! cargo xtask test    build, then every test, clippy and rustfmt
-//! cargo xtask bench   build, then the benchmarks
+//! cargo xtask bench   build, then the benchmarks (`bench density`: the transcode one)
 //! cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE
 //!                     a bootable bare-metal image of a deployment
 //! cargo xtask qemu IMAGE
@@ -20,6 +20,7 @@
 
 mod bench;
 mod c64;
+mod density;
 mod examples;
 mod ffmpeg;
 mod image;
@@ -38,6 +39,9 @@ fn main() -> ExitCode {
         Some("build") => build(),
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("bench") if arguments.get(1).is_some_and(|name| name == "density") => {
+            build().and_then(|()| density::run_density())
+        }
         Some("bench") => bench(),
         Some("image") => build().and_then(|()| image::run_image(&arguments[1..])),
         Some("qemu") => image::run_qemu(&arguments[1..]),
@@ -80,17 +84,21 @@ fn build() -> Result<(), String> {
     examples::build_all()
 }
 
+/// The flagship workload: 8 cVMs transcoding with one shared copy of ffmpeg and musl.
 fn demo() -> Result<(), String> {
     build()?;
     run(cargo().args(["build", "--release", "--bin", "intravisor"]))?;
-    let report = root().join("target/hello-report.json");
+    let report = root().join("target/transcode-report.json");
     run(Command::new(root().join("target/release/intravisor"))
         .arg("run")
-        .arg("examples/hello/deploy.yaml")
+        .arg("examples/transcode/deploy.yaml")
         .arg("--report")
         .arg(&report))?;
-    println!("report: {}", report.display());
-    Ok(())
+    println!("outputs: examples/transcode/out/transcode*/out.avi; report: {}", report.display());
+    run(Command::new(root().join("target/release/intravisor"))
+        .arg("report")
+        .arg(&report)
+        .args(["--tenant", "default"]))
 }
 
 fn test() -> Result<(), String> {

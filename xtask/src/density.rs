@@ -1,0 +1,141 @@
+//! `cargo xtask bench density`: the flagship figure. Memory per cVM and frames per
+//! second per cVM for 1, 4 and 8 transcoding cVMs (`examples/transcode`), with ORC
+//! (ffmpeg, its libraries and musl loaded once and shared) against the same cVMs with
+//! private copies of every object (each cVM its own tenant without a sharing policy).
+//!
+//! Each configuration runs the release intravisor three times; the figures are the
+//! median run's. Memory is the kernel's proportional set size of the whole intravisor
+//! process at its peak (`/proc/self/smaps_rollup`, sampled every 5 ms by the
+//! intravisor, from its report), divided by the number of cVMs, and the same above the
+//! Pss of the intravisor before any cVM ran; frames per second per
+//! cVM is 60 frames over the wall time of the run, all cVMs running at once on this
+//! machine's cores.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use super::transcode::INPUTS;
+use super::{cargo, root, run};
+
+/// The transcode's frames.
+const FRAMES: f64 = 60.0;
+/// Runs per configuration.
+const RUNS: usize = 3;
+
+/// One configuration's median run.
+#[derive(Debug, Clone, Copy)]
+struct Measurement {
+    seconds: f64,
+    peak_pss: u64,
+    baseline_pss: u64,
+}
+
+/// Runs every configuration and prints the table.
+pub fn run_density() -> Result<(), String> {
+    super::transcode::build()?;
+    run(cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"]))?;
+    let directory = root().join("target/density");
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    println!(
+        "transcode density: 128x96, 60 frames + 2 s stereo audio per cVM, mpeg4 + ac3, {RUNS} runs each"
+    );
+    println!(
+        "| cVMs | objects | Pss per cVM (MiB) | above the idle intravisor, per cVM (MiB) | Pss total (MiB) | fps per cVM | wall (s) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for count in [1u32, 4, 8] {
+        for shared in [true, false] {
+            let deployment = write_deployment(&directory, count, shared)?;
+            let mut runs = Vec::with_capacity(RUNS);
+            for _ in 0..RUNS {
+                runs.push(measure(&deployment)?);
+            }
+            runs.sort_by(|left, right| left.seconds.total_cmp(&right.seconds));
+            let median = runs[RUNS / 2];
+            let mebibytes = median.peak_pss as f64 / (1024.0 * 1024.0);
+            let above = median.peak_pss.saturating_sub(median.baseline_pss) as f64 / (1024.0 * 1024.0);
+            println!(
+                "| {count} | {} | {:.2} | {:.2} | {:.1} | {:.0} | {:.3} |",
+                if shared { "ORC (shared)" } else { "private copies" },
+                mebibytes / f64::from(count),
+                above / f64::from(count),
+                mebibytes,
+                FRAMES / median.seconds,
+                median.seconds
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A deployment of `count` transcoders over the example's build, all in one tenant
+/// (ORC sharing) or each in a tenant of its own (private copies).
+fn write_deployment(directory: &Path, count: u32, shared: bool) -> Result<PathBuf, String> {
+    let build = root().join("examples/transcode/build");
+    let kind = if shared { "orc" } else { "private" };
+    let objects: Vec<String> = [
+        "libc.so",
+        "libcvm.so",
+        "libavutil.so.57",
+        "libswresample.so.4",
+        "libswscale.so.6",
+        "libavcodec.so.59",
+        "libavformat.so.59",
+        "libavfilter.so.8",
+    ]
+    .iter()
+    .map(|object| build.join(object).display().to_string())
+    .collect();
+    let mut text = String::from("cVMs:\n");
+    for index in 1..=count {
+        let input = (index - 1) % INPUTS + 1;
+        let tenant = if shared { "fleet".to_string() } else { format!("tenant{index}") };
+        text.push_str(&format!(
+            "  - name: transcode{index}\n    tenant: {tenant}\n    runtime: {}\n    objects: [{}]\n    \
+             args: [-hide_banner, -loglevel, warning, -nostdin, -y, -f, rawvideo, -pix_fmt, yuv420p, -s, 128x96, -r, \"30\", -i, in.yuv, -f, \
+             s16le, -ar, \"48000\", -ac, \"2\", -i, in.pcm, -vf, hue=s=0, -c:v, mpeg4, -c:a, ac3, out.avi]\n    \
+             files:\n      - {{path: {}, as: in.yuv}}\n      - {{path: {}, as: in.pcm}}\n    output: {}\n    \
+             isolation: {{size: 64M}}\n",
+            build.join("ffmpeg").display(),
+            objects.join(", "),
+            build.join(format!("in{input}.yuv")).display(),
+            build.join(format!("in{input}.pcm")).display(),
+            directory.join("out").join(format!("{kind}-{count}-{index}")).display(),
+        ));
+    }
+    let file = directory.join(format!("{kind}-{count}.yaml"));
+    std::fs::write(&file, text).map_err(|error| format!("cannot write {}: {error}", file.display()))?;
+    Ok(file)
+}
+
+/// Runs a deployment once: its wall time and the kernel's peak Pss from its report.
+fn measure(deployment: &Path) -> Result<Measurement, String> {
+    let report = deployment.with_extension("json");
+    let started = Instant::now();
+    let output = Command::new(root().join("target/release/intravisor"))
+        .arg("run")
+        .arg(deployment)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .map_err(|error| format!("cannot run the intravisor: {error}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !output.status.success() {
+        return Err(format!(
+            "{} failed with {}: {}",
+            deployment.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let text = std::fs::read_to_string(&report)
+        .map_err(|error| format!("cannot read {}: {error}", report.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| format!("{}: {error}", report.display()))?;
+    let kernel = |field: &str| {
+        value["kernel"][field].as_u64().ok_or_else(|| format!("{} has no kernel.{field}", report.display()))
+    };
+    Ok(Measurement { seconds, peak_pss: kernel("peak_pss")?, baseline_pss: kernel("baseline_pss")? })
+}
