@@ -63,8 +63,10 @@ int64_t cvm_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2,
 /* The cVM's heap. */
 void *cvm_malloc(size_t size);
 void cvm_free(void *pointer);
-/* Sets the C library's thread pointer of this cVM (the fs base on x86-64), kept across
- * hostcalls; returns 0, or -CVM_ENOSYS where the platform does not switch it yet. */
+/* Sets the C library's thread pointer of this cVM (the fs base on x86-64, TPIDR_EL0 on
+ * AArch64), kept across hostcalls; returns 0, or -CVM_ENOSYS where the platform does
+ * not switch it. On AArch64 the address must be followed by 16 writable bytes: the
+ * second word is taken for the cVM's compartment-local storage table. */
 int64_t cvm_set_thread_pointer(uint64_t address);
 /* The cVM's name. */
 const char *cvm_name(void);

@@ -12,8 +12,11 @@
 use abi::{ClsSlot, ClsTable};
 
 /// The address of the current cVM's table, or zero outside a cVM.
+///
+/// x86-64: `gs:0`. AArch64: the word at `TPIDR_EL0 + 8`, which is free in a C library's
+/// thread control block there (musl leaves 16 bytes above its thread pointer).
 #[inline(always)]
-fn table_address() -> u64 {
+pub(crate) fn table_address() -> u64 {
     #[cfg(all(target_arch = "x86_64", target_os = "none"))]
     {
         let table: u64;
@@ -27,10 +30,17 @@ fn table_address() -> u64 {
     #[cfg(all(target_arch = "aarch64", target_os = "none"))]
     {
         let table: u64;
-        // SAFETY: the intravisor keeps the table's address in TPIDR_EL0 whenever cVM
-        // code runs; reading it has no effect.
+        // SAFETY: whenever cVM code runs, TPIDR_EL0 is a thread pointer whose second
+        // word holds the table's address (`abi::ClsTable`: the intravisor starts the cVM
+        // with the table's address minus 8, and `__cvm_set_thread_pointer` copies it to
+        // the C library's thread pointer); reading it has no other effect.
         unsafe {
-            core::arch::asm!("mrs {}, tpidr_el0", out(reg) table, options(nomem, nostack, preserves_flags, pure));
+            core::arch::asm!(
+                "mrs {table}, tpidr_el0",
+                "ldr {table}, [{table}, #8]",
+                table = out(reg) table,
+                options(nostack, readonly, preserves_flags, pure)
+            );
         }
         table
     }

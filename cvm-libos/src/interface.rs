@@ -64,11 +64,21 @@ pub extern "C" fn cvm_close(handle: u64) -> i64 {
     hostcall::raw(Hostcall::Close, [handle, 0, 0, 0, 0])
 }
 
-/// Sets the C library's thread pointer of this cVM's code (the `fs` base on x86-64),
-/// which the intravisor keeps across hostcalls; 0, or `-ENOSYS` where it is not
-/// switched yet.
+/// Sets the C library's thread pointer of this cVM's code (the `fs` base on x86-64,
+/// TPIDR_EL0 on AArch64), which the intravisor keeps across hostcalls; 0, or `-ENOSYS`
+/// where it is not switched.
+///
+/// # Safety
+/// On AArch64, `address` is followed by 16 writable bytes: the second word becomes the
+/// address of this cVM's CLS table, which `__cls_get_addr` reads through the thread
+/// pointer there (`cls`).
 #[no_mangle]
-pub extern "C" fn cvm_set_thread_pointer(address: u64) -> i64 {
+pub unsafe extern "C" fn cvm_set_thread_pointer(address: u64) -> i64 {
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        (address as *mut u64).add(1).write(crate::cls::table_address())
+    };
     hostcall::raw(Hostcall::SetThreadPointer, [address, 0, 0, 0, 0])
 }
 

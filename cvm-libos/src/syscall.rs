@@ -180,7 +180,10 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
 /// threads to create), -1 when the platform cannot switch it (musl stops).
 #[no_mangle]
 pub extern "C" fn __cvm_set_thread_pointer(pointer: u64) -> i32 {
-    match interface::cvm_set_thread_pointer(pointer) {
+    // musl's thread control block has the 16 bytes above the pointer that
+    // `cvm_set_thread_pointer` asks for on AArch64.
+    // SAFETY: musl passes its thread pointer, with those 16 writable bytes.
+    match unsafe { interface::cvm_set_thread_pointer(pointer) } {
         0 => 1,
         _ => -1,
     }

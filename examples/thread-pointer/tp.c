@@ -1,6 +1,6 @@
 /* tp: sets its C library's thread pointer, as musl's startup does, and checks that the
- * intravisor keeps it (on x86-64 the fs base, switched with the intravisor's own on
- * every hostcall).
+ * intravisor keeps it (the fs base on x86-64, TPIDR_EL0 on AArch64, switched with the
+ * intravisor's own on every hostcall).
  *
  *   keep    points the thread pointer at a block whose first word holds the block's
  *           address (like a C library's thread control block), then reads that word
@@ -15,13 +15,13 @@
 static uint64_t control_block[4];
 
 static uint64_t first_word_through_thread_pointer(void) {
-#if defined(__x86_64__)
     uint64_t word;
+#if defined(__x86_64__)
     __asm__ volatile("mov %%fs:0, %0" : "=r"(word));
-    return word;
 #else
-    return control_block[0];
+    __asm__ volatile("mrs %0, tpidr_el0\n\tldr %0, [%0]" : "=r"(word));
 #endif
+    return word;
 }
 
 static int same(const char *left, const char *right) {

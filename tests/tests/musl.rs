@@ -4,10 +4,6 @@
 use tests::{root, run_deployment};
 
 #[test]
-#[cfg_attr(
-    not(target_arch = "x86_64"),
-    ignore = "musl's thread pointer is switched only on x86-64 hosts so far"
-)]
 fn three_cvms_share_one_musl_and_each_gets_its_own_state() {
     tests::build_examples();
     let run = run_deployment(&root().join("examples/musl-hello/deploy.yaml"));
@@ -50,10 +46,6 @@ fn three_cvms_share_one_musl_and_each_gets_its_own_state() {
 }
 
 #[test]
-#[cfg_attr(
-    not(target_arch = "x86_64"),
-    ignore = "musl's thread pointer is switched only on x86-64 hosts so far"
-)]
 fn stdio_reads_grants_and_writes_seeks_only_in_the_output_directory() {
     tests::build_examples();
     let output = root().join("examples/musl-hello/out");

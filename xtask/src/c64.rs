@@ -11,7 +11,8 @@
 //!
 //! The object, `libcounter64.so`:
 //! - `counter_increment()` finds this cVM's CLS table through `CTPIDR_EL0` (a capability
-//!   the intravisor bounds to the cVM's region), looks its own slot up as
+//!   the intravisor bounds to the cVM's region; its second word holds the table's
+//!   address, as for hybrid code), looks its own slot up as
 //!   `__cls_get_addr` does, and increments and returns the cVM's own counter;
 //! - `counter_overwrite_code()` stores through a capability derived from its own PCC,
 //!   which the intravisor's sealed entry capability gives no Store permission: it faults.
@@ -44,6 +45,7 @@ const TABLE_SLOT: usize = core::mem::size_of::<abi::ClsSlot>();
 fn counter_source() -> String {
     let mrs_c1_ctpidr = encoding::mrs(C::new(1), CapabilityRegister::CtpidrEl0);
     let scvalue_c7_c1_x5 = encoding::scvalue(C::new(7), C::new(1), X::new(5));
+    let scvalue_c1_c1_x5 = encoding::scvalue(C::new(1), C::new(1), X::new(5));
     let scvalue_c1_c1_x2 = encoding::scvalue(C::new(1), C::new(1), X::new(2));
     let ret_c30 = encoding::ret(C::new(30));
     let slot_base = core::mem::offset_of!(abi::ClsTable, slot_base);
@@ -57,7 +59,9 @@ fn counter_source() -> String {
     .p2align 2
 counter_increment:
 .Lcounter_increment:
-    .inst {mrs_c1_ctpidr:#010x}     // mrs c1, CTPIDR_EL0: this cVM's CLS table
+    .inst {mrs_c1_ctpidr:#010x}     // mrs c1, CTPIDR_EL0: this cVM's thread pointer
+    ldr x5, [x1, #8]                  // through c1: its second word, the CLS table's address
+    .inst {scvalue_c1_c1_x5:#010x}    // scvalue c1, c1, x5: the table
     adr x2, counter                   // c2: the counter's template, from PCC
     ldr x3, [x1, #{slot_base}]        // through c1: the table's slot_base
     ldr x4, [x1, #{slot_shift}]       // and slot_shift

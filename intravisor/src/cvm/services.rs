@@ -138,7 +138,7 @@ impl<'a> CvmServices<'a> {
             Hostcall::ClockWall => Ok(wall_nanoseconds()),
             // Handled by `hostcall` before dispatch.
             Hostcall::Exit => Err(Errno::Invalid),
-            // The x86-64 switch serves it before the handler; elsewhere it is not yet.
+            // The host's switch serves it before the handler is asked.
             Hostcall::SetThreadPointer => Err(Errno::NoSys),
         }
     }

@@ -151,8 +151,26 @@ pub unsafe fn store_entry_capability(slot: u64, object: core::ops::Range<u64>, f
     unsafe { intravisor_store_entry(slot, object.start, object.end - object.start, function) }
 }
 
+/// Sets the thread pointer (TPIDR_EL0) the cVM running now resumes with: on Morello
+/// the value of its CTPIDR_EL0, whose bounds and permissions stay its own.
+pub fn set_cvm_thread_pointer(value: u64) {
+    #[cfg(feature = "morello")]
+    // SAFETY: the routine changes only the value of the cVM's CTPIDR_EL0 capability,
+    // which the cVM could set itself.
+    unsafe {
+        intravisor_set_cvm_thread_pointer(value)
+    };
+    #[cfg(not(feature = "morello"))]
+    // SAFETY: TPIDR_EL0 is the cVM's own register; the intravisor never reads through
+    // it (it sets it again on every entry).
+    unsafe {
+        core::arch::asm!("msr tpidr_el0, {}", in(reg) value, options(nomem, nostack))
+    };
+}
+
 #[cfg(feature = "morello")]
 extern "C" {
+    fn intravisor_set_cvm_thread_pointer(value: u64);
     fn intravisor_store_entry(slot: u64, base: u64, length: u64, function: u64);
     fn intravisor_probe_cvm(address: u64, length: u64) -> u64;
     fn intravisor_copy_from_cvm(destination: *mut u8, address: u64, length: u64) -> u64;
@@ -279,9 +297,12 @@ core::arch::global_asm!(
     ".endif",
     "msr sp_el0, x1",
     "msr spsr_el1, xzr", // EL0t
+    // The cVM's thread pointer: its CLS table's address minus 8, so that the word at
+    // TPIDR_EL0 + 8 is the table's address (the table's first word is its own address).
+    "sub x3, x3, #8",
     ".if MORELLO",
-    // CTPIDR_EL0: the cVM's DDC with the CLS table's address, so that hybrid code reads
-    // the table's address from TPIDR_EL0 and C64 code reaches its instances through it.
+    // CTPIDR_EL0: the cVM's DDC with that address, so that hybrid code reads it from
+    // TPIDR_EL0 and C64 code reaches the table and its instances through it.
     ".inst {scvalue_c12_c9_x3}",
     ".inst {msr_ctpidr_el0_c12}",
     ".else",
@@ -372,6 +393,15 @@ core::arch::global_asm!(
     "ret",
     "intravisor_cvm_access_failed:",
     "mov x0, #1",
+    "ret",
+    "",
+    // void intravisor_set_cvm_thread_pointer(value x0): the cVM's CTPIDR_EL0 keeps its
+    // bounds and permissions and takes the value (its C library's thread pointer).
+    ".global intravisor_set_cvm_thread_pointer",
+    "intravisor_set_cvm_thread_pointer:",
+    ".inst {mrs_c9_ctpidr_el0}",
+    ".inst {scvalue_c9_c9_x0}",
+    ".inst {msr_ctpidr_el0_c9}",
     "ret",
     "",
     // void intravisor_store_entry(slot x0, object base x1, object length x2, function
@@ -561,6 +591,9 @@ core::arch::global_asm!(
     seal_c9_c9_rb = const encoding::seal_immediate(C::new(9), C::new(9), SealForm::RestrictedBranch),
     str_c9_x0 = const encoding::str_capability(C::new(9), X::new(0), 0),
     clrperm_c9_c9_x11 = const encoding::clrperm(C::new(9), C::new(9), X::new(11)),
+    mrs_c9_ctpidr_el0 = const encoding::mrs(C::new(9), CapabilityRegister::CtpidrEl0),
+    scvalue_c9_c9_x0 = const encoding::scvalue(C::new(9), C::new(9), X::new(0)),
+    msr_ctpidr_el0_c9 = const encoding::msr(CapabilityRegister::CtpidrEl0, C::new(9)),
 );
 
 /// Permissions a cVM's DDC loses: Execute, System, Seal, Unseal, CompartmentID,

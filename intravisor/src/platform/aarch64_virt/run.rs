@@ -391,8 +391,10 @@ impl TrapHandler for Services<'_> {
             Some(Hostcall::Read | Hostcall::Close | Hostcall::Seek | Hostcall::FileSize) => {
                 Err(Errno::BadHandle)
             }
-            // Bare-metal cVMs have no C library thread pointer yet.
-            Some(Hostcall::SetThreadPointer) => Err(Errno::NoSys),
+            Some(Hostcall::SetThreadPointer) => {
+                super::boot::set_cvm_thread_pointer(a0);
+                Ok(0)
+            }
             None => Err(Errno::NoSys),
         };
         frame.registers[0] = match answer {

@@ -67,7 +67,10 @@ pub(super) struct SwitchContext {
     leaving: u64,
     /// The value the entry function returned, or the exit status.
     exit_value: u64,
-    /// The cVM's CLS table: in TPIDR_EL0 on AArch64 while cVM code runs.
+    /// AArch64: the cVM's TPIDR_EL0 while its code runs. At first its CLS table's
+    /// address minus 8 (the table's first word is its own address, so the word at
+    /// TPIDR_EL0 + 8 is the table's, as cvm-libos reads it); then its C library's thread
+    /// pointer, whose second word cvm-libos points at the table.
     cls_table: u64,
     /// The intravisor's own thread pointer: glibc's TPIDR_EL0 on AArch64, its `fs`
     /// base on x86-64.
@@ -110,10 +113,14 @@ extern "C" fn hostcall_dispatch(
     // `run_cvm` keeps alive and exclusively ours for the whole run; the handler pointer
     // in it is the `&mut` `run_cvm` was given.
     let context = unsafe { &mut *context };
-    if cfg!(target_arch = "x86_64") && number == abi::Hostcall::SetThreadPointer as u64 {
-        // Only ever loaded into this thread's `fs` while the cVM's code runs; the
-        // intravisor never reads through it.
-        context.cvm_thread_pointer = a0;
+    if number == abi::Hostcall::SetThreadPointer as u64 {
+        // Only ever loaded into this thread's `fs` (x86-64) or TPIDR_EL0 (AArch64) while
+        // the cVM's code runs; the intravisor never reads through it.
+        if cfg!(target_arch = "x86_64") {
+            context.cvm_thread_pointer = a0;
+        } else {
+            context.cls_table = a0;
+        }
         return 0;
     }
     // SAFETY: as above: the handler outlives the run and nothing else borrows it now.
@@ -179,7 +186,7 @@ pub unsafe fn run_cvm(start: CvmEntry, handler: &mut dyn HostcallHandler) -> Cvm
         in_cvm: 0,
         leaving: 0,
         exit_value: 0,
-        cls_table,
+        cls_table: cls_table.wrapping_sub(8),
         host_thread_pointer: host_thread_pointer(),
         cvm_thread_pointer: 0,
         fault: None,
