@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// The first bytes of a manifest.
-pub const MAGIC: &[u8; 8] = b"ORCIMG01";
+pub const MAGIC: &[u8; 8] = b"ORCIMG02";
 
 /// An object of the image.
 #[derive(Debug, Clone)]
@@ -50,6 +50,11 @@ pub struct ImageCvm {
     pub objects: Vec<usize>,
     /// Its arguments.
     pub arguments: Vec<String>,
+    /// The files it may read: the name it opens each by, and its object index (the
+    /// file's bytes are packed, and digest-checked, like an object's).
+    pub files: Vec<(String, usize)>,
+    /// The host directory its outputs are written to through semihosting, if any.
+    pub output: Option<String>,
 }
 
 /// A decoded manifest.
@@ -161,12 +166,26 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
             .map(|_| reader.u32().map(|index| index as usize))
             .collect::<Result<Vec<_>, _>>()?;
         let arguments = (0..reader.u32()?).map(|_| reader.text()).collect::<Result<Vec<_>, _>>()?;
-        for &index in core::iter::once(&program).chain(&objects) {
+        let files = (0..reader.u32()?)
+            .map(|_| Ok((reader.text()?, reader.u32()? as usize)))
+            .collect::<Result<Vec<_>, ManifestError>>()?;
+        let output = Some(reader.text()?).filter(|output| !output.is_empty());
+        for &index in core::iter::once(&program).chain(&objects).chain(files.iter().map(|(_, index)| index)) {
             if index >= headers.len() {
                 return Err(ManifestError::NoSuchObject { cvm: name, index });
             }
         }
-        cvms.push(ImageCvm { name, tenant, region_size, stack_size, program, objects, arguments });
+        cvms.push(ImageCvm {
+            name,
+            tenant,
+            region_size,
+            stack_size,
+            program,
+            objects,
+            arguments,
+            files,
+            output,
+        });
     }
     let mut policies = Vec::new();
     for _ in 0..reader.u32()? {
@@ -214,6 +233,12 @@ pub fn encode(
         for argument in &cvm.arguments {
             text(&mut out, argument);
         }
+        out.extend((cvm.files.len() as u32).to_le_bytes());
+        for (name, index) in &cvm.files {
+            text(&mut out, name);
+            out.extend((*index as u32).to_le_bytes());
+        }
+        text(&mut out, cvm.output.as_deref().unwrap_or(""));
     }
     out.extend((policies.len() as u32).to_le_bytes());
     for (tenant, file, policy) in policies {
@@ -245,6 +270,8 @@ mod tests {
             program: 0,
             objects: vec![1],
             arguments: vec!["alpha".into()],
+            files: vec![("in.txt".into(), 1)],
+            output: Some("/tmp/out".into()),
         }];
         let policies = vec![("alpha".to_string(), "alpha.yaml".to_string(), "tenant: alpha\n".to_string())];
         let bytes = encode(&objects, &cvms, &policies);
@@ -259,5 +286,8 @@ mod tests {
         let mut wrong = bytes.clone();
         wrong[0] = b'X';
         assert_eq!(decode(&wrong).unwrap_err(), ManifestError::BadMagic);
+        let mut no_output = cvms.clone();
+        no_output[0].output = None;
+        assert_eq!(decode(&encode(&objects, &no_output, &policies)).unwrap().cvms, no_output);
     }
 }

@@ -115,3 +115,62 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&directory).expect("the scratch directory can be made");
     directory
 }
+
+/// Checking transcodes: Debian's ffprobe and ffmpeg as the peer, and the native build of
+/// the same ffmpeg (`cargo xtask build`) as the reference.
+pub mod transcode {
+    use std::path::Path;
+    use std::process::Command;
+
+    /// The libraries of the native build, each in its directory of the build tree.
+    const LIBRARIES: [&str; 6] =
+        ["libavutil", "libswresample", "libswscale", "libavcodec", "libavformat", "libavfilter"];
+
+    /// Runs a command and returns its standard output, failing the test on an error.
+    pub fn output_of(command: &mut Command) -> String {
+        let description = format!("{command:?}");
+        let output = command.output().unwrap_or_else(|error| panic!("cannot run {description}: {error}"));
+        assert!(output.status.success(), "{description}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// What Debian's ffprobe says of each stream: codec, size, frames counted, duration.
+    pub fn probe(file: &Path) -> String {
+        output_of(
+            Command::new("ffprobe")
+                .args(["-v", "error", "-count_frames", "-show_entries"])
+                .arg("stream=codec_name,width,height,pix_fmt,sample_rate,channels,nb_read_frames,duration")
+                .args(["-of", "compact"])
+                .arg(file),
+        )
+    }
+
+    /// The MD5 of every decoded video frame, by Debian's ffmpeg.
+    pub fn frame_digests(file: &Path) -> String {
+        output_of(
+            Command::new("ffmpeg")
+                .args(["-v", "error", "-nostdin", "-i"])
+                .arg(file)
+                .args(["-map", "0:v", "-f", "framemd5", "-"]),
+        )
+    }
+
+    /// The example's transcode of input `input` by the native build of the same ffmpeg.
+    pub fn native(input: u32, output: &Path) {
+        let build = super::root().join("target/native-ffmpeg/reduced/build");
+        let library_path: Vec<String> =
+            LIBRARIES.iter().map(|library| build.join(library).display().to_string()).collect();
+        let inputs = super::root().join("examples/transcode/build");
+        output_of(
+            Command::new(build.join("ffmpeg"))
+                .env("LD_LIBRARY_PATH", library_path.join(":"))
+                .args(["-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p"])
+                .args(["-s", "128x96", "-r", "30", "-i"])
+                .arg(inputs.join(format!("in{input}.yuv")))
+                .args(["-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
+                .arg(inputs.join(format!("in{input}.pcm")))
+                .args(["-vf", "hue=s=0", "-c:v", "mpeg4", "-c:a", "ac3"])
+                .arg(output),
+        );
+    }
+}

@@ -2,64 +2,13 @@
 //! once; each output checked with Debian's ffprobe against the same transcode by a
 //! native build of the same ffmpeg, and its frames decoded by Debian's ffmpeg.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
+use tests::transcode::{frame_digests, native, probe};
 use tests::{root, run_deployment};
-
-const LIBRARIES: [&str; 6] =
-    ["libavutil", "libswresample", "libswscale", "libavcodec", "libavformat", "libavfilter"];
 
 fn example() -> PathBuf {
     root().join("examples/transcode")
-}
-
-/// Runs a command and returns its standard output, failing the test on an error.
-fn output_of(command: &mut Command) -> String {
-    let description = format!("{command:?}");
-    let output = command.output().unwrap_or_else(|error| panic!("cannot run {description}: {error}"));
-    assert!(output.status.success(), "{description}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// What Debian's ffprobe says of each stream: codec, size, frames counted, duration.
-fn probe(file: &Path) -> String {
-    output_of(
-        Command::new("ffprobe")
-            .args(["-v", "error", "-count_frames", "-show_entries"])
-            .arg("stream=codec_name,width,height,pix_fmt,sample_rate,channels,nb_read_frames,duration")
-            .args(["-of", "compact"])
-            .arg(file),
-    )
-}
-
-/// The MD5 of every decoded video frame, by Debian's ffmpeg.
-fn frame_digests(file: &Path) -> String {
-    output_of(
-        Command::new("ffmpeg")
-            .args(["-v", "error", "-nostdin", "-i"])
-            .arg(file)
-            .args(["-map", "0:v", "-f", "framemd5", "-"]),
-    )
-}
-
-/// The same transcode by the native build of the same ffmpeg (`cargo xtask build`).
-fn native_transcode(input: u32, output: &Path) {
-    let build = root().join("target/native-ffmpeg/reduced/build");
-    let library_path: Vec<String> =
-        LIBRARIES.iter().map(|library| build.join(library).display().to_string()).collect();
-    let inputs = example().join("build");
-    output_of(
-        Command::new(build.join("ffmpeg"))
-            .env("LD_LIBRARY_PATH", library_path.join(":"))
-            .args(["-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "128x96"])
-            .args(["-r", "30", "-i"])
-            .arg(inputs.join(format!("in{input}.yuv")))
-            .args(["-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
-            .arg(inputs.join(format!("in{input}.pcm")))
-            .args(["-vf", "hue=s=0", "-c:v", "mpeg4", "-c:a", "ac3"])
-            .arg(output),
-    );
 }
 
 #[test]
@@ -88,17 +37,25 @@ fn eight_transcoders_share_ffmpeg_and_match_the_native_build() {
         let name = format!("transcode{input}");
         assert_eq!(run.cvm(&name)["exit_code"], 0, "{name}: {}", run.stderr);
         let written = outputs.join(&name).join("out.avi");
-        let native = scratch.join(format!("native{input}.avi"));
-        native_transcode(input, &native);
+        let native_output = scratch.join(format!("native{input}.avi"));
+        native(input, &native_output);
         let probed = probe(&written);
         assert!(probed.contains("codec_name=mpeg4|width=128|height=96|pix_fmt=yuv420p"), "{probed}");
         assert!(probed.contains("nb_read_frames=60"), "{probed}");
         assert!(probed.contains("codec_name=ac3|sample_rate=48000|channels=2"), "{probed}");
-        assert_eq!(probed, probe(&native), "{name}: ffprobe sees the same streams as in the native output");
-        assert_eq!(frame_digests(&written), frame_digests(&native), "{name}: the frames decode identically");
+        assert_eq!(
+            probed,
+            probe(&native_output),
+            "{name}: ffprobe sees the same streams as in the native output"
+        );
+        assert_eq!(
+            frame_digests(&written),
+            frame_digests(&native_output),
+            "{name}: the frames decode identically"
+        );
         assert_eq!(
             std::fs::read(&written).unwrap(),
-            std::fs::read(&native).unwrap(),
+            std::fs::read(&native_output).unwrap(),
             "{name}: byte for byte the native build's output"
         );
         let entries = std::fs::read_dir(outputs.join(&name)).unwrap().count();

@@ -118,6 +118,9 @@ pub fn build_ffmpeg(target: CvmTarget, full: bool) -> Result<FfmpegBuild, String
     let builtins = captured(Command::new(CLANG).args(["-target", target.clang, "-print-libgcc-file-name"]))?;
 
     let arch = if target == CvmTarget::aarch64() { "aarch64" } else { "x86_64" };
+    // AArch64: no calls to libgcc's outline atomics, whose initialiser needs glibc's
+    // `__getauxval` (musl is built the same way).
+    let target_flags = if arch == "aarch64" { " -mno-outline-atomics" } else { "" };
     let mut configure: Vec<String> = COMMON.iter().map(|option| option.to_string()).collect();
     if !full {
         configure.extend(REDUCED.iter().map(|option| option.to_string()));
@@ -128,7 +131,7 @@ pub fn build_ffmpeg(target: CvmTarget, full: bool) -> Result<FfmpegBuild, String
         format!("--ld={CLANG}"),
         "--pkg-config=false".to_string(),
         format!(
-            "--extra-cflags=-target {} -nostdinc -isystem {} -fPIC -fno-stack-protector -fpass-plugin={}",
+            "--extra-cflags=-target {} -nostdinc -isystem {} -fPIC -fno-stack-protector -fpass-plugin={}{target_flags}",
             target.clang,
             libc.include.display(),
             pass.display()

@@ -91,12 +91,20 @@ fn build_image(deployment_file: &Path, output: &Path, platform: &str) -> Result<
                 }
             }
         }
-        if !cvm.files.is_empty() || cvm.output.is_some() {
-            return Err(format!(
-                "cVM `{}`: files and output directories are not supported in images yet",
-                cvm.name
-            ));
+        let mut files = Vec::with_capacity(cvm.files.len());
+        for grant in &cvm.files {
+            files.push((grant.name.clone(), index_of(&grant.path)?));
         }
+        // Semihosting writes outputs on the host running QEMU, which cannot create
+        // directories: make each now.
+        let output = match &cvm.output {
+            Some(directory) => {
+                std::fs::create_dir_all(directory)
+                    .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+                Some(directory.display().to_string())
+            }
+            None => None,
+        };
         cvms.push(ImageCvm {
             name: cvm.name.clone(),
             tenant: cvm.tenant.clone(),
@@ -105,6 +113,8 @@ fn build_image(deployment_file: &Path, output: &Path, platform: &str) -> Result<
             program,
             objects: libraries,
             arguments: cvm.arguments.clone(),
+            files,
+            output,
         });
     }
     let mut policies = Vec::new();

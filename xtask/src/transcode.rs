@@ -1,6 +1,6 @@
 //! `examples/transcode/`: the flagship workload's inputs and objects.
 //!
-//! Fills `examples/transcode/build/` with ffmpeg (`crate::ffmpeg`, reduced) and its six
+//! Fills `examples/transcode/build/` (and `build-aarch64/`, for images) with ffmpeg (`crate::ffmpeg`, reduced) and its six
 //! libraries under their sonames, `libc.so` and `libcvm.so`, and one input per cVM:
 //! `inN.yuv` (raw 128x96 yuv420p, 60 frames, 30 fps: 2 s) and `inN.pcm` (s16le, 48 kHz
 //! stereo, 2 s), each a different moving picture and tone, computed here so every run
@@ -22,11 +22,19 @@ const FRAMES: usize = 60;
 const SAMPLE_RATE: usize = 48_000;
 const SECONDS: usize = 2;
 
-/// Builds ffmpeg for this host's cVMs and lays the example's `build/` out.
+/// Builds ffmpeg for this host's cVMs and lays the example's `build/` out, and the
+/// same for AArch64 (the bare-metal images) in `build-aarch64/`.
 pub fn build() -> Result<(), String> {
-    let target = CvmTarget::host();
+    build_for(CvmTarget::host(), "build")?;
+    if CvmTarget::host() != CvmTarget::aarch64() {
+        build_for(CvmTarget::aarch64(), "build-aarch64")?;
+    }
+    super::ffmpeg::build_native(false).map(|_| ())
+}
+
+fn build_for(target: CvmTarget, directory: &str) -> Result<(), String> {
     let ffmpeg = build_ffmpeg(target, false)?;
-    let build = root().join("examples/transcode/build");
+    let build = root().join("examples/transcode").join(directory);
     std::fs::create_dir_all(&build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
     for object in LIBRARIES.iter().chain(&["ffmpeg"]) {
         copy(&ffmpeg.directory.join(object), &build.join(object))?;
@@ -37,7 +45,7 @@ pub fn build() -> Result<(), String> {
         write_if_changed(&build.join(format!("in{input}.yuv")), &video(input))?;
         write_if_changed(&build.join(format!("in{input}.pcm")), &audio(input))?;
     }
-    super::ffmpeg::build_native(false).map(|_| ())
+    Ok(())
 }
 
 /// Frames of a gradient that moves at a speed set by `input`, with a bright square

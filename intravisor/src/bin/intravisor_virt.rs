@@ -106,8 +106,13 @@ extern "C" fn kernel_main() -> ! {
             }
         }
     }
-    for (object, (loads, users)) in manifest.objects.iter().zip(runner.object_counts()) {
-        console_print!("intravisor: object {}: loads {loads}, users {users}\n", object.name);
+    // Objects only granted as files are data, not loaded.
+    let code =
+        |index: usize| manifest.cvms.iter().any(|cvm| cvm.program == index || cvm.objects.contains(&index));
+    for (index, (object, (loads, users))) in manifest.objects.iter().zip(runner.object_counts()).enumerate() {
+        if code(index) {
+            console_print!("intravisor: object {}: loads {loads}, users {users}\n", object.name);
+        }
     }
     exit(if all_exited { 0 } else { 1 })
 }

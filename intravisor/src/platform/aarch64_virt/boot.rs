@@ -8,8 +8,9 @@
 //! intravisor's stack and asks the [`TrapHandler`]: resume the cVM (after a hostcall),
 //! or leave it (exit or fault), returning from `run_el0`. An exception at EL1 is the
 //! intravisor's own fault: it is reported and the run ends with exit code 99, except, on
-//! Morello, a fault of the loads that read a cVM's hostcall buffers through the cVM's
-//! own DDC ([`probe_cvm`], [`copy_from_cvm`]): that becomes the hostcall's `-EFAULT`.
+//! Morello, a fault of the loads and stores that move a cVM's hostcall buffers through
+//! the cVM's own DDC ([`probe_cvm`], [`copy_from_cvm`], [`copy_to_cvm`]): that becomes
+//! the hostcall's `-EFAULT`.
 
 use core::fmt::Write as _;
 
@@ -168,8 +169,20 @@ pub fn set_cvm_thread_pointer(value: u64) {
     };
 }
 
+/// Copies `bytes` to `address` of the cVM running now, each stored through its own DDC.
+#[cfg(feature = "morello")]
+pub fn copy_to_cvm(address: u64, bytes: &[u8]) -> Result<(), CvmAccessFault> {
+    // SAFETY: the source is the whole of `bytes`; the stores go through the cVM's
+    // DDC_EL0 and a faulting one returns 1, as in `probe_cvm`.
+    match unsafe { intravisor_copy_to_cvm(address, bytes.as_ptr(), bytes.len() as u64) } {
+        0 => Ok(()),
+        _ => Err(CvmAccessFault),
+    }
+}
+
 #[cfg(feature = "morello")]
 extern "C" {
+    fn intravisor_copy_to_cvm(address: u64, source: *const u8, length: u64) -> u64;
     fn intravisor_set_cvm_thread_pointer(value: u64);
     fn intravisor_store_entry(slot: u64, base: u64, length: u64, function: u64);
     fn intravisor_probe_cvm(address: u64, length: u64) -> u64;
@@ -355,6 +368,9 @@ core::arch::global_asm!(
     "adr x10, intravisor_cvm_load_copy",
     "cmp x9, x10",
     "b.eq 5f",
+    "adr x10, intravisor_cvm_store_copy",
+    "cmp x9, x10",
+    "b.eq 5f",
     ".endif",
     "mov x0, #0",
     "b intravisor_el1_fault",
@@ -434,6 +450,24 @@ core::arch::global_asm!(
     ".inst {add_c9_c9_1}",
     "subs x2, x2, #1",
     "b.ne 7b",
+    "mov x0, #0",
+    "ret",
+    "",
+    // u64 intravisor_copy_to_cvm(address x0, source x1, length x2): copies into the
+    // cVM's memory, each byte stored through its DDC_EL0; 0 when done, 1 when a store
+    // faulted (bytes before it were written).
+    ".global intravisor_copy_to_cvm",
+    "intravisor_copy_to_cvm:",
+    ".inst {mrs_c9_ddc_el0}",
+    ".inst {scvalue_c9_c9_x0}",
+    "cbz x2, 8b",
+    "10:",
+    "ldrb w11, [x1], #1",
+    "intravisor_cvm_store_copy:",
+    ".inst {strb_w11_c9}",
+    ".inst {add_c9_c9_1}",
+    "subs x2, x2, #1",
+    "b.ne 10b",
     "mov x0, #0",
     "ret",
     ".endif",
@@ -593,6 +627,7 @@ core::arch::global_asm!(
     clrperm_c9_c9_x11 = const encoding::clrperm(C::new(9), C::new(9), X::new(11)),
     mrs_c9_ctpidr_el0 = const encoding::mrs(C::new(9), CapabilityRegister::CtpidrEl0),
     scvalue_c9_c9_x0 = const encoding::scvalue(C::new(9), C::new(9), X::new(0)),
+    strb_w11_c9 = const encoding::strb_alternate_base(X::new(11), C::new(9), 0),
     msr_ctpidr_el0_c9 = const encoding::msr(CapabilityRegister::CtpidrEl0, C::new(9)),
 );
 

@@ -9,10 +9,16 @@
 //! - `boot`: the entry point, the exception vectors, entering EL0 and coming back;
 //! - `console`: the PL011 UART and semihosting;
 //! - `mmu`: the identity map and the per-page protections of cVM memory;
-//! - `clock`: the generic timer and the PL031 real-time clock.
+//! - `clock`: the generic timer and the PL031 real-time clock;
+//! - `run`: preparing and running the image's cVMs; `services`: their hostcalls;
+//! - `files`: a cVM's granted inputs (packed in the image) and outputs (on the host,
+//!   through `semihosting`).
 
 pub mod boot;
 pub mod clock;
 pub mod console;
+pub mod files;
 pub mod mmu;
 pub mod run;
+pub mod semihosting;
+pub mod services;

@@ -14,15 +14,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use abi::{Errno, Hostcall, STDERR, STDOUT};
 use policy::{Domain, PolicySet, Usage};
 
-use super::boot::{run_el0, TrapFrame, TrapHandler, TrapOutcome};
-use super::clock;
-use super::console::write_bytes;
+use super::boot::run_el0;
+use super::files::FileTable;
 use super::mmu::Arena;
+use super::services::{Services, LEFT_EXITED};
 use crate::capability::Cap;
-use crate::guest::{Access, GuestMemory};
 use crate::instance::{entered_functions, instantiate, Build, EnteredFunction};
 use crate::layout::{lay_out, Layout, LayoutRequest, SlotGeometry};
 use crate::manifest::{ImageCvm, ImageObject, Manifest};
@@ -34,10 +32,6 @@ use crate::store::{Acquired, ObjectStore};
 const SLOT_SHIFT: u32 = 22;
 /// The shared area: the top 64 MiB of the arena.
 const SHARED_SIZE: u64 = 64 << 20;
-
-/// Reasons `run_el0` returns with.
-const LEFT_EXITED: u64 = 1;
-const LEFT_FAULTED: u64 = 2;
 
 /// What became of one cVM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,14 +246,13 @@ impl<'a> Runner<'a> {
                         )
                     };
                 }
-                let mut services = Services {
-                    name: &cvm.name,
-                    arena: &self.arena,
-                    memory: instance.memory,
-                    pending: Vec::new(),
-                    status: 0,
-                    fault: None,
-                };
+                let inputs = cvm
+                    .files
+                    .iter()
+                    .map(|(name, index)| (name.as_str(), self.objects[*index].bytes))
+                    .collect();
+                let files = FileTable::new(inputs, cvm.output.as_deref());
+                let mut services = Services::new(&cvm.name, &self.arena, instance.memory, files);
                 // SAFETY: the instance was built from a layout verified for its region: the
                 // entry is in code mapped executable for EL0 (inside `code`), the stack top is the aligned top
                 // of its stack, the boot block and CLS table lie in its region; every hostcall
@@ -275,7 +268,7 @@ impl<'a> Runner<'a> {
                         &mut services,
                     )
                 };
-                services.flush();
+                services.finish();
                 match (left, services.fault) {
                     (LEFT_EXITED, _) => Outcome::Exited(services.status),
                     (_, Some(cause)) => Outcome::Faulted(cause),
@@ -297,118 +290,6 @@ impl<'a> Runner<'a> {
         }
         self.store.release(&self.arena, acquired);
     }
-}
-
-/// The hostcalls of one cVM, bare metal.
-#[derive(Debug)]
-struct Services<'a> {
-    name: &'a str,
-    arena: &'a Arena,
-    memory: GuestMemory,
-    pending: Vec<u8>,
-    status: i32,
-    fault: Option<String>,
-}
-
-impl Services<'_> {
-    fn line(&mut self) {
-        write_bytes(b"[");
-        write_bytes(self.name.as_bytes());
-        write_bytes(b"] ");
-        write_bytes(&self.pending);
-        write_bytes(b"\n");
-        self.pending.clear();
-    }
-
-    fn flush(&mut self) {
-        if !self.pending.is_empty() {
-            self.line();
-        }
-    }
-
-    fn write(&mut self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
-        if handle != STDOUT && handle != STDERR {
-            return Err(Errno::BadHandle);
-        }
-        self.check_readable(address, length)?;
-        let mut buffer = alloc::vec![0u8; length.min(64 * 1024) as usize];
-        let mut done = 0;
-        while done < length {
-            let chunk = ((length - done) as usize).min(buffer.len());
-            self.read(address + done, &mut buffer[..chunk])?;
-            for &byte in &buffer[..chunk] {
-                if byte == b'\n' {
-                    self.line();
-                } else {
-                    self.pending.push(byte);
-                }
-            }
-            done += chunk as u64;
-        }
-        Ok(length)
-    }
-}
-
-impl Services<'_> {
-    /// Checks that the cVM may hand over `[address, address + length)` for reading: on
-    /// Morello by loads through its own DDC, elsewhere against its software capability.
-    fn check_readable(&self, address: u64, length: u64) -> Result<(), Errno> {
-        if cfg!(feature = "morello") {
-            #[cfg(feature = "morello")]
-            return super::boot::probe_cvm(address, length).map_err(|_| Errno::Fault);
-        }
-        self.memory.check(address, length, Access::Read).map_err(|_| Errno::Fault)
-    }
-
-    /// Reads the cVM's bytes at `address`, checked as [`Self::check_readable`] checks.
-    fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), Errno> {
-        if cfg!(feature = "morello") {
-            #[cfg(feature = "morello")]
-            return super::boot::copy_from_cvm(address, buffer).map_err(|_| Errno::Fault);
-        }
-        self.arena.read(address, buffer).map_err(|_| Errno::Fault)
-    }
-}
-
-impl TrapHandler for Services<'_> {
-    fn trap(&mut self, frame: &mut TrapFrame, esr: u64, far: u64) -> TrapOutcome {
-        const SUPERVISOR_CALL: u64 = 0x15;
-        if esr >> 26 != SUPERVISOR_CALL {
-            self.fault = Some(describe_fault(esr, far, frame.exception_link));
-            return TrapOutcome::Leave(LEFT_FAULTED);
-        }
-        let [a0, a1, a2, ..] = [frame.registers[0], frame.registers[1], frame.registers[2]];
-        let answer = match Hostcall::from_number(frame.registers[8]) {
-            Some(Hostcall::Exit) => {
-                self.status = a0 as u32 as i32;
-                return TrapOutcome::Leave(LEFT_EXITED);
-            }
-            Some(Hostcall::Write) => self.write(a0, a1, a2),
-            Some(Hostcall::ClockMonotonic) => Ok(clock::monotonic_nanoseconds()),
-            Some(Hostcall::ClockWall) => Ok(clock::wall_nanoseconds()),
-            // This platform grants no files yet.
-            Some(Hostcall::Open) => Err(Errno::NoEntry),
-            Some(Hostcall::Read | Hostcall::Close | Hostcall::Seek | Hostcall::FileSize) => {
-                Err(Errno::BadHandle)
-            }
-            Some(Hostcall::SetThreadPointer) => {
-                super::boot::set_cvm_thread_pointer(a0);
-                Ok(0)
-            }
-            None => Err(Errno::NoSys),
-        };
-        frame.registers[0] = match answer {
-            Ok(value) => value,
-            Err(errno) => errno.as_return() as u64,
-        };
-        TrapOutcome::Resume
-    }
-}
-
-/// A fault in words, from its syndrome (the decoding is the Morello platform's, which
-/// covers the base architecture's classes too).
-fn describe_fault(esr: u64, far: u64, elr: u64) -> String {
-    format!("{}", crate::platform::morello::exception::Syndrome::from_esr(esr).describe(far, elr))
 }
 
 /// Which objects may be shared. On Morello, cVMs are hybrid: their loads and branches are

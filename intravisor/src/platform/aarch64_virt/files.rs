@@ -1,0 +1,155 @@
+//! A bare-metal cVM's files: the inputs its deployment granted, packed into the image
+//! (and digest-checked at boot like objects), and the outputs it creates, written into
+//! its output directory on the host through semihosting. Nothing else can be opened:
+//! inputs are looked up by the names the grants give, outputs must be plain file names.
+
+use alloc::format;
+use alloc::vec::Vec;
+
+use abi::{Errno, OpenMode};
+
+use super::semihosting::HostFile;
+
+/// Most files a cVM may have open at once.
+const MOST_OPEN: usize = 64;
+/// The first handle (0..2 are the console).
+const FIRST_HANDLE: u64 = 3;
+
+#[derive(Debug)]
+enum OpenFile<'a> {
+    Input { bytes: &'a [u8], position: u64 },
+    Output { file: HostFile, position: u64 },
+}
+
+/// The open files of one cVM.
+#[derive(Debug)]
+pub struct FileTable<'a> {
+    /// The granted inputs: name and bytes.
+    inputs: Vec<(&'a str, &'a [u8])>,
+    /// The host directory outputs go to.
+    output: Option<&'a str>,
+    open: Vec<Option<OpenFile<'a>>>,
+}
+
+/// Whether `name` is one file name, with no directory in it.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
+}
+
+impl<'a> FileTable<'a> {
+    /// A table over the granted `inputs` and the `output` directory.
+    pub fn new(inputs: Vec<(&'a str, &'a [u8])>, output: Option<&'a str>) -> Self {
+        Self { inputs, output, open: Vec::new() }
+    }
+
+    /// Opens a granted input, or creates an output.
+    pub fn open(&mut self, name: &str, mode: OpenMode) -> Result<u64, Errno> {
+        let file = match mode {
+            OpenMode::Read => {
+                let (_, bytes) =
+                    self.inputs.iter().find(|(input, _)| *input == name).ok_or(Errno::NoEntry)?;
+                OpenFile::Input { bytes, position: 0 }
+            }
+            OpenMode::Write => {
+                let directory = self.output.ok_or(Errno::Access)?;
+                if !is_plain_file_name(name) {
+                    return Err(Errno::Access);
+                }
+                let file = HostFile::create(&format!("{directory}/{name}")).map_err(|_| Errno::Io)?;
+                OpenFile::Output { file, position: 0 }
+            }
+        };
+        let slot = match self.open.iter().position(Option::is_none) {
+            Some(slot) => slot,
+            None if self.open.len() < MOST_OPEN => {
+                self.open.push(None);
+                self.open.len() - 1
+            }
+            None => return Err(Errno::TooManyFiles),
+        };
+        self.open[slot] = Some(file);
+        Ok(FIRST_HANDLE + slot as u64)
+    }
+
+    fn slot(&mut self, handle: u64) -> Result<&mut OpenFile<'a>, Errno> {
+        let index = handle.checked_sub(FIRST_HANDLE).ok_or(Errno::BadHandle)?;
+        self.open.get_mut(index as usize).and_then(Option::as_mut).ok_or(Errno::BadHandle)
+    }
+
+    /// Up to `length` bytes of an input from its position, which moves past them.
+    pub fn read(&mut self, handle: u64, length: u64) -> Result<&'a [u8], Errno> {
+        match self.slot(handle)? {
+            OpenFile::Input { bytes, position } => {
+                let start = (*position).min(bytes.len() as u64) as usize;
+                let end = start + (length.min((bytes.len() - start) as u64) as usize);
+                *position = end as u64;
+                let bytes: &'a [u8] = bytes;
+                Ok(&bytes[start..end])
+            }
+            OpenFile::Output { .. } => Err(Errno::BadHandle),
+        }
+    }
+
+    /// Writes to an output at its position.
+    pub fn write(&mut self, handle: u64, data: &[u8]) -> Result<(), Errno> {
+        match self.slot(handle)? {
+            OpenFile::Output { file, position } => {
+                file.write(data).map_err(|_| Errno::Io)?;
+                *position += data.len() as u64;
+                Ok(())
+            }
+            OpenFile::Input { .. } => Err(Errno::BadHandle),
+        }
+    }
+
+    /// Moves a file's position (`whence` 0: from the start, 1: from the position, 2:
+    /// from the end).
+    pub fn seek(&mut self, handle: u64, offset: i64, whence: u64) -> Result<u64, Errno> {
+        let (current, length) = match self.slot(handle)? {
+            OpenFile::Input { bytes, position } => (*position, bytes.len() as u64),
+            OpenFile::Output { file, position } => (*position, file.length().map_err(|_| Errno::Io)?),
+        };
+        let base = match whence {
+            0 => 0,
+            1 => current,
+            2 => length,
+            _ => return Err(Errno::Invalid),
+        };
+        let target = base.checked_add_signed(offset).ok_or(Errno::Invalid)?;
+        match self.slot(handle)? {
+            OpenFile::Input { position, .. } => *position = target,
+            OpenFile::Output { file, position } => {
+                file.seek(target).map_err(|_| Errno::Invalid)?;
+                *position = target;
+            }
+        }
+        Ok(target)
+    }
+
+    /// A file's size.
+    pub fn size(&mut self, handle: u64) -> Result<u64, Errno> {
+        match self.slot(handle)? {
+            OpenFile::Input { bytes, .. } => Ok(bytes.len() as u64),
+            OpenFile::Output { file, .. } => file.length().map_err(|_| Errno::Io),
+        }
+    }
+
+    /// Closes a file.
+    pub fn close(&mut self, handle: u64) -> Result<(), Errno> {
+        if let OpenFile::Output { file, .. } = self.slot(handle)? {
+            file.close();
+        }
+        let index = (handle - FIRST_HANDLE) as usize;
+        self.open[index] = None;
+        Ok(())
+    }
+
+    /// Closes every file still open (the cVM ended).
+    pub fn close_all(&mut self) {
+        for file in self.open.drain(..).flatten() {
+            if let OpenFile::Output { file, .. } = file {
+                file.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The hostcalls of one bare-metal cVM: console lines, clocks, exit, the thread
+//! pointer, and its files (`files`).
+//!
+//! Every buffer a cVM hands over is checked before a byte moves: on Morello by loads and
+//! stores through the cVM's own DDC (a faulting one answers `-EFAULT`), elsewhere
+//! against its software capability and page protections.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use abi::{Errno, Hostcall, OpenMode, STDERR, STDOUT};
+
+use super::boot::{TrapFrame, TrapHandler, TrapOutcome};
+use super::clock;
+use super::console::write_bytes;
+use super::files::FileTable;
+use super::mmu::Arena;
+use crate::guest::{Access, GuestMemory};
+
+/// Reasons `run_el0` returns with.
+pub const LEFT_EXITED: u64 = 1;
+pub const LEFT_FAULTED: u64 = 2;
+
+/// The most bytes one hostcall moves at a time.
+const CHUNK: usize = 64 * 1024;
+/// The longest file name a cVM may pass.
+const LONGEST_NAME: u64 = 255;
+
+/// The hostcalls of one cVM, bare metal.
+#[derive(Debug)]
+pub struct Services<'a> {
+    name: &'a str,
+    arena: &'a Arena,
+    memory: GuestMemory,
+    files: FileTable<'a>,
+    pending: Vec<u8>,
+    /// Its exit status, once it exited.
+    pub status: i32,
+    /// What ended it, if it faulted.
+    pub fault: Option<String>,
+}
+
+impl<'a> Services<'a> {
+    /// Services for cVM `name` with `memory`, in `arena`, over its `files`.
+    pub fn new(name: &'a str, arena: &'a Arena, memory: GuestMemory, files: FileTable<'a>) -> Self {
+        Self { name, arena, memory, files, pending: Vec::new(), status: 0, fault: None }
+    }
+
+    fn line(&mut self) {
+        write_bytes(b"[");
+        write_bytes(self.name.as_bytes());
+        write_bytes(b"] ");
+        write_bytes(&self.pending);
+        write_bytes(b"\n");
+        self.pending.clear();
+    }
+
+    /// Prints an unfinished console line and closes the files; the cVM has ended.
+    pub fn finish(&mut self) {
+        if !self.pending.is_empty() {
+            self.line();
+        }
+        self.files.close_all();
+    }
+
+    fn write(&mut self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
+        let console = handle == STDOUT || handle == STDERR;
+        if !console {
+            // A handle that is no output fails before anything is read.
+            self.files.size(handle)?;
+        }
+        self.check_readable(address, length)?;
+        let mut buffer = alloc::vec![0u8; (length as usize).min(CHUNK)];
+        let mut done = 0;
+        while done < length {
+            let chunk = ((length - done) as usize).min(buffer.len());
+            self.read(address + done, &mut buffer[..chunk])?;
+            if console {
+                for &byte in &buffer[..chunk] {
+                    if byte == b'\n' {
+                        self.line();
+                    } else {
+                        self.pending.push(byte);
+                    }
+                }
+            } else {
+                self.files.write(handle, &buffer[..chunk])?;
+            }
+            done += chunk as u64;
+        }
+        Ok(length)
+    }
+
+    fn read_file(&mut self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
+        let bytes = self.files.read(handle, length.min(CHUNK as u64))?;
+        self.write_to_cvm(address, bytes)?;
+        Ok(bytes.len() as u64)
+    }
+
+    fn open(&mut self, address: u64, length: u64, mode: u64) -> Result<u64, Errno> {
+        let mode = OpenMode::from_number(mode).ok_or(Errno::Invalid)?;
+        if length > LONGEST_NAME {
+            return Err(Errno::NameTooLong);
+        }
+        self.check_readable(address, length)?;
+        let mut name = alloc::vec![0u8; length as usize];
+        self.read(address, &mut name)?;
+        let name = String::from_utf8(name).map_err(|_| Errno::Invalid)?;
+        self.files.open(&name, mode)
+    }
+
+    /// Checks that the cVM may hand over `[address, address + length)` for reading: on
+    /// Morello by loads through its own DDC, elsewhere against its software capability.
+    fn check_readable(&self, address: u64, length: u64) -> Result<(), Errno> {
+        if cfg!(feature = "morello") {
+            #[cfg(feature = "morello")]
+            return super::boot::probe_cvm(address, length).map_err(|_| Errno::Fault);
+        }
+        self.memory.check(address, length, Access::Read).map_err(|_| Errno::Fault)
+    }
+
+    /// Reads the cVM's bytes at `address`, checked as [`Self::check_readable`] checks.
+    fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), Errno> {
+        if cfg!(feature = "morello") {
+            #[cfg(feature = "morello")]
+            return super::boot::copy_from_cvm(address, buffer).map_err(|_| Errno::Fault);
+        }
+        self.arena.read(address, buffer).map_err(|_| Errno::Fault)
+    }
+
+    /// Writes `bytes` into the cVM's memory at `address`: on Morello by stores through
+    /// its own DDC, elsewhere after checking its software capability for writing.
+    fn write_to_cvm(&self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
+        if cfg!(feature = "morello") {
+            #[cfg(feature = "morello")]
+            return super::boot::copy_to_cvm(address, bytes).map_err(|_| Errno::Fault);
+        }
+        self.memory.check(address, bytes.len() as u64, Access::Write).map_err(|_| Errno::Fault)?;
+        self.arena.write(address, bytes).map_err(|_| Errno::Fault)
+    }
+}
+
+impl TrapHandler for Services<'_> {
+    fn trap(&mut self, frame: &mut TrapFrame, esr: u64, far: u64) -> TrapOutcome {
+        const SUPERVISOR_CALL: u64 = 0x15;
+        if esr >> 26 != SUPERVISOR_CALL {
+            self.fault = Some(describe_fault(esr, far, frame.exception_link));
+            return TrapOutcome::Leave(LEFT_FAULTED);
+        }
+        let [a0, a1, a2, ..] = [frame.registers[0], frame.registers[1], frame.registers[2]];
+        let answer = match Hostcall::from_number(frame.registers[8]) {
+            Some(Hostcall::Exit) => {
+                self.status = a0 as u32 as i32;
+                return TrapOutcome::Leave(LEFT_EXITED);
+            }
+            Some(Hostcall::Write) => self.write(a0, a1, a2),
+            Some(Hostcall::ClockMonotonic) => Ok(clock::monotonic_nanoseconds()),
+            Some(Hostcall::ClockWall) => Ok(clock::wall_nanoseconds()),
+            Some(Hostcall::Open) => self.open(a0, a1, a2),
+            Some(Hostcall::Read) => self.read_file(a0, a1, a2),
+            Some(Hostcall::Close) => self.files.close(a0).map(|()| 0),
+            Some(Hostcall::Seek) => self.files.seek(a0, a1 as i64, a2),
+            Some(Hostcall::FileSize) => self.files.size(a0),
+            Some(Hostcall::SetThreadPointer) => {
+                super::boot::set_cvm_thread_pointer(a0);
+                Ok(0)
+            }
+            None => Err(Errno::NoSys),
+        };
+        frame.registers[0] = match answer {
+            Ok(value) => value,
+            Err(errno) => errno.as_return() as u64,
+        };
+        TrapOutcome::Resume
+    }
+}
+
+/// A fault in words, from its syndrome (the decoding is the Morello platform's, which
+/// covers the base architecture's classes too).
+fn describe_fault(esr: u64, far: u64, elr: u64) -> String {
+    alloc::format!("{}", crate::platform::morello::exception::Syndrome::from_esr(esr).describe(far, elr))
+}
