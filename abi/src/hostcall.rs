@@ -38,6 +38,10 @@ pub enum Hostcall {
     Seek = 9,
     /// `file_size(handle)`: the size in bytes of an open file.
     FileSize = 10,
+    /// `random(buffer, length)`: fills the buffer with random bytes (the host's
+    /// `getrandom`; bare metal, a generator seeded from the clocks, not for secrets).
+    /// Returns `length`.
+    Random = 11,
 }
 
 impl Hostcall {
@@ -54,6 +58,7 @@ impl Hostcall {
             8 => Self::SetThreadPointer,
             9 => Self::Seek,
             10 => Self::FileSize,
+            11 => Self::Random,
             _ => return None,
         })
     }

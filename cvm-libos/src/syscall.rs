@@ -3,7 +3,8 @@
 //! musl is built so that every system call is a call of [`__cvm_syscall`] with Linux's
 //! number for the target and six arguments, and its thread pointer goes through
 //! [`__cvm_set_thread_pointer`]. This module answers them from the libOS's own
-//! services: the console and granted files through hostcalls, memory from the heap
+//! services: the console and granted files through hostcalls, `/dev/null` and
+//! `/dev/urandom` (random bytes from the intravisor), memory from the heap
 //! inside the cVM's region, clocks, exit. Signals are accepted and never delivered;
 //! there is one thread. A call it does not serve returns `-ENOSYS` and is reported once
 //! per number on the cVM's standard error.
@@ -48,6 +49,7 @@ mod number {
     pub const OPENAT: i64 = 257;
     pub const NEWFSTATAT: i64 = 262;
     pub const FACCESSAT: i64 = 269;
+    pub const GETRANDOM: i64 = 318;
 }
 
 /// `struct stat` on x86-64: where `st_mode`, `st_size` and `st_blksize` are, and its size.
@@ -94,6 +96,7 @@ mod number {
     pub const EXIT_GROUP: i64 = 94;
     pub const OPENAT: i64 = 56;
     pub const NEWFSTATAT: i64 = 79;
+    pub const GETRANDOM: i64 = 278;
 }
 
 /// `struct stat` of the generic table (AArch64).
@@ -127,8 +130,11 @@ const S_IFREG: u32 = 0o100_000;
 const THREAD_ID: i64 = 1;
 
 /// Descriptors 0..=2 are the console; from 3 on, `FILES[fd - 3]` is the hostcall
-/// handle plus one (0: free).
+/// handle plus one (0: free), or one of the devices served here.
 const FILE_SLOTS: usize = 64;
+/// `FILES` entries of `/dev/null` and `/dev/urandom` (no hostcall handle is this large).
+const DEVICE_NULL: u64 = u64::MAX - 1;
+const DEVICE_RANDOM: u64 = u64::MAX - 2;
 #[link_section = ".cls.data"]
 static FILES: [AtomicU64; FILE_SLOTS] = [const { AtomicU64::new(0) }; FILE_SLOTS];
 
@@ -170,6 +176,7 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
         number::RT_SIGPROCMASK => zero_out(a3 as *mut u8, a4 as usize),
         number::GETRUSAGE => zero_out(a2 as *mut u8, 144),
         number::GETPID | number::GETTID | number::SET_TID_ADDRESS => THREAD_ID,
+        number::GETRANDOM => random(a1 as *mut u8, a2 as usize),
         number::TKILL => interface::cvm_exit(128 + a2 as i32),
         number::EXIT | number::EXIT_GROUP => interface::cvm_exit(a1 as i32),
         _ => unsupported(number),
@@ -231,7 +238,10 @@ fn handle(fd: i64) -> Option<u64> {
         0..=2 => Some(fd as u64),
         3.. => {
             let slot = local(&FILES).get((fd - 3) as usize)?;
-            slot.load(Ordering::Relaxed).checked_sub(1)
+            match slot.load(Ordering::Relaxed) {
+                0 => None,
+                entry => Some(entry.wrapping_sub(1)),
+            }
         }
         _ => None,
     }
@@ -239,6 +249,7 @@ fn handle(fd: i64) -> Option<u64> {
 
 fn write(fd: i64, buffer: *const u8, length: usize) -> i64 {
     match handle(fd) {
+        Some(DEVICE_NULL | DEVICE_RANDOM) => length as i64,
         Some(handle) => interface::cvm_write(handle, buffer, length as u64),
         None => -EBADF,
     }
@@ -246,7 +257,8 @@ fn write(fd: i64, buffer: *const u8, length: usize) -> i64 {
 
 fn read(fd: i64, buffer: *mut u8, length: usize) -> i64 {
     match handle(fd) {
-        Some(0) => 0,
+        Some(0 | DEVICE_NULL) => 0,
+        Some(DEVICE_RANDOM) => random(buffer, length),
         Some(1 | 2) | None => -EBADF,
         Some(handle) => interface::cvm_read(handle, buffer, length as u64),
     }
@@ -283,6 +295,17 @@ fn open(path: i64, flags: i64) -> i64 {
     let Some(slot) = local(&FILES).iter().position(|slot| slot.load(Ordering::Relaxed) == 0) else {
         return -ENOMEM;
     };
+    // SAFETY: musl passes a NUL-terminated path.
+    let name = unsafe { core::ffi::CStr::from_ptr(path as *const core::ffi::c_char) }.to_bytes();
+    let device = match name {
+        b"/dev/null" => Some(DEVICE_NULL),
+        b"/dev/urandom" | b"/dev/random" => Some(DEVICE_RANDOM),
+        _ => None,
+    };
+    if let Some(device) = device {
+        local(&FILES)[slot].store(device + 1, Ordering::Relaxed);
+        return slot as i64 + 3;
+    }
     let mode = if flags & O_ACCMODE == 0 { 0 } else { 1 };
     // SAFETY: musl passes a NUL-terminated path.
     let handle = unsafe { interface::cvm_open(path as *const core::ffi::c_char, mode) };
@@ -297,9 +320,11 @@ fn close(fd: i64) -> i64 {
     match fd {
         0..=2 => 0,
         3.. => match local(&FILES).get((fd - 3) as usize) {
-            Some(slot) => match slot.swap(0, Ordering::Relaxed).checked_sub(1) {
-                Some(handle) => interface::cvm_close(handle),
-                None => -EBADF,
+            Some(slot) => match slot.swap(0, Ordering::Relaxed).wrapping_sub(1) {
+                DEVICE_NULL | DEVICE_RANDOM => 0,
+                // A free slot (0 - 1).
+                u64::MAX => -EBADF,
+                handle => interface::cvm_close(handle),
             },
             None => -EBADF,
         },
@@ -340,7 +365,8 @@ fn unmap(address: *mut u8, length: usize) -> i64 {
 
 fn seek(fd: i64, offset: i64, whence: i64) -> i64 {
     match handle(fd) {
-        Some(0..=2) => -ESPIPE,
+        Some(0..=2 | DEVICE_RANDOM) => -ESPIPE,
+        Some(DEVICE_NULL) => 0,
         Some(handle) => hostcall::raw(Hostcall::Seek, [handle, offset as u64, whence as u64, 0, 0]),
         None => -EBADF,
     }
@@ -355,7 +381,7 @@ fn empty(path: i64) -> bool {
 /// `fstat`: a character device for the console, a regular file of its size otherwise.
 fn file_status(fd: i64, status: *mut u8) -> i64 {
     let (mode, size) = match handle(fd) {
-        Some(0..=2) => (S_IFCHR | 0o620, 0),
+        Some(0..=2 | DEVICE_NULL | DEVICE_RANDOM) => (S_IFCHR | 0o666, 0),
         Some(handle) => match hostcall::raw(Hostcall::FileSize, [handle, 0, 0, 0, 0]) {
             size if size >= 0 => (S_IFREG | 0o644, size),
             error => return error,
@@ -370,6 +396,11 @@ fn file_status(fd: i64, status: *mut u8) -> i64 {
         status.add(stat::BLOCK_SIZE).cast::<u32>().write_unaligned(4096);
     }
     0
+}
+
+/// `getrandom` and reads of `/dev/urandom`: the intravisor's random bytes.
+fn random(buffer: *mut u8, length: usize) -> i64 {
+    hostcall::raw(Hostcall::Random, [buffer as u64, length as u64, 0, 0, 0])
 }
 
 fn clock(clock: i64, time: *mut i64) -> i64 {

@@ -3,10 +3,12 @@
  * files: stdio over the files a deployment grants, on musl. Reads its granted
  * input.txt (its size from fstat and from fseek/ftell), writes out.txt in its output
  * directory and goes back to patch its first bytes (as ffmpeg's AVI muxer patches its
- * header), and checks that nothing else can be opened or created. */
+ * header), checks that nothing else can be opened or created, and uses /dev/null and
+ * /dev/urandom. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 int main(void) {
@@ -44,5 +46,21 @@ int main(void) {
     int write_error = errno;
     printf("/etc/passwd: %s; ../escape.txt: %s\n", other ? "opened" : strerror(read_error),
            escape ? "created" : strerror(write_error));
+
+    FILE *null = fopen("/dev/null", "r+");
+    size_t discarded = null ? fwrite("hello", 1, 5, null) : 0;
+    int end = null ? fgetc(null) : 0;
+    if (null)
+        fclose(null);
+    unsigned char first[16] = {0}, second[16] = {0}, third[16] = {0};
+    FILE *urandom = fopen("/dev/urandom", "r");
+    size_t got_first = urandom ? fread(first, 1, sizeof first, urandom) : 0;
+    size_t got_second = urandom ? fread(second, 1, sizeof second, urandom) : 0;
+    if (urandom)
+        fclose(urandom);
+    ssize_t got_third = getrandom(third, sizeof third, 0);
+    int different = memcmp(first, second, 16) != 0 && memcmp(second, third, 16) != 0;
+    printf("/dev/null: wrote %zu, read %s; /dev/urandom: %zu and %zu bytes, getrandom %zd, %s\n", discarded,
+           end == EOF ? "EOF" : "data", got_first, got_second, got_third, different ? "all different" : "repeated");
     return other || escape ? 4 : 0;
 }

@@ -57,6 +57,7 @@ fn stdio_reads_grants_and_writes_seeks_only_in_the_output_directory() {
         [
             "input.txt: 44 bytes by fstat, 44 by ftell, 44 read, 2 lines",
             "/etc/passwd: No such file or directory; ../escape.txt: Permission denied",
+            "/dev/null: wrote 5, read EOF; /dev/urandom: 16 and 16 bytes, getrandom 16, all different",
         ]
     );
     let written = std::fs::read_to_string(output.join("musl-files/out.txt")).unwrap();

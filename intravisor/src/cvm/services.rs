@@ -113,6 +113,19 @@ impl<'a> CvmServices<'a> {
         Ok(count as u64)
     }
 
+    fn random(&mut self, address: u64, length: u64) -> Result<u64, Errno> {
+        self.check(Hostcall::Random, address, length, Access::Write)?;
+        let mut buffer = vec![0u8; (length as usize).min(CHUNK)];
+        let mut done = 0u64;
+        while done < length {
+            let chunk = ((length - done) as usize).min(CHUNK);
+            getrandom(&mut buffer[..chunk])?;
+            self.arena.write(address + done, &buffer[..chunk]).map_err(|_| Errno::Fault)?;
+            done += chunk as u64;
+        }
+        Ok(length)
+    }
+
     fn open(&mut self, address: u64, length: u64, mode: u64) -> Result<u64, Errno> {
         let mode = OpenMode::from_number(mode).ok_or(Errno::Invalid)?;
         if length > LONGEST_NAME {
@@ -134,6 +147,7 @@ impl<'a> CvmServices<'a> {
             Hostcall::Close => self.files.close(a0).map(|()| 0),
             Hostcall::Seek => self.files.seek(a0, a1 as i64, a2),
             Hostcall::FileSize => self.files.size(a0),
+            Hostcall::Random => self.random(a0, a1),
             Hostcall::ClockMonotonic => Ok(monotonic_nanoseconds()),
             Hostcall::ClockWall => Ok(wall_nanoseconds()),
             // Handled by `hostcall` before dispatch.
@@ -142,6 +156,21 @@ impl<'a> CvmServices<'a> {
             Hostcall::SetThreadPointer => Err(Errno::NoSys),
         }
     }
+}
+
+/// Fills `buffer` from the kernel's random source.
+fn getrandom(buffer: &mut [u8]) -> Result<(), Errno> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let rest = &mut buffer[filled..];
+        // SAFETY: the kernel writes at most `rest.len()` bytes into `rest`.
+        let got = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if got <= 0 {
+            return Err(Errno::Io);
+        }
+        filled += got as usize;
+    }
+    Ok(())
 }
 
 impl HostcallHandler for CvmServices<'_> {

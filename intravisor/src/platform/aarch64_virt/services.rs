@@ -109,6 +109,28 @@ impl<'a> Services<'a> {
         self.files.open(&name, mode)
     }
 
+    /// Random bytes from SplitMix64 seeded with both clocks: there is no entropy source
+    /// on QEMU's virt machine without a driver, so not for secrets.
+    fn random(&mut self, address: u64, length: u64) -> Result<u64, Errno> {
+        let mut state = clock::monotonic_nanoseconds() ^ clock::wall_nanoseconds().rotate_left(32);
+        let mut buffer = alloc::vec![0u8; (length as usize).min(CHUNK)];
+        let mut done = 0u64;
+        while done < length {
+            let chunk = ((length - done) as usize).min(CHUNK);
+            for bytes in buffer[..chunk].chunks_mut(8) {
+                state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut mixed = state;
+                mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                mixed ^= mixed >> 31;
+                bytes.copy_from_slice(&mixed.to_le_bytes()[..bytes.len()]);
+            }
+            self.write_to_cvm(address + done, &buffer[..chunk])?;
+            done += chunk as u64;
+        }
+        Ok(length)
+    }
+
     /// Checks that the cVM may hand over `[address, address + length)` for reading: on
     /// Morello by loads through its own DDC, elsewhere against its software capability.
     fn check_readable(&self, address: u64, length: u64) -> Result<(), Errno> {
@@ -161,6 +183,7 @@ impl TrapHandler for Services<'_> {
             Some(Hostcall::Close) => self.files.close(a0).map(|()| 0),
             Some(Hostcall::Seek) => self.files.seek(a0, a1 as i64, a2),
             Some(Hostcall::FileSize) => self.files.size(a0),
+            Some(Hostcall::Random) => self.random(a0, a1),
             Some(Hostcall::SetThreadPointer) => {
                 super::boot::set_cvm_thread_pointer(a0);
                 Ok(0)
