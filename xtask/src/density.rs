@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use super::ffmpeg::LIBRARIES;
 use super::transcode::INPUTS;
 use super::{cargo, root, run};
 
@@ -75,19 +76,11 @@ pub fn run_density() -> Result<(), String> {
 fn write_deployment(directory: &Path, count: u32, shared: bool) -> Result<PathBuf, String> {
     let build = root().join("examples/transcode/build");
     let kind = if shared { "orc" } else { "private" };
-    let objects: Vec<String> = [
-        "libc.so",
-        "libcvm.so",
-        "libavutil.so.57",
-        "libswresample.so.4",
-        "libswscale.so.6",
-        "libavcodec.so.59",
-        "libavformat.so.59",
-        "libavfilter.so.8",
-    ]
-    .iter()
-    .map(|object| build.join(object).display().to_string())
-    .collect();
+    let objects: Vec<String> = ["libc.so", "libcvm.so"]
+        .iter()
+        .chain(&LIBRARIES)
+        .map(|object| build.join(object).display().to_string())
+        .collect();
     let mut text = String::from("cVMs:\n");
     for index in 1..=count {
         let input = (index - 1) % INPUTS + 1;
