@@ -66,12 +66,8 @@ mod stat {
 mod number {
     pub const READ: i64 = 63;
     pub const WRITE: i64 = 64;
-    /// AArch64 has no `open`; this number is never called.
-    pub const OPEN: i64 = -1;
     pub const CLOSE: i64 = 57;
     pub const FSTAT: i64 = 80;
-    /// AArch64 has no `access`; this number is never called.
-    pub const ACCESS: i64 = -2;
     pub const FACCESSAT: i64 = 48;
     pub const LSEEK: i64 = 62;
     pub const MMAP: i64 = 222;
@@ -154,6 +150,7 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
         number::WRITEV => vectored(a1, a2, a3, write),
         number::READ => read(a1, a2 as *mut u8, a3 as usize),
         number::READV => vectored(a1, a2, a3, |fd, buffer, length| read(fd, buffer as *mut u8, length)),
+        #[cfg(target_arch = "x86_64")]
         number::OPEN => open(a1, a2),
         number::OPENAT => open(a2, a3),
         number::CLOSE => close(a1),
@@ -162,7 +159,9 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
         number::NEWFSTATAT if a4 & AT_EMPTY_PATH != 0 && empty(a2) => file_status(a1, a3 as *mut u8),
         number::NEWFSTATAT => -ENOENT,
         // Whether a name exists is not for a cVM to learn: opening it tells.
-        number::ACCESS | number::FACCESSAT => -ENOENT,
+        #[cfg(target_arch = "x86_64")]
+        number::ACCESS => -ENOENT,
+        number::FACCESSAT => -ENOENT,
         number::IOCTL => -ENOTTY,
         number::FCNTL => 0,
         number::MMAP => map(a1, a2 as usize, a4, a5),

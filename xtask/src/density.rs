@@ -32,9 +32,8 @@ struct Measurement {
     baseline_pss: u64,
 }
 
-/// Runs every configuration and prints the table.
+/// Runs every configuration and prints the table (after `cargo xtask build`).
 pub fn run_density() -> Result<(), String> {
-    super::transcode::build()?;
     run(cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"]))?;
     let directory = root().join("target/density");
     std::fs::create_dir_all(&directory)

@@ -163,15 +163,16 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
 
 /// Builds the libOS and every example for this host (at every level), and for the
 /// bare-metal AArch64 images (`build-aarch64/`, at -O2), each after musl's `libc.so`
-/// for that target (`crate::libc`); and ffmpeg with the transcode example's inputs for
-/// this host (`crate::transcode`).
+/// for that target (`crate::libc`) and with ffmpeg for the transcode example
+/// (`crate::transcode`); then the native reference ffmpeg.
 pub fn build_all() -> Result<(), String> {
     build_for(CvmTarget::host(), &LEVELS)?;
-    crate::transcode::build()?;
-    build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")])
+    build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")])?;
+    crate::ffmpeg::build_native(false).map(|_| ())
 }
 
-/// Builds the libOS and every example for `target` at the given levels.
+/// Builds musl, the libOS, every example for `target` at the given levels, and the
+/// transcode example's ffmpeg and inputs (in the first level's directory).
 fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
     let libc = crate::libc::build_libc(target)?;
     let libos_build = build_libos(target)?;
@@ -190,6 +191,9 @@ fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
     }
     if target == CvmTarget::aarch64() {
         crate::c64::build(&libos_build)?;
+    }
+    if let Some((_, directory)) = levels.first() {
+        crate::transcode::build_for(target, directory, &libc, &libos_build)?;
     }
     // Templates may name the digests of any example's objects, so they come last.
     for example in &examples {

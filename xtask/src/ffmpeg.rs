@@ -18,8 +18,8 @@ use std::process::Command;
 
 use sha2::Digest;
 
-use super::examples::{build_libos, build_pass, CvmTarget};
-use super::libc::build_libc;
+use super::examples::{build_libos, build_pass, CvmTarget, LibosBuild};
+use super::libc::{build_libc, LibcBuild};
 use super::root;
 use super::setup::CLANG;
 use super::sources::{captured, logged, read, remove_directory, unpacked_source};
@@ -85,7 +85,8 @@ pub fn run_command(arguments: &[String]) -> Result<(), String> {
     };
     super::setup::install()?;
     let started = std::time::Instant::now();
-    let build = build_ffmpeg(CvmTarget::host(), full)?;
+    let target = CvmTarget::host();
+    let build = build_ffmpeg(target, full, &build_libc(target)?, &build_libos(target)?)?;
     println!(
         "xtask: built ffmpeg in {} in {:.1} s",
         build.directory.display(),
@@ -94,12 +95,15 @@ pub fn run_command(arguments: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds ffmpeg for `target`: reduced, or `full`.
-pub fn build_ffmpeg(target: CvmTarget, full: bool) -> Result<FfmpegBuild, String> {
+/// Builds ffmpeg for `target` on `libc` and `libos`: reduced, or `full`.
+pub fn build_ffmpeg(
+    target: CvmTarget,
+    full: bool,
+    libc: &LibcBuild,
+    libos: &LibosBuild,
+) -> Result<FfmpegBuild, String> {
     let configuration = if full { "full" } else { "reduced" };
     let pass = build_pass()?;
-    let libc = build_libc(target)?;
-    let libos = build_libos(target)?;
     let source = unpacked_source("ffmpeg", FFMPEG_VERSION, "RELEASE")?;
     let output = root().join("target/cvm-ffmpeg").join(target.rust).join(configuration);
     let build = output.join("build");

@@ -82,11 +82,6 @@ pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
     remove_file(&log)?;
     println!("xtask: compiling musl {MUSL_VERSION} for {} (log: {})", target.clang, log.display());
     make(&tree, &["-j2", "-f", "cvm.mk", "cvm-objects"], &log)?;
-    let include = output.join("include");
-    remove_directory(&include)?;
-    let destination = format!("DESTDIR={}", output.display());
-    make(&tree, &["-f", "cvm.mk", "install-headers", "includedir=/include", &destination], &log)?;
-
     let objects =
         captured(Command::new("make").args(["-s", "-f", "cvm.mk", "cvm-print-objects"]).current_dir(&tree))?;
     let objects: Vec<&str> = objects.split_whitespace().collect();
@@ -97,6 +92,20 @@ pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
             log.display()
         ));
     }
+    let include = output.join("include");
+    let library = output.join("libc.so");
+    // Nothing recompiled since libc.so was linked, checked and its headers installed:
+    // done (and the headers stay in place for builds that use them meanwhile).
+    let newest_object = objects.iter().filter_map(|object| modified(&tree.join(object))).max();
+    if include.is_dir()
+        && newest_object.is_some_and(|newest| modified(&library).is_some_and(|linked| linked >= newest))
+    {
+        return Ok(LibcBuild { library, include });
+    }
+    remove_directory(&include)?;
+    let destination = format!("DESTDIR={}", output.display());
+    make(&tree, &["-f", "cvm.mk", "install-headers", "includedir=/include", &destination], &log)?;
+
     // Linked beside the tree and moved into place only once it passed the checks.
     let linked = tree.with_file_name("libc.so");
     run(Command::new(CLANG)
@@ -114,10 +123,14 @@ pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
         .arg(&builtins))?;
     check_instructions(&linked)?;
     check_undefined(&linked)?;
-    let library = output.join("libc.so");
     std::fs::rename(&linked, &library)
         .map_err(|error| format!("cannot move {} to {}: {error}", linked.display(), library.display()))?;
     Ok(LibcBuild { library, include })
+}
+
+/// When a file was last modified, if it exists.
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|metadata| metadata.modified()).ok()
 }
 
 /// musl's name of the target's architecture.

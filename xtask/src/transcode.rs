@@ -4,14 +4,14 @@
 //! libraries under their sonames, `libc.so` and `libcvm.so`, and one input per cVM:
 //! `inN.yuv` (raw 128x96 yuv420p, 60 frames, 30 fps: 2 s) and `inN.pcm` (s16le, 48 kHz
 //! stereo, 2 s), each a different moving picture and tone, computed here so every run
-//! and every machine gets the same bytes. The native build of the same ffmpeg
-//! (`crate::ffmpeg::build_native`), which the tests compare the cVMs' outputs with, is
-//! built too.
+//! and every machine gets the same bytes. Called by `crate::examples` for each target,
+//! with the musl and libOS it just built.
 
 use std::path::Path;
 
-use super::examples::CvmTarget;
+use super::examples::{CvmTarget, LibosBuild};
 use super::ffmpeg::{build_ffmpeg, copy, LIBRARIES};
+use super::libc::LibcBuild;
 use super::root;
 
 /// How many inputs (and cVMs in `deploy.yaml`).
@@ -22,25 +22,22 @@ const FRAMES: usize = 60;
 const SAMPLE_RATE: usize = 48_000;
 const SECONDS: usize = 2;
 
-/// Builds ffmpeg for this host's cVMs and lays the example's `build/` out, and the
-/// same for AArch64 (the bare-metal images) in `build-aarch64/`.
-pub fn build() -> Result<(), String> {
-    build_for(CvmTarget::host(), "build")?;
-    if CvmTarget::host() != CvmTarget::aarch64() {
-        build_for(CvmTarget::aarch64(), "build-aarch64")?;
-    }
-    super::ffmpeg::build_native(false).map(|_| ())
-}
-
-fn build_for(target: CvmTarget, directory: &str) -> Result<(), String> {
-    let ffmpeg = build_ffmpeg(target, false)?;
+/// Builds ffmpeg for `target` on `libc` and `libos` and lays the example's `directory`
+/// out: `build/` for this host, `build-aarch64/` for the bare-metal images.
+pub fn build_for(
+    target: CvmTarget,
+    directory: &str,
+    libc: &LibcBuild,
+    libos: &LibosBuild,
+) -> Result<(), String> {
+    let ffmpeg = build_ffmpeg(target, false, libc, libos)?;
     let build = root().join("examples/transcode").join(directory);
     std::fs::create_dir_all(&build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
     for object in LIBRARIES.iter().chain(&["ffmpeg"]) {
         copy(&ffmpeg.directory.join(object), &build.join(object))?;
     }
-    copy(&root().join("target/cvm-libc").join(target.rust).join("libc.so"), &build.join("libc.so"))?;
-    copy(&root().join("target/cvm").join(target.rust).join("libcvm.so"), &build.join("libcvm.so"))?;
+    copy(&libc.library, &build.join("libc.so"))?;
+    copy(&libos.library, &build.join("libcvm.so"))?;
     for input in 1..=INPUTS {
         write_if_changed(&build.join(format!("in{input}.yuv")), &video(input))?;
         write_if_changed(&build.join(format!("in{input}.pcm")), &audio(input))?;

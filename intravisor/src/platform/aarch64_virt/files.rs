@@ -76,6 +76,11 @@ impl<'a> FileTable<'a> {
         self.open.get_mut(index as usize).and_then(Option::as_mut).ok_or(Errno::BadHandle)
     }
 
+    /// Whether `handle` is an open output.
+    pub fn is_output(&mut self, handle: u64) -> bool {
+        matches!(self.slot(handle), Ok(OpenFile::Output { .. }))
+    }
+
     /// Up to `length` bytes of an input from its position, which moves past them.
     pub fn read(&mut self, handle: u64, length: u64) -> Result<&'a [u8], Errno> {
         match self.slot(handle)? {

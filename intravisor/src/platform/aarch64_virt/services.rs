@@ -65,9 +65,8 @@ impl<'a> Services<'a> {
 
     fn write(&mut self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
         let console = handle == STDOUT || handle == STDERR;
-        if !console {
-            // A handle that is no output fails before anything is read.
-            self.files.size(handle)?;
+        if !console && !self.files.is_output(handle) {
+            return Err(Errno::BadHandle);
         }
         self.check_readable(address, length)?;
         let mut buffer = alloc::vec![0u8; (length as usize).min(CHUNK)];
