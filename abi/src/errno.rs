@@ -11,6 +11,8 @@ pub enum Errno {
     Io = 5,
     /// The handle is not open, or not open in the needed direction.
     BadHandle = 9,
+    /// Try again: a futex word did not hold the expected value, or no more threads.
+    Again = 11,
     /// Permission denied: the name is not allowed here.
     Access = 13,
     /// A pointer argument lies outside the cVM's capabilities.
@@ -23,6 +25,8 @@ pub enum Errno {
     NameTooLong = 36,
     /// No hostcall has this number.
     NoSys = 38,
+    /// A wait ran out of time.
+    TimedOut = 110,
 }
 
 impl Errno {
@@ -37,12 +41,14 @@ impl Errno {
             -2 => Self::NoEntry,
             -5 => Self::Io,
             -9 => Self::BadHandle,
+            -11 => Self::Again,
             -13 => Self::Access,
             -14 => Self::Fault,
             -22 => Self::Invalid,
             -24 => Self::TooManyFiles,
             -36 => Self::NameTooLong,
             -38 => Self::NoSys,
+            -110 => Self::TimedOut,
             _ => return None,
         })
     }

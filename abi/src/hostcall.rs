@@ -42,6 +42,33 @@ pub enum Hostcall {
     /// `getrandom`; bare metal, a generator seeded from the clocks, not for secrets).
     /// Returns `length`.
     Random = 11,
+    /// `thread_create(entry, stack_top, argument, thread_pointer, clear_address)`: starts
+    /// another thread of this cVM at `entry(argument)` on the stack below `stack_top`
+    /// (16-byte aligned), with the C library's thread pointer `thread_pointer`. When the
+    /// thread ends, the intravisor writes 0 to the 32-bit word at `clear_address` (unless
+    /// it is 0) and wakes its waiters, as Linux's `CLONE_CHILD_CLEARTID` does. Returns the
+    /// new thread's id (the first thread's is 1).
+    ThreadCreate = 12,
+    /// `thread_exit()`: ends the calling thread only. The cVM ends when its last thread
+    /// has ended, with status 0, or earlier when one of them makes [`Hostcall::Exit`] or
+    /// faults. Does not return.
+    ThreadExit = 13,
+    /// `futex_wait(address, expected, timeout)`: sleeps while the aligned 32-bit word at
+    /// `address` holds `expected`, until [`Hostcall::FutexWake`] on it or `timeout`
+    /// nanoseconds (`u64::MAX`: none). Returns 0 when woken (possibly spuriously),
+    /// `-EAGAIN` when the word did not hold `expected`, `-ETIMEDOUT`.
+    FutexWait = 14,
+    /// `futex_wake(address, count)`: wakes at most `count` threads waiting on `address`.
+    /// Returns how many it woke.
+    FutexWake = 15,
+    /// `thread_id()`: the calling thread's id.
+    ThreadId = 16,
+    /// `processor_count()`: how many processors this cVM's threads may run on at once.
+    ProcessorCount = 17,
+    /// `set_clear_address(address)`: the aligned 32-bit word to clear and wake when the
+    /// calling thread ends (0: none), as Linux's `set_tid_address`; the first thread's
+    /// is 0 until it sets one. Returns the thread's id.
+    SetClearAddress = 18,
 }
 
 impl Hostcall {
@@ -59,6 +86,13 @@ impl Hostcall {
             9 => Self::Seek,
             10 => Self::FileSize,
             11 => Self::Random,
+            12 => Self::ThreadCreate,
+            13 => Self::ThreadExit,
+            14 => Self::FutexWait,
+            15 => Self::FutexWake,
+            16 => Self::ThreadId,
+            17 => Self::ProcessorCount,
+            18 => Self::SetClearAddress,
             _ => return None,
         })
     }

@@ -27,12 +27,14 @@ extern "C" {
 #define CVM_ENOENT 2
 #define CVM_EIO 5
 #define CVM_EBADF 9
+#define CVM_EAGAIN 11
 #define CVM_EACCES 13
 #define CVM_EFAULT 14
 #define CVM_EINVAL 22
 #define CVM_EMFILE 24
 #define CVM_ENAMETOOLONG 36
 #define CVM_ENOSYS 38
+#define CVM_ETIMEDOUT 110
 
 /* Hostcall numbers, for cvm_hostcall. */
 #define CVM_HOSTCALL_WRITE 1
@@ -42,6 +44,17 @@ extern "C" {
 #define CVM_HOSTCALL_OPEN 5
 #define CVM_HOSTCALL_READ 6
 #define CVM_HOSTCALL_CLOSE 7
+#define CVM_HOSTCALL_SET_THREAD_POINTER 8
+#define CVM_HOSTCALL_SEEK 9
+#define CVM_HOSTCALL_FILE_SIZE 10
+#define CVM_HOSTCALL_RANDOM 11
+#define CVM_HOSTCALL_THREAD_CREATE 12
+#define CVM_HOSTCALL_THREAD_EXIT 13
+#define CVM_HOSTCALL_FUTEX_WAIT 14
+#define CVM_HOSTCALL_FUTEX_WAKE 15
+#define CVM_HOSTCALL_THREAD_ID 16
+#define CVM_HOSTCALL_PROCESSOR_COUNT 17
+#define CVM_HOSTCALL_SET_CLEAR_ADDRESS 18
 
 /* Writes to a console or file handle; returns bytes written or -errno. */
 int64_t cvm_write(uint64_t handle, const void *buffer, uint64_t length);

@@ -5,11 +5,13 @@
 //! [`__cvm_set_thread_pointer`]. This module answers them from the libOS's own
 //! services: the console and granted files through hostcalls, `/dev/null` and
 //! `/dev/urandom` (random bytes from the intravisor), memory from the heap
-//! inside the cVM's region, clocks, exit. Signals are accepted and never delivered;
-//! there is one thread. A call it does not serve returns `-ENOSYS` and is reported once
-//! per number on the cVM's standard error.
+//! inside the cVM's region, clocks, sleeps, exit. Threads (`clone`) and `futex` go to
+//! the intravisor, which runs each thread of the cVM on a thread of its own (the host)
+//! and puts waiters to sleep. Signals are accepted and never delivered. A call it does
+//! not serve returns `-ENOSYS` and is reported once per number on the cVM's standard
+//! error.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use abi::Hostcall;
 
@@ -50,6 +52,13 @@ mod number {
     pub const NEWFSTATAT: i64 = 262;
     pub const FACCESSAT: i64 = 269;
     pub const GETRANDOM: i64 = 318;
+    pub const CLONE: i64 = 56;
+    pub const FUTEX: i64 = 202;
+    pub const SCHED_YIELD: i64 = 24;
+    pub const SCHED_GETAFFINITY: i64 = 204;
+    pub const NANOSLEEP: i64 = 35;
+    pub const CLOCK_NANOSLEEP: i64 = 230;
+    pub const MEMBARRIER: i64 = 324;
 }
 
 /// `struct stat` on x86-64: where `st_mode`, `st_size` and `st_blksize` are, and its size.
@@ -93,6 +102,13 @@ mod number {
     pub const OPENAT: i64 = 56;
     pub const NEWFSTATAT: i64 = 79;
     pub const GETRANDOM: i64 = 278;
+    pub const CLONE: i64 = 220;
+    pub const FUTEX: i64 = 98;
+    pub const SCHED_YIELD: i64 = 124;
+    pub const SCHED_GETAFFINITY: i64 = 123;
+    pub const NANOSLEEP: i64 = 101;
+    pub const CLOCK_NANOSLEEP: i64 = 115;
+    pub const MEMBARRIER: i64 = 283;
 }
 
 /// `struct stat` of the generic table (AArch64).
@@ -105,6 +121,8 @@ mod stat {
 }
 
 const ENOENT: i64 = 2;
+const EAGAIN: i64 = 11;
+const ETIMEDOUT: i64 = 110;
 const EBADF: i64 = 9;
 const ENOMEM: i64 = 12;
 const EINVAL: i64 = 22;
@@ -118,12 +136,29 @@ const MAP_FIXED: i64 = 0x10;
 const MAP_ANONYMOUS: i64 = 0x20;
 const O_ACCMODE: i64 = 3;
 const CLOCK_REALTIME: i64 = 0;
+const CLOCK_MONOTONIC: i64 = 1;
 const AT_EMPTY_PATH: i64 = 0x1000;
 const S_IFCHR: u32 = 0o020_000;
 const S_IFREG: u32 = 0o100_000;
 
-/// The one thread's id, as `gettid` and `set_tid_address` answer.
+/// The first thread's id, as `getpid` answers.
 const THREAD_ID: i64 = 1;
+
+const CLONE_VM: i64 = 0x100;
+const CLONE_THREAD: i64 = 0x10000;
+const CLONE_SETTLS: i64 = 0x80000;
+const CLONE_PARENT_SETTID: i64 = 0x100000;
+const CLONE_CHILD_CLEARTID: i64 = 0x200000;
+
+const FUTEX_WAIT: i64 = 0;
+const FUTEX_WAKE: i64 = 1;
+const FUTEX_REQUEUE: i64 = 3;
+const FUTEX_CMP_REQUEUE: i64 = 4;
+/// `FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME`: every futex here is private.
+const FUTEX_FLAGS: i64 = 128 | 256;
+const TIMER_ABSTIME: i64 = 1;
+/// What musl's `pthread_create` asks of `membarrier` before its first thread.
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i64 = 16;
 
 /// Descriptors 0..=2 are the console; from 3 on, `FILES[fd - 3]` is the hostcall
 /// handle plus one (0: free), or one of the devices served here.
@@ -144,7 +179,6 @@ static REPORTED: [AtomicU64; (REPORTED_BITS / 64) as usize] =
 /// return, a negated errno on failure.
 #[no_mangle]
 pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64, a5: i64, a6: i64) -> i64 {
-    let _ = a6;
     match number {
         number::WRITE => write(a1, a2 as *const u8, a3 as usize),
         number::WRITEV => vectored(a1, a2, a3, write),
@@ -174,24 +208,192 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
         number::RT_SIGACTION => zero_out(a3 as *mut u8, 32),
         number::RT_SIGPROCMASK => zero_out(a3 as *mut u8, a4 as usize),
         number::GETRUSAGE => zero_out(a2 as *mut u8, 144),
-        number::GETPID | number::GETTID | number::SET_TID_ADDRESS => THREAD_ID,
+        number::GETPID => THREAD_ID,
+        number::SET_TID_ADDRESS => hostcall::raw(Hostcall::SetClearAddress, [a1 as u64, 0, 0, 0, 0]),
+        number::GETTID => hostcall::raw(Hostcall::ThreadId, [0; 5]),
         number::GETRANDOM => random(a1 as *mut u8, a2 as usize),
         number::TKILL => interface::cvm_exit(128 + a2 as i32),
-        number::EXIT | number::EXIT_GROUP => interface::cvm_exit(a1 as i32),
+        // Linux's argument order: flags, stack, parent_tid, then child_tid and the thread
+        // pointer on x86-64, the thread pointer and child_tid on AArch64.
+        #[cfg(target_arch = "x86_64")]
+        number::CLONE => clone(a1, a2, a3, a5, a4),
+        #[cfg(target_arch = "aarch64")]
+        number::CLONE => clone(a1, a2, a3, a4, a5),
+        number::FUTEX => futex(a1, a2, a3, a4, a6),
+        number::SCHED_YIELD => 0,
+        // Registering costs nothing; a barrier itself is not served.
+        number::MEMBARRIER if a1 == MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED => 0,
+        number::SCHED_GETAFFINITY => processors(a2 as usize, a3 as *mut u8),
+        number::NANOSLEEP => sleep(CLOCK_MONOTONIC, 0, a1 as *const i64),
+        number::CLOCK_NANOSLEEP => -sleep(a1, a2, a3 as *const i64),
+        number::EXIT => exit_thread(),
+        number::EXIT_GROUP => interface::cvm_exit(a1 as i32),
         _ => unsupported(number),
     }
 }
 
-/// Sets musl's thread pointer. Returns 1 when it is set (musl then knows there are no
-/// threads to create), -1 when the platform cannot switch it (musl stops).
+/// Sets musl's thread pointer. Returns 0 when it is set (musl may then create threads;
+/// where the platform runs one thread per cVM, creating one fails), -1 when the platform
+/// cannot switch it (musl stops).
 #[no_mangle]
 pub extern "C" fn __cvm_set_thread_pointer(pointer: u64) -> i32 {
     // musl's thread control block has the 16 bytes above the pointer that
     // `cvm_set_thread_pointer` asks for on AArch64.
     // SAFETY: musl passes its thread pointer, with those 16 writable bytes.
     match unsafe { interface::cvm_set_thread_pointer(pointer) } {
-        0 => 1,
+        0 => 0,
         _ => -1,
+    }
+}
+
+/// `clone` as musl's `__clone` makes it for `pthread_create` (`cvm-libc/musl-cvm.patch`):
+/// `stack` is the 16-byte aligned top of the new thread's stack, where musl left the
+/// thread's function and its argument. Below them go the parent-tid address and a pad,
+/// and the intravisor starts the thread at [`thread_start`] on that record. Only threads
+/// sharing the cVM's memory exist; any other `clone` (a `fork`) is `-ENOSYS`.
+fn clone(flags: i64, stack: i64, parent_tid: i64, thread_pointer: i64, child_tid: i64) -> i64 {
+    if flags & (CLONE_VM | CLONE_THREAD) != CLONE_VM | CLONE_THREAD || stack == 0 || stack % 16 != 0 {
+        return -ENOSYS;
+    }
+    let parent_tid = if flags & CLONE_PARENT_SETTID != 0 { parent_tid as u64 } else { 0 };
+    let thread_pointer = if flags & CLONE_SETTLS != 0 { thread_pointer as u64 } else { 0 };
+    let clear_address = if flags & CLONE_CHILD_CLEARTID != 0 { child_tid as u64 } else { 0 };
+    let record = (stack as *mut u64).wrapping_sub(2);
+    // SAFETY: musl's `__clone` hands over the top of a stack it mapped for the thread,
+    // which nothing uses yet; the 16 bytes below its top are free.
+    unsafe {
+        record.write(parent_tid);
+        record.add(1).write(0);
+    }
+    #[cfg(target_arch = "aarch64")]
+    if thread_pointer != 0 {
+        // SAFETY: musl's new thread control block, with 16 bytes above the pointer (as
+        // for `cvm_set_thread_pointer`): the second word leads `__cls_get_addr` to this
+        // cVM's table in the new thread.
+        unsafe { (thread_pointer as *mut u64).add(1).write(crate::cls::table_address()) };
+    }
+    let start = thread_start as extern "C" fn(*const u64) -> ! as usize as u64;
+    let id = hostcall::raw(
+        Hostcall::ThreadCreate,
+        [start, record as u64, record as u64, thread_pointer, clear_address],
+    );
+    if id > 0 && parent_tid != 0 {
+        // SAFETY: musl passes the address of the new thread's `tid` field.
+        unsafe { (parent_tid as *mut i32).write_volatile(id as i32) };
+    }
+    if id == -(abi::Errno::NoSys as i64) {
+        return -EAGAIN;
+    }
+    id
+}
+
+/// Where a thread [`clone`] made starts: `record` holds the parent-tid address, a pad,
+/// the thread's function and its argument.
+extern "C" fn thread_start(record: *const u64) -> ! {
+    // SAFETY: `clone` wrote the first two words and musl's `__clone` the last two, on
+    // this thread's own stack, above the stack pointer it started with.
+    let [parent_tid, _, function, argument] = unsafe { record.cast::<[u64; 4]>().read() };
+    if parent_tid != 0 {
+        let id = hostcall::raw(Hostcall::ThreadId, [0; 5]);
+        // SAFETY: as in `clone`; the parent writes the same value.
+        unsafe { (parent_tid as *mut i32).write_volatile(id as i32) };
+    }
+    // SAFETY: musl's `__clone` stored its thread function, `int (*)(void *)`.
+    let function: extern "C" fn(u64) -> i32 = unsafe { core::mem::transmute(function as usize) };
+    function(argument);
+    exit_thread()
+}
+
+/// Ends the calling thread (the cVM ends with its last thread).
+fn exit_thread() -> ! {
+    hostcall::raw(Hostcall::ThreadExit, [0; 5]);
+    // The intravisor does not return from a thread's exit; if it ever did, end the cVM.
+    interface::cvm_exit(0)
+}
+
+/// `futex`: wait and wake go to the intravisor; a requeue wakes the threads it would
+/// have moved instead (they retry, as after any wakeup).
+fn futex(address: i64, operation: i64, value: i64, timeout_or_count: i64, expected: i64) -> i64 {
+    match operation & !FUTEX_FLAGS {
+        FUTEX_WAIT => {
+            let nanoseconds = match timeout_or_count {
+                0 => u64::MAX,
+                // SAFETY: musl passes a `struct timespec` it owns, relative for FUTEX_WAIT.
+                time => match unsafe { nanoseconds_of(time as *const i64) } {
+                    Some(nanoseconds) => nanoseconds,
+                    None => return -EINVAL,
+                },
+            };
+            hostcall::raw(Hostcall::FutexWait, [address as u64, value as u32 as u64, nanoseconds, 0, 0])
+        }
+        FUTEX_WAKE => hostcall::raw(Hostcall::FutexWake, [address as u64, value as u32 as u64, 0, 0, 0]),
+        FUTEX_CMP_REQUEUE
+            // SAFETY: the futex word the caller names, in its own memory.
+            if unsafe { (address as *const i32).read_volatile() } != expected as i32 =>
+        {
+            -EAGAIN
+        }
+        FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
+            let count = (value as u32).saturating_add(timeout_or_count as u32);
+            hostcall::raw(Hostcall::FutexWake, [address as u64, u64::from(count), 0, 0, 0])
+        }
+        _ => unsupported(number::FUTEX),
+    }
+}
+
+/// A `struct timespec` in nanoseconds; `None` when it is negative or out of range.
+///
+/// # Safety
+/// `time` points to a `struct timespec` (two 64-bit fields).
+unsafe fn nanoseconds_of(time: *const i64) -> Option<u64> {
+    // SAFETY: forwarded from this function's contract.
+    let (seconds, nanoseconds) = unsafe { (time.read(), time.add(1).read()) };
+    if seconds < 0 || !(0..1_000_000_000).contains(&nanoseconds) {
+        return None;
+    }
+    (seconds as u64).checked_mul(1_000_000_000)?.checked_add(nanoseconds as u64)
+}
+
+/// `sched_getaffinity`: the first processors the intravisor lets this cVM use.
+fn processors(length: usize, mask: *mut u8) -> i64 {
+    const MASK_BYTES: usize = 8;
+    if length < MASK_BYTES {
+        return -EINVAL;
+    }
+    let count = hostcall::raw(Hostcall::ProcessorCount, [0; 5]).clamp(1, 64) as u32;
+    let bits = if count == 64 { u64::MAX } else { (1u64 << count) - 1 };
+    // SAFETY: musl passes a mask of `length` bytes it owns.
+    unsafe { mask.cast::<[u8; MASK_BYTES]>().write_unaligned(bits.to_le_bytes()) };
+    MASK_BYTES as i64
+}
+
+/// `nanosleep` and `clock_nanosleep`: sleeps on a futex word of its own that nothing
+/// wakes (where futexes are not served, watches the clock). Returns 0 or -errno.
+fn sleep(clock: i64, flags: i64, request: *const i64) -> i64 {
+    // SAFETY: musl passes a `struct timespec` it owns.
+    let Some(length) = (unsafe { nanoseconds_of(request) }) else {
+        return -EINVAL;
+    };
+    let now = || {
+        if clock == CLOCK_REALTIME {
+            interface::cvm_clock_wall()
+        } else {
+            interface::cvm_clock_monotonic()
+        }
+    };
+    let deadline = if flags & TIMER_ABSTIME != 0 { length } else { now().saturating_add(length) };
+    let word = AtomicU32::new(0);
+    loop {
+        let current = now();
+        if current >= deadline {
+            return 0;
+        }
+        let answer = hostcall::raw(Hostcall::FutexWait, [word.as_ptr() as u64, 0, deadline - current, 0, 0]);
+        if answer == -(abi::Errno::NoSys as i64) {
+            core::hint::spin_loop();
+        } else if answer < 0 && answer != -ETIMEDOUT && answer != -EAGAIN {
+            return answer;
+        }
     }
 }
 
@@ -237,8 +439,8 @@ fn handle(fd: i64) -> Option<u64> {
         0..=2 => Some(fd as u64),
         3.. => {
             let slot = local(&FILES).get((fd - 3) as usize)?;
-            match slot.load(Ordering::Relaxed) {
-                0 => None,
+            match slot.load(Ordering::Acquire) {
+                0 | CLAIMED => None,
                 entry => Some(entry.wrapping_sub(1)),
             }
         }
@@ -290,8 +492,16 @@ fn vectored(fd: i64, vectors: i64, count: i64, each: impl Fn(i64, *const u8, usi
     total
 }
 
+/// A file slot taken by an `open` that has not finished (no handle is this large).
+const CLAIMED: u64 = u64::MAX;
+
 fn open(path: i64, flags: i64) -> i64 {
-    let Some(slot) = local(&FILES).iter().position(|slot| slot.load(Ordering::Relaxed) == 0) else {
+    // Claimed first, so that threads opening at once never share a slot.
+    let files = local(&FILES);
+    let Some(slot) = files
+        .iter()
+        .position(|slot| slot.compare_exchange(0, CLAIMED, Ordering::AcqRel, Ordering::Relaxed).is_ok())
+    else {
         return -ENOMEM;
     };
     // SAFETY: musl passes a NUL-terminated path.
@@ -302,32 +512,34 @@ fn open(path: i64, flags: i64) -> i64 {
         _ => None,
     };
     if let Some(device) = device {
-        local(&FILES)[slot].store(device + 1, Ordering::Relaxed);
+        files[slot].store(device + 1, Ordering::Release);
         return slot as i64 + 3;
     }
     let mode = if flags & O_ACCMODE == 0 { 0 } else { 1 };
     // SAFETY: musl passes a NUL-terminated path.
     let handle = unsafe { interface::cvm_open(path as *const core::ffi::c_char, mode) };
     if handle < 0 {
+        files[slot].store(0, Ordering::Release);
         return if handle == -EBADF { -ENOENT } else { handle };
     }
-    local(&FILES)[slot].store(handle as u64 + 1, Ordering::Relaxed);
+    files[slot].store(handle as u64 + 1, Ordering::Release);
     slot as i64 + 3
 }
 
 fn close(fd: i64) -> i64 {
-    match fd {
-        0..=2 => 0,
-        3.. => match local(&FILES).get((fd - 3) as usize) {
-            Some(slot) => match slot.swap(0, Ordering::Relaxed).wrapping_sub(1) {
-                DEVICE_NULL | DEVICE_RANDOM => 0,
-                // A free slot (0 - 1).
-                u64::MAX => -EBADF,
-                handle => interface::cvm_close(handle),
-            },
-            None => -EBADF,
-        },
-        _ => -EBADF,
+    let Some(slot) = usize::try_from(fd - 3).ok().and_then(|index| local(&FILES).get(index)) else {
+        return if (0..=2).contains(&fd) { 0 } else { -EBADF };
+    };
+    let entry = slot.load(Ordering::Acquire);
+    if entry == 0
+        || entry == CLAIMED
+        || slot.compare_exchange(entry, 0, Ordering::AcqRel, Ordering::Relaxed).is_err()
+    {
+        return -EBADF;
+    }
+    match entry - 1 {
+        DEVICE_NULL | DEVICE_RANDOM => 0,
+        handle => interface::cvm_close(handle),
     }
 }
 

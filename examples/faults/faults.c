@@ -10,6 +10,9 @@
  *   overflow  recurses until its stack runs into the guard page;
  *   code      writes into its own code;
  *   flood     makes a thousand refused and unknown hostcalls, then exits 0;
+ *   threads   asks for threads and futex waits with addresses it may not hand over
+ *             (code in its heap, a stack outside its region or misaligned, words outside
+ *             it or misaligned): each is refused; then a futex wait that times out;
  *   data      calls into its own heap, where it copied a return instruction: the heap is
  *             never executable (and on Morello it lies outside the cVM's PCC);
  *   edge      reads the one byte just past the end of its region: on Morello a
@@ -92,6 +95,30 @@ int main(int argc, char **argv) {
                    (unsigned long long)size, (void *)end);
         unsigned char byte = *end;
         cvm_printf("read %u: the region's end did not stop this cVM\n", byte);
+        return 0;
+    }
+    if (same(mode, "threads")) {
+        /* Hostile thread and futex hostcalls: each is refused, none ends the cVM. */
+        static volatile uint32_t word;
+        unsigned char *stack = cvm_malloc(4096);
+        if (!stack)
+            return 2;
+        uint64_t top = ((uint64_t)(uintptr_t)stack + 4096) & ~15ULL;
+        uint64_t code = (uint64_t)(uintptr_t)main;
+        int64_t data_entry = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)stack, top, 0, 0, 0);
+        int64_t odd_stack = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, code, top - 8, 0, 0, 0);
+        int64_t far_stack = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, code, 0x2000, 0, 0, 0);
+        int64_t far_clear = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, code, top, 0, 0, 0x1000);
+        int64_t odd_word = cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&word + 2, 0, 0, 0, 0);
+        int64_t far_word = cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, 0x1000, 0, 0, 0, 0);
+        int64_t changed = cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&word, 1, ~0ULL, 0, 0);
+        int64_t timed = cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&word, 0, 1000000, 0, 0);
+        int64_t woken = cvm_hostcall(CVM_HOSTCALL_FUTEX_WAKE, (uint64_t)(uintptr_t)&word, 1, 0, 0, 0);
+        cvm_printf("thread at data %lld, odd stack %lld, far stack %lld, far clear word %lld\n",
+                   (long long)data_entry, (long long)odd_stack, (long long)far_stack, (long long)far_clear);
+        cvm_printf("wait on odd word %lld, far word %lld, changed word %lld, timed %lld; wake %lld\n",
+                   (long long)odd_word, (long long)far_word, (long long)changed, (long long)timed,
+                   (long long)woken);
         return 0;
     }
     if (same(mode, "flood")) {

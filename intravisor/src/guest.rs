@@ -30,6 +30,7 @@ impl Protection {
         match access {
             Access::Read => matches!(self, Self::Read | Self::ReadWrite | Self::ReadExecute),
             Access::Write => self == Self::ReadWrite,
+            Access::Execute => self == Self::ReadExecute,
         }
     }
 }
@@ -52,6 +53,9 @@ pub enum Access {
     Read,
     /// The intravisor writes into the cVM's buffer.
     Write,
+    /// The cVM names code of its own to run (a thread's entry): reachable through its
+    /// capabilities and on an executable page.
+    Execute,
 }
 
 /// Why a range a cVM handed over was refused.
@@ -86,6 +90,7 @@ impl fmt::Display for GuestFault {
                 let verb = match access {
                     Access::Read => "readable",
                     Access::Write => "writable",
+                    Access::Execute => "executable",
                 };
                 write!(formatter, "the page holding {address:#x} is not {verb} by the cVM")
             }
@@ -129,7 +134,7 @@ impl GuestMemory {
             return Ok(());
         }
         let needed = match access {
-            Access::Read => Permissions::LOAD,
+            Access::Read | Access::Execute => Permissions::LOAD,
             Access::Write => Permissions::STORE,
         };
         // The region's capability decides, unless a shared object's authorises the access.

@@ -344,7 +344,7 @@ impl Intravisor {
     }
 
     fn enter(&self, cvm: &CvmConfig, instance: Instance) -> CvmReport {
-        let mut services = CvmServices::new(
+        let services = CvmServices::new(
             &cvm.name,
             &self.arena,
             instance.memory,
@@ -363,7 +363,7 @@ impl Intravisor {
         // of the writable stack, the boot block lies on that stack and the CLS table in
         // the region; every hostcall goes through `services`, which checks it against
         // the cVM's capabilities.
-        let stop = unsafe { run_cvm(start, &mut services) };
+        let stop = unsafe { run_cvm(start, &services) };
         services.finish();
         let mut report = CvmReport {
             name: cvm.name.clone(),

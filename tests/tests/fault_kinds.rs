@@ -6,7 +6,7 @@ use tests::{root, run_deployment, scratch};
 #[test]
 fn each_kind_of_fault_ends_only_its_cvm() {
     let program = root().join("examples/faults/build/faults");
-    let modes = ["trap", "divide", "overflow", "code", "data", "flood", "normal"];
+    let modes = ["trap", "divide", "overflow", "code", "data", "flood", "threads", "normal"];
     let mut deployment = String::from("cVMs:\n");
     for mode in modes {
         deployment.push_str(&format!(
@@ -52,6 +52,16 @@ fn each_kind_of_fault_ends_only_its_cvm() {
     assert_eq!(data["fault"]["cause"], "segmentation fault: access not permitted");
     assert_eq!(data["fault"]["pc"], data["fault"]["address"], "the fetch from the heap faulted");
     assert_eq!(run.lines_of("data").len(), 1, "{:?}", run.lines_of("data"));
+
+    let threads = run.cvm("threads");
+    assert_eq!(threads["status"], "exited", "hostile thread and futex hostcalls are refused");
+    assert_eq!(
+        run.lines_of("threads"),
+        [
+            "thread at data -14, odd stack -22, far stack -14, far clear word -14",
+            "wait on odd word -22, far word -14, changed word -11, timed -110; wake 0",
+        ]
+    );
 
     let flood = run.cvm("flood");
     assert_eq!(flood["status"], "exited");

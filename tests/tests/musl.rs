@@ -66,3 +66,48 @@ fn stdio_reads_grants_and_writes_seeks_only_in_the_output_directory() {
     let entries: Vec<_> = std::fs::read_dir(output.join("musl-files")).unwrap().collect();
     assert_eq!(entries.len(), 1, "nothing but out.txt was written");
 }
+
+#[test]
+fn threads_share_their_cvm_and_one_thread_can_end_it() {
+    tests::build_examples();
+    let run = run_deployment(&root().join("examples/musl-hello/threads.yaml"));
+    assert_eq!(run.code, Some(1), "one cVM faults\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
+    for name in ["work1", "work2"] {
+        // Each cVM's counter is its own: 4 x 100000 in both, though they ran at once.
+        assert_eq!(
+            run.lines_of(name),
+            [
+                "4 threads: counter 400000, joined 4, the global seen by 4, ids distinct: yes",
+                "a timed wait: Operation timed out after at least 40 ms: yes",
+            ]
+        );
+        assert_eq!(run.cvm(name)["exit_code"], 0);
+    }
+    // A second thread's exit ends the cVM while the first waits to join it.
+    assert_eq!(run.lines_of("exit"), ["second thread: exit(3)"]);
+    assert_eq!(
+        (run.cvm("exit")["status"].as_str(), run.cvm("exit")["exit_code"].as_i64()),
+        (Some("exited"), Some(3))
+    );
+    // A second thread's fault ends the cVM while the first computes without hostcalls.
+    let fault = run.cvm("fault");
+    assert_eq!(fault["status"], "faulted");
+    assert_eq!(fault["fault"]["address"], 0);
+    assert_eq!(run.lines_of("fault"), ["second thread: writing through a null pointer"]);
+    // The cVM outlives its first thread, and ends with its last.
+    assert_eq!(
+        run.lines_of("last"),
+        ["first thread: pthread_exit", "second thread: the first has ended, this one returns"]
+    );
+    assert_eq!(run.cvm("last")["exit_code"], 0);
+    for object in ["libc.so", "libcvm.so", "threads"] {
+        let entry = run.report.as_ref().expect("a report")["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["name"] == object)
+            .unwrap_or_else(|| panic!("{object} in the report"));
+        assert_eq!((entry["loads"].as_u64(), entry["users"].as_u64()), (Some(1), Some(5)), "{object}");
+    }
+    assert!(!run.stdout.contains("not supported"), "{}", run.stdout);
+}

@@ -14,8 +14,17 @@ use super::run;
 /// LLVM 16 for the plugin's second leg and its version-guard tests, valgrind for the
 /// benchmarks' instruction counts, QEMU for the bare-metal images, and Debian's
 /// ffmpeg (ffprobe), the peer that checks what the transcoding cVMs write.
-const PACKAGES: [&str; 8] =
-    ["clang-14", "lld-14", "llvm-14-dev", "llvm-14-tools", "clang-16", "llvm-16-dev", "valgrind", "ffmpeg"];
+const PACKAGES: [&str; 9] = [
+    "clang-14",
+    "lld-14",
+    "llvm-14-dev",
+    "llvm-14-tools",
+    "clang-16",
+    "llvm-16-dev",
+    "valgrind",
+    "qemu-system-arm",
+    "ffmpeg",
+];
 
 /// The C compiler the examples are built with.
 pub const CLANG: &str = "/usr/bin/clang-14";

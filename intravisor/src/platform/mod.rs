@@ -17,5 +17,5 @@ pub mod morello;
 #[cfg(feature = "std")]
 pub use host::{
     hostcall_entry_address, kernel_memory, run_cvm, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop,
-    Fault, HostcallHandler, HostcallOutcome,
+    Fault, HostcallHandler, HostcallOutcome, ThreadStart,
 };

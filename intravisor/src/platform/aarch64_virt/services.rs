@@ -174,6 +174,13 @@ impl TrapHandler for Services<'_> {
                 self.status = a0 as u32 as i32;
                 return TrapOutcome::Leave(LEFT_EXITED);
             }
+            // A cVM here has one thread: when it ends, the cVM ends.
+            Some(Hostcall::ThreadExit) => {
+                self.status = 0;
+                return TrapOutcome::Leave(LEFT_EXITED);
+            }
+            Some(Hostcall::ThreadId | Hostcall::ProcessorCount | Hostcall::SetClearAddress) => Ok(1),
+            Some(Hostcall::ThreadCreate | Hostcall::FutexWait | Hostcall::FutexWake) => Err(Errno::NoSys),
             Some(Hostcall::Write) => self.write(a0, a1, a2),
             Some(Hostcall::ClockMonotonic) => Ok(clock::monotonic_nanoseconds()),
             Some(Hostcall::ClockWall) => Ok(clock::wall_nanoseconds()),

@@ -1,4 +1,4 @@
-//! Faults on a cVM's thread, turned into values.
+//! Faults on a cVM's thread, turned into values, and the signal that stops a thread.
 //!
 //! One process-wide handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP. When the
 //! faulting thread is running cVM code (its switch context says so), the handler
@@ -7,6 +7,10 @@
 //! the intravisor go on. Any other fault is the intravisor's own and goes to the
 //! handler that was installed before ours (Rust's stack-overflow reporter) or to the
 //! default action.
+//!
+//! [`stop_signal`] is sent to the other threads of a cVM that is ending (`group`): one
+//! running cVM code is sent back to `resume_host` the same way; one in the intravisor
+//! is left alone (it leaves when its hostcall returns), and a wait it is in ends early.
 //!
 //! Each cVM thread runs with its own alternate signal stack, so a cVM that overflows
 //! its stack still gets a handler to report it.
@@ -55,9 +59,22 @@ const SIGNALS: [libc::c_int; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, li
 /// The handlers in place before ours, one per entry of `SIGNALS`.
 static PREVIOUS: OnceLock<[libc::sigaction; 5]> = OnceLock::new();
 
-/// Installs the fault handler once for the process.
+/// The real-time signal that stops a thread of an ending cVM.
+pub(super) fn stop_signal() -> libc::c_int {
+    libc::SIGRTMIN() + 3
+}
+
+/// Installs the fault handler and the stop handler once for the process.
 pub(super) fn install() {
     PREVIOUS.get_or_init(|| {
+        // SAFETY: as below; no SA_RESTART, so a wait the signal interrupts ends.
+        unsafe {
+            let mut action: libc::sigaction = core::mem::zeroed();
+            action.sa_sigaction = handle_stop as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(stop_signal(), &action, core::ptr::null_mut());
+        }
         // SAFETY: sigaction is plain data; all-zero is a valid "no handler" value.
         let mut previous: [libc::sigaction; 5] = unsafe { core::mem::zeroed() };
         for (index, signal) in SIGNALS.iter().enumerate() {
@@ -66,10 +83,12 @@ pub(super) fn install() {
             action.sa_sigaction = handle as *const () as usize;
             action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
             // SAFETY: `action` is a valid handler description and `previous[index]` a
-            // valid place for the old one; the handler is async-signal-safe (it reads a
-            // thread-local, writes the context and the register state, nothing else).
+            // valid place for the old one; the handler is async-signal-safe (it finds the
+            // context by thread id, writes it and the register state, nothing else).
+            // A stop is held back while it runs.
             unsafe {
                 libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaddset(&mut action.sa_mask, stop_signal());
                 libc::sigaction(*signal, &action, &mut previous[index]);
             }
         }
@@ -101,6 +120,30 @@ extern "C" fn handle(signal: libc::c_int, info: *mut libc::siginfo_t, user_conte
         return;
     }
     chain(signal, info, user_context);
+}
+
+extern "C" fn handle_stop(
+    _signal: libc::c_int,
+    _info: *mut libc::siginfo_t,
+    user_context: *mut libc::c_void,
+) {
+    let context = current_context();
+    // SAFETY: a non-null context is the live one of the run on this thread; `in_cvm` is
+    // 1 only while the thread runs the cVM's code, which may be abandoned at any
+    // instruction (its cVM is ending).
+    if !context.is_null() && unsafe { (*context).in_cvm } == 1 {
+        // SAFETY: the kernel passes a valid ucontext pointer to an SA_SIGINFO handler.
+        unsafe {
+            (*context).stopped = true;
+            (*context).in_cvm = 0;
+            redirect(
+                &mut *(user_context as *mut libc::ucontext_t),
+                resume_host_address(),
+                context as u64,
+                FAULT_REASON,
+            );
+        }
+    }
 }
 
 /// Passes a fault that is not a cVM's to the handler installed before ours.

@@ -1,88 +1,164 @@
 //! Entering a cVM, the hostcall trampoline, and coming back.
 //!
-//! `run_cvm` saves the intravisor's callee-saved registers and floating-point control
-//! state on its own stack, records that stack pointer in a [`SwitchContext`], and jumps
-//! to the cVM's entry point on the cVM's stack. The cVM comes back in one of three ways:
+//! `run_thread` saves the intravisor's callee-saved registers and floating-point
+//! control state on its own stack, records that stack pointer in a [`SwitchContext`],
+//! and jumps to the thread's entry point on the cVM's stack. The thread comes back in
+//! one of three ways:
 //!
 //! - a hostcall: the trampoline saves the cVM's callee-saved state on the cVM stack,
-//!   switches to the intravisor stack below `run_cvm`'s frame, and calls the handler;
-//!   unless the handler says the cVM exits, it switches back and returns to the cVM;
-//! - its entry function returns: treated as an exit with the returned value;
-//! - a fault: the signal handler (`signals`) rewrites the interrupted context so that
-//!   the thread resumes in `resume_host` on the intravisor stack.
+//!   switches to the intravisor stack below `run_thread`'s frame, and calls the
+//!   handler; unless the thread must leave, it switches back and returns to the cVM;
+//! - its entry function returns;
+//! - a fault, or a stop of its cVM: the signal handler (`signals`) rewrites the
+//!   interrupted context so that the thread resumes in `resume_host` on the intravisor
+//!   stack.
 //!
-//! The context is found by thread id (`threads`), registered only while `run_cvm` runs:
-//! no thread-local can be read while the thread pointer may be the cVM's. On x86-64 a
-//! cVM may set its C library's thread pointer (`SetThreadPointer`); from then on the
-//! `fs` base is switched on every hostcall entry and return and when the cVM ends.
+//! The context is found by thread id (`threads`), registered only while `run_thread`
+//! runs: no thread-local can be read while the thread pointer may be the cVM's. On
+//! x86-64 a cVM may set its C library's thread pointer (`SetThreadPointer`, or when it
+//! starts a thread); from then on the `fs` base is switched on every entry and hostcall
+//! and when the thread leaves. A cVM's threads make a [`Group`] (`group`).
 
 use core::mem::offset_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
+use super::group::Group;
 use super::signals::{self, Fault};
 
-/// Why a hostcall handler was called and what it answers.
+/// What a hostcall handler answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostcallOutcome {
     /// Return this value to the cVM.
     Return(i64),
-    /// End the cVM with this status; do not return to it.
+    /// End the whole cVM with this status; do not return to it.
     Exit(i32),
+    /// End the calling thread only; do not return to it.
+    ExitThread,
+    /// Start another thread of the cVM (checked by the handler); return its id.
+    StartThread(ThreadStart),
+    /// Wait on a futex word (checked by the handler: aligned, inside the cVM).
+    FutexWait {
+        /// The word's address.
+        address: u64,
+        /// The value it must hold for the thread to sleep.
+        expected: u32,
+        /// How long at most; `None`: until woken.
+        timeout: Option<Duration>,
+    },
+    /// The word to clear and wake when the calling thread ends (checked by the handler:
+    /// 0, or aligned and writable by the cVM); return the thread's id.
+    SetClearAddress(u64),
+    /// Wake threads waiting on a futex word (checked by the handler).
+    FutexWake {
+        /// The word's address.
+        address: u64,
+        /// How many at most.
+        count: u32,
+    },
 }
 
-/// The intravisor side of one cVM's hostcalls.
-pub trait HostcallHandler {
+/// A thread a cVM asked for, its addresses checked against the cVM's capabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadStart {
+    /// Executable code of the cVM where the thread starts.
+    pub entry: u64,
+    /// The 16-byte-aligned top of its stack, writable by the cVM.
+    pub stack_top: u64,
+    /// The entry function's first argument.
+    pub argument: u64,
+    /// The C library's thread pointer for it (0: none).
+    pub thread_pointer: u64,
+    /// A writable, aligned 32-bit word cleared and woken when the thread ends (0: none).
+    pub clear_address: u64,
+}
+
+/// The intravisor side of one cVM's hostcalls, shared by all its threads.
+pub trait HostcallHandler: Sync {
     /// Handles hostcall `number` with its five raw arguments.
-    fn hostcall(&mut self, number: u64, arguments: [u64; 5]) -> HostcallOutcome;
+    fn hostcall(&self, number: u64, arguments: [u64; 5]) -> HostcallOutcome;
 }
 
 /// Why a cVM stopped running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CvmStop {
-    /// It made the exit hostcall with this status.
+    /// A thread made the exit hostcall with this status, or the last thread ended (0).
     Exited(i32),
-    /// Its entry function returned this value instead of exiting.
+    /// Its first thread's entry function returned this value instead of exiting.
     Returned(u64),
-    /// It faulted.
+    /// One of its threads faulted.
     Faulted(Fault),
     /// The hostcall handler panicked: a bug in the intravisor, reported as such.
     HandlerPanicked,
+}
+
+/// How one thread of a cVM ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ThreadEnd {
+    /// It ended the whole cVM: exit, fault, handler panic, or (first thread) a return.
+    Cvm(CvmStop),
+    /// It ended only itself (`ExitThread`, or a later thread's entry returned).
+    Thread,
+    /// Its cVM was stopped by another thread.
+    Stopped,
 }
 
 const REASON_EXITED: u64 = 1;
 const REASON_RETURNED: u64 = 2;
 const REASON_FAULTED: u64 = 3;
 
-/// State shared between `run_cvm`, the assembly, the signal handler and the hostcall
-/// dispatcher. The first fields are read and written by the assembly at fixed offsets.
+/// State shared between `run_thread`, the assembly, the signal handler and the
+/// hostcall dispatcher. The first fields are read and written by the assembly at fixed
+/// offsets.
 #[repr(C)]
 pub(super) struct SwitchContext {
     /// The intravisor's stack pointer inside `intravisor_cvm_enter`'s frame.
     host_stack: u64,
     /// The cVM's stack pointer while a hostcall is handled.
     cvm_stack: u64,
-    /// 1 while the thread runs cVM code (a fault then belongs to the cVM).
+    /// 1 while the thread runs cVM code (a fault or a stop then belongs to the cVM).
     pub(super) in_cvm: u64,
-    /// Set by the dispatcher when the cVM must not be resumed.
+    /// Set by the dispatcher when the thread must not be resumed.
     leaving: u64,
     /// The value the entry function returned, or the exit status.
     exit_value: u64,
-    /// AArch64: the cVM's TPIDR_EL0 while its code runs. At first its CLS table's
-    /// address minus 8 (the table's first word is its own address, so the word at
-    /// TPIDR_EL0 + 8 is the table's, as cvm-libos reads it); then its C library's thread
-    /// pointer, whose second word cvm-libos points at the table.
+    /// AArch64: the cVM's TPIDR_EL0 while its code runs. For the first thread at first
+    /// its CLS table's address minus 8 (the table's first word is its own address, so
+    /// the word at TPIDR_EL0 + 8 is the table's, as cvm-libos reads it); then its C
+    /// library's thread pointer, whose second word cvm-libos points at the table.
     cls_table: u64,
     /// The intravisor's own thread pointer: glibc's TPIDR_EL0 on AArch64, its `fs`
     /// base on x86-64.
     host_thread_pointer: u64,
-    /// x86-64: the `fs` base the cVM's C library asked for (`SetThreadPointer`), or 0
-    /// while it has asked for none (then `fs` is never switched).
+    /// x86-64: the `fs` base the cVM's C library asked for, or 0 while it has asked for
+    /// none (then `fs` is never switched).
     cvm_thread_pointer: u64,
-    /// What ended the cVM, written by the signal handler.
+    /// What ended the thread, written by the signal handler: a fault, or a stop.
     pub(super) fault: Option<Fault>,
+    /// Set by the signal handler when the cVM's stop sent the thread back.
+    pub(super) stopped: bool,
     /// Set when the handler panicked.
     handler_panicked: bool,
-    handler: *mut (dyn HostcallHandler + 'static),
+    /// Set when the thread asked to end only itself.
+    thread_exited: bool,
+    /// The thread's id inside its cVM.
+    thread_id: u64,
+    /// The word cleared and woken when the thread ends (0: none).
+    clear_address: u64,
+    group: *const Group,
+}
+
+/// Where a thread of a cVM starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ThreadSeed {
+    pub(super) entry: u64,
+    pub(super) stack_top: u64,
+    pub(super) argument: u64,
+    /// The C library's thread pointer (0: none yet).
+    pub(super) thread_pointer: u64,
+    pub(super) thread_id: u64,
+    /// Checked by the handler: 0, or an aligned word the cVM may write.
+    pub(super) clear_address: u64,
 }
 
 /// The context of the cVM this thread runs, or null. Called from the assembly (on the
@@ -97,7 +173,7 @@ pub(super) fn resume_host_address() -> u64 {
     intravisor_cvm_resume_host as *const () as usize as u64
 }
 
-/// The value `resume_host` returns for a fault.
+/// The value `resume_host` returns for a fault or a stop.
 pub(super) const FAULT_REASON: u64 = REASON_FAULTED;
 
 extern "C" fn hostcall_dispatch(
@@ -110,34 +186,58 @@ extern "C" fn hostcall_dispatch(
     a4: u64,
 ) -> i64 {
     // SAFETY: the trampoline passes the context `current_context` returned, which
-    // `run_cvm` keeps alive and exclusively ours for the whole run; the handler pointer
-    // in it is the `&mut` `run_cvm` was given.
+    // `run_thread` keeps alive and exclusively this thread's for the whole run; its
+    // group outlives every thread of the cVM (`Group::finish` joins them).
     let context = unsafe { &mut *context };
-    if number == abi::Hostcall::SetThreadPointer as u64 {
-        // Only ever loaded into this thread's `fs` (x86-64) or TPIDR_EL0 (AArch64) while
-        // the cVM's code runs; the intravisor never reads through it.
-        if cfg!(target_arch = "x86_64") {
-            context.cvm_thread_pointer = a0;
-        } else {
-            context.cls_table = a0;
-        }
-        return 0;
-    }
-    // SAFETY: as above: the handler outlives the run and nothing else borrows it now.
-    let handler = unsafe { &mut *context.handler };
-    match catch_unwind(AssertUnwindSafe(|| handler.hostcall(number, [a0, a1, a2, a3, a4]))) {
-        Ok(HostcallOutcome::Return(value)) => value,
-        Ok(HostcallOutcome::Exit(status)) => {
-            context.leaving = 1;
-            context.exit_value = status as u32 as u64;
+    // SAFETY: as above.
+    let group = unsafe { &*context.group };
+    let value = match abi::Hostcall::from_number(number) {
+        Some(abi::Hostcall::SetThreadPointer) => {
+            // Only ever loaded into this thread's `fs` (x86-64) or TPIDR_EL0 (AArch64)
+            // while the cVM's code runs; the intravisor never reads through it.
+            if cfg!(target_arch = "x86_64") {
+                context.cvm_thread_pointer = a0;
+            } else {
+                context.cls_table = a0;
+            }
             0
         }
-        Err(_) => {
-            context.leaving = 1;
-            context.handler_panicked = true;
-            0
+        Some(abi::Hostcall::ThreadId) => context.thread_id as i64,
+        _ => {
+            match catch_unwind(AssertUnwindSafe(|| group.handler().hostcall(number, [a0, a1, a2, a3, a4]))) {
+                Ok(HostcallOutcome::Return(value)) => value,
+                Ok(HostcallOutcome::Exit(status)) => {
+                    context.leaving = 1;
+                    context.exit_value = status as u32 as u64;
+                    0
+                }
+                Ok(HostcallOutcome::ExitThread) => {
+                    context.leaving = 1;
+                    context.thread_exited = true;
+                    0
+                }
+                Ok(HostcallOutcome::StartThread(start)) => group.start(start),
+                Ok(HostcallOutcome::FutexWait { address, expected, timeout }) => {
+                    group.futex_wait(address, expected, timeout)
+                }
+                Ok(HostcallOutcome::FutexWake { address, count }) => group.futex_wake(address, count),
+                Ok(HostcallOutcome::SetClearAddress(address)) => {
+                    context.clear_address = address;
+                    context.thread_id as i64
+                }
+                Err(_) => {
+                    context.leaving = 1;
+                    context.handler_panicked = true;
+                    0
+                }
+            }
         }
+    };
+    if group.stopping() && context.leaving == 0 {
+        context.leaving = 1;
+        context.stopped = true;
     }
+    value
 }
 
 // The assembly reads and writes only the leading `u64` fields of the context.
@@ -166,53 +266,87 @@ pub struct CvmEntry {
     pub cls_table: u64,
 }
 
-/// Runs a cVM on the calling thread until it exits or faults.
+/// Runs a cVM until it exits or faults: its first thread on the calling thread, the
+/// threads it starts on threads of their own, all joined before this returns.
 ///
 /// # Safety
 /// `start.entry` is the entry point of a program the intravisor loaded, with every page
 /// the cVM uses mapped with its final protections; `start.stack_top` is the
 /// 16-byte-aligned top of a writable stack inside its region; `start.argument` is the
-/// address of its boot block and `start.cls_table` that of its CLS table. The isolation
-/// obligation is the caller's: everything the cVM can reach through the hostcall
-/// handler is checked there against the cVM's capabilities.
-pub unsafe fn run_cvm(start: CvmEntry, handler: &mut dyn HostcallHandler) -> CvmStop {
+/// address of its boot block and `start.cls_table` that of its CLS table; the region
+/// stays mapped until this returns. The isolation obligation is the caller's:
+/// everything the cVM can reach through the hostcall handler is checked there against
+/// the cVM's capabilities.
+pub unsafe fn run_cvm(start: CvmEntry, handler: &(dyn HostcallHandler + '_)) -> CvmStop {
     let CvmEntry { entry, stack_top, argument, cls_table } = start;
-    // SAFETY: the handler outlives this call, and the context holding this pointer is
-    // dropped before we return; the lifetime is erased only to store it.
-    let handler: *mut (dyn HostcallHandler + 'static) = unsafe { core::mem::transmute(handler) };
+    signals::install();
+    // SAFETY: `finish` joins every thread of the group before this returns, so the
+    // handler, borrowed for this call, outlives every use of it.
+    let group = unsafe { Group::new(handler, cls_table) };
+    let seed = ThreadSeed { entry, stack_top, argument, thread_pointer: 0, thread_id: 1, clear_address: 0 };
+    // SAFETY: the caller's guarantees for the first thread; the group lives on this
+    // frame until `finish` has joined every other thread.
+    let first = unsafe { run_thread(&group, seed, true) };
+    group.finish(first)
+}
+
+/// Runs one thread of a cVM on the calling thread until it leaves. Returns how it
+/// ended and the word to clear for it (0: none).
+///
+/// # Safety
+/// `seed` names executable code of the cVM and the top of a writable stack of its
+/// region, checked by the hostcall handler for threads the cVM starts; the group is the
+/// cVM's and outlives this call.
+pub(super) unsafe fn run_thread(group: &Group, seed: ThreadSeed, first: bool) -> (ThreadEnd, u64) {
+    let cls_table = group.cls_table();
     let mut context = SwitchContext {
         host_stack: 0,
         cvm_stack: 0,
         in_cvm: 0,
         leaving: 0,
         exit_value: 0,
-        cls_table: cls_table.wrapping_sub(8),
+        cls_table: if seed.thread_pointer != 0 && cfg!(target_arch = "aarch64") {
+            seed.thread_pointer
+        } else {
+            cls_table.wrapping_sub(8)
+        },
         host_thread_pointer: host_thread_pointer(),
-        cvm_thread_pointer: 0,
+        cvm_thread_pointer: if cfg!(target_arch = "x86_64") { seed.thread_pointer } else { 0 },
         fault: None,
+        stopped: false,
         handler_panicked: false,
-        handler,
+        thread_exited: false,
+        thread_id: seed.thread_id,
+        clear_address: seed.clear_address,
+        group,
     };
-    signals::install();
     let alternate_stack = signals::AlternateStack::install();
     set_thread_register(cls_table);
     let registration = threads::register(&mut context);
-    // SAFETY: the caller guarantees entry, stack and argument; the context lives on
-    // this frame for the whole run and is reachable by the trampoline and the signal
-    // handler only through this thread's registration.
-    let reason = unsafe { intravisor_cvm_enter(&mut context, entry, stack_top, argument) };
+    let reason = if group.stopping() {
+        REASON_EXITED
+    } else {
+        // SAFETY: the caller guarantees entry and stack; the context lives on this
+        // frame for the whole run and is reachable by the trampoline and the signal
+        // handler only through this thread's registration.
+        unsafe { intravisor_cvm_enter(&mut context, seed.entry, seed.stack_top, seed.argument) }
+    };
     threads::unregister(registration);
     set_thread_register(0);
     drop(alternate_stack);
-    match reason {
-        REASON_EXITED if context.handler_panicked => CvmStop::HandlerPanicked,
-        REASON_EXITED => CvmStop::Exited(context.exit_value as u32 as i32),
-        REASON_RETURNED => CvmStop::Returned(context.exit_value),
+    let end = match reason {
+        _ if context.stopped || (reason == REASON_EXITED && context.leaving == 0) => ThreadEnd::Stopped,
+        REASON_EXITED if context.handler_panicked => ThreadEnd::Cvm(CvmStop::HandlerPanicked),
+        REASON_EXITED if context.thread_exited => ThreadEnd::Thread,
+        REASON_EXITED => ThreadEnd::Cvm(CvmStop::Exited(context.exit_value as u32 as i32)),
+        REASON_RETURNED if first => ThreadEnd::Cvm(CvmStop::Returned(context.exit_value)),
+        REASON_RETURNED => ThreadEnd::Thread,
         _ => match context.fault {
-            Some(fault) => CvmStop::Faulted(fault),
-            None => CvmStop::HandlerPanicked,
+            Some(fault) => ThreadEnd::Cvm(CvmStop::Faulted(fault)),
+            None => ThreadEnd::Stopped,
         },
-    }
+    };
+    (end, context.clear_address)
 }
 
 /// Points the cVM thread register at the CLS table. On x86-64 that is the `gs` base,
@@ -341,11 +475,39 @@ core::arch::global_asm!(
     "stmxcsr [rsp]",
     "fnstcw [rsp + 4]",
     "mov [rdi + {host_stack}], rsp",
+    // A thread the cVM started begins with its C library's fs base.
+    "cmp qword ptr [rdi + {cvm_thread_pointer}], 0",
+    "je 6f",
+    "mov rbx, rdi",
+    "mov r12, rsi",
+    "mov r13, rdx",
+    "mov r14, rcx",
+    "mov rsi, [rdi + {cvm_thread_pointer}]",
+    "call intravisor_set_fs",
+    "mov rdi, rbx",
+    "mov rsi, r12",
+    "mov rdx, r13",
+    "mov rcx, r14",
+    "6:",
     "mov qword ptr [rdi + {in_cvm}], 1",
     "mov rsp, rdx",
+    "mov rax, rsi",
     "mov rdi, rcx",
+    // No intravisor value stays in a register the cVM can read.
     "xor ebp, ebp",
-    "call rsi",
+    "xor ebx, ebx",
+    "xor esi, esi",
+    "xor edx, edx",
+    "xor ecx, ecx",
+    "xor r8d, r8d",
+    "xor r9d, r9d",
+    "xor r10d, r10d",
+    "xor r11d, r11d",
+    "xor r12d, r12d",
+    "xor r13d, r13d",
+    "xor r14d, r14d",
+    "xor r15d, r15d",
+    "call rax",
     // The entry function returned instead of exiting.
     "mov rbx, rax",
     "call {current}",
@@ -526,9 +688,25 @@ core::arch::global_asm!(
     "msr tpidr_el0, x9",
     "mov sp, x2",
     "mov x0, x3",
+    "mov x16, x1",
+    // No intravisor value stays in a register the cVM can read.
+    "mov x1, xzr",
+    "mov x2, xzr",
+    "mov x3, xzr",
+    "mov x9, xzr",
+    "mov x19, xzr",
+    "mov x20, xzr",
+    "mov x21, xzr",
+    "mov x22, xzr",
+    "mov x23, xzr",
+    "mov x24, xzr",
+    "mov x25, xzr",
+    "mov x26, xzr",
+    "mov x27, xzr",
+    "mov x28, xzr",
     "mov x29, xzr",
     "mov x30, xzr",
-    "blr x1",
+    "blr x16",
     // The entry function returned instead of exiting.
     "mov x19, x0",
     "bl {current_by_thread}",
