@@ -53,6 +53,8 @@ pub struct CvmReport {
     pub private_bytes: u64,
     /// Bytes of its CLS instances (its copies of shared objects' writable globals).
     pub cls_bytes: u64,
+    /// How many threads it ran, the first included (0 when it never ran).
+    pub threads: u64,
     /// The objects it used.
     pub objects: Vec<ObjectUse>,
 }

@@ -363,7 +363,7 @@ impl Intravisor {
         // of the writable stack, the boot block lies on that stack and the CLS table in
         // the region; every hostcall goes through `services`, which checks it against
         // the cVM's capabilities.
-        let stop = unsafe { run_cvm(start, &services) };
+        let (stop, threads) = unsafe { run_cvm(start, &services) };
         services.finish();
         let mut report = CvmReport {
             name: cvm.name.clone(),
@@ -374,6 +374,7 @@ impl Intravisor {
             reason: None,
             private_bytes: 0,
             cls_bytes: 0,
+            threads,
             objects: Vec::new(),
         };
         match stop {
@@ -449,6 +450,7 @@ fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
         reason: Some(reason),
         private_bytes: 0,
         cls_bytes: 0,
+        threads: 0,
         objects: Vec::new(),
     }
 }

@@ -82,6 +82,7 @@ fn threads_share_their_cvm_and_one_thread_can_end_it() {
             ]
         );
         assert_eq!(run.cvm(name)["exit_code"], 0);
+        assert_eq!(run.cvm(name)["threads"], 5);
     }
     // A second thread's exit ends the cVM while the first waits to join it.
     assert_eq!(run.lines_of("exit"), ["second thread: exit(3)"]);
@@ -100,6 +101,9 @@ fn threads_share_their_cvm_and_one_thread_can_end_it() {
         ["first thread: pthread_exit", "second thread: the first has ended, this one returns"]
     );
     assert_eq!(run.cvm("last")["exit_code"], 0);
+    for name in ["exit", "fault", "last"] {
+        assert_eq!(run.cvm(name)["threads"], 2, "{name}");
+    }
     for object in ["libc.so", "libcvm.so", "threads"] {
         let entry = run.report.as_ref().expect("a report")["objects"]
             .as_array()

@@ -36,6 +36,9 @@ fn eight_transcoders_share_ffmpeg_and_match_the_native_build() {
     for input in 1..=8 {
         let name = format!("transcode{input}");
         assert_eq!(run.cvm(&name)["exit_code"], 0, "{name}: {}", run.stderr);
+        // ffmpeg's input threads (one per input file), at least.
+        let threads = run.cvm(&name)["threads"].as_u64().unwrap_or(0);
+        assert!(threads >= 3, "{name} ran {threads} threads");
         let written = outputs.join(&name).join("out.avi");
         let native_output = scratch.join(format!("native{input}.avi"));
         native(input, &native_output);

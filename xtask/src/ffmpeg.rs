@@ -8,7 +8,9 @@
 //! `cvm-libos/c/start_libc.c`. The reduced configuration has exactly what the transcode
 //! workload needs (rawvideo and pcm_s16le in; mpeg4, ac3, avi out; hue, scale,
 //! aresample); `--full` has every codec, format and filter of ffmpeg's own (still no
-//! external library). No assembly, no threads yet.
+//! external library). No assembly. Threads (`pthread_create`, served by cvm-libos and
+//! the host platform) in the x86-64 build; the AArch64 build, for bare-metal images,
+//! where a cVM has one thread, is configured `--disable-pthreads`.
 //!
 //! Outputs: `target/cvm-ffmpeg/<rust-target>/<configuration>/` holds `ffmpeg` and the six
 //! libraries under their sonames (`libavutil.so.57`, ...).
@@ -38,10 +40,9 @@ pub const LIBRARIES: [&str; 6] = [
 ];
 
 /// Options shared by both configurations.
-const COMMON: [&str; 17] = [
+const COMMON: [&str; 16] = [
     "--disable-autodetect",
     "--disable-asm",
-    "--disable-pthreads",
     "--disable-doc",
     "--disable-network",
     "--disable-debug",
@@ -126,6 +127,9 @@ pub fn build_ffmpeg(
     // `__getauxval` (musl is built the same way).
     let target_flags = if arch == "aarch64" { " -mno-outline-atomics" } else { "" };
     let mut configure: Vec<String> = COMMON.iter().map(|option| option.to_string()).collect();
+    if arch == "aarch64" {
+        configure.push("--disable-pthreads".to_string());
+    }
     if !full {
         configure.extend(REDUCED.iter().map(|option| option.to_string()));
     }

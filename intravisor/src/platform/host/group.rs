@@ -95,6 +95,11 @@ impl Group {
         self.cls_table
     }
 
+    /// How many threads the cVM has run, the first included.
+    pub(super) fn thread_count(&self) -> u64 {
+        self.next_id.load(Ordering::Relaxed) - 1
+    }
+
     /// Whether the cVM is ending: no thread may go back into its code.
     pub(super) fn stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)

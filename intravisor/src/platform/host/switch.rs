@@ -267,7 +267,8 @@ pub struct CvmEntry {
 }
 
 /// Runs a cVM until it exits or faults: its first thread on the calling thread, the
-/// threads it starts on threads of their own, all joined before this returns.
+/// threads it starts on threads of their own, all joined before this returns. Returns
+/// why it stopped and how many threads it ran.
 ///
 /// # Safety
 /// `start.entry` is the entry point of a program the intravisor loaded, with every page
@@ -277,7 +278,7 @@ pub struct CvmEntry {
 /// stays mapped until this returns. The isolation obligation is the caller's:
 /// everything the cVM can reach through the hostcall handler is checked there against
 /// the cVM's capabilities.
-pub unsafe fn run_cvm(start: CvmEntry, handler: &(dyn HostcallHandler + '_)) -> CvmStop {
+pub unsafe fn run_cvm(start: CvmEntry, handler: &(dyn HostcallHandler + '_)) -> (CvmStop, u64) {
     let CvmEntry { entry, stack_top, argument, cls_table } = start;
     signals::install();
     // SAFETY: `finish` joins every thread of the group before this returns, so the
@@ -287,7 +288,7 @@ pub unsafe fn run_cvm(start: CvmEntry, handler: &(dyn HostcallHandler + '_)) -> 
     // SAFETY: the caller's guarantees for the first thread; the group lives on this
     // frame until `finish` has joined every other thread.
     let first = unsafe { run_thread(&group, seed, true) };
-    group.finish(first)
+    (group.finish(first), group.thread_count())
 }
 
 /// Runs one thread of a cVM on the calling thread until it leaves. Returns how it
