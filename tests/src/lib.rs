@@ -155,8 +155,13 @@ pub mod transcode {
         )
     }
 
-    /// The example's transcode of input `input` by the native build of the same ffmpeg.
-    pub fn native(input: u32, output: &Path) {
+    /// The example's transcode of input `input` by the native build of the same ffmpeg,
+    /// with `threads` for its encoders, `None` for ffmpeg's choice from the processors it
+    /// sees. A cVM's ffmpeg chooses from the processors the intravisor gives it, and the
+    /// mpeg4 encoder's slices, so its output, follow the choice.
+    pub fn native(input: u32, output: &Path, threads: Option<usize>) {
+        let threads: Vec<String> =
+            threads.map(|count| vec!["-threads".to_string(), count.to_string()]).unwrap_or_default();
         let build = super::root().join("target/native-ffmpeg/reduced/build");
         let library_path: Vec<String> =
             LIBRARIES.iter().map(|library| build.join(library).display().to_string()).collect();
@@ -170,6 +175,7 @@ pub mod transcode {
                 .args(["-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
                 .arg(inputs.join(format!("in{input}.pcm")))
                 .args(["-vf", "hue=s=0", "-c:v", "mpeg4", "-c:a", "ac3"])
+                .args(&threads)
                 .arg(output),
         );
     }

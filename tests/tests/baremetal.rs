@@ -133,12 +133,30 @@ fn musl_programs_run_bare_metal_and_print_what_the_host_prints() {
 }
 
 #[test]
+fn threads_take_turns_bare_metal_and_print_what_the_host_prints() {
+    let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (code, console) = boot_deployment("musl-hello", "threads-aarch64");
+    assert_eq!(code, Some(0), "{console}");
+    let host = run_deployment(&root().join("examples/musl-hello/threads-aarch64.yaml"));
+    assert_eq!(lines_by_cvm(&console), lines_by_cvm(&host.stdout), "{console}");
+    for (name, threads) in [("work1", 5), ("work2", 5), ("exit", 2), ("last", 2)] {
+        assert!(console.contains(&format!("intravisor: cVM `{name}` ran {threads} threads")), "{console}");
+    }
+    assert!(console.contains("intravisor: cVM `exit` exited with status 3"), "{console}");
+    assert!(console.contains("intravisor: cVM `last` exited with status 0"), "{console}");
+}
+
+#[test]
 fn two_transcoders_share_ffmpeg_bare_metal_and_their_frames_match_the_native_build() {
     let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let outputs = root().join("examples/transcode/out/aarch64");
     let _ = std::fs::remove_dir_all(&outputs);
     let (code, console) = boot_deployment("transcode", "aarch64");
     assert_eq!(code, Some(0), "{console}");
+    // ffmpeg's input threads take turns with its first thread.
+    for input in 1..=2 {
+        assert!(console.contains(&format!("intravisor: cVM `transcode{input}` ran 3 threads")), "{console}");
+    }
     for object in ["ffmpeg", "libc.so", "libavcodec.so.59", "libavformat.so.59", "libavutil.so.57"] {
         assert!(console.contains(&format!("intravisor: object {object}: loads 1, users 2")), "{console}");
     }
@@ -146,7 +164,8 @@ fn two_transcoders_share_ffmpeg_bare_metal_and_their_frames_match_the_native_bui
     for input in 1..=2 {
         let written = outputs.join(format!("transcode{input}/out.avi"));
         let reference = scratch.join(format!("native{input}.avi"));
-        transcode::native(input, &reference);
+        // Bare metal a cVM has one processor, so its ffmpeg encodes on one thread.
+        transcode::native(input, &reference, Some(1));
         // The AArch64 floating point of the audio encoder differs in its last bits from
         // the x86-64 reference's, so the bytes may differ; the streams and frames may not.
         assert_eq!(transcode::probe(&written), transcode::probe(&reference), "{console}");

@@ -8,9 +8,8 @@
 //! `cvm-libos/c/start_libc.c`. The reduced configuration has exactly what the transcode
 //! workload needs (rawvideo and pcm_s16le in; mpeg4, ac3, avi out; hue, scale,
 //! aresample); `--full` has every codec, format and filter of ffmpeg's own (still no
-//! external library). No assembly. Threads (`pthread_create`, served by cvm-libos and
-//! the host platform) in the x86-64 build; the AArch64 build, for bare-metal images,
-//! where a cVM has one thread, is configured `--disable-pthreads`.
+//! external library). No assembly. With threads (`pthread_create`, served by cvm-libos
+//! and the platform: host threads, or bare metal turns on the one core).
 //!
 //! Outputs: `target/cvm-ffmpeg/<rust-target>/<configuration>/` holds `ffmpeg` and the six
 //! libraries under their sonames (`libavutil.so.57`, ...).
@@ -127,9 +126,6 @@ pub fn build_ffmpeg(
     // `__getauxval` (musl is built the same way).
     let target_flags = if arch == "aarch64" { " -mno-outline-atomics" } else { "" };
     let mut configure: Vec<String> = COMMON.iter().map(|option| option.to_string()).collect();
-    if arch == "aarch64" {
-        configure.push("--disable-pthreads".to_string());
-    }
     if !full {
         configure.extend(REDUCED.iter().map(|option| option.to_string()));
     }

@@ -17,9 +17,10 @@ use core::fmt::Write as _;
 use super::console::{exit, Console};
 use crate::platform::morello::encoding::{self, CapabilityRegister, SealForm, C, X};
 
-/// The cVM state saved on an exception from EL0 (on Morello, the cVM's PCC follows it).
+/// The cVM state saved on an exception from EL0 (on Morello, the cVM's PCC follows it,
+/// and the exception returns to `exception_link` inside that PCC's bounds).
 #[repr(C)]
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TrapFrame {
     /// x0..x30.
     pub registers: [u64; 31],
@@ -33,6 +34,24 @@ pub struct TrapFrame {
     vector_registers: [u128; 32],
     /// FPCR and FPSR.
     floating_point_control: [u64; 2],
+}
+
+impl TrapFrame {
+    /// The state another thread of the same cVM starts in: at `entry` with `argument`
+    /// in x0 and its stack pointer `stack`, every other register zero; the processor
+    /// state and floating-point control are this frame's.
+    pub fn started(&self, entry: u64, stack: u64, argument: u64) -> Self {
+        let mut registers = [0; 31];
+        registers[0] = argument;
+        Self {
+            registers,
+            stack_pointer: stack,
+            exception_link: entry,
+            saved_state: self.saved_state & !(0xf << 28),
+            vector_registers: [0; 32],
+            floating_point_control: [self.floating_point_control[0], 0],
+        }
+    }
 }
 
 /// What to do after an exception from EL0.
@@ -167,6 +186,15 @@ pub fn set_cvm_thread_pointer(value: u64) {
     unsafe {
         core::arch::asm!("msr tpidr_el0, {}", in(reg) value, options(nomem, nostack))
     };
+}
+
+/// The thread pointer (TPIDR_EL0; on Morello the value of CTPIDR_EL0) of the cVM running
+/// now.
+pub fn cvm_thread_pointer() -> u64 {
+    let value: u64;
+    // SAFETY: reading the cVM's thread pointer register has no effect.
+    unsafe { core::arch::asm!("mrs {}, tpidr_el0", out(reg) value, options(nomem, nostack)) };
+    value
 }
 
 /// Copies `bytes` to `address` of the cVM running now, each stored through its own DDC.
@@ -544,9 +572,11 @@ core::arch::global_asm!(
     "ldp q30, q31, [sp, #752]",
     "ldp x9, x10, [sp, #256]",
     ".if MORELLO",
-    "add x11, sp, #800",
-    ".inst {ldr_c9_x11}",
-    ".inst {msr_celr_c9}",
+    // The saved PCC, at the frame's resume address (another thread's, after a switch).
+    "add x12, sp, #800",
+    ".inst {ldr_c12_x12}",
+    ".inst {scvalue_c12_c12_x9}",
+    ".inst {msr_celr_c12}",
     ".else",
     "msr elr_el1, x9",
     ".endif",
@@ -607,8 +637,10 @@ core::arch::global_asm!(
     msr_celr_c10 = const encoding::msr(CapabilityRegister::CelrEl1, C::new(10)),
     mrs_c9_celr = const encoding::mrs(C::new(9), CapabilityRegister::CelrEl1),
     str_c9_x11 = const encoding::str_capability(C::new(9), X::new(11), 0),
-    ldr_c9_x11 = const encoding::ldr_capability(C::new(9), X::new(11), 0),
     msr_celr_c9 = const encoding::msr(CapabilityRegister::CelrEl1, C::new(9)),
+    ldr_c12_x12 = const encoding::ldr_capability(C::new(12), X::new(12), 0),
+    scvalue_c12_c12_x9 = const encoding::scvalue(C::new(12), C::new(12), X::new(9)),
+    msr_celr_c12 = const encoding::msr(CapabilityRegister::CelrEl1, C::new(12)),
     scvalue_c9_c9_x10 = const encoding::scvalue(C::new(9), C::new(9), X::new(10)),
     mrs_c9_ddc_el0 = const encoding::mrs(C::new(9), CapabilityRegister::DdcEl0),
     scvalue_c10_c9_x2 = const encoding::scvalue(C::new(10), C::new(9), X::new(2)),

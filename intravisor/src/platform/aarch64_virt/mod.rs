@@ -11,6 +11,7 @@
 //! - `mmu`: the identity map and the per-page protections of cVM memory;
 //! - `clock`: the generic timer and the PL031 real-time clock;
 //! - `run`: preparing and running the image's cVMs; `services`: their hostcalls;
+//!   `threads`: a cVM's threads, taking turns on the core;
 //! - `files`: a cVM's granted inputs (packed in the image) and outputs (on the host,
 //!   through `semihosting`).
 
@@ -22,3 +23,4 @@ pub mod mmu;
 pub mod run;
 pub mod semihosting;
 pub mod services;
+pub mod threads;

@@ -269,6 +269,13 @@ impl<'a> Runner<'a> {
                     )
                 };
                 services.finish();
+                if services.thread_count() > 1 {
+                    crate::console_print!(
+                        "intravisor: cVM `{}` ran {} threads\n",
+                        cvm.name,
+                        services.thread_count()
+                    );
+                }
                 match (left, services.fault) {
                     (LEFT_EXITED, _) => Outcome::Exited(services.status),
                     (_, Some(cause)) => Outcome::Faulted(cause),

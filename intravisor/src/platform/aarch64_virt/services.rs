@@ -1,5 +1,5 @@
 //! The hostcalls of one bare-metal cVM: console lines, clocks, exit, the thread
-//! pointer, and its files (`files`).
+//! pointer, its files (`files`), and its threads and futexes (`threads`).
 //!
 //! Every buffer a cVM hands over is checked before a byte moves: on Morello by loads and
 //! stores through the cVM's own DDC (a faulting one answers `-EFAULT`), elsewhere
@@ -15,6 +15,7 @@ use super::clock;
 use super::console::write_bytes;
 use super::files::FileTable;
 use super::mmu::Arena;
+use super::threads::{NoneRunnable, Threads};
 use crate::guest::{Access, GuestMemory};
 
 /// Reasons `run_el0` returns with.
@@ -25,6 +26,8 @@ pub const LEFT_FAULTED: u64 = 2;
 const CHUNK: usize = 64 * 1024;
 /// The longest file name a cVM may pass.
 const LONGEST_NAME: u64 = 255;
+/// Bytes below a new thread's stack top that must be writable by the cVM.
+const LEAST_THREAD_STACK: u64 = 1024;
 
 /// The hostcalls of one cVM, bare metal.
 #[derive(Debug)]
@@ -34,6 +37,7 @@ pub struct Services<'a> {
     memory: GuestMemory,
     files: FileTable<'a>,
     pending: Vec<u8>,
+    threads: Threads,
     /// Its exit status, once it exited.
     pub status: i32,
     /// What ended it, if it faulted.
@@ -43,7 +47,16 @@ pub struct Services<'a> {
 impl<'a> Services<'a> {
     /// Services for cVM `name` with `memory`, in `arena`, over its `files`.
     pub fn new(name: &'a str, arena: &'a Arena, memory: GuestMemory, files: FileTable<'a>) -> Self {
-        Self { name, arena, memory, files, pending: Vec::new(), status: 0, fault: None }
+        Self {
+            name,
+            arena,
+            memory,
+            files,
+            pending: Vec::new(),
+            threads: Threads::new(),
+            status: 0,
+            fault: None,
+        }
     }
 
     fn line(&mut self) {
@@ -130,6 +143,85 @@ impl<'a> Services<'a> {
         Ok(length)
     }
 
+    /// Checks an aligned 32-bit word the cVM handed over for `access`.
+    fn check_word(&self, address: u64, access: Access) -> Result<(), Errno> {
+        if !address.is_multiple_of(4) {
+            return Err(Errno::Invalid);
+        }
+        self.memory.check(address, 4, access).map_err(|_| Errno::Fault)
+    }
+
+    /// `thread_create(entry, stack_top, argument, thread_pointer, clear_address)`,
+    /// checked as on the host: code to run, a stack of its own, a word it may write.
+    fn start_thread(&mut self, frame: &TrapFrame, arguments: [u64; 5]) -> Result<u64, Errno> {
+        let [entry, stack_top, argument, thread_pointer, clear_address] = arguments;
+        self.memory.check(entry, 1, Access::Execute).map_err(|_| Errno::Fault)?;
+        if !stack_top.is_multiple_of(16) || stack_top < LEAST_THREAD_STACK {
+            return Err(Errno::Invalid);
+        }
+        self.memory
+            .check(stack_top - LEAST_THREAD_STACK, LEAST_THREAD_STACK, Access::Write)
+            .map_err(|_| Errno::Fault)?;
+        if clear_address != 0 {
+            self.check_word(clear_address, Access::Write)?;
+        }
+        self.threads
+            .start(frame, (entry, stack_top, argument), thread_pointer, clear_address)
+            .ok_or(Errno::Again)
+    }
+
+    /// `futex_wait(address, expected, timeout)`: `Ok(None)` when this thread sleeps and
+    /// another was switched in (or the cVM ends: `Ok(Some(outcome))`).
+    fn futex_wait(
+        &mut self,
+        frame: &mut TrapFrame,
+        address: u64,
+        expected: u64,
+        timeout: u64,
+    ) -> Result<TrapOutcome, Errno> {
+        self.check_word(address, Access::Read)?;
+        let mut word = [0u8; 4];
+        self.read(address, &mut word)?;
+        if u32::from_le_bytes(word) != expected as u32 {
+            return Err(Errno::Again);
+        }
+        let deadline = (timeout != u64::MAX).then(|| clock::monotonic_nanoseconds().saturating_add(timeout));
+        let switched = self.threads.wait(frame, address, deadline);
+        Ok(self.after_switch(switched))
+    }
+
+    /// Ends the running thread: clears and wakes its word, and switches to another.
+    fn end_thread(&mut self, frame: &mut TrapFrame) -> TrapOutcome {
+        let clear_address = self.threads.end_current();
+        if clear_address != 0 && self.write_to_cvm(clear_address, &0u32.to_le_bytes()).is_ok() {
+            self.threads.wake(clear_address, u64::MAX);
+        }
+        let switched = self.threads.switch(frame);
+        self.after_switch(switched)
+    }
+
+    /// Resumes the thread switched in, or ends the cVM when none can run.
+    fn after_switch(&mut self, switched: Result<(), NoneRunnable>) -> TrapOutcome {
+        match switched {
+            Ok(()) => TrapOutcome::Resume,
+            Err(NoneRunnable::AllEnded) => {
+                self.status = 0;
+                TrapOutcome::Leave(LEFT_EXITED)
+            }
+            Err(NoneRunnable::Deadlocked) => {
+                self.fault = Some(String::from(
+                    "deadlocked: every thread waits on a futex word, with no deadline and no thread left to wake it",
+                ));
+                TrapOutcome::Leave(LEFT_FAULTED)
+            }
+        }
+    }
+
+    /// How many threads the cVM has run.
+    pub fn thread_count(&self) -> u64 {
+        self.threads.count()
+    }
+
     /// Checks that the cVM may hand over `[address, address + length)` for reading: on
     /// Morello by loads through its own DDC, elsewhere against its software capability.
     fn check_readable(&self, address: u64, length: u64) -> Result<(), Errno> {
@@ -168,19 +260,37 @@ impl TrapHandler for Services<'_> {
             self.fault = Some(describe_fault(esr, far, frame.exception_link));
             return TrapOutcome::Leave(LEFT_FAULTED);
         }
-        let [a0, a1, a2, ..] = [frame.registers[0], frame.registers[1], frame.registers[2]];
+        let arguments = [
+            frame.registers[0],
+            frame.registers[1],
+            frame.registers[2],
+            frame.registers[3],
+            frame.registers[4],
+        ];
+        let [a0, a1, a2, ..] = arguments;
         let answer = match Hostcall::from_number(frame.registers[8]) {
             Some(Hostcall::Exit) => {
                 self.status = a0 as u32 as i32;
                 return TrapOutcome::Leave(LEFT_EXITED);
             }
-            // A cVM here has one thread: when it ends, the cVM ends.
-            Some(Hostcall::ThreadExit) => {
-                self.status = 0;
-                return TrapOutcome::Leave(LEFT_EXITED);
+            Some(Hostcall::ThreadExit) => return self.end_thread(frame),
+            Some(Hostcall::FutexWait) => match self.futex_wait(frame, a0, a1, a2) {
+                Ok(outcome) => return outcome,
+                Err(errno) => Err(errno),
+            },
+            Some(Hostcall::ThreadCreate) => self.start_thread(frame, arguments),
+            Some(Hostcall::FutexWake) => {
+                self.check_word(a0, Access::Read).map(|()| self.threads.wake(a0, a1))
             }
-            Some(Hostcall::ThreadId | Hostcall::ProcessorCount | Hostcall::SetClearAddress) => Ok(1),
-            Some(Hostcall::ThreadCreate | Hostcall::FutexWait | Hostcall::FutexWake) => Err(Errno::NoSys),
+            Some(Hostcall::ThreadId) => Ok(self.threads.current_id()),
+            Some(Hostcall::SetClearAddress) => {
+                let checked = if a0 == 0 { Ok(()) } else { self.check_word(a0, Access::Write) };
+                checked.map(|()| {
+                    self.threads.set_clear_address(a0);
+                    self.threads.current_id()
+                })
+            }
+            Some(Hostcall::ProcessorCount) => Ok(1),
             Some(Hostcall::Write) => self.write(a0, a1, a2),
             Some(Hostcall::ClockMonotonic) => Ok(clock::monotonic_nanoseconds()),
             Some(Hostcall::ClockWall) => Ok(clock::wall_nanoseconds()),
