@@ -1,54 +1,143 @@
-//! The cVM's heap: a first-fit allocator over the heap range of the boot block.
+//! The cVM's heap: whole pages over the heap range of the boot block, one bit each.
 //!
-//! Each block carries a 16-byte header holding its size, so that `cvm_free` needs only
-//! the pointer, as C's `free` does.
+//! Free memory is always zero: the intravisor hands a cVM its region zeroed, the map of
+//! used pages lives apart from them (in the heap's last pages), and pages are zeroed
+//! when they are given back. So an anonymous mapping (`allocate_pages`, the C library's
+//! `mmap`) needs no zeroing, and pages the program never touches stay untouched, not
+//! resident, as with the kernel's anonymous memory. Allocation is first fit from the
+//! lowest page that may be free.
+//!
+//! `cvm_malloc` blocks (`allocate`) are whole pages too, with a 16-byte header holding
+//! their size, so that `cvm_free` needs only the pointer, as C's `free` does; the C
+//! library's `malloc` does not come here.
 
-use core::alloc::Layout;
-use core::ptr::NonNull;
-
-use linked_list_allocator::Heap;
 use spin::Mutex;
 
 use crate::cls::local;
 
-#[link_section = ".cls.data"]
-static HEAP: Mutex<Heap> = Mutex::new(Heap::empty());
-
-/// Bytes in front of every block, holding its total size.
+/// The page size of every platform here.
+const PAGE: usize = 4096;
+/// Bytes in front of every `allocate` block, holding its total size.
 const HEADER: usize = 16;
+
+/// The heap: its pages and the map of the used ones.
+#[derive(Debug)]
+struct Heap {
+    /// The first page.
+    base: usize,
+    /// How many pages there are to hand out.
+    pages: usize,
+    /// The address of the map: one bit per page, set when used.
+    map: usize,
+    /// No page below this one is free.
+    lowest_free: usize,
+}
+
+#[link_section = ".cls.data"]
+static HEAP: Mutex<Heap> = Mutex::new(Heap { base: 0, pages: 0, map: 0, lowest_free: 0 });
+
+impl Heap {
+    /// The map of used pages.
+    fn map(&mut self) -> &mut [u64] {
+        if self.map == 0 {
+            return &mut [];
+        }
+        // SAFETY: `init` reserved `pages.div_ceil(64)` words at `map`, in the heap's own
+        // last pages, which nothing else uses; `&mut self` is the only way to them.
+        unsafe { core::slice::from_raw_parts_mut(self.map as *mut u64, self.pages.div_ceil(64)) }
+    }
+
+    fn allocate(&mut self, count: usize) -> Option<usize> {
+        let (pages, lowest_free) = (self.pages, self.lowest_free);
+        let start = first_free(self.map(), pages, count, lowest_free)?;
+        mark(self.map(), start, count, true);
+        if start == self.lowest_free {
+            self.lowest_free = start + count;
+        }
+        Some(self.base + start * PAGE)
+    }
+
+    fn release(&mut self, address: usize, count: usize) {
+        let Some(start) = address.checked_sub(self.base).map(|offset| offset / PAGE) else { return };
+        if start.checked_add(count).is_none_or(|end| end > self.pages) {
+            return;
+        }
+        // SAFETY: the pages lie in the heap (checked) and were handed out; their user
+        // gave them back, so they are ours to zero (this module's invariant).
+        unsafe { core::ptr::write_bytes(address as *mut u8, 0, count * PAGE) };
+        mark(self.map(), start, count, false);
+        self.lowest_free = self.lowest_free.min(start);
+    }
+}
+
+/// The first run of `count` free pages at or above `from`, among `pages`.
+fn first_free(map: &[u64], pages: usize, count: usize, from: usize) -> Option<usize> {
+    if count == 0 {
+        return None;
+    }
+    let used = |page: usize| map[page / 64] & (1 << (page % 64)) != 0;
+    let mut start = from;
+    while start.checked_add(count)? <= pages {
+        // Skip whole used words quickly.
+        if start.is_multiple_of(64) && map[start / 64] == u64::MAX {
+            start += 64;
+            continue;
+        }
+        match (start..start + count).find(|&page| used(page)) {
+            None => return Some(start),
+            Some(taken) => start = taken + 1,
+        }
+    }
+    None
+}
+
+/// Marks `count` pages from `start` used or free.
+fn mark(map: &mut [u64], start: usize, count: usize, used: bool) {
+    for page in start..start + count {
+        if used {
+            map[page / 64] |= 1 << (page % 64);
+        } else {
+            map[page / 64] &= !(1 << (page % 64));
+        }
+    }
+}
 
 /// Hands the heap range to the allocator.
 ///
 /// # Safety
-/// `[base, base + size)` is writable memory of this cVM that nothing else uses, and
-/// `init` is called once.
+/// `[base, base + size)` is zeroed writable memory of this cVM that nothing else uses,
+/// and `init` is called once.
 #[cfg_attr(
     not(target_os = "none"),
     expect(dead_code, reason = "called by `_start`, which only cVM builds have")
 )]
 pub(crate) unsafe fn init(base: *mut u8, size: usize) {
-    // SAFETY: forwarded from this function's contract.
-    unsafe { local(&HEAP).lock().init(base, size) };
+    let start = (base as usize).next_multiple_of(PAGE);
+    let end = (base as usize + size) & !(PAGE - 1);
+    let total = end.saturating_sub(start) / PAGE;
+    // The map covers every page; it takes the last pages.
+    let map_pages = (total.div_ceil(64) * 8).div_ceil(PAGE);
+    let pages = total.saturating_sub(map_pages);
+    let mut heap = local(&HEAP).lock();
+    *heap =
+        Heap { base: start, pages, map: if pages == 0 { 0 } else { start + pages * PAGE }, lowest_free: 0 };
 }
 
 /// Allocates `size` bytes aligned to 16, or returns null.
 pub(crate) fn allocate(size: usize) -> *mut u8 {
-    let Some(total) = size.checked_add(HEADER) else {
+    let Some(total) = size.checked_add(HEADER).and_then(|total| total.checked_next_multiple_of(PAGE)) else {
         return core::ptr::null_mut();
     };
-    let Ok(layout) = Layout::from_size_align(total, HEADER) else {
-        return core::ptr::null_mut();
-    };
-    match local(&HEAP).lock().allocate_first_fit(layout) {
-        Ok(block) => {
-            let block = block.as_ptr();
-            // SAFETY: the block has room for the header and is 16-byte aligned.
+    match local(&HEAP).lock().allocate(total / PAGE) {
+        Some(block) => {
+            let block = block as *mut u8;
+            // SAFETY: the block has room for the header and is page aligned.
             unsafe {
                 block.cast::<usize>().write(total);
                 block.add(HEADER)
             }
         }
-        Err(()) => core::ptr::null_mut(),
+        None => core::ptr::null_mut(),
     }
 }
 
@@ -65,32 +154,41 @@ pub(crate) unsafe fn release(pointer: *mut u8) {
         let block = pointer.sub(HEADER);
         (block, block.cast::<usize>().read())
     };
-    if let (Some(block), Ok(layout)) = (NonNull::new(block), Layout::from_size_align(total, HEADER)) {
-        // SAFETY: the block and layout are those `allocate` handed out.
-        unsafe { local(&HEAP).lock().deallocate(block, layout) };
-    }
+    local(&HEAP).lock().release(block as usize, total / PAGE);
 }
 
-/// Allocates `length` bytes (a multiple of the page size) aligned to a page, without a
-/// header, for the C library's anonymous mappings; null when the heap is exhausted.
+/// Allocates `length` bytes (a multiple of the page size) aligned to a page, zero, for
+/// the C library's anonymous mappings; null when the heap is exhausted.
 pub(crate) fn allocate_pages(length: usize) -> *mut u8 {
-    match Layout::from_size_align(length, 4096) {
-        Ok(layout) => {
-            local(&HEAP).lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), NonNull::as_ptr)
-        }
-        Err(_) => core::ptr::null_mut(),
-    }
+    local(&HEAP).lock().allocate(length / PAGE).map_or(core::ptr::null_mut(), |block| block as *mut u8)
 }
 
 /// Gives back `length` bytes at `pointer` that [`allocate_pages`] handed out (all of a
 /// mapping or page-aligned part of one).
 ///
 /// # Safety
-/// The range lies in one mapping `allocate_pages` returned and was not released since.
+/// The range lies in mappings `allocate_pages` returned and was not released since.
 pub(crate) unsafe fn release_pages(pointer: *mut u8, length: usize) {
-    if let (Some(block), Ok(layout)) = (NonNull::new(pointer), Layout::from_size_align(length, 4096)) {
-        // SAFETY: forwarded from this function's contract; the allocator takes back any
-        // range it handed out as free memory.
-        unsafe { local(&HEAP).lock().deallocate(block, layout) };
+    local(&HEAP).lock().release(pointer as usize, length / PAGE);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{first_free, mark};
+
+    #[test]
+    fn first_fit_finds_the_lowest_run_and_skips_used_pages() {
+        let mut map = [0u64; 3];
+        assert_eq!(first_free(&map, 150, 10, 0), Some(0));
+        mark(&mut map, 0, 70, true);
+        assert_eq!(first_free(&map, 150, 10, 0), Some(70));
+        mark(&mut map, 75, 1, true);
+        assert_eq!(first_free(&map, 150, 5, 0), Some(70), "a run that fits before a used page");
+        assert_eq!(first_free(&map, 150, 6, 0), Some(76), "a run that does not");
+        assert_eq!(first_free(&map, 150, 74, 0), Some(76), "up to the last page");
+        assert_eq!(first_free(&map, 150, 75, 0), None, "past the last page");
+        mark(&mut map, 0, 70, false);
+        assert_eq!(first_free(&map, 150, 70, 0), Some(0), "freed pages are found again");
+        assert_eq!(first_free(&map, 150, 0, 0), None);
     }
 }

@@ -543,7 +543,7 @@ fn close(fd: i64) -> i64 {
     }
 }
 
-/// Anonymous private mappings only, page-aligned and zeroed, from the heap.
+/// Anonymous private mappings only, page-aligned and zero, from the heap.
 fn map(address: i64, length: usize, flags: i64, fd: i64) -> i64 {
     if flags & MAP_ANONYMOUS == 0 || fd != -1 {
         return -ENODEV;
@@ -554,12 +554,12 @@ fn map(address: i64, length: usize, flags: i64, fd: i64) -> i64 {
     let Some(length) = length.checked_next_multiple_of(PAGE).filter(|&length| length > 0) else {
         return -EINVAL;
     };
+    // Zero already: the heap's free memory always is (`heap`), so pages the program
+    // never touches stay untouched, as the kernel's would.
     let block = heap::allocate_pages(length);
     if block.is_null() {
         return -ENOMEM;
     }
-    // SAFETY: the heap handed out `length` writable bytes at `block`.
-    unsafe { core::ptr::write_bytes(block, 0, length) };
     block as i64
 }
 

@@ -11,7 +11,10 @@
  *                  waits to join it
  *   threads fault  a second thread faults while the first computes without a hostcall
  *   threads last   the first thread ends itself with pthread_exit; the cVM lives on
- *                  until its last thread returns */
+ *                  until its last thread returns
+ *   threads deadlock  the first thread holds a mutex the second waits for, and waits to
+ *                  join it: bare metal the intravisor sees that no thread can run again
+ *                  (on the host it waits forever, as a process would) */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -116,6 +119,12 @@ static void *last(void *argument) {
     return 0;
 }
 
+static void *locker(void *argument) {
+    (void)argument;
+    pthread_mutex_lock(&lock);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "work";
     pthread_t thread;
@@ -137,6 +146,14 @@ int main(int argc, char **argv) {
         printf("first thread: pthread_exit\n");
         fflush(stdout);
         pthread_exit(0);
+    }
+    if (strcmp(mode, "deadlock") == 0) {
+        pthread_mutex_lock(&lock);
+        pthread_create(&thread, 0, locker, 0);
+        printf("first thread: joining a thread that waits for a mutex this one holds\n");
+        fflush(stdout);
+        pthread_join(thread, 0);
+        return 1;
     }
     printf("unknown mode %s\n", mode);
     return 2;

@@ -19,17 +19,25 @@ fn boot(example: &str) -> (Option<i32>, String) {
 
 /// Builds the image of `examples/EXAMPLE/DEPLOYMENT.yaml` and boots it.
 fn boot_deployment(example: &str, deployment: &str) -> (Option<i32>, String) {
-    let image = root().join(format!("target/images/{example}-{deployment}.elf"));
+    boot_file(
+        &root().join(format!("examples/{example}/{deployment}.yaml")),
+        &format!("{example}-{deployment}"),
+    )
+}
+
+/// Builds the image of the deployment in `file` as `target/images/NAME.elf` and boots it.
+fn boot_file(file: &std::path::Path, name: &str) -> (Option<i32>, String) {
+    let image = root().join(format!("target/images/{name}.elf"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let built = Command::new(cargo)
         .args(["run", "--quiet", "-p", "xtask", "--", "image"])
-        .arg(format!("examples/{example}/{deployment}.yaml"))
+        .arg(file)
         .args(["--platform", "aarch64-virt", "-o"])
         .arg(&image)
         .current_dir(root())
         .status()
         .expect("the xtask runs");
-    assert!(built.success(), "the image of {example} builds");
+    assert!(built.success(), "the image of {} builds", file.display());
     let output = Command::new("bash")
         .arg(root().join("morello-ci/run-qemu.sh"))
         .arg(&image)
@@ -144,6 +152,31 @@ fn threads_take_turns_bare_metal_and_print_what_the_host_prints() {
     }
     assert!(console.contains("intravisor: cVM `exit` exited with status 3"), "{console}");
     assert!(console.contains("intravisor: cVM `last` exited with status 0"), "{console}");
+}
+
+#[test]
+fn a_cvm_whose_threads_all_wait_forever_is_ended_bare_metal() {
+    let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let example = root().join("examples/musl-hello");
+    let deployment = format!(
+        "cVMs:\n  - name: deadlock\n    runtime: {0}/build/threads\n    objects: [{0}/build/libc.so, {0}/build/libcvm.so]\n    args: deadlock\n    isolation: {{ size: 16M }}\n  - name: work\n    runtime: {0}/build/threads\n    objects: [{0}/build/libc.so, {0}/build/libcvm.so]\n    args: work\n    isolation: {{ size: 16M }}\n",
+        example.display()
+    );
+    let file = tests::scratch("threads-deadlock").join("deploy.yaml");
+    std::fs::write(&file, deployment).unwrap();
+    let (code, console) = boot_file(&file, "threads-deadlock");
+    assert_eq!(code, Some(1), "{console}");
+    assert!(
+        console
+            .contains("intravisor: cVM `deadlock` faulted: deadlocked: every thread waits on a futex word"),
+        "{console}"
+    );
+    assert_eq!(
+        lines_by_cvm(&console).get("deadlock").map(Vec::as_slice),
+        Some(&["first thread: joining a thread that waits for a mutex this one holds".to_string()][..])
+    );
+    // The next cVM runs as if nothing happened.
+    assert!(console.contains("intravisor: cVM `work` exited with status 0"), "{console}");
 }
 
 #[test]

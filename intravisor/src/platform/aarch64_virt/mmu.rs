@@ -136,12 +136,19 @@ impl core::fmt::Display for OutOfArena {
 pub struct Arena(());
 
 impl Arena {
-    /// The arena. There is one; the tables it edits were built by [`enable`].
+    /// The arena, zeroed (memory at boot holds whatever it held; a cVM's region must
+    /// start out zero, as its heap's free pages are taken to be) and inaccessible. There
+    /// is one; the tables it edits were built by [`enable`].
     ///
     /// # Safety
     /// Called once, after [`enable`].
     pub unsafe fn take() -> Self {
-        Self(())
+        let arena = Self(());
+        if arena.scrub(ARENA.start, ARENA.end).is_err() {
+            // The range is the arena's own: scrubbing it cannot be refused.
+            unreachable!("the arena refused its own range");
+        }
+        arena
     }
 
     /// Its address range.
