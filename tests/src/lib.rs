@@ -69,6 +69,17 @@ impl Run {
             .unwrap_or_else(|| panic!("no cVM `{name}` in the report: {report}"))
     }
 
+    /// The report entry of object `name`.
+    pub fn object(&self, name: &str) -> &serde_json::Value {
+        let report = self.report.as_ref().expect("the run wrote a report");
+        report["objects"]
+            .as_array()
+            .expect("objects is a list")
+            .iter()
+            .find(|object| object["name"] == name)
+            .unwrap_or_else(|| panic!("no object `{name}` in the report: {report}"))
+    }
+
     /// The console lines cVM `name` printed, without their prefix.
     pub fn lines_of(&self, name: &str) -> Vec<&str> {
         let prefix = format!("[{name}] ");

@@ -35,12 +35,7 @@ fn three_cvms_share_one_musl_and_each_gets_its_own_state() {
         assert_eq!(reports, 1, "an unsupported call is reported once per cVM\n{}{}", run.stdout, run.stderr);
     }
     for object in ["libc.so", "libcvm.so", "hello"] {
-        let entry = run.report.as_ref().expect("a report")["objects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|entry| entry["name"] == object)
-            .unwrap_or_else(|| panic!("{object} in the report"));
+        let entry = run.object(object);
         assert_eq!((entry["loads"].as_u64(), entry["users"].as_u64()), (Some(1), Some(3)), "{object}");
     }
 }
@@ -105,12 +100,7 @@ fn threads_share_their_cvm_and_one_thread_can_end_it() {
         assert_eq!(run.cvm(name)["threads"], 2, "{name}");
     }
     for object in ["libc.so", "libcvm.so", "threads"] {
-        let entry = run.report.as_ref().expect("a report")["objects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|entry| entry["name"] == object)
-            .unwrap_or_else(|| panic!("{object} in the report"));
+        let entry = run.object(object);
         assert_eq!((entry["loads"].as_u64(), entry["users"].as_u64()), (Some(1), Some(5)), "{object}");
     }
     assert!(!run.stdout.contains("not supported"), "{}", run.stdout);
