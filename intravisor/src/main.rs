@@ -1,7 +1,7 @@
 //! The `intravisor` command: run a deployment of cVMs on this host.
 //!
 //! ```text
-//! intravisor run deploy.yaml [--report report.json]
+//! intravisor run deploy.yaml [--report report.json] [--ksm]
 //! intravisor check deploy.yaml
 //! intravisor report report.json [--tenant NAME]
 //! intravisor revoke deploy.yaml --tenant NAME --object NAME|SHA256
@@ -36,6 +36,10 @@ enum Command {
         /// Write the JSON report here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Let Linux's KSM merge identical pages of cVM memory (it must be running:
+        /// /sys/kernel/mm/ksm/run); for comparing KSM with ORC's sharing.
+        #[arg(long)]
+        ksm: bool,
     },
     /// Validate a deployment file and its tenants' policies without running it.
     Check {
@@ -79,7 +83,7 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Run { deployment, report } => run(&deployment, report.as_deref()),
+        Command::Run { deployment, report, ksm } => run(&deployment, report.as_deref(), ksm),
         Command::Report { report, tenant } => show_report(&report, tenant.as_deref()),
         Command::Revoke { deployment, tenant, object } => {
             let deployment = match config::load(&deployment) {
@@ -152,7 +156,7 @@ fn show_report(file: &std::path::Path, tenant: Option<&str>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run(file: &std::path::Path, report_file: Option<&std::path::Path>) -> ExitCode {
+fn run(file: &std::path::Path, report_file: Option<&std::path::Path>, ksm: bool) -> ExitCode {
     let (deployment, policies) = match load(file) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -164,6 +168,12 @@ fn run(file: &std::path::Path, report_file: Option<&std::path::Path>) -> ExitCod
             return ExitCode::from(2);
         }
     };
+    if ksm {
+        if let Err(error) = intravisor.make_mergeable() {
+            eprintln!("intravisor: --ksm: {error}");
+            return ExitCode::from(2);
+        }
+    }
     let report = intravisor.run(&deployment, policies);
     if let Some(report_file) = report_file {
         let json = serde_json::to_string_pretty(&report).expect("the report is plain data");

@@ -100,6 +100,12 @@ impl Intravisor {
         Self::new(size, sink)
     }
 
+    /// Lets Linux's KSM merge identical pages of every cVM's memory (see
+    /// [`Arena::make_mergeable`]); for comparing KSM with ORC's sharing.
+    pub fn make_mergeable(&self) -> Result<(), ArenaError> {
+        self.arena.make_mergeable()
+    }
+
     /// Runs every cVM of `deployment` under `policies` and reports what became of each.
     pub fn run(&self, deployment: &Deployment, mut policies: PolicySet) -> Report {
         let objects = ObjectFiles::load(deployment);

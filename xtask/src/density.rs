@@ -15,6 +15,13 @@
 //! ffmpeg (glibc, its libraries shared through the page cache as any dynamically linked
 //! program's), one process per transcode, all at once; memory is the peak of the sum of
 //! their Pss, sampled every 5 ms.
+//!
+//! A second table compares with Linux's KSM, which needs time to scan and merge: 8
+//! transcodes of inputs looped 30 times (1800 frames each), the cVMs' memory marked
+//! mergeable (`intravisor run --ksm`) with `ksmd` scanning 20000 pages every 20 ms
+//! (its settings are put back afterwards). Memory is sampled from outside every 50 ms:
+//! the peak, and the median over the second half of the run (the steady state KSM
+//! reaches).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -37,7 +44,7 @@ struct Measurement {
     baseline_pss: u64,
 }
 
-/// Runs every configuration and prints the table (after `cargo xtask build`).
+/// Runs every configuration and prints the tables (after `cargo xtask build`).
 pub fn run_density() -> Result<(), String> {
     run(cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"]))?;
     let directory = root().join("target/density");
@@ -51,15 +58,21 @@ pub fn run_density() -> Result<(), String> {
     );
     println!("|---|---|---|---|---|---|---|");
     let native = super::ffmpeg::build_native(false)?;
+    measure_all(&directory, &native)?;
+    steady_state(&directory, &native)
+}
+
+/// The first table: 1, 4 and 8 short transcodes.
+fn measure_all(directory: &Path, native: &Path) -> Result<(), String> {
     for count in [1u32, 4, 8] {
         for kind in [Kind::Orc, Kind::Private, Kind::Native] {
             let mut runs = Vec::with_capacity(RUNS);
             for _ in 0..RUNS {
                 runs.push(match kind {
                     Kind::Orc | Kind::Private => {
-                        measure(&write_deployment(&directory, count, kind == Kind::Orc)?)?
+                        measure(&write_deployment(directory, count, kind == Kind::Orc, 0)?)?
                     }
-                    Kind::Native => measure_native(&native, &directory, count)?,
+                    Kind::Native => measure_native(native, directory, count, 0)?,
                 });
             }
             runs.sort_by(|left, right| left.seconds.total_cmp(&right.seconds));
@@ -102,9 +115,9 @@ enum Kind {
     Native,
 }
 
-/// Runs `count` transcodes as native processes at once: the wall time until the last
-/// ends, and the peak of the sum of their Pss.
-fn measure_native(build: &Path, directory: &Path, count: u32) -> Result<Measurement, String> {
+/// The native transcodes: `count` processes of the native build, each input played
+/// `loops` more times.
+fn native_commands(build: &Path, directory: &Path, count: u32, loops: u32) -> Result<Vec<Command>, String> {
     let inputs = root().join("examples/transcode/build");
     let library_path: Vec<String> = LIBRARIES
         .iter()
@@ -113,52 +126,192 @@ fn measure_native(build: &Path, directory: &Path, count: u32) -> Result<Measurem
     let outputs = directory.join("out");
     std::fs::create_dir_all(&outputs)
         .map_err(|error| format!("cannot create {}: {error}", outputs.display()))?;
+    let looped: Vec<String> =
+        if loops == 0 { Vec::new() } else { vec!["-stream_loop".to_string(), loops.to_string()] };
+    Ok((1..=count)
+        .map(|index| {
+            let input = (index - 1) % INPUTS + 1;
+            let mut command = Command::new(build.join("ffmpeg"));
+            command
+                .env("LD_LIBRARY_PATH", library_path.join(":"))
+                .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
+                .args(&looped)
+                .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "128x96", "-r", "30", "-i"])
+                .arg(inputs.join(format!("in{input}.yuv")))
+                .args(&looped)
+                .args(["-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
+                .arg(inputs.join(format!("in{input}.pcm")))
+                .args(["-vf", "hue=s=0", "-c:v", "mpeg4", "-c:a", "ac3"])
+                .arg(outputs.join(format!("native-{count}-{index}.avi")));
+            command
+        })
+        .collect())
+}
+
+/// Runs `count` short transcodes as native processes at once: the wall time until the
+/// last ends, and the peak of the sum of their Pss.
+fn measure_native(build: &Path, directory: &Path, count: u32, loops: u32) -> Result<Measurement, String> {
+    let run = sampled(native_commands(build, directory, count, loops)?, Duration::from_millis(5))?;
+    Ok(Measurement { seconds: run.seconds, peak_pss: run.peak, baseline_pss: 0 })
+}
+
+/// A run sampled from outside.
+#[derive(Debug, Clone, Copy)]
+struct Sampled {
+    seconds: f64,
+    /// The peak of the sum of the processes' Pss.
+    peak: u64,
+    /// The median of that sum over the second half of the run.
+    late_median: u64,
+}
+
+/// Runs `commands` at once until all have ended, sampling the sum of their Pss every
+/// `interval`.
+fn sampled(commands: Vec<Command>, interval: Duration) -> Result<Sampled, String> {
     let started = Instant::now();
     let mut children: Vec<Child> = Vec::new();
-    for index in 1..=count {
-        let input = (index - 1) % INPUTS + 1;
-        let child = Command::new(build.join("ffmpeg"))
-            .env("LD_LIBRARY_PATH", library_path.join(":"))
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-nostdin",
-                "-y",
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "yuv420p",
-            ])
-            .args(["-s", "128x96", "-r", "30", "-i"])
-            .arg(inputs.join(format!("in{input}.yuv")))
-            .args(["-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
-            .arg(inputs.join(format!("in{input}.pcm")))
-            .args(["-vf", "hue=s=0", "-c:v", "mpeg4", "-c:a", "ac3"])
-            .arg(outputs.join(format!("native-{count}-{index}.avi")))
+    for mut command in commands {
+        let child = command
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
-            .map_err(|error| format!("cannot run the native ffmpeg: {error}"))?;
+            .map_err(|error| format!("cannot run {command:?}: {error}"))?;
         children.push(child);
     }
-    let mut peak = 0;
+    let mut samples: Vec<(f64, u64)> = Vec::new();
     let mut running = children.len();
     while running > 0 {
         let total: u64 = children.iter().filter_map(|child| process_pss(child.id())).sum();
-        peak = peak.max(total);
+        samples.push((started.elapsed().as_secs_f64(), total));
         running = 0;
         for child in &mut children {
             match child.try_wait() {
-                Ok(Some(status)) if !status.success() => {
-                    return Err(format!("a native ffmpeg failed: {status}"))
-                }
+                Ok(Some(status)) if !status.success() => return Err(format!("a transcode failed: {status}")),
                 Ok(Some(_)) => {}
                 _ => running += 1,
             }
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(interval);
     }
-    Ok(Measurement { seconds: started.elapsed().as_secs_f64(), peak_pss: peak, baseline_pss: 0 })
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = samples.iter().map(|&(_, total)| total).max().unwrap_or(0);
+    let mut late: Vec<u64> = samples
+        .iter()
+        .filter(|&&(at, total)| at > seconds / 2.0 && total > 0)
+        .map(|&(_, total)| total)
+        .collect();
+    late.sort_unstable();
+    let late_median = late.get(late.len() / 2).copied().unwrap_or(peak);
+    Ok(Sampled { seconds, peak, late_median })
+}
+
+/// KSM's settings, as found and as the comparison sets them.
+#[derive(Debug, Clone)]
+struct KsmSettings {
+    run: String,
+    pages_to_scan: String,
+    sleep_milliseconds: String,
+}
+
+const KSM: &str = "/sys/kernel/mm/ksm";
+
+impl KsmSettings {
+    fn read() -> Result<Self, String> {
+        let field = |name: &str| {
+            std::fs::read_to_string(format!("{KSM}/{name}"))
+                .map(|text| text.trim().to_string())
+                .map_err(|error| format!("cannot read {KSM}/{name}: {error}"))
+        };
+        Ok(Self {
+            run: field("run")?,
+            pages_to_scan: field("pages_to_scan")?,
+            sleep_milliseconds: field("sleep_millisecs")?,
+        })
+    }
+
+    fn write(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("pages_to_scan", &self.pages_to_scan),
+            ("sleep_millisecs", &self.sleep_milliseconds),
+            ("run", &self.run),
+        ] {
+            std::fs::write(format!("{KSM}/{name}"), value)
+                .map_err(|error| format!("cannot write {KSM}/{name}: {error}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Loops of each input in the steady-state table (30 plays: 1800 frames).
+const STEADY_LOOPS: u32 = 29;
+/// cVMs (and processes) in the steady-state table.
+const STEADY_COUNT: u32 = 8;
+
+/// The second table: 8 long transcodes, with and without KSM.
+fn steady_state(directory: &Path, native: &Path) -> Result<(), String> {
+    println!();
+    println!(
+        "steady state: {STEADY_COUNT} transcodes of 1800 frames each at once; Pss sampled every 50 ms; KSM scanning 20000 pages every 20 ms"
+    );
+    println!("| objects | peak Pss per cVM (MiB) | median Pss per cVM, second half (MiB) | fps per cVM | wall (s) |");
+    println!("|---|---|---|---|---|");
+    let found = KsmSettings::read();
+    let rows: [(&str, Option<bool>, bool); 5] = [
+        ("ORC (shared)", Some(true), false),
+        ("ORC (shared) + KSM", Some(true), true),
+        ("private copies", Some(false), false),
+        ("private copies + KSM", Some(false), true),
+        ("native processes", None, false),
+    ];
+    for (name, shared, ksm) in rows {
+        let commands = match shared {
+            Some(shared) => {
+                let deployment = write_deployment(directory, STEADY_COUNT, shared, STEADY_LOOPS)?;
+                let mut command = Command::new(root().join("target/release/intravisor"));
+                command.arg("run").arg(deployment);
+                if ksm {
+                    command.arg("--ksm");
+                }
+                vec![command]
+            }
+            None => native_commands(native, directory, STEADY_COUNT, STEADY_LOOPS)?,
+        };
+        if ksm {
+            let Ok(found) = &found else {
+                println!(
+                    "| {name} | KSM unavailable: {} | | | |",
+                    found.as_ref().err().map_or("", String::as_str)
+                );
+                continue;
+            };
+            let aggressive = KsmSettings {
+                run: "1".to_string(),
+                pages_to_scan: "20000".to_string(),
+                sleep_milliseconds: "20".to_string(),
+            };
+            if let Err(error) = aggressive.write() {
+                println!("| {name} | KSM unavailable: {error} | | | |");
+                continue;
+            }
+            let run = sampled(commands, Duration::from_millis(50));
+            found.write()?;
+            print_steady(name, &run?);
+        } else {
+            print_steady(name, &sampled(commands, Duration::from_millis(50))?);
+        }
+    }
+    Ok(())
+}
+
+fn print_steady(name: &str, run: &Sampled) {
+    let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(STEADY_COUNT);
+    println!(
+        "| {name} | {:.2} | {:.2} | {:.0} | {:.2} |",
+        per_cvm(run.peak),
+        per_cvm(run.late_median),
+        FRAMES * f64::from(STEADY_LOOPS + 1) / run.seconds,
+        run.seconds
+    );
 }
 
 /// The Pss of process `id` in bytes, or `None` once it is gone.
@@ -170,10 +323,12 @@ fn process_pss(id: u32) -> Option<u64> {
 }
 
 /// A deployment of `count` transcoders over the example's build, all in one tenant
-/// (ORC sharing) or each in a tenant of its own (private copies).
-fn write_deployment(directory: &Path, count: u32, shared: bool) -> Result<PathBuf, String> {
+/// (ORC sharing) or each in a tenant of its own (private copies), each input played
+/// `loops` more times.
+fn write_deployment(directory: &Path, count: u32, shared: bool, loops: u32) -> Result<PathBuf, String> {
     let build = root().join("examples/transcode/build");
     let kind = if shared { "orc" } else { "private" };
+    let looped = if loops == 0 { String::new() } else { format!("-stream_loop, \"{loops}\", ") };
     let objects: Vec<String> = ["libc.so", "libcvm.so"]
         .iter()
         .chain(&LIBRARIES)
@@ -185,7 +340,7 @@ fn write_deployment(directory: &Path, count: u32, shared: bool) -> Result<PathBu
         let tenant = if shared { "fleet".to_string() } else { format!("tenant{index}") };
         text.push_str(&format!(
             "  - name: transcode{index}\n    tenant: {tenant}\n    runtime: {}\n    objects: [{}]\n    \
-             args: [-hide_banner, -loglevel, warning, -nostdin, -y, -f, rawvideo, -pix_fmt, yuv420p, -s, 128x96, -r, \"30\", -i, in.yuv, -f, \
+             args: [-hide_banner, -loglevel, warning, -nostdin, -y, {looped}-f, rawvideo, -pix_fmt, yuv420p, -s, 128x96, -r, \"30\", -i, in.yuv, {looped}-f, \
              s16le, -ar, \"48000\", -ac, \"2\", -i, in.pcm, -vf, hue=s=0, -c:v, mpeg4, -c:a, ac3, out.avi]\n    \
              files:\n      - {{path: {}, as: in.yuv}}\n      - {{path: {}, as: in.pcm}}\n    output: {}\n    \
              isolation: {{size: 64M}}\n",
@@ -196,7 +351,7 @@ fn write_deployment(directory: &Path, count: u32, shared: bool) -> Result<PathBu
             directory.join("out").join(format!("{kind}-{count}-{index}")).display(),
         ));
     }
-    let file = directory.join(format!("{kind}-{count}.yaml"));
+    let file = directory.join(format!("{kind}-{count}-{loops}.yaml"));
     std::fs::write(&file, text).map_err(|error| format!("cannot write {}: {error}", file.display()))?;
     Ok(file)
 }

@@ -104,6 +104,25 @@ impl Arena {
         Ok(Self { base, size })
     }
 
+    /// Lets Linux's KSM merge identical pages of the arena (`MADV_MERGEABLE`): with KSM
+    /// running (`/sys/kernel/mm/ksm/run`), the kernel then scans cVM memory for pages
+    /// it can share copy-on-write, the alternative to ORC the density benchmark compares.
+    pub fn make_mergeable(&self) -> Result<(), ArenaError> {
+        // SAFETY: the range is the arena's own private anonymous mapping; the advice
+        // changes how the kernel may back its pages, not their contents.
+        let status = unsafe {
+            libc::madvise(self.base as *mut libc::c_void, self.size as usize, libc::MADV_MERGEABLE)
+        };
+        if status != 0 {
+            return Err(ArenaError::Protect {
+                start: self.base,
+                end: self.base + self.size,
+                source: io::Error::last_os_error(),
+            });
+        }
+        Ok(())
+    }
+
     /// The arena's address range.
     pub fn range(&self) -> Range<u64> {
         self.base..self.base + self.size
