@@ -89,6 +89,11 @@ impl Run {
 
 /// Runs `intravisor run DEPLOYMENT --report <temporary file>`.
 pub fn run_deployment(deployment: &Path) -> Run {
+    run_deployment_with(deployment, &[])
+}
+
+/// Runs `intravisor run DEPLOYMENT --report <temporary file> OPTIONS...`.
+pub fn run_deployment_with(deployment: &Path, options: &[&str]) -> Run {
     build_examples();
     // Tests run in parallel, some on the same deployment: every run its own report.
     static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -104,6 +109,7 @@ pub fn run_deployment(deployment: &Path) -> Run {
         .arg(deployment)
         .arg("--report")
         .arg(&report_file)
+        .args(options)
         .current_dir(root())
         .output()
         .expect("the intravisor runs");
