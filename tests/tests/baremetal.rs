@@ -180,6 +180,24 @@ fn a_cvm_whose_threads_all_wait_forever_is_ended_bare_metal() {
 }
 
 #[test]
+fn hostile_thread_and_futex_hostcalls_are_refused_bare_metal_too() {
+    let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let example = root().join("examples/faults");
+    let deployment = format!(
+        "cVMs:\n  - name: threads\n    runtime: {0}/build/faults\n    objects: [{0}/build/libcvm.so]\n    args: threads\n    isolation: {{ size: 8M }}\n",
+        example.display()
+    );
+    let file = tests::scratch("threads-hostile").join("deploy.yaml");
+    std::fs::write(&file, &deployment).unwrap();
+    let (code, console) = boot_file(&file, "threads-hostile");
+    assert_eq!(code, Some(0), "{console}");
+    // The same answers as on the host (`tests/tests/fault_kinds.rs`).
+    let host = run_deployment(&file);
+    assert_eq!(lines_by_cvm(&console), lines_by_cvm(&host.stdout), "{console}");
+    assert_eq!(lines_by_cvm(&console).get("threads").map(Vec::len), Some(2), "{console}");
+}
+
+#[test]
 fn two_transcoders_share_ffmpeg_bare_metal_and_their_frames_match_the_native_build() {
     let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let outputs = root().join("examples/transcode/out/aarch64");
