@@ -6,7 +6,8 @@
  *
  *   threads work   four threads add to one counter under a mutex, meet at a condition
  *                  variable, and see each other's writes to a global; a timed wait
- *                  times out; every thread has its own id
+ *                  times out; every thread has its own id; then 100 short threads, one
+ *                  after another
  *   threads exit   a second thread ends the whole cVM with exit(3) while the first
  *                  waits to join it
  *   threads fault  a second thread faults while the first computes without a hostcall
@@ -54,6 +55,16 @@ static void *work(void *argument) {
     return (void *)(long)(seen == 42);
 }
 
+#define SHORT_THREADS 100
+
+static void *bump(void *argument) {
+    (void)argument;
+    pthread_mutex_lock(&lock);
+    counter++;
+    pthread_mutex_unlock(&lock);
+    return 0;
+}
+
 static int run_work(void) {
     pthread_t threads[THREADS];
     for (long index = 0; index < THREADS; index++)
@@ -90,6 +101,16 @@ static int run_work(void) {
     clock_gettime(CLOCK_MONOTONIC, &end);
     long elapsed = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
     printf("a timed wait: %s after at least 40 ms: %s\n", strerror(waited), elapsed >= 40 ? "yes" : "no");
+
+    long before = counter;
+    int short_joined = 0;
+    for (int index = 0; index < SHORT_THREADS; index++) {
+        pthread_t thread;
+        if (pthread_create(&thread, 0, bump, 0) == 0 && pthread_join(thread, 0) == 0)
+            short_joined++;
+    }
+    printf("%d short threads, one after another: %d joined, counter +%ld\n", SHORT_THREADS, short_joined,
+           counter - before);
     return 0;
 }
 

@@ -147,7 +147,7 @@ fn threads_take_turns_bare_metal_and_print_what_the_host_prints() {
     assert_eq!(code, Some(0), "{console}");
     let host = run_deployment(&root().join("examples/musl-hello/threads-aarch64.yaml"));
     assert_eq!(lines_by_cvm(&console), lines_by_cvm(&host.stdout), "{console}");
-    for (name, threads) in [("work1", 5), ("work2", 5), ("exit", 2), ("last", 2)] {
+    for (name, threads) in [("work1", 105), ("work2", 105), ("exit", 2), ("last", 2)] {
         assert!(console.contains(&format!("intravisor: cVM `{name}` ran {threads} threads")), "{console}");
     }
     assert!(console.contains("intravisor: cVM `exit` exited with status 3"), "{console}");

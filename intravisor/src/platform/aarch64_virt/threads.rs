@@ -58,6 +58,8 @@ struct Thread {
 pub struct Threads {
     threads: Vec<Thread>,
     current: usize,
+    /// How many threads the cVM has run; the last one's id.
+    started: u64,
 }
 
 impl Default for Threads {
@@ -71,12 +73,12 @@ impl Threads {
     pub fn new() -> Self {
         let first =
             Thread { id: 1, state: State::Runnable, saved: None, thread_pointer: 0, clear_address: 0 };
-        Self { threads: alloc::vec![first], current: 0 }
+        Self { threads: alloc::vec![first], current: 0, started: 1 }
     }
 
     /// How many threads the cVM has run.
     pub fn count(&self) -> u64 {
-        self.threads.len() as u64
+        self.started
     }
 
     /// The running thread's id.
@@ -102,9 +104,15 @@ impl Threads {
         if self.threads.iter().filter(|thread| thread.state != State::Ended).count() >= MOST_THREADS {
             return None;
         }
-        let id = self.threads.len() as u64 + 1;
+        self.started += 1;
+        let id = self.started;
         let saved = Some(Box::new(frame.started(entry, stack, argument)));
-        self.threads.push(Thread { id, state: State::Runnable, saved, thread_pointer, clear_address });
+        let thread = Thread { id, state: State::Runnable, saved, thread_pointer, clear_address };
+        // An ended thread's slot is taken again, so short threads do not grow the list.
+        match self.threads.iter().position(|thread| thread.state == State::Ended) {
+            Some(slot) => self.threads[slot] = thread,
+            None => self.threads.push(thread),
+        }
         Some(id)
     }
 

@@ -128,8 +128,29 @@ impl Group {
             thread_id,
             clear_address: start.clear_address,
         };
-        let index = members.len();
-        members.push(Member { host_thread: 0, running: true, join: None });
+        // Threads that have ended are joined here, and their slots taken again, so a cVM
+        // that keeps starting short threads does not grow the group.
+        let mut free_slot = None;
+        for (index, member) in members.iter_mut().enumerate().skip(1) {
+            if !member.running {
+                if let Some(ended) = member.join.take() {
+                    // It has left the cVM and the group's lock: it is returning.
+                    let _ = ended.join();
+                }
+                free_slot.get_or_insert(index);
+            }
+        }
+        let fresh = Member { host_thread: 0, running: true, join: None };
+        let index = match free_slot {
+            Some(index) => {
+                members[index] = fresh;
+                index
+            }
+            None => {
+                members.push(fresh);
+                members.len() - 1
+            }
+        };
         let group = GroupPointer(self);
         let name = std::thread::current()
             .name()
@@ -145,7 +166,7 @@ impl Group {
                 thread_id as i64
             }
             Err(error) => {
-                members.pop();
+                members[index].running = false;
                 log::warn!("no host thread for a cVM thread: {error}");
                 Errno::Again.as_return()
             }
