@@ -232,9 +232,8 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
     }
 }
 
-/// Sets musl's thread pointer. Returns 0 when it is set (musl may then create threads;
-/// where the platform runs one thread per cVM, creating one fails), -1 when the platform
-/// cannot switch it (musl stops).
+/// Sets musl's thread pointer. Returns 0 when it is set (musl may then create threads),
+/// -1 when the platform cannot switch it (musl stops).
 #[no_mangle]
 pub extern "C" fn __cvm_set_thread_pointer(pointer: u64) -> i32 {
     // musl's thread control block has the 16 bytes above the pointer that
@@ -281,9 +280,7 @@ fn clone(flags: i64, stack: i64, parent_tid: i64, thread_pointer: i64, child_tid
         // SAFETY: musl passes the address of the new thread's `tid` field.
         unsafe { (parent_tid as *mut i32).write_volatile(id as i32) };
     }
-    if id == -(abi::Errno::NoSys as i64) {
-        return -EAGAIN;
-    }
+    // A failure is passed on: musl's `pthread_create` turns any into EAGAIN.
     id
 }
 
@@ -368,7 +365,7 @@ fn processors(length: usize, mask: *mut u8) -> i64 {
 }
 
 /// `nanosleep` and `clock_nanosleep`: sleeps on a futex word of its own that nothing
-/// wakes (where futexes are not served, watches the clock). Returns 0 or -errno.
+/// wakes. Returns 0 or -errno.
 fn sleep(clock: i64, flags: i64, request: *const i64) -> i64 {
     // SAFETY: musl passes a `struct timespec` it owns.
     let Some(length) = (unsafe { nanoseconds_of(request) }) else {
@@ -389,9 +386,7 @@ fn sleep(clock: i64, flags: i64, request: *const i64) -> i64 {
             return 0;
         }
         let answer = hostcall::raw(Hostcall::FutexWait, [word.as_ptr() as u64, 0, deadline - current, 0, 0]);
-        if answer == -(abi::Errno::NoSys as i64) {
-            core::hint::spin_loop();
-        } else if answer < 0 && answer != -ETIMEDOUT && answer != -EAGAIN {
+        if answer < 0 && answer != -ETIMEDOUT && answer != -EAGAIN {
             return answer;
         }
     }

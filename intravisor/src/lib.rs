@@ -21,6 +21,7 @@ pub mod config;
 #[cfg(feature = "std")]
 pub mod cvm;
 pub mod guest;
+pub mod handles;
 pub mod instance;
 pub mod layout;
 pub mod manifest;

@@ -47,6 +47,25 @@ fn boot_file(file: &std::path::Path, name: &str) -> (Option<i32>, String) {
     (output.status.code(), String::from_utf8_lossy(&output.stdout).replace('\r', ""))
 }
 
+/// A deployment in a scratch directory: each cVM named as its argument, running
+/// `examples/PROGRAM` with the objects beside it, in a region of `size`.
+fn scratch_deployment(name: &str, cvms: &[(&str, &str, &[&str], &str)]) -> std::path::PathBuf {
+    let mut text = String::from("cVMs:\n");
+    for (cvm, program, objects, size) in cvms {
+        let program = root().join("examples").join(program);
+        let objects: Vec<String> =
+            objects.iter().map(|object| program.with_file_name(object).display().to_string()).collect();
+        text.push_str(&format!(
+            "  - name: {cvm}\n    runtime: {}\n    objects: [{}]\n    args: {cvm}\n    isolation: {{ size: {size} }}\n",
+            program.display(),
+            objects.join(", ")
+        ));
+    }
+    let file = tests::scratch(name).join("deploy.yaml");
+    std::fs::write(&file, text).expect("the scratch deployment is written");
+    file
+}
+
 /// The console lines of each cVM, by cVM.
 fn lines_by_cvm(console: &str) -> BTreeMap<String, Vec<String>> {
     let mut lines: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -157,13 +176,14 @@ fn threads_take_turns_bare_metal_and_print_what_the_host_prints() {
 #[test]
 fn a_cvm_whose_threads_all_wait_forever_is_ended_bare_metal() {
     let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let example = root().join("examples/musl-hello");
-    let deployment = format!(
-        "cVMs:\n  - name: deadlock\n    runtime: {0}/build/threads\n    objects: [{0}/build/libc.so, {0}/build/libcvm.so]\n    args: deadlock\n    isolation: {{ size: 16M }}\n  - name: work\n    runtime: {0}/build/threads\n    objects: [{0}/build/libc.so, {0}/build/libcvm.so]\n    args: work\n    isolation: {{ size: 16M }}\n",
-        example.display()
+    let musl = ["libc.so", "libcvm.so"];
+    let file = scratch_deployment(
+        "threads-deadlock",
+        &[
+            ("deadlock", "musl-hello/build/threads", &musl, "16M"),
+            ("work", "musl-hello/build/threads", &musl, "16M"),
+        ],
     );
-    let file = tests::scratch("threads-deadlock").join("deploy.yaml");
-    std::fs::write(&file, deployment).unwrap();
     let (code, console) = boot_file(&file, "threads-deadlock");
     assert_eq!(code, Some(1), "{console}");
     assert!(
@@ -182,13 +202,8 @@ fn a_cvm_whose_threads_all_wait_forever_is_ended_bare_metal() {
 #[test]
 fn hostile_thread_and_futex_hostcalls_are_refused_bare_metal_too() {
     let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let example = root().join("examples/faults");
-    let deployment = format!(
-        "cVMs:\n  - name: threads\n    runtime: {0}/build/faults\n    objects: [{0}/build/libcvm.so]\n    args: threads\n    isolation: {{ size: 8M }}\n",
-        example.display()
-    );
-    let file = tests::scratch("threads-hostile").join("deploy.yaml");
-    std::fs::write(&file, &deployment).unwrap();
+    let file =
+        scratch_deployment("threads-hostile", &[("threads", "faults/build/faults", &["libcvm.so"], "8M")]);
     let (code, console) = boot_file(&file, "threads-hostile");
     assert_eq!(code, Some(0), "{console}");
     // The same answers as on the host (`tests/tests/fault_kinds.rs`).

@@ -9,11 +9,7 @@ use std::path::PathBuf;
 use abi::{Errno, OpenMode};
 
 use crate::config::{is_plain_file_name, FileGrant};
-
-/// Most files a cVM may have open at once.
-const MOST_OPEN: usize = 64;
-/// The first handle number (0..2 are the console).
-const FIRST_HANDLE: u64 = 3;
+use crate::handles::Handles;
 
 #[derive(Debug)]
 enum OpenFile {
@@ -26,12 +22,12 @@ enum OpenFile {
 pub(super) struct FileTable {
     grants: Vec<FileGrant>,
     output: Option<PathBuf>,
-    open: Vec<Option<OpenFile>>,
+    open: Handles<OpenFile>,
 }
 
 impl FileTable {
     pub(super) fn new(grants: Vec<FileGrant>, output: Option<PathBuf>) -> Self {
-        Self { grants, output, open: Vec::new() }
+        Self { grants, output, open: Handles::default() }
     }
 
     pub(super) fn open(&mut self, name: &str, mode: OpenMode) -> Result<u64, Errno> {
@@ -49,35 +45,23 @@ impl FileTable {
                 OpenFile::Writing(File::create(directory.join(name)).map_err(|_| Errno::Io)?)
             }
         };
-        let slot = match self.open.iter().position(Option::is_none) {
-            Some(slot) => slot,
-            None if self.open.len() < MOST_OPEN => {
-                self.open.push(None);
-                self.open.len() - 1
-            }
-            None => return Err(Errno::TooManyFiles),
-        };
-        self.open[slot] = Some(file);
-        Ok(FIRST_HANDLE + slot as u64)
+        self.open.insert(file)
     }
 
-    fn slot(&mut self, handle: u64) -> Result<&mut Option<OpenFile>, Errno> {
-        let index = handle.checked_sub(FIRST_HANDLE).ok_or(Errno::BadHandle)?;
-        self.open.get_mut(index as usize).filter(|slot| slot.is_some()).ok_or(Errno::BadHandle)
+    fn slot(&mut self, handle: u64) -> Result<&mut OpenFile, Errno> {
+        self.open.get_mut(handle)
     }
 
     pub(super) fn read(&mut self, handle: u64, buffer: &mut [u8]) -> Result<usize, Errno> {
         match self.slot(handle)? {
-            Some(OpenFile::Reading(file)) => file.read(buffer).map_err(|_| Errno::Io),
+            OpenFile::Reading(file) => file.read(buffer).map_err(|_| Errno::Io),
             _ => Err(Errno::BadHandle),
         }
     }
 
     pub(super) fn write(&mut self, handle: u64, bytes: &[u8]) -> Result<usize, Errno> {
         match self.slot(handle)? {
-            Some(OpenFile::Writing(file)) => {
-                file.write_all(bytes).map(|()| bytes.len()).map_err(|_| Errno::Io)
-            }
+            OpenFile::Writing(file) => file.write_all(bytes).map(|()| bytes.len()).map_err(|_| Errno::Io),
             _ => Err(Errno::BadHandle),
         }
     }
@@ -92,25 +76,22 @@ impl FileTable {
             _ => return Err(Errno::Invalid),
         };
         match self.slot(handle)? {
-            Some(OpenFile::Reading(file) | OpenFile::Writing(file)) => {
+            OpenFile::Reading(file) | OpenFile::Writing(file) => {
                 file.seek(target).map_err(|_| Errno::Invalid)
             }
-            None => Err(Errno::BadHandle),
         }
     }
 
     /// The size of an open file.
     pub(super) fn size(&mut self, handle: u64) -> Result<u64, Errno> {
         match self.slot(handle)? {
-            Some(OpenFile::Reading(file) | OpenFile::Writing(file)) => {
+            OpenFile::Reading(file) | OpenFile::Writing(file) => {
                 file.metadata().map(|metadata| metadata.len()).map_err(|_| Errno::Io)
             }
-            None => Err(Errno::BadHandle),
         }
     }
 
     pub(super) fn close(&mut self, handle: u64) -> Result<(), Errno> {
-        *self.slot(handle)? = None;
-        Ok(())
+        self.open.remove(handle).map(drop)
     }
 }

@@ -9,11 +9,7 @@ use alloc::vec::Vec;
 use abi::{Errno, OpenMode};
 
 use super::semihosting::HostFile;
-
-/// Most files a cVM may have open at once.
-const MOST_OPEN: usize = 64;
-/// The first handle (0..2 are the console).
-const FIRST_HANDLE: u64 = 3;
+use crate::handles::Handles;
 
 #[derive(Debug)]
 enum OpenFile<'a> {
@@ -28,7 +24,7 @@ pub struct FileTable<'a> {
     inputs: Vec<(&'a str, &'a [u8])>,
     /// The host directory outputs go to.
     output: Option<&'a str>,
-    open: Vec<Option<OpenFile<'a>>>,
+    open: Handles<OpenFile<'a>>,
 }
 
 /// Whether `name` is one file name, with no directory in it.
@@ -39,7 +35,7 @@ fn is_plain_file_name(name: &str) -> bool {
 impl<'a> FileTable<'a> {
     /// A table over the granted `inputs` and the `output` directory.
     pub fn new(inputs: Vec<(&'a str, &'a [u8])>, output: Option<&'a str>) -> Self {
-        Self { inputs, output, open: Vec::new() }
+        Self { inputs, output, open: Handles::default() }
     }
 
     /// Opens a granted input, or creates an output.
@@ -59,21 +55,11 @@ impl<'a> FileTable<'a> {
                 OpenFile::Output { file, position: 0 }
             }
         };
-        let slot = match self.open.iter().position(Option::is_none) {
-            Some(slot) => slot,
-            None if self.open.len() < MOST_OPEN => {
-                self.open.push(None);
-                self.open.len() - 1
-            }
-            None => return Err(Errno::TooManyFiles),
-        };
-        self.open[slot] = Some(file);
-        Ok(FIRST_HANDLE + slot as u64)
+        self.open.insert(file)
     }
 
     fn slot(&mut self, handle: u64) -> Result<&mut OpenFile<'a>, Errno> {
-        let index = handle.checked_sub(FIRST_HANDLE).ok_or(Errno::BadHandle)?;
-        self.open.get_mut(index as usize).and_then(Option::as_mut).ok_or(Errno::BadHandle)
+        self.open.get_mut(handle)
     }
 
     /// Whether `handle` is an open output.
@@ -141,17 +127,15 @@ impl<'a> FileTable<'a> {
 
     /// Closes a file.
     pub fn close(&mut self, handle: u64) -> Result<(), Errno> {
-        if let OpenFile::Output { file, .. } = self.slot(handle)? {
+        if let OpenFile::Output { file, .. } = self.open.remove(handle)? {
             file.close();
         }
-        let index = (handle - FIRST_HANDLE) as usize;
-        self.open[index] = None;
         Ok(())
     }
 
     /// Closes every file still open (the cVM ended).
     pub fn close_all(&mut self) {
-        for file in self.open.drain(..).flatten() {
+        for file in self.open.drain() {
             if let OpenFile::Output { file, .. } = file {
                 file.close();
             }
