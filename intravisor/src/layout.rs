@@ -305,6 +305,9 @@ pub fn lay_out(request: LayoutRequest<'_>) -> Result<Layout, LayoutError> {
         let base = cursor.checked_next_multiple_of(alignment).ok_or_else(too_small)?;
         let image_end =
             page_up(object.image_size).and_then(|size| base.checked_add(size)).ok_or_else(too_small)?;
+        if image_end > region.end {
+            return Err(LayoutError::RegionTooSmall { needed: image_end - region.start, available });
+        }
         object_bases.push(base);
         images.push(base..image_end);
         mappings.extend(object_mappings(index, object, file_sizes[index], base, &mut copies)?);
@@ -450,9 +453,12 @@ fn object_mappings(
     base: u64,
     copies: &mut Vec<Copy>,
 ) -> Result<Vec<Mapping>, LayoutError> {
-    // One protection per page of the image, from the union of the segments on it.
-    let pages = (page_up(object.image_size).unwrap_or(u64::MAX) / PAGE_SIZE) as usize;
-    let mut page_flags: Vec<(bool, bool, bool)> = alloc::vec![(false, false, false); pages];
+    // The image size comes from the object: nothing here is sized by it. Protections
+    // are computed per interval between page-aligned segment and RELRO boundaries, so
+    // the cost follows the number of segments, never the size an object claims.
+    let image_end =
+        page_up(object.image_size).ok_or(LayoutError::SegmentOutsideImage { object: index, offset: 0 })?;
+    let mut spans = Vec::with_capacity(object.segments.len());
     for segment in &object.segments {
         let outside = LayoutError::SegmentOutsideImage { object: index, offset: segment.image_offset };
         let end = segment.image_offset.checked_add(segment.memory_size).ok_or(outside.clone())?;
@@ -466,13 +472,8 @@ fn object_mappings(
         if segment.memory_size == 0 {
             continue;
         }
-        let first = (page_down(segment.image_offset) / PAGE_SIZE) as usize;
-        let last = (page_up(end).unwrap_or(u64::MAX) / PAGE_SIZE) as usize;
-        for flags in &mut page_flags[first..last.min(pages)] {
-            flags.0 |= segment.permissions.read;
-            flags.1 |= segment.permissions.write;
-            flags.2 |= segment.permissions.execute;
-        }
+        let span_end = page_up(end).ok_or(outside)?.min(image_end);
+        spans.push((page_down(segment.image_offset), span_end, segment.permissions));
         if segment.file_size > 0 {
             copies.push(Copy {
                 object: index,
@@ -482,34 +483,50 @@ fn object_mappings(
             });
         }
     }
-    if let Some((offset, size)) = object.relro {
-        let end = offset.checked_add(size).filter(|&end| end <= page_up(object.image_size).unwrap_or(0));
-        let Some(end) = end else { return Err(LayoutError::Relro { object: index }) };
-        // Only whole pages inside the RELRO range become read-only.
-        let first = (page_up(offset).unwrap_or(u64::MAX) / PAGE_SIZE) as usize;
-        let last = (page_down(end) / PAGE_SIZE) as usize;
-        for flags in page_flags.iter_mut().take(last).skip(first) {
-            flags.1 = false;
+    // Only whole pages inside the RELRO range become read-only.
+    let read_only = match object.relro {
+        Some((offset, size)) => {
+            let end = offset.checked_add(size).filter(|&end| end <= image_end);
+            let Some(end) = end else { return Err(LayoutError::Relro { object: index }) };
+            let first = page_up(offset).ok_or(LayoutError::Relro { object: index })?;
+            first..page_down(end).max(first)
         }
+        None => 0..0,
+    };
+    let mut boundaries: Vec<u64> = Vec::with_capacity(spans.len() * 2 + 4);
+    boundaries.extend([0, image_end, read_only.start.min(image_end), read_only.end.min(image_end)]);
+    for &(start, end, _) in &spans {
+        boundaries.extend([start, end]);
     }
+    boundaries.sort_unstable();
+    boundaries.dedup();
     let mut mappings: Vec<Mapping> = Vec::new();
-    for (page, &(read, write, execute)) in page_flags.iter().enumerate() {
-        let start = base + page as u64 * PAGE_SIZE;
+    for pair in boundaries.windows(2) {
+        let (start, end) = (pair[0], pair[1]);
+        let (mut read, mut write, mut execute) = (false, false, false);
+        for &(span_start, span_end, permissions) in &spans {
+            if span_start <= start && end <= span_end {
+                read |= permissions.read;
+                write |= permissions.write;
+                execute |= permissions.execute;
+            }
+        }
+        if read_only.start <= start && end <= read_only.end {
+            write = false;
+        }
         let protection = match (read || write || execute, write, execute) {
             (false, _, _) => Protection::None,
             (true, true, true) => {
-                return Err(LayoutError::WritableAndExecutable {
-                    object: index,
-                    offset: page as u64 * PAGE_SIZE,
-                })
+                return Err(LayoutError::WritableAndExecutable { object: index, offset: start })
             }
             (true, true, false) => Protection::ReadWrite,
             (true, false, true) => Protection::ReadExecute,
             (true, false, false) => Protection::Read,
         };
+        let (start, end) = (base + start, base + end);
         match mappings.last_mut() {
-            Some(last) if last.protection == protection && last.end == start => last.end = start + PAGE_SIZE,
-            _ => mappings.push(Mapping { start, end: start + PAGE_SIZE, protection }),
+            Some(last) if last.protection == protection && last.end == start => last.end = end,
+            _ => mappings.push(Mapping { start, end, protection }),
         }
     }
     mappings.retain(|mapping| mapping.protection != Protection::None);

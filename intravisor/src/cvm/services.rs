@@ -31,6 +31,8 @@ const LONGEST_NAME: u64 = 255;
 const LOG_BUDGET: u32 = 16;
 /// Bytes below a new thread's stack top that must be writable by the cVM.
 const LEAST_THREAD_STACK: u64 = 1024;
+/// Bytes of cVM memory a thread pointer must name: its thread control block.
+const THREAD_POINTER_BLOCK: u64 = 16;
 
 /// Serves the hostcalls of one cVM, for all its threads.
 #[derive(Debug)]
@@ -159,7 +161,19 @@ impl<'a> CvmServices<'a> {
         if clear_address != 0 {
             self.check_word(Hostcall::ThreadCreate, clear_address, Access::Write)?;
         }
+        self.check_thread_pointer(Hostcall::ThreadCreate, thread_pointer)?;
         Ok(ThreadStart { entry, stack_top, argument, thread_pointer, clear_address })
+    }
+
+    /// A C library's thread pointer becomes machine state (the `fs` base, TPIDR_EL0):
+    /// 0 (none), or the address of 16 bytes of the cVM's own memory (its thread control
+    /// block; cvm-libos reads the word at offset 8 on AArch64). Anything else, such as a
+    /// non-canonical address that `wrfsbase` would refuse, is refused here.
+    fn check_thread_pointer(&self, call: Hostcall, thread_pointer: u64) -> Result<(), Errno> {
+        if thread_pointer == 0 {
+            return Ok(());
+        }
+        self.check(call, thread_pointer, THREAD_POINTER_BLOCK, Access::Read)
     }
 
     fn random(&self, address: u64, length: u64) -> Result<u64, Errno> {
@@ -209,8 +223,9 @@ impl<'a> CvmServices<'a> {
             | Hostcall::FutexWait
             | Hostcall::FutexWake
             | Hostcall::SetClearAddress => Err(Errno::Invalid),
-            // The host's switch serves them before the handler is asked.
-            Hostcall::SetThreadPointer | Hostcall::ThreadId => Err(Errno::NoSys),
+            Hostcall::SetThreadPointer => Err(Errno::Invalid),
+            // The host's switch serves it before the handler is asked.
+            Hostcall::ThreadId => Err(Errno::NoSys),
         }
     }
 
@@ -225,6 +240,10 @@ impl<'a> CvmServices<'a> {
                 self.check_word(call, a0, Access::Read)?;
                 let timeout = (a2 != u64::MAX).then(|| Duration::from_nanos(a2));
                 HostcallOutcome::FutexWait { address: a0, expected: a1 as u32, timeout }
+            }
+            Hostcall::SetThreadPointer => {
+                self.check_thread_pointer(call, a0)?;
+                HostcallOutcome::SetThreadPointer(a0)
             }
             Hostcall::SetClearAddress => {
                 if a0 != 0 {

@@ -97,6 +97,7 @@ pub(super) fn install() {
 }
 
 extern "C" fn handle(signal: libc::c_int, info: *mut libc::siginfo_t, user_context: *mut libc::c_void) {
+    clear_cvm_flags();
     // The thread pointer may be the cVM's here (its CLS table in TPIDR_EL0 on AArch64,
     // its C library's fs base on x86-64): no thread-local may be read before the context
     // is found by thread id, and `resume_host` gives the intravisor its own back.
@@ -127,6 +128,7 @@ extern "C" fn handle_stop(
     _info: *mut libc::siginfo_t,
     user_context: *mut libc::c_void,
 ) {
+    clear_cvm_flags();
     let context = current_context();
     // SAFETY: a non-null context is the live one of the run on this thread; `in_cvm` is
     // 1 only while the thread runs the cVM's code, which may be abandoned at any
@@ -174,6 +176,30 @@ fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, user_context: *mut lib
     }
 }
 
+/// x86-64 flags a cVM may set that must never reach intravisor code: AC (alignment
+/// checking, bit 18), DF (string direction, bit 10) and TF (single stepping, bit 8).
+pub(super) const CVM_ONLY_FLAGS: u64 = (1 << 18) | (1 << 10) | (1 << 8);
+
+/// Clears the cVM-only flags in the running thread. The kernel clears TF and DF when
+/// it enters a signal handler, but not AC: a cVM that set it would make any misaligned
+/// access of the handler fault.
+#[cfg(target_arch = "x86_64")]
+fn clear_cvm_flags() {
+    // SAFETY: pushes the flags on the current (alternate signal) stack, clears bits that
+    // only affect alignment checks, string direction and single stepping, and pops them.
+    unsafe {
+        core::arch::asm!(
+            "pushfq",
+            "and qword ptr [rsp], {mask}",
+            "popfq",
+            mask = const !CVM_ONLY_FLAGS as i32,
+        )
+    };
+}
+
+#[cfg(target_arch = "aarch64")]
+fn clear_cvm_flags() {}
+
 #[cfg(target_arch = "x86_64")]
 fn registers(user_context: &libc::ucontext_t) -> (u64, u64) {
     let registers = &user_context.uc_mcontext.gregs;
@@ -188,6 +214,7 @@ fn redirect(user_context: &mut libc::ucontext_t, function: u64, first: u64, seco
     registers[libc::REG_RIP as usize] = function as i64;
     registers[libc::REG_RDI as usize] = first as i64;
     registers[libc::REG_RSI as usize] = second as i64;
+    registers[libc::REG_EFL as usize] &= !(CVM_ONLY_FLAGS as i64);
 }
 
 #[cfg(target_arch = "aarch64")]

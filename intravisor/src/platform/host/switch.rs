@@ -49,6 +49,9 @@ pub enum HostcallOutcome {
     /// The word to clear and wake when the calling thread ends (checked by the handler:
     /// 0, or aligned and writable by the cVM); return the thread's id.
     SetClearAddress(u64),
+    /// Set the calling thread's C library thread pointer (checked by the handler: an
+    /// address of the cVM's own memory); return 0.
+    SetThreadPointer(u64),
     /// Wake threads waiting on a futex word (checked by the handler).
     FutexWake {
         /// The word's address.
@@ -192,20 +195,21 @@ extern "C" fn hostcall_dispatch(
     // SAFETY: as above.
     let group = unsafe { &*context.group };
     let value = match abi::Hostcall::from_number(number) {
-        Some(abi::Hostcall::SetThreadPointer) => {
-            // Only ever loaded into this thread's `fs` (x86-64) or TPIDR_EL0 (AArch64)
-            // while the cVM's code runs; the intravisor never reads through it.
-            if cfg!(target_arch = "x86_64") {
-                context.cvm_thread_pointer = a0;
-            } else {
-                context.cls_table = a0;
-            }
-            0
-        }
         Some(abi::Hostcall::ThreadId) => context.thread_id as i64,
         _ => {
             match catch_unwind(AssertUnwindSafe(|| group.handler().hostcall(number, [a0, a1, a2, a3, a4]))) {
                 Ok(HostcallOutcome::Return(value)) => value,
+                Ok(HostcallOutcome::SetThreadPointer(value)) => {
+                    // Checked by the handler: memory of the cVM. Only ever loaded into
+                    // this thread's `fs` (x86-64) or TPIDR_EL0 (AArch64) while the
+                    // cVM's code runs; the intravisor never reads through it.
+                    if cfg!(target_arch = "x86_64") {
+                        context.cvm_thread_pointer = value;
+                    } else {
+                        context.cls_table = value;
+                    }
+                    0
+                }
                 Ok(HostcallOutcome::Exit(status)) => {
                     context.leaving = 1;
                     context.exit_value = status as u32 as u64;
@@ -509,7 +513,10 @@ core::arch::global_asm!(
     "xor r14d, r14d",
     "xor r15d, r15d",
     "call rax",
-    // The entry function returned instead of exiting.
+    // The entry function returned instead of exiting, with whatever flags it left.
+    "pushfq",
+    "and qword ptr [rsp], {clear_flags}",
+    "popfq",
     "mov rbx, rax",
     "call {current}",
     "mov [rax + {exit_value}], rbx",
@@ -546,6 +553,11 @@ core::arch::global_asm!(
     ".globl intravisor_hostcall_entry",
     ".p2align 4",
     "intravisor_hostcall_entry:",
+    // The cVM's flags are not the intravisor's: alignment checking (AC), single
+    // stepping (TF) and the string direction (DF) are cleared before anything else.
+    "pushfq",
+    "and qword ptr [rsp], {clear_flags}",
+    "popfq",
     "push rbp",
     "push rbx",
     "push r12",
@@ -627,6 +639,7 @@ core::arch::global_asm!(
     "syscall",
     "ret",
     fsgsbase = sym FSGSBASE,
+    clear_flags = const !super::signals::CVM_ONLY_FLAGS as i32,
     cvm_thread_pointer = const offset_of!(SwitchContext, cvm_thread_pointer),
     host_thread_pointer = const offset_of!(SwitchContext, host_thread_pointer),
     host_stack = const offset_of!(SwitchContext, host_stack),
