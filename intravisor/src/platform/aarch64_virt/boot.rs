@@ -3,10 +3,14 @@
 //! `_start` sets the stack, turns on FP/SIMD, clears `.bss`, installs the vectors and
 //! calls `kernel_main`. [`run_el0`] saves the intravisor's callee-saved registers, and
 //! `eret`s into the cVM at EL0 with its stack, its first argument and its CLS table in
-//! TPIDR_EL0, every other register cleared. An exception from EL0 saves the cVM's whole state
-//! (general registers, SP_EL0, ELR, SPSR, FP/SIMD registers) in a [`TrapFrame`] on the
-//! intravisor's stack and asks the [`TrapHandler`]: resume the cVM (after a hostcall),
-//! or leave it (exit or fault), returning from `run_el0`. An exception at EL1 is the
+//! TPIDR_EL0, every other register it can read cleared: general and SIMD/FP registers,
+//! FPCR, FPSR, TPIDRRO_EL0, and on Morello the C registers, CTPIDRRO_EL0, RCTPIDR_EL0,
+//! RCSP_EL0 and CID_EL0 (its DDC, RDDC_EL0, PCC and CTPIDR_EL0 are its own). An
+//! exception from EL0 saves the cVM's whole state (general registers, SP_EL0, ELR, SPSR,
+//! FP/SIMD registers and controls) in a [`TrapFrame`] on the intravisor's stack, runs
+//! the intravisor with FPCR zero, and asks the [`TrapHandler`]: resume the cVM (after a
+//! hostcall, every register restored from the frame but the answer in x0), or leave it
+//! (exit or fault), returning from `run_el0`. An exception at EL1 is the
 //! intravisor's own fault: it is reported and the run ends with exit code 99, except, on
 //! Morello, a fault of the loads and stores that move a cVM's hostcall buffers through
 //! the cVM's own DDC ([`probe_cvm`], [`copy_from_cvm`], [`copy_to_cvm`]): that becomes
@@ -338,6 +342,27 @@ core::arch::global_asm!(
     ".endif",
     "msr sp_el0, x1",
     "msr spsr_el1, xzr", // EL0t
+    // Nothing of the intravisor or of the cVM before reaches this one through a register
+    // it can read: SIMD/FP registers and their controls, the read-only thread pointer,
+    // and (Morello) the compartment ID and the Restricted thread and stack pointers.
+    "movi v0.2d, #0", "movi v1.2d, #0", "movi v2.2d, #0", "movi v3.2d, #0",
+    "movi v4.2d, #0", "movi v5.2d, #0", "movi v6.2d, #0", "movi v7.2d, #0",
+    "movi v8.2d, #0", "movi v9.2d, #0", "movi v10.2d, #0", "movi v11.2d, #0",
+    "movi v12.2d, #0", "movi v13.2d, #0", "movi v14.2d, #0", "movi v15.2d, #0",
+    "movi v16.2d, #0", "movi v17.2d, #0", "movi v18.2d, #0", "movi v19.2d, #0",
+    "movi v20.2d, #0", "movi v21.2d, #0", "movi v22.2d, #0", "movi v23.2d, #0",
+    "movi v24.2d, #0", "movi v25.2d, #0", "movi v26.2d, #0", "movi v27.2d, #0",
+    "movi v28.2d, #0", "movi v29.2d, #0", "movi v30.2d, #0", "movi v31.2d, #0",
+    "msr fpcr, xzr",
+    "msr fpsr, xzr",
+    ".if MORELLO",
+    ".inst {msr_ctpidrro_el0_czr}",
+    ".inst {msr_rctpidr_el0_czr}",
+    ".inst {msr_rcsp_el0_czr}",
+    ".inst {msr_cid_el0_czr}",
+    ".else",
+    "msr tpidrro_el0, xzr",
+    ".endif",
     // The cVM's thread pointer: its CLS table's address minus 8, so that the word at
     // TPIDR_EL0 + 8 is the table's address (the table's first word is its own address).
     "sub x3, x3, #8",
@@ -542,6 +567,8 @@ core::arch::global_asm!(
     "mrs x10, fpsr",
     "add x11, sp, #784",
     "stp x9, x10, [x11]",
+    // The intravisor computes with its own floating-point controls, not the cVM's.
+    "msr fpcr, xzr",
     ".if MORELLO",
     ".inst {mrs_c9_celr}", // the cVM's PCC, tag and bounds included
     "add x11, sp, #800",
@@ -661,6 +688,10 @@ core::arch::global_asm!(
     scvalue_c9_c9_x0 = const encoding::scvalue(C::new(9), C::new(9), X::new(0)),
     strb_w11_c9 = const encoding::strb_alternate_base(X::new(11), C::new(9), 0),
     msr_ctpidr_el0_c9 = const encoding::msr(CapabilityRegister::CtpidrEl0, C::new(9)),
+    msr_ctpidrro_el0_czr = const encoding::msr(CapabilityRegister::CtpidrroEl0, C::CZR),
+    msr_rctpidr_el0_czr = const encoding::msr(CapabilityRegister::RctpidrEl0, C::CZR),
+    msr_rcsp_el0_czr = const encoding::msr(CapabilityRegister::RcspEl0, C::CZR),
+    msr_cid_el0_czr = const encoding::msr(CapabilityRegister::CidEl0, C::CZR),
 );
 
 /// Permissions a cVM's DDC loses: Execute, System, Seal, Unseal, CompartmentID,

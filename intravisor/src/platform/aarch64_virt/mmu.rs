@@ -101,6 +101,9 @@ pub unsafe fn enable() {
             "orr {control}, {control}, #(1 << 2)", // C: data cache
             "orr {control}, {control}, #(1 << 12)", // I: instruction cache
             "bic {control}, {control}, #(1 << 1)", // A: no alignment checks
+            // nTWI, nTWE: WFI and WFE at EL0 trap to EL1 (a cVM may not idle the core).
+            "bic {control}, {control}, #(1 << 16)",
+            "bic {control}, {control}, #(1 << 18)",
             "msr sctlr_el1, {control}",
             "isb",
             mair = in(reg) mair,

@@ -1,5 +1,7 @@
 //! The hostcalls of one bare-metal cVM: console lines, clocks, exit, the thread
-//! pointer, its files (`files`), and its threads and futexes (`threads`).
+//! pointer, its files (`files`), and its threads and futexes (`threads`). Console output
+//! is kept until its newline, at most `LONGEST_LINE` bytes (then written out, as on the
+//! host). A trapped WFI or WFE ends the cVM as a fault.
 //!
 //! Every buffer a cVM hands over is checked before a byte moves: on Morello by loads and
 //! stores through the cVM's own DDC (a faulting one answers `-EFAULT`), elsewhere
@@ -28,6 +30,8 @@ const CHUNK: usize = 64 * 1024;
 const LONGEST_NAME: u64 = 255;
 /// Bytes below a new thread's stack top that must be writable by the cVM.
 const LEAST_THREAD_STACK: u64 = 1024;
+/// The longest console line kept before it is written out anyway (as on the host).
+const LONGEST_LINE: usize = 4096;
 
 /// The hostcalls of one cVM, bare metal.
 #[derive(Debug)]
@@ -52,7 +56,7 @@ impl<'a> Services<'a> {
             arena,
             memory,
             files,
-            pending: Vec::new(),
+            pending: Vec::with_capacity(LONGEST_LINE),
             threads: Threads::new(),
             status: 0,
             fault: None,
@@ -93,6 +97,9 @@ impl<'a> Services<'a> {
                         self.line();
                     } else {
                         self.pending.push(byte);
+                        if self.pending.len() >= LONGEST_LINE {
+                            self.line();
+                        }
                     }
                 }
             } else {
@@ -256,6 +263,11 @@ impl<'a> Services<'a> {
 impl TrapHandler for Services<'_> {
     fn trap(&mut self, frame: &mut TrapFrame, esr: u64, far: u64) -> TrapOutcome {
         const SUPERVISOR_CALL: u64 = 0x15;
+        const WAIT_INSTRUCTION: u64 = 0x01;
+        if esr >> 26 == WAIT_INSTRUCTION {
+            self.fault = Some(describe_wait(esr, frame.exception_link));
+            return TrapOutcome::Leave(LEFT_FAULTED);
+        }
         if esr >> 26 != SUPERVISOR_CALL {
             self.fault = Some(describe_fault(esr, far, frame.exception_link));
             return TrapOutcome::Leave(LEFT_FAULTED);
@@ -312,6 +324,16 @@ impl TrapHandler for Services<'_> {
         };
         TrapOutcome::Resume
     }
+}
+
+/// A trapped WFI or WFE (or WFIT, WFET) in words: nothing would wake the core, which
+/// runs one cVM at a time with no interrupt for it, so the cVM is ended.
+fn describe_wait(esr: u64, elr: u64) -> String {
+    let instruction = ["WFI", "WFE", "WFIT", "WFET"][(esr & 3) as usize];
+    alloc::format!(
+        "{instruction} at EL0: a cVM may not wait for interrupts or events on the core \
+         (instruction at {elr:#x}, ESR {esr:#x})"
+    )
 }
 
 /// A fault in words, from its syndrome (the decoding is the Morello platform's, which
