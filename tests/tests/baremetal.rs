@@ -238,3 +238,87 @@ fn two_transcoders_share_ffmpeg_bare_metal_and_their_frames_match_the_native_bui
         assert_eq!(transcode::frame_digests(&written), transcode::frame_digests(&reference));
     }
 }
+
+/// The console and exit code of `examples/hostile-baremetal/deploy.yaml`, booted once for
+/// the tests of its attacks.
+fn hostile_run() -> &'static (Option<i32>, String) {
+    static RUN: std::sync::OnceLock<(Option<i32>, String)> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        boot_deployment("hostile-baremetal", "deploy")
+    })
+}
+
+/// Asserts that the healthy cVM `name`, run after an attack, printed its line and exited 0.
+fn neighbour_ran(console: &str, name: &str) {
+    assert_eq!(
+        lines_by_cvm(console).get(name).map(Vec::as_slice),
+        Some(&[format!("healthy: {name} ran to the end")][..]),
+        "{console}"
+    );
+    assert!(console.contains(&format!("intravisor: cVM `{name}` exited with status 0")), "{console}");
+}
+
+#[test]
+fn hostile_registers_hold_nothing_of_the_intravisor_or_the_cvm_before() {
+    let (_, console) = hostile_run();
+    let lines = lines_by_cvm(console);
+    // The first cVM after boot finds nothing of the intravisor; the one after `plant`
+    // finds none of its secret (x1..x28, v0..v31), FPCR or FPSR.
+    for cvm in ["plant", "inspect"] {
+        let clean =
+            format!("{cvm}: on entry 0 v registers non-zero, 0 secret words; FPCR 0, FPSR 0, TPIDRRO_EL0 0");
+        assert_eq!(lines.get(cvm).and_then(|lines| lines.first()), Some(&clean), "{console}");
+    }
+    assert!(console.contains("intravisor: cVM `plant` exited with status 0"), "{console}");
+    let inspect = lines.get("inspect").cloned().unwrap_or_default();
+    // A hostcall gives back every register as the cVM left it, but its answer in x0.
+    assert!(
+        inspect.contains(&"inspect: after a hostcall 0 registers differ from what the cVM put there".into()),
+        "{console}"
+    );
+    // `plant`'s rounding toward zero did not follow it: 1/3 rounds to nearest.
+    assert!(inspect.contains(&"inspect: 1/3 rounds to 3eaaaaab".into()), "{console}");
+    assert!(console.contains("intravisor: cVM `inspect` exited with status 0"), "{console}");
+    // Each thread of a cVM gets its own SIMD/FP registers and FPCR back after a switch.
+    assert_eq!(
+        lines.get("threads").map(Vec::as_slice),
+        Some(
+            &["threads: after switches the first thread found 0 of its SIMD/FP registers and FPCR changed, \
+               the second 0"
+                .to_string()][..]
+        ),
+        "{console}"
+    );
+}
+
+#[test]
+fn hostile_console_flood_without_a_newline_is_cut_into_lines_and_the_next_cvm_runs() {
+    let (_, console) = hostile_run();
+    // 1 MiB without a newline comes out in lines of 4096 bytes, as on the host.
+    let flood = lines_by_cvm(console).remove("flood").unwrap_or_default();
+    assert_eq!(flood.len(), 256, "{}", &console[..console.len().min(2000)]);
+    assert!(flood.iter().all(|line| line.len() == 4096 && line.bytes().all(|byte| byte == b'A')));
+    assert!(console.contains("intravisor: cVM `flood` exited with status 0"));
+    neighbour_ran(console, "after-flood");
+}
+
+#[test]
+fn hostile_wfi_and_wfe_at_el0_do_not_stop_the_core() {
+    let (code, console) = hostile_run();
+    // The run ends (not 124, a timeout): 1, because `wfi` faulted.
+    assert_eq!(*code, Some(1), "{console}");
+    assert!(
+        console.contains("intravisor: cVM `wfi` faulted: WFI at EL0: a cVM may not wait for interrupts"),
+        "{console}"
+    );
+    assert!(!console.contains("wfi: still running after WFI"), "{console}");
+    neighbour_ran(console, "after-wfi");
+    // QEMU never traps WFE (it only yields to its own loop): the cVM goes on there; a
+    // core that traps it ends the cVM as for WFI.
+    let trapped = console.contains("intravisor: cVM `wfe` faulted: WFE at EL0: a cVM may not wait");
+    let went_on = console.contains("[wfe] wfe: still running after WFE")
+        && console.contains("intravisor: cVM `wfe` exited with status 0");
+    assert!(trapped || went_on, "{console}");
+    neighbour_ran(console, "after-wfe");
+}
