@@ -13,7 +13,10 @@
  *             waits: each must get its own back;
  *   flood N   writes N bytes of 'A' to the console, never a newline;
  *   wfi, wfe  executes WFI or WFE, which would stop the core until an interrupt;
- *   healthy   prints one line and exits 0.
+ *   healthy   prints one line and exits 0;
+ *   plant-capabilities, inspect-capabilities (Morello only, morello.yaml): the first
+ *             leaves its DDC, a tagged capability, in CID_EL0, RCTPIDR_EL0 and RCSP_EL0;
+ *             the second prints the tag and value of those and of CTPIDRRO_EL0.
  *
  * AArch64 code (the bare-metal images); the build for the host exits 2 saying so.
  */
@@ -367,6 +370,58 @@ static int wait_instruction(int event) {
     return 0;
 }
 
+/* Morello only (undefined instructions elsewhere; deployment morello.yaml), in `.inst`
+ * words (FACTS §2.2, the intravisor's encoder): the capability registers of EL0 a cVM
+ * can write and the next could read. */
+#define MORELLO_READ(name, word)                                                          \
+    static void name(uint64_t *tag, uint64_t *value) {                                  \
+        uint64_t t, v;                                                                    \
+        __asm__ volatile(".inst " #word "\n" /* mrs c0, <register> */                    \
+                         ".inst 0xc2c09000\n" /* gctag x0, c0 */                          \
+                         "mov %0, x0\n"                                                   \
+                         ".inst " #word "\n"                                              \
+                         ".inst 0xc2c05000\n" /* gcvalue x0, c0 */                        \
+                         "mov %1, x0\n"                                                   \
+                         : "=r"(t), "=r"(v)                                               \
+                         :                                                                \
+                         : "x0");                                                         \
+        *tag = t;                                                                         \
+        *value = v;                                                                       \
+    }
+MORELLO_READ(read_cid, 0xc29bd0e0)
+MORELLO_READ(read_rctpidr, 0xc29bd080)
+MORELLO_READ(read_rcsp, 0xc29f4160)
+MORELLO_READ(read_ctpidrro, 0xc29bd060)
+
+/* Leaves its DDC (a tagged capability for its region) in CID_EL0, RCTPIDR_EL0 and
+ * RCSP_EL0. */
+static int plant_capabilities(void) {
+    __asm__ volatile(".inst 0xc29b4120\n" /* mrs c0, DDC */
+                     ".inst 0xc28bd0e0\n" /* msr CID_EL0, c0 */
+                     ".inst 0xc28bd080\n" /* msr RCTPIDR_EL0, c0 */
+                     ".inst 0xc28f4160\n" /* msr RCSP_EL0, c0 */
+                     :
+                     :
+                     : "x0");
+    uint64_t tag, value;
+    read_cid(&tag, &value);
+    cvm_printf("plant-capabilities: its DDC (tag %llu) is in CID_EL0, RCTPIDR_EL0 and RCSP_EL0\n",
+               (unsigned long long)tag);
+    return 0;
+}
+
+static int inspect_capabilities(void) {
+    static const char *const names[] = {"CID_EL0", "RCTPIDR_EL0", "RCSP_EL0", "CTPIDRRO_EL0"};
+    void (*const reads[])(uint64_t *, uint64_t *) = {read_cid, read_rctpidr, read_rcsp, read_ctpidrro};
+    for (int index = 0; index < 4; index++) {
+        uint64_t tag, value;
+        reads[index](&tag, &value);
+        cvm_printf("inspect-capabilities: %s tag %llu value %llx\n", names[index],
+                   (unsigned long long)tag, (unsigned long long)value);
+    }
+    return 0;
+}
+
 #endif
 
 static uint64_t number(const char *text) {
@@ -413,6 +468,10 @@ int main(int argc, char **argv) {
         return inspect(&at_entry);
     if (same(mode, "threads"))
         return threads();
+    if (same(mode, "plant-capabilities"))
+        return plant_capabilities();
+    if (same(mode, "inspect-capabilities"))
+        return inspect_capabilities();
     if (same(mode, "wfi") || same(mode, "wfe"))
         return wait_instruction(same(mode, "wfe"));
     cvm_printf("hostile: unknown mode %s\n", mode);
