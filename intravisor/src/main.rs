@@ -1,11 +1,15 @@
 //! The `intravisor` command: run a deployment of cVMs on this host.
 //!
 //! ```text
-//! intravisor run deploy.yaml [--report report.json] [--ksm]
+//! intravisor run deploy.yaml [--report report.json] [--in-process [--ksm]]
 //! intravisor check deploy.yaml
 //! intravisor report report.json [--tenant NAME]
 //! intravisor revoke deploy.yaml --tenant NAME --object NAME|SHA256
 //! ```
+//!
+//! Each cVM runs as a sandboxed process of its own. `--in-process` runs them as threads
+//! of the intravisor's own process instead, which does not isolate them: for trusted
+//! code and benchmarks only.
 //!
 //! Exit status: 0 when every cVM ran and exited (whatever its own status), 1 when a cVM
 //! faulted or was refused (each is named on standard error), 2 when the deployment
@@ -18,7 +22,7 @@ use clap::{Parser, Subcommand};
 use intravisor::config;
 use intravisor::cvm::OutputSink;
 use intravisor::report::Status;
-use intravisor::runner::Intravisor;
+use intravisor::runner::{Intravisor, Isolation};
 
 #[derive(Debug, Parser)]
 #[command(version, about = "Runs capability-bounded cVMs that share immutable objects")]
@@ -36,9 +40,15 @@ enum Command {
         /// Write the JSON report here.
         #[arg(long)]
         report: Option<PathBuf>,
-        /// Let Linux's KSM merge identical pages of cVM memory (it must be running:
-        /// /sys/kernel/mm/ksm/run); for comparing KSM with ORC's sharing.
+        /// Run every cVM on threads of the intravisor's own process. This does NOT
+        /// isolate: a cVM's code can read and write the intravisor and the other cVMs.
+        /// For trusted code and benchmarks only.
         #[arg(long)]
+        in_process: bool,
+        /// Let Linux's KSM merge identical pages of cVM memory (it must be running:
+        /// /sys/kernel/mm/ksm/run); for comparing KSM with ORC's sharing. Needs
+        /// --in-process: KSM merges only private anonymous memory.
+        #[arg(long, requires = "in_process")]
         ksm: bool,
     },
     /// Validate a deployment file and its tenants' policies without running it.
@@ -83,7 +93,10 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Run { deployment, report, ksm } => run(&deployment, report.as_deref(), ksm),
+        Command::Run { deployment, report, in_process, ksm } => {
+            let isolation = if in_process { Isolation::InProcess } else { Isolation::Process };
+            run(&deployment, report.as_deref(), isolation, ksm)
+        }
         Command::Report { report, tenant } => show_report(&report, tenant.as_deref()),
         Command::Revoke { deployment, tenant, object } => {
             let deployment = match config::load(&deployment) {
@@ -156,12 +169,20 @@ fn show_report(file: &std::path::Path, tenant: Option<&str>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run(file: &std::path::Path, report_file: Option<&std::path::Path>, ksm: bool) -> ExitCode {
+fn run(
+    file: &std::path::Path,
+    report_file: Option<&std::path::Path>,
+    isolation: Isolation,
+    ksm: bool,
+) -> ExitCode {
     let (deployment, policies) = match load(file) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let intravisor = match Intravisor::for_deployment(&deployment, OutputSink::stdout()) {
+    if isolation == Isolation::InProcess {
+        log::warn!("--in-process: cVMs run as threads of the intravisor and are not isolated from it or from each other");
+    }
+    let intravisor = match Intravisor::for_deployment_with(&deployment, OutputSink::stdout(), isolation) {
         Ok(intravisor) => intravisor,
         Err(error) => {
             eprintln!("intravisor: {error}");

@@ -17,6 +17,7 @@
 //! run. A cVM that faults is ended alone.
 
 use std::ops::Range;
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -32,7 +33,10 @@ use crate::cvm::{CvmServices, OutputSink};
 use crate::instance::{instantiate, Build, Instance};
 use crate::layout::{lay_out, Layout, LayoutRequest, Placement, SlotGeometry};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
-use crate::platform::{kernel_memory, run_cvm, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop};
+use crate::platform::{
+    kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop,
+    ProcessMemory,
+};
 use crate::region::{region_alignment, RegionAllocator};
 use crate::report::{CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
 use crate::sharing::shareable_objects;
@@ -46,9 +50,22 @@ const SLOT_SHIFT: u32 = 26;
 /// for 256 shared copies, e.g. 28 tenants' private copies of ffmpeg's 9 objects.
 const SHARED_SLOTS: u64 = 256;
 
+/// How cVMs are run on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Isolation {
+    /// Each cVM a sandboxed process of its own (ARCHITECTURE §5).
+    #[default]
+    Process,
+    /// Every cVM on threads of the intravisor's own process. This does not isolate: a
+    /// cVM's code can reach the intravisor and the other cVMs. For trusted code and
+    /// benchmarks only.
+    InProcess,
+}
+
 /// The intravisor: one arena of cVM regions and shared objects, and where cVM output goes.
 #[derive(Debug)]
 pub struct Intravisor {
+    isolation: Isolation,
     arena: Arena,
     arena_capability: Cap,
     regions: Mutex<RegionAllocator>,
@@ -57,6 +74,15 @@ pub struct Intravisor {
     sink: OutputSink,
     /// Per tenant: cVMs prepared and not yet torn down, and the bytes of their regions.
     tenant_usage: Mutex<HashMap<String, (u64, u64)>>,
+}
+
+/// What a cVM's process maps and where its boot block is.
+#[derive(Debug)]
+struct ProcessPlan {
+    region: Range<u64>,
+    boot_block: u64,
+    mappings: Vec<crate::guest::Mapping>,
+    cpu_seconds: Option<u64>,
 }
 
 /// A cVM ready to be built and entered.
@@ -71,18 +97,31 @@ struct Prepared {
 
 impl Intravisor {
     /// An intravisor whose arena holds `regions_size` bytes of cVM regions, then the
-    /// shared area.
+    /// shared area; each cVM runs as a process.
     pub fn new(regions_size: u64, sink: OutputSink) -> Result<Self, ArenaError> {
+        Self::with_isolation(regions_size, sink, Isolation::Process)
+    }
+
+    /// The same, with cVMs run as `isolation` says.
+    pub fn with_isolation(
+        regions_size: u64,
+        sink: OutputSink,
+        isolation: Isolation,
+    ) -> Result<Self, ArenaError> {
         let slot_size = 1u64 << SLOT_SHIFT;
         let regions_size = regions_size.next_multiple_of(slot_size);
         let size = crate::capability::representable_length(regions_size + SHARED_SLOTS * slot_size);
-        let arena = Arena::reserve(size, region_alignment(size).max(slot_size))?;
+        let mut arena = Arena::reserve(size, region_alignment(size).max(slot_size))?;
         let range = arena.range();
         let arena_capability = Cap::root().set_value(range.start).set_bounds_exact(range.end - range.start);
         assert!(arena_capability.tag(), "the arena was aligned for exact bounds");
         let shared = range.start + regions_size..range.end;
+        if isolation == Isolation::Process {
+            arena.share_with_processes(shared.clone())?;
+        }
         let slots = SlotGeometry { base: range.start, shift: SLOT_SHIFT, count: size >> SLOT_SHIFT };
         Ok(Self {
+            isolation,
             regions: Mutex::new(RegionAllocator::new(range.start..shared.start)),
             store: ObjectStore::new(shared, slot_size, arena_capability),
             arena,
@@ -93,21 +132,41 @@ impl Intravisor {
         })
     }
 
-    /// An intravisor with room for every region of `deployment` at once.
+    /// An intravisor with room for every region of `deployment` at once; each cVM runs
+    /// as a process.
     pub fn for_deployment(deployment: &Deployment, sink: OutputSink) -> Result<Self, ArenaError> {
+        Self::for_deployment_with(deployment, sink, Isolation::Process)
+    }
+
+    /// The same, with cVMs run as `isolation` says.
+    pub fn for_deployment_with(
+        deployment: &Deployment,
+        sink: OutputSink,
+        isolation: Isolation,
+    ) -> Result<Self, ArenaError> {
         let size =
             deployment.cvms.iter().map(|cvm| cvm.region_size + region_alignment(cvm.region_size)).sum();
-        Self::new(size, sink)
+        Self::with_isolation(size, sink, isolation)
     }
 
     /// Lets Linux's KSM merge identical pages of every cVM's memory (see
-    /// [`Arena::make_mergeable`]); for comparing KSM with ORC's sharing.
-    pub fn make_mergeable(&self) -> Result<(), ArenaError> {
-        self.arena.make_mergeable()
+    /// [`Arena::make_mergeable`]); for comparing KSM with ORC's sharing. KSM merges only
+    /// private anonymous memory, which the intravisor's arena is only in the in-process
+    /// mode.
+    pub fn make_mergeable(&self) -> Result<(), String> {
+        if self.arena.shares_with_processes() {
+            return Err("KSM merges only private anonymous memory, and cVM processes share theirs with the intravisor through memory files: run with --in-process to compare with KSM".to_string());
+        }
+        self.arena.make_mergeable().map_err(|error| error.to_string())
     }
 
     /// Runs every cVM of `deployment` under `policies` and reports what became of each.
     pub fn run(&self, deployment: &Deployment, mut policies: PolicySet) -> Report {
+        if self.isolation == Isolation::InProcess
+            && deployment.cvms.iter().any(|cvm| cvm.cpu_seconds.is_some())
+        {
+            log::warn!("isolation.cpu_seconds is not held in the in-process mode: cVMs run without a processor time limit");
+        }
         let objects = ObjectFiles::load(deployment);
         let usage = ObjectUsage::default();
         let (baseline_rss, baseline_pss) = kernel_memory().unwrap_or_default();
@@ -258,6 +317,10 @@ impl Intravisor {
                     return Err(error.to_string());
                 }
             };
+        if let Err(error) = self.arena.back_region(region.clone()) {
+            self.tear_down(&cvm.name, region, acquired);
+            return Err(format!("its region could not be backed for its process: {error}"));
+        }
         let sizes: Vec<u64> = bytes.iter().map(|file| file.len() as u64).collect();
         let request = LayoutRequest {
             plan: &plan,
@@ -334,7 +397,11 @@ impl Intravisor {
             shared: &shared,
             name: &cvm.name,
             arguments: &cvm.arguments,
-            hostcall_entry: crate::platform::hostcall_entry_address(),
+            // A cVM process fills in its own entry.
+            hostcall_entry: match self.isolation {
+                Isolation::Process => 0,
+                Isolation::InProcess => crate::platform::hostcall_entry_address(),
+            },
             entered: &[],
         };
         let built = instantiate(&self.arena, build);
@@ -350,6 +417,12 @@ impl Intravisor {
     }
 
     fn enter(&self, cvm: &CvmConfig, instance: Instance) -> CvmReport {
+        let process = ProcessPlan {
+            region: instance.region.clone(),
+            boot_block: instance.boot_block,
+            mappings: instance.memory.mappings().to_vec(),
+            cpu_seconds: cvm.cpu_seconds,
+        };
         let services = CvmServices::new(
             &cvm.name,
             &self.arena,
@@ -364,13 +437,20 @@ impl Intravisor {
             argument: instance.boot_block,
             cls_table: instance.cls_table,
         };
-        // SAFETY: the instance was built from a layout verified for its region: the
-        // entry lies in executable code of the program, the stack top is the aligned top
-        // of the writable stack, the boot block lies on that stack and the CLS table in
-        // the region; every hostcall goes through `services`, which checks it against
-        // the cVM's capabilities.
-        let (stop, threads) = unsafe { run_cvm(start, &services) };
+        let ran = match self.isolation {
+            // SAFETY: the instance was built from a layout verified for its region: the
+            // entry lies in executable code of the program, the stack top is the aligned
+            // top of the writable stack, the boot block lies on that stack and the CLS
+            // table in the region; every hostcall goes through `services`, which checks
+            // it against the cVM's capabilities.
+            Isolation::InProcess => Ok(unsafe { run_cvm(start, &services) }),
+            Isolation::Process => self.enter_process(start, &process, &services),
+        };
         services.finish();
+        let (stop, threads) = match ran {
+            Ok(ran) => ran,
+            Err(reason) => return refused(cvm, format!("its process could not be set up: {reason}")),
+        };
         let mut report = CvmReport {
             name: cvm.name.clone(),
             tenant: cvm.tenant.clone(),
@@ -410,6 +490,34 @@ impl Intravisor {
         report
     }
 
+    /// Runs a built cVM in a process of its own.
+    fn enter_process(
+        &self,
+        start: CvmEntry,
+        process: &ProcessPlan,
+        services: &CvmServices<'_>,
+    ) -> Result<(CvmStop, u64), String> {
+        let files = self
+            .arena
+            .region_files(process.region.start)
+            .ok_or_else(|| "its region has no memory file".to_string())?;
+        let memory = ProcessMemory {
+            region: process.region.clone(),
+            region_file: files.region.as_fd(),
+            shared: files.shared_range.clone(),
+            shared_file: files.shared,
+            mappings: &process.mappings,
+            hostcall_field: process.boot_block + core::mem::offset_of!(abi::BootInfo, hostcall_entry) as u64,
+            cpu_seconds: process.cpu_seconds,
+        };
+        // SAFETY: the region and the shared area are backed by these files at these
+        // addresses until the cVM is torn down, after this returns; the instance was
+        // built from a layout verified for its region (entry, stack, boot block and CLS
+        // table inside it, pages protected as its mappings say); every hostcall goes
+        // through `services`, which checks it against the cVM's capabilities.
+        unsafe { run_cvm_process(start, memory, services) }
+    }
+
     /// Scrubs a region and gives it back, then the cVM's hold on shared objects.
     fn tear_down(&self, name: &str, region: Range<u64>, acquired: Acquired) {
         match self.arena.scrub(region.start, region.end) {
@@ -423,6 +531,14 @@ impl Intravisor {
     /// Shared objects loaded now (for tests: zero once every cVM is torn down).
     pub fn shared_objects_loaded(&self) -> usize {
         self.store.loaded_count()
+    }
+}
+
+impl Drop for Intravisor {
+    fn drop(&mut self) {
+        if self.isolation == Isolation::Process {
+            crate::platform::remove_cgroups();
+        }
     }
 }
 

@@ -42,7 +42,7 @@ fn hello_runs_three_cvms_with_their_own_arguments() {
 fn hello_runs_the_same_with_its_memory_mergeable_by_ksm() {
     // `--ksm` marks the arena MADV_MERGEABLE (the kernel refuses it where KSM is not
     // built in: then the run ends with 2 and says why).
-    let run = run_deployment_with(&root().join("examples/hello/deploy.yaml"), &["--ksm"]);
+    let run = run_deployment_with(&root().join("examples/hello/deploy.yaml"), &["--in-process", "--ksm"]);
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     let plain = run_deployment(&root().join("examples/hello/deploy.yaml"));
     for name in ["hello1", "hello2", "hello3"] {

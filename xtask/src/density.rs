@@ -270,7 +270,8 @@ fn steady_state(directory: &Path, native: &Path) -> Result<(), String> {
                 let mut command = Command::new(root().join("target/release/intravisor"));
                 command.arg("run").arg(deployment);
                 if ksm {
-                    command.arg("--ksm");
+                    // KSM merges only private anonymous memory: the in-process mode's.
+                    command.args(["--in-process", "--ksm"]);
                 }
                 vec![command]
             }
@@ -314,12 +315,21 @@ fn print_steady(name: &str, run: &Sampled) {
     );
 }
 
-/// The Pss of process `id` in bytes, or `None` once it is gone.
+/// The Pss of process `id` and of every process it started (an intravisor's cVM
+/// processes), in bytes, or `None` once it is gone.
 fn process_pss(id: u32) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{id}/smaps_rollup")).ok()?;
     let kilobytes =
         text.lines().find_map(|line| line.strip_prefix("Pss:"))?.trim().trim_end_matches("kB").trim();
-    kilobytes.parse::<u64>().ok().map(|kilobytes| kilobytes * 1024)
+    let own = kilobytes.parse::<u64>().ok()? * 1024;
+    let children: Vec<u32> = std::fs::read_dir(format!("/proc/{id}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| list.split_whitespace().filter_map(|child| child.parse().ok()).collect::<Vec<u32>>())
+        .collect();
+    Some(own + children.into_iter().filter_map(process_pss).sum::<u64>())
 }
 
 /// A deployment of `count` transcoders over the example's build, all in one tenant

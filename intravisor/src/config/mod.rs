@@ -145,6 +145,9 @@ pub struct CvmConfig {
     pub region_size: u64,
     /// Size of its stack.
     pub stack_size: u64,
+    /// The processor time it may use, in seconds (`isolation.cpu_seconds`; none: no
+    /// limit). Held by the kernel for a cVM process.
+    pub cpu_seconds: Option<u64>,
     /// When to start the next cVM.
     pub wait: Wait,
     /// Shared objects its program may link against.

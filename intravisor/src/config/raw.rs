@@ -47,4 +47,6 @@ pub(super) struct RawCvm {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawIsolation {
     pub(super) size: Value,
+    #[serde(default)]
+    pub(super) cpu_seconds: Option<Value>,
 }

@@ -13,6 +13,9 @@ use super::{
 use crate::layout::MINIMUM_HEAP;
 use crate::region::{check_region_size, PAGE_SIZE};
 
+/// The most processor time a cVM may be given, in seconds (a day).
+const MOST_CPU_SECONDS: u64 = 86_400;
+
 /// Reads and validates the deployment file at `file`.
 pub fn load(file: &Path) -> Result<Deployment, ConfigError> {
     let text = std::fs::read_to_string(file)
@@ -159,6 +162,19 @@ impl Checker<'_> {
                 format!("{region_size:#x} bytes does not fit the stack ({stack_size:#x}), the minimum heap ({MINIMUM_HEAP:#x}) and the program; give it more"),
             ));
         }
+        let cpu_seconds = match &raw.isolation.cpu_seconds {
+            None | Some(Value::Null) => None,
+            Some(value) => match value.as_u64() {
+                Some(seconds) if (1..=MOST_CPU_SECONDS).contains(&seconds) => Some(seconds),
+                _ => {
+                    return Err(self.error(
+                        &name,
+                        "isolation.cpu_seconds",
+                        format!("expected a whole number of seconds from 1 to {MOST_CPU_SECONDS}"),
+                    ))
+                }
+            },
+        };
         let wait = match raw.wait.unwrap_or(0) {
             0 => Wait::No,
             -1 => Wait::UntilEnd,
@@ -195,6 +211,7 @@ impl Checker<'_> {
             arguments,
             region_size,
             stack_size,
+            cpu_seconds,
             wait,
             objects,
             files,

@@ -3,8 +3,9 @@
 //!
 //! Every backend provides an arena of cVM memory (implementing
 //! [`crate::memory::RegionMemory`], so instantiation and the object store are shared) and a
-//! way to enter a cVM and come back with why it stopped. `host` runs cVMs as threads of a
-//! Linux process with a software capability model; `aarch64_virt` is the bare-metal
+//! way to enter a cVM and come back with why it stopped. `host` runs each cVM as a
+//! sandboxed Linux process (or, in a mode that does not isolate, as threads of the
+//! intravisor's process); `aarch64_virt` is the bare-metal
 //! intravisor (with the `morello` feature, the same with hardware capabilities); `morello`
 //! holds the Morello instruction encoder and fault decoding, pure code tested on the host.
 
@@ -16,6 +17,6 @@ pub mod morello;
 
 #[cfg(feature = "std")]
 pub use host::{
-    hostcall_entry_address, kernel_memory, run_cvm, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop,
-    Fault, HostcallHandler, HostcallOutcome, ThreadStart,
+    hostcall_entry_address, kernel_memory, remove_cgroups, run_cvm, run_cvm_process, sample_peaks, Arena,
+    ArenaError, CvmEntry, CvmStop, Fault, HostcallHandler, HostcallOutcome, ProcessMemory, ThreadStart,
 };

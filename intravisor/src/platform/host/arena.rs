@@ -5,9 +5,20 @@
 //! writes cVM memory: every method checks that the range it is given lies inside the
 //! arena before it touches anything, so a wrong range from the layer above is an error,
 //! never a write into the intravisor's own memory.
+//!
+//! For cVMs that run as processes, the arena is backed by memory files
+//! ([`Arena::share_with_processes`]): the shared area by one, each region by its own
+//! ([`Arena::back_region`]), so a cVM's process maps the very same pages at the same
+//! addresses. The arena is reserved at a fixed, otherwise unused address where the
+//! kernel allows it, so that range is free in every cVM process too.
 
 use core::ops::Range;
+use std::collections::BTreeMap;
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::memory_file;
 
 use crate::guest::Protection;
 
@@ -60,7 +71,33 @@ pub enum ArenaError {
 pub struct Arena {
     base: u64,
     size: u64,
+    files: Option<MemoryFiles>,
 }
+
+/// The memory files behind the arena, when cVMs run as processes.
+#[derive(Debug)]
+struct MemoryFiles {
+    shared: Range<u64>,
+    shared_file: OwnedFd,
+    shared_read_only: OwnedFd,
+    /// By region start: the region's end and its file.
+    regions: Mutex<BTreeMap<u64, (u64, Arc<OwnedFd>)>>,
+}
+
+/// The files a cVM's process maps: its region's and a read-only one of the shared area.
+#[derive(Debug)]
+pub struct RegionFiles<'a> {
+    /// The region's memory file (offset 0 at its start).
+    pub region: Arc<OwnedFd>,
+    /// The shared area's memory file, read-only.
+    pub shared: BorrowedFd<'a>,
+    /// The shared area.
+    pub shared_range: Range<u64>,
+}
+
+/// Addresses tried for the arena before the kernel picks one: far from where the kernel
+/// puts anything of a process by itself (program, heap, stack, libraries).
+const PREFERRED_BASES: [u64; 2] = [0x1000_0000_0000, 0x40_0000_0000];
 
 /// Page size the arena works in.
 const PAGE: u64 = 4096;
@@ -72,18 +109,26 @@ impl Arena {
         let size = size.div_ceil(PAGE) * PAGE;
         let alignment = alignment.max(PAGE);
         let padded = size + alignment;
-        // SAFETY: an anonymous PROT_NONE mapping at an address the kernel picks touches
-        // no existing mapping.
-        let raw = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                padded as usize,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
+        let reserve = |hint: u64, flags: libc::c_int| {
+            // SAFETY: an anonymous PROT_NONE mapping at an address the kernel picks, or
+            // at `hint` only where nothing is mapped (MAP_FIXED_NOREPLACE), touches no
+            // existing mapping.
+            unsafe {
+                libc::mmap(
+                    hint as *mut libc::c_void,
+                    padded as usize,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | flags,
+                    -1,
+                    0,
+                )
+            }
         };
+        let raw = PREFERRED_BASES
+            .iter()
+            .map(|&hint| reserve(hint, libc::MAP_FIXED_NOREPLACE))
+            .find(|&raw| raw != libc::MAP_FAILED)
+            .unwrap_or_else(|| reserve(0, 0));
         if raw == libc::MAP_FAILED {
             return Err(ArenaError::Reserve { size, source: io::Error::last_os_error() });
         }
@@ -101,7 +146,87 @@ impl Arena {
                 libc::munmap(end as *mut libc::c_void, (padded_end - end) as usize);
             }
         }
-        Ok(Self { base, size })
+        Ok(Self { base, size, files: None })
+    }
+
+    /// Backs the shared area `shared` (inside the arena) with one memory file, so that
+    /// cVM processes can map the objects loaded there; from then on every region handed
+    /// out is backed by a file of its own ([`Arena::back_region`]).
+    pub fn share_with_processes(&mut self, shared: Range<u64>) -> Result<(), ArenaError> {
+        self.check(shared.start, shared.end)?;
+        let error = |source| ArenaError::Protect { start: shared.start, end: shared.end, source };
+        let length = shared.end - shared.start;
+        let shared_file = memory_file::create(c"cvm-shared", length).map_err(error)?;
+        let shared_read_only = memory_file::read_only(&shared_file).map_err(error)?;
+        // SAFETY: the range lies in the arena (checked above), and nothing is loaded in
+        // the shared area yet.
+        unsafe { memory_file::map_over(shared.start, length, &shared_file) }.map_err(error)?;
+        self.files = Some(MemoryFiles { shared, shared_file, shared_read_only, regions: Mutex::default() });
+        Ok(())
+    }
+
+    /// Whether the arena is backed by memory files for cVM processes.
+    pub fn shares_with_processes(&self) -> bool {
+        self.files.is_some()
+    }
+
+    /// Backs a region that was just handed out (inaccessible, unused) with a memory file
+    /// of its own; nothing to do unless the arena shares with processes.
+    pub fn back_region(&self, region: Range<u64>) -> Result<(), ArenaError> {
+        let Some(files) = &self.files else { return Ok(()) };
+        self.check(region.start, region.end)?;
+        let error = |source| ArenaError::Protect { start: region.start, end: region.end, source };
+        let length = region.end - region.start;
+        let file = memory_file::create(c"cvm-region", length).map_err(error)?;
+        // SAFETY: the range lies in the arena (checked above); the region was just
+        // handed out, so nothing uses it.
+        unsafe { memory_file::map_over(region.start, length, &file) }.map_err(error)?;
+        files
+            .regions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(region.start, (region.end, Arc::new(file)));
+        Ok(())
+    }
+
+    /// The files a process of the cVM whose region starts at `region_start` maps.
+    pub fn region_files(&self, region_start: u64) -> Option<RegionFiles<'_>> {
+        let files = self.files.as_ref()?;
+        let regions = files.regions.lock().unwrap_or_else(PoisonError::into_inner);
+        let (_, file) = regions.get(&region_start)?;
+        Some(RegionFiles {
+            region: Arc::clone(file),
+            shared: files.shared_read_only.as_fd(),
+            shared_range: files.shared.clone(),
+        })
+    }
+
+    /// Frees the pages of `[start, end)` where memory files back them: a whole region's
+    /// file is dropped (its range becomes reservation again), pages of the shared area
+    /// or part of a region are punched out of their file. Returns whether it did.
+    fn scrub_files(&self, start: u64, end: u64) -> Result<bool, ArenaError> {
+        let Some(files) = &self.files else { return Ok(false) };
+        let error = |source| ArenaError::Protect { start, end, source };
+        let mut regions = files.regions.lock().unwrap_or_else(PoisonError::into_inner);
+        if regions.get(&start).is_some_and(|(region_end, _)| *region_end == end) {
+            // SAFETY: the range is a whole region of the arena, being scrubbed: nothing
+            // reads it any more.
+            unsafe { memory_file::unmap_to_reservation(start, end - start) }.map_err(error)?;
+            regions.remove(&start);
+            return Ok(true);
+        }
+        if start >= files.shared.start && end <= files.shared.end {
+            memory_file::punch_hole(&files.shared_file, start - files.shared.start, end - start)
+                .map_err(error)?;
+            return Ok(true);
+        }
+        if let Some((&region_start, (region_end, file))) = regions.range(..=start).next_back() {
+            if end <= *region_end {
+                memory_file::punch_hole(file, start - region_start, end - start).map_err(error)?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Lets Linux's KSM merge identical pages of the arena (`MADV_MERGEABLE`): with KSM
@@ -178,6 +303,9 @@ impl Arena {
         self.check(start, end)?;
         if start == end {
             return Ok(());
+        }
+        if self.scrub_files(start, end)? {
+            return self.protect(start, end, Protection::None);
         }
         // SAFETY: the range lies inside the arena's private anonymous mapping (checked
         // above); MADV_DONTNEED there frees the pages and later reads give zeros.

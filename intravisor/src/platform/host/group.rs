@@ -16,10 +16,11 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use abi::Errno;
 
+use super::futex;
 use super::signals;
 use super::switch::{run_thread, CvmStop, HostcallHandler, ThreadEnd, ThreadSeed, ThreadStart};
 
@@ -28,8 +29,6 @@ const MOST_THREADS: usize = 64;
 /// Host stack of a thread the cVM starts: the intravisor's side only (the cVM's stack is
 /// in its region).
 const HOST_STACK: usize = 256 * 1024;
-/// Longest a futex wait sleeps before it looks whether its cVM is stopping.
-const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// How often the threads of an ending cVM are signalled again, and how often an idle
 /// first thread looks whether the others have ended.
 const POLL_INTERVAL: Duration = Duration::from_millis(2);
@@ -260,61 +259,12 @@ impl Group {
     /// Sleeps while the word at `address` (checked by the handler) holds `expected`: 0
     /// when woken or when the cVM is ending, `-EAGAIN`, `-ETIMEDOUT`.
     pub(super) fn futex_wait(&self, address: u64, expected: u32, timeout: Option<Duration>) -> i64 {
-        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
-        loop {
-            if self.stopping() {
-                return 0;
-            }
-            let slice = match deadline {
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => left.min(WAIT_SLICE),
-                    _ => return Errno::TimedOut.as_return(),
-                },
-                None => WAIT_SLICE,
-            };
-            let time = libc::timespec {
-                tv_sec: slice.as_secs() as libc::time_t,
-                tv_nsec: slice.subsec_nanos().into(),
-            };
-            // SAFETY: FUTEX_WAIT only reads the word at `address`; an address the kernel
-            // cannot read is answered with EFAULT, not a fault.
-            let answer = unsafe {
-                libc::syscall(
-                    libc::SYS_futex,
-                    address as *const u32,
-                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-                    expected,
-                    &time as *const libc::timespec,
-                )
-            };
-            if answer == 0 {
-                return 0;
-            }
-            match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EAGAIN) => return Errno::Again.as_return(),
-                Some(libc::ETIMEDOUT | libc::EINTR) => {}
-                _ => return Errno::Fault.as_return(),
-            }
-        }
+        futex::wait(address, expected, timeout, &|| self.stopping())
     }
 
     /// Wakes at most `count` threads waiting on the word at `address`; returns how many.
     pub(super) fn futex_wake(&self, address: u64, count: u32) -> i64 {
-        let count = count.min(i32::MAX as u32) as i32;
-        // SAFETY: FUTEX_WAKE touches no memory; the address only names the wait queue.
-        let answer = unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                address as *const u32,
-                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-                count,
-            )
-        };
-        if answer < 0 {
-            Errno::Fault.as_return()
-        } else {
-            answer
-        }
+        futex::wake(address, count, libc::FUTEX_PRIVATE_FLAG)
     }
 }
 

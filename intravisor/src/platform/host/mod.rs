@@ -1,9 +1,14 @@
-//! The host platform: cVMs as threads of one Linux process.
+//! The host platform: each cVM a sandboxed process of its own (`process`), or, in the
+//! in-process mode that does not isolate (trusted code, benchmarks), cVMs as threads of
+//! the intravisor's process.
 //!
-//! Isolation here is the software capability model: the intravisor checks every
-//! hostcall argument against the calling cVM's capabilities, and a fault on a cVM's
-//! thread ends that cVM only. cVM code itself is not bounds-checked (ARCHITECTURE §5).
+//! In both, the intravisor checks every hostcall argument against the calling cVM's
+//! capabilities, and a fault ends that cVM only. Only a cVM process is confined by the
+//! kernel: its address space holds its region and the objects it uses, nothing else,
+//! and its system calls are limited to the hostcall gate's (ARCHITECTURE §5).
 //!
+//! - `process`: a cVM's process, its sandbox and its hostcall gate;
+//! - `futex`: futex waits and wakes on cVM words, for both modes;
 //! - `arena`: the one reserved address range cVM regions are carved from, and every
 //!   raw read and write of cVM memory;
 //! - `switch`: entering a cVM on its own stack, the hostcall trampoline, and coming
@@ -12,12 +17,16 @@
 //! - `signals`: turning a fault on a cVM's thread into a value, and stopping a thread.
 
 mod arena;
+mod futex;
 mod group;
+mod memory_file;
+mod process;
 mod signals;
 mod switch;
 mod usage;
 
 pub use arena::{Arena, ArenaError};
+pub use process::{remove_cgroups, run_cvm_process, ProcessMemory};
 pub use signals::Fault;
 pub use switch::{
     hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome, ThreadStart,

@@ -44,6 +44,9 @@ impl Fault {
             (libc::SIGILL, _) => "illegal instruction",
             (libc::SIGFPE, _) => "arithmetic exception",
             (libc::SIGTRAP, _) => "breakpoint trap",
+            (libc::SIGSYS, _) => "forbidden system call",
+            (libc::SIGKILL, _) => "killed by the kernel",
+            (libc::SIGXCPU, _) => "CPU time limit reached",
             _ => "fault",
         }
     }
@@ -178,6 +181,7 @@ fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, user_context: *mut lib
 
 /// x86-64 flags a cVM may set that must never reach intravisor code: AC (alignment
 /// checking, bit 18), DF (string direction, bit 10) and TF (single stepping, bit 8).
+#[cfg(target_arch = "x86_64")]
 pub(super) const CVM_ONLY_FLAGS: u64 = (1 << 18) | (1 << 10) | (1 << 8);
 
 /// Clears the cVM-only flags in the running thread. The kernel clears TF and DF when

@@ -1,12 +1,15 @@
-//! The kernel's view of this process's memory: Rss and Pss from
-//! `/proc/self/smaps_rollup`, sampled while cVMs run.
+//! The kernel's view of the memory of this process and of its cVM processes: Rss and
+//! Pss from `smaps_rollup`, summed over the intravisor and every process it started
+//! (cVM processes share their regions and objects with it, and Pss splits each shared
+//! page among those that map it, so the sum counts every page once), sampled while cVMs
+//! run.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Rss and Pss in bytes, or `None` where the kernel does not provide them.
-pub fn kernel_memory() -> Option<(u64, u64)> {
-    let text = std::fs::read_to_string("/proc/self/smaps_rollup").ok()?;
+/// Rss and Pss of one process, in bytes.
+fn process_memory(process: &str) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{process}/smaps_rollup")).ok()?;
     let field = |name: &str| {
         text.lines()
             .find_map(|line| line.strip_prefix(name))
@@ -14,6 +17,30 @@ pub fn kernel_memory() -> Option<(u64, u64)> {
             .map(|kilobytes| kilobytes * 1024)
     };
     Some((field("Rss:")?, field("Pss:")?))
+}
+
+/// The processes this one started (its cVM processes), from every thread's children.
+fn children() -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| list.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Rss and Pss in bytes of the intravisor and its cVM processes, or `None` where the
+/// kernel does not provide them.
+pub fn kernel_memory() -> Option<(u64, u64)> {
+    let (mut rss, mut pss) = process_memory("self")?;
+    for child in children() {
+        // A process that ended meanwhile counts no more.
+        if let Some((child_rss, child_pss)) = process_memory(&child) {
+            rss += child_rss;
+            pss += child_pss;
+        }
+    }
+    Some((rss, pss))
 }
 
 /// Samples Rss and Pss every `interval` until `done` is set; returns the peaks.

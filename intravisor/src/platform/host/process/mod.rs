@@ -1,0 +1,277 @@
+//! A cVM as a sandboxed process of its own (ARCHITECTURE §5): the host platform's way of
+//! running cVMs unless the operator asks for the in-process mode.
+//!
+//! The intravisor lays a cVM out exactly as for the in-process mode, in memory files it
+//! maps at the same addresses: the cVM's region (one memory file per region) and the
+//! shared area (one memory file, relocated objects written once). The cVM's process maps
+//! only its region and the objects it uses, at the same addresses, the objects from a
+//! read-only descriptor, so their pages are physically one copy for every cVM and no
+//! cVM can make them writable. Hostcalls cross through the gate (`gate`); the kernel
+//! holds the rest (`sandbox`); the intravisor serves each thread of the cVM (`serve`).
+//!
+//! - `gate`: the memory file shared with the process, its layout;
+//! - `sandbox`: the program the process starts from, its descriptors, namespaces and
+//!   seccomp filter;
+//! - `serve`: answering hostcalls, threads, and ending the cVM;
+//! - `cgroup`: the limits the kernel holds for each cVM process.
+
+mod cgroup;
+mod gate;
+mod sandbox;
+mod serve;
+
+pub use cgroup::remove_parents as remove_cgroups;
+
+use std::ops::Range;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::futex;
+use super::signals::Fault;
+use super::switch::{CvmEntry, CvmStop, HostcallHandler};
+use crate::guest::{Mapping, Protection};
+use gate::{header, state, Gate, ProcessMapping, MOST_MAPPINGS, SLOTS};
+use serve::Served;
+
+/// The longest a new process may take to set its sandbox up.
+const SETUP_LIMIT: Duration = Duration::from_secs(10);
+/// Descriptor numbers of the region and the shared objects in the process.
+const REGION_FILE: u64 = 4;
+const SHARED_FILE: u64 = 5;
+
+/// Where a cVM's memory comes from, for its process.
+#[derive(Debug, Clone)]
+pub struct ProcessMemory<'a> {
+    /// The cVM's region and the memory file behind it (offset 0 at the region's start).
+    pub region: Range<u64>,
+    pub region_file: BorrowedFd<'a>,
+    /// The shared area and a read-only descriptor of the memory file behind it.
+    pub shared: Range<u64>,
+    pub shared_file: BorrowedFd<'a>,
+    /// Every page the cVM may reach, with its protection (the region's and the shared
+    /// objects' it uses).
+    pub mappings: &'a [Mapping],
+    /// Where the boot block's hostcall entry is, for the process to fill.
+    pub hostcall_field: u64,
+    /// The processor time the process may use, in seconds (none: no limit).
+    pub cpu_seconds: Option<u64>,
+}
+
+fn native(protection: Protection) -> u64 {
+    (match protection {
+        Protection::None => libc::PROT_NONE,
+        Protection::Read => libc::PROT_READ,
+        Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+        Protection::ReadExecute => libc::PROT_READ | libc::PROT_EXEC,
+    }) as u64
+}
+
+/// The process's mappings: the whole region inaccessible, then the protections of its
+/// pages; each shared object's pages from the read-only file.
+fn process_mappings(memory: &ProcessMemory<'_>) -> Result<Vec<ProcessMapping>, String> {
+    let region = &memory.region;
+    let mut mappings = vec![ProcessMapping {
+        start: region.start,
+        length: region.end - region.start,
+        protection: native(Protection::None),
+        file: REGION_FILE,
+        offset: 0,
+        protect_only: false,
+    }];
+    for mapping in memory.mappings {
+        let inside_region = mapping.start >= region.start && mapping.end <= region.end;
+        let inside_shared = mapping.start >= memory.shared.start && mapping.end <= memory.shared.end;
+        let (file, offset, protect_only) = match (inside_region, inside_shared) {
+            (true, _) => (REGION_FILE, mapping.start - region.start, true),
+            (false, true) => (SHARED_FILE, mapping.start - memory.shared.start, false),
+            (false, false) => {
+                return Err(format!(
+                    "its pages {:#x}..{:#x} are neither in its region nor in the shared area",
+                    mapping.start, mapping.end
+                ))
+            }
+        };
+        let protection = native(mapping.protection);
+        // Neighbouring pages of one shared object with one protection become one mapping.
+        if let Some(last) = mappings.last_mut() {
+            let follows = last.start + last.length == mapping.start && last.offset + last.length == offset;
+            if follows
+                && last.file == file
+                && last.protection == protection
+                && last.protect_only == protect_only
+            {
+                last.length += mapping.end - mapping.start;
+                continue;
+            }
+        }
+        mappings.push(ProcessMapping {
+            start: mapping.start,
+            length: mapping.end - mapping.start,
+            protection,
+            file,
+            offset,
+            protect_only,
+        });
+    }
+    if mappings.len() > MOST_MAPPINGS {
+        return Err(format!(
+            "it needs {} mappings, more than a cVM process takes ({MOST_MAPPINGS})",
+            mappings.len()
+        ));
+    }
+    Ok(mappings)
+}
+
+/// Runs a cVM in a process of its own until it exits or faults; serves its hostcalls
+/// through `handler`. Returns why it stopped and how many threads it ran, or why its
+/// process could not be set up.
+///
+/// # Safety
+/// The memory files back exactly the ranges `memory` names, mapped in the intravisor at
+/// the same addresses for the whole call, with the pages laid out and protected as
+/// `memory.mappings` says; `start` names the cVM's entry point, stack and boot block
+/// in them. Everything the cVM can reach through `handler` is checked there against its
+/// capabilities.
+pub unsafe fn run_cvm_process(
+    start: CvmEntry,
+    memory: ProcessMemory<'_>,
+    handler: &(dyn HostcallHandler + '_),
+) -> Result<(CvmStop, u64), String> {
+    let mappings = process_mappings(&memory)?;
+    let gate = Gate::create().map_err(|error| format!("cannot make its gate: {error}"))?;
+    gate.set_mappings(&mappings);
+    gate.set_filter(sandbox::filter()?);
+    for (word, value) in [
+        (header::ENTRY, start.entry),
+        (header::STACK_TOP, start.stack_top),
+        (header::ARGUMENT, start.argument),
+        (header::CLS_TABLE, start.cls_table),
+        (header::BOOT_HOSTCALL_FIELD, memory.hostcall_field),
+    ] {
+        gate.set(word, value);
+    }
+    let mut child = sandbox::spawn(&gate, memory.region_file, memory.shared_file, memory.cpu_seconds)?;
+    // SAFETY: pidfd_open of the child we just started and have not reaped.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) } as libc::c_int;
+    if raw < 0 {
+        let error = std::io::Error::last_os_error();
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("cannot watch its process: {error}"));
+    }
+    // SAFETY: `raw` is a new descriptor that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(raw) };
+    if let Err(reason) = wait_until_ready(&gate, &mut child) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(reason);
+    }
+    note_weaker_sandbox(&gate);
+    let groups = cgroup::CvmGroups::place(child.id(), SLOTS, memory.region.end - memory.region.start);
+    let served = Served::new(&gate, handler, pidfd.as_raw_fd());
+    let status = std::thread::scope(|scope| {
+        let first = std::thread::Builder::new()
+            .name("cvm-thread-1".to_string())
+            .stack_size(256 * 1024)
+            .spawn_scoped(scope, || served.serve(scope, 0));
+        if first.is_err() {
+            served.end(Some(CvmStop::HandlerPanicked));
+        }
+        gate.state().store(state::GO, Ordering::Release);
+        futex::wake(gate.state().as_ptr() as u64, 1, 0);
+        let status = child.wait();
+        served.end(None);
+        status
+    });
+    let stop = served.take_stop().unwrap_or_else(|| match status {
+        Ok(status) => ended_by_itself(&gate, status),
+        Err(_) => CvmStop::HandlerPanicked,
+    });
+    if matches!(stop, CvmStop::Faulted(Fault { signal: libc::SIGKILL, .. })) && groups.memory_limit_reached()
+    {
+        log::warn!("a cVM process was killed by the kernel at its memory limit");
+    }
+    drop(groups);
+    Ok((stop, served.thread_count()))
+}
+
+/// Waits until the process says its sandbox is in place.
+fn wait_until_ready(gate: &Gate, child: &mut std::process::Child) -> Result<(), String> {
+    let deadline = Instant::now() + SETUP_LIMIT;
+    loop {
+        let now = gate.state().load(Ordering::Acquire);
+        match now {
+            state::READY => return Ok(()),
+            state::FAILED => {
+                let stage = match gate.get(header::FAILED_STAGE) {
+                    1 => "opening its gate",
+                    2 => "mapping its memory",
+                    3 => "installing its fault handlers",
+                    4 => "setting no_new_privs",
+                    5 => "installing its seccomp filter",
+                    _ => "checking the gate's layout",
+                };
+                let error = std::io::Error::from_raw_os_error(gate.get(header::FAILED_ERRNO) as i32);
+                return Err(format!("its process failed {stage}: {error}"));
+            }
+            _ => {}
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("its process ended while setting up: {status}"));
+        }
+        if Instant::now() > deadline {
+            return Err(format!("its process did not set up within {SETUP_LIMIT:?}"));
+        }
+        let _ = futex::wait_raw(gate.state().as_ptr() as u64, now, 0, Duration::from_millis(10));
+    }
+}
+
+/// Logs once what the kernel did not allow: namespaces, Landlock.
+fn note_weaker_sandbox(gate: &Gate) {
+    static NOTED: AtomicBool = AtomicBool::new(false);
+    let namespaces = gate.get(header::NAMESPACES);
+    let landlock = gate.get(header::LANDLOCK) as i64;
+    if (namespaces != 0 || landlock <= 0) && !NOTED.swap(true, Ordering::Relaxed) {
+        if namespaces != 0 {
+            log::warn!(
+                "cVM processes run without new namespaces: {}",
+                std::io::Error::from_raw_os_error(namespaces as i32)
+            );
+        }
+        if landlock <= 0 {
+            log::warn!(
+                "cVM processes run without a Landlock domain (file access is still refused by seccomp): {}",
+                std::io::Error::from_raw_os_error(-landlock as i32)
+            );
+        }
+    }
+}
+
+/// Why a process ended that the intravisor did not end: the fault its handler recorded,
+/// else the signal that killed it, else its own exit status.
+fn ended_by_itself(gate: &Gate, status: std::process::ExitStatus) -> CvmStop {
+    let signal = gate.get(header::FAULT_SIGNAL) as i32;
+    if signal != 0 {
+        let fault = Fault {
+            signal,
+            code: gate.get(header::FAULT_CODE) as i32,
+            address: gate.get(header::FAULT_ADDRESS),
+            program_counter: gate.get(header::FAULT_PC),
+        };
+        if signal == libc::SIGSYS {
+            log::warn!(
+                "system call {} at {:#x} is one a cVM may not make",
+                gate.get(header::FAULT_SYSCALL) as i32,
+                fault.program_counter
+            );
+        }
+        return CvmStop::Faulted(fault);
+    }
+    match (status.signal(), status.code()) {
+        (Some(signal), _) => CvmStop::Faulted(Fault { signal, code: 0, address: 0, program_counter: 0 }),
+        (None, Some(code)) => CvmStop::Exited(code),
+        (None, None) => CvmStop::Exited(0),
+    }
+}

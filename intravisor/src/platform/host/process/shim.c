@@ -1,0 +1,468 @@
+/* cvm-process: the process a cVM runs in on the Linux host (ARCHITECTURE §5).
+ *
+ * The intravisor execs this small static program, with no C library, for every cVM,
+ * from a sealed memory file: nothing of the intravisor is mapped here. File descriptor
+ * 3 is the cVM's gate (a memory file shared with the intravisor: what to map and enter,
+ * the seccomp filter, one hostcall slot per thread, the fault record), 4 the cVM's
+ * region and 5 a read-only view of the shared objects. This program
+ *
+ *   1. maps the region and the shared objects it is given, at their addresses, with
+ *      their protections (the objects from a read-only file: no mapping of them can
+ *      ever become writable), and closes every file descriptor;
+ *   2. points the boot block's hostcall entry at `shim_hostcall`, installs its fault
+ *      handlers, sets no_new_privs, a Landlock domain that allows no file access, and
+ *      the seccomp filter the intravisor compiled (every system call but the few below
+ *      traps, and the trap ends the cVM with the call's number);
+ *   3. says it is ready, waits for the intravisor's go, and enters the cVM.
+ *
+ * A hostcall is a request in the calling thread's slot, a futex wake, and a futex wait
+ * for the answer; the intravisor checks every argument against the cVM's capabilities,
+ * as it does for a cVM in its own process. Everything here runs in the cVM's process
+ * and is as untrusted as the cVM itself: the intravisor believes nothing it finds in the
+ * gate. The layout of the gate is `gate.rs`'s; the two must agree (the intravisor writes
+ * the layout's version, checked here).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#define GATE_MAGIC 0x3145544147435230ULL /* "0RCGATE1" */
+#define GATE_VERSION 1
+
+/* Header words. */
+enum {
+    H_MAGIC, H_VERSION, H_STATE, H_FAILED_STAGE, H_FAILED_ERRNO, H_ENTRY, H_STACK_TOP,
+    H_ARGUMENT, H_CLS_TABLE, H_BOOT_HOSTCALL_FIELD, H_MAPPING_COUNT, H_FILTER_LENGTH,
+    H_LANDLOCK, H_FAULT_SIGNAL, H_FAULT_CODE, H_FAULT_ADDRESS, H_FAULT_PC, H_FAULT_SYSCALL,
+    H_NAMESPACES,
+};
+/* Gate states. */
+enum { STARTING, READY, GO, FAILED };
+/* Setup stages, reported with the errno when one fails. */
+enum { STAGE_GATE = 1, STAGE_MAP, STAGE_SIGNALS, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_LAYOUT };
+/* Mapping words: start, length, protection, file (4 region, 5 objects), offset, kind. */
+enum { M_START, M_LENGTH, M_PROTECTION, M_FILE, M_OFFSET, M_KIND, MAPPING_WORDS };
+enum { KIND_MAP, KIND_PROTECT };
+#define MAPPING_OFFSET 4096
+#define MOST_MAPPINGS (8192 / (MAPPING_WORDS * 8))
+#define FILTER_OFFSET 12288
+#define MOST_FILTER 512
+#define SLOT_OFFSET 16384
+#define SLOTS 64
+/* Slot words. */
+enum {
+    S_STATE, S_NUMBER, S_ARGUMENTS, S_RESULT = S_ARGUMENTS + 5, S_ACTION, S_VALUE, S_THREAD_ENTRY,
+    S_THREAD_STACK, S_THREAD_ARGUMENT, S_THREAD_POINTER, S_TID, SLOT_WORDS = 16,
+};
+enum { IDLE, REQUEST, RESPONSE, ABANDONED };
+enum { ACTION_RETURN, ACTION_SET_THREAD_POINTER, ACTION_START_THREAD, ACTION_EXIT_THREAD };
+/* Not a hostcall: the thread's entry function returned this value. */
+#define RETURNED 0xffffffff00000001ULL
+
+#if defined(__x86_64__)
+enum {
+    SYS_close = 3, SYS_mmap = 9, SYS_mprotect = 10, SYS_rt_sigaction = 13, SYS_rt_sigreturn = 15,
+    SYS_clone = 56, SYS_exit = 60, SYS_sigaltstack = 131, SYS_prctl = 157, SYS_arch_prctl = 158,
+    SYS_gettid = 186, SYS_futex = 202, SYS_set_tid_address = 218, SYS_exit_group = 231,
+    SYS_seccomp = 317,
+};
+#elif defined(__aarch64__)
+enum {
+    SYS_close = 57, SYS_mmap = 222, SYS_mprotect = 226, SYS_rt_sigaction = 134,
+    SYS_rt_sigreturn = 139, SYS_clone = 220, SYS_exit = 93, SYS_sigaltstack = 132, SYS_prctl = 167,
+    SYS_gettid = 178, SYS_futex = 98, SYS_set_tid_address = 96, SYS_exit_group = 94,
+    SYS_seccomp = 277,
+};
+#else
+#error "cvm-process runs on x86-64 and AArch64 Linux"
+#endif
+enum { SYS_close_range = 436, SYS_landlock_create_ruleset = 444, SYS_landlock_restrict_self = 446 };
+
+/* The clone flags of a cVM thread; the seccomp filter allows clone with exactly these. */
+#define THREAD_FLAGS 0x1250f00UL /* VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|CHILD_CLEARTID|CHILD_SETTID */
+
+static long syscall6(long number, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long result;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return result;
+#else
+    register long x8 __asm__("x8") = number;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc #0"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                     : "memory");
+    return x0;
+#endif
+}
+#define SYSCALL(number, a, b, c, d, e, f) \
+    syscall6(number, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+static volatile uint64_t *gate;
+
+static _Noreturn void exit_group(int status) {
+    for (;;)
+        SYSCALL(SYS_exit_group, status, 0, 0, 0, 0, 0);
+}
+
+static _Noreturn void exit_thread(void) {
+    for (;;)
+        SYSCALL(SYS_exit, 0, 0, 0, 0, 0, 0);
+}
+
+static _Noreturn void fail(uint64_t stage, long result) {
+    gate[H_FAILED_STAGE] = stage;
+    gate[H_FAILED_ERRNO] = (uint64_t)-result;
+    __atomic_store_n((volatile uint32_t *)&gate[H_STATE], FAILED, __ATOMIC_RELEASE);
+    SYSCALL(SYS_futex, &gate[H_STATE], 1 /* FUTEX_WAKE */, 1, 0, 0, 0);
+    exit_group(127);
+}
+
+static volatile uint64_t *slot_at(uint64_t index) {
+    return gate + SLOT_OFFSET / 8 + index * SLOT_WORDS;
+}
+
+static void futex_wait(volatile uint64_t *word, uint32_t value) {
+    SYSCALL(SYS_futex, word, 0 /* FUTEX_WAIT, shared */, value, 0, 0, 0);
+}
+
+static void futex_wake(volatile uint64_t *word) {
+    SYSCALL(SYS_futex, word, 1 /* FUTEX_WAKE, shared */, 1, 0, 0, 0);
+}
+
+static void set_thread_pointer(uint64_t value) {
+#if defined(__x86_64__)
+    SYSCALL(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, value, 0, 0, 0, 0);
+#else
+    __asm__ volatile("msr tpidr_el0, %0" : : "r"(value));
+#endif
+}
+
+/* Alternate signal stacks, one per slot: a cVM that overflows its stack still gets its
+ * fault reported. */
+#define SIGNAL_STACK 16384
+static unsigned char signal_stacks[SLOTS][SIGNAL_STACK] __attribute__((aligned(16)));
+
+static void use_signal_stack(uint64_t slot) {
+    struct { void *base; int flags; size_t size; } stack = { signal_stacks[slot], 0, SIGNAL_STACK };
+    SYSCALL(SYS_sigaltstack, &stack, 0, 0, 0, 0, 0);
+}
+
+/* The pc in the kernel's signal frame. */
+static uint64_t frame_pc(void *context) {
+#if defined(__x86_64__)
+    return *(uint64_t *)((unsigned char *)context + 168); /* uc_mcontext.rip */
+#else
+    return *(uint64_t *)((unsigned char *)context + 440); /* uc_mcontext.pc */
+#endif
+}
+
+/* Records the first fault of the cVM and ends its process. */
+static void on_fault(int signal, void *info, void *context) {
+    uint64_t none = 0;
+    if (__atomic_compare_exchange_n(&gate[H_FAULT_SIGNAL], &none, (uint64_t)signal, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+        unsigned char *bytes = info;
+        gate[H_FAULT_CODE] = (uint64_t)(int64_t) * (int *)(bytes + 8);
+        gate[H_FAULT_ADDRESS] = *(uint64_t *)(bytes + 16);
+        gate[H_FAULT_SYSCALL] = (uint64_t) * (int *)(bytes + 24);
+        gate[H_FAULT_PC] = frame_pc(context);
+    }
+    exit_group(128 + signal);
+}
+
+extern void shim_restorer(void);
+
+static long install_fault_handlers(void) {
+    static const int signals[] = { 4 /* ILL */, 5 /* TRAP */, 7 /* BUS */, 8 /* FPE */, 11 /* SEGV */,
+                                   31 /* SYS */ };
+    struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } action = {
+        (void *)on_fault, 0x04000000 /* RESTORER */ | 0x08000000 /* ONSTACK */ | 4 /* SIGINFO */,
+        (void *)shim_restorer, ~0ULL,
+    };
+    for (unsigned index = 0; index < sizeof signals / sizeof signals[0]; index++) {
+        long result = SYSCALL(SYS_rt_sigaction, signals[index], &action, 0, 8, 0, 0);
+        if (result < 0)
+            return result;
+    }
+    return 0;
+}
+
+/* A Landlock domain that handles every file, network and scope right the kernel knows
+ * and grants none. Returns the ABI version, or the kernel's error. */
+static long deny_all_file_access(void) {
+    long abi = SYSCALL(SYS_landlock_create_ruleset, 0, 0, 1 /* VERSION */, 0, 0, 0);
+    if (abi <= 0)
+        return abi;
+    uint64_t attributes[3] = { (1ULL << 13) - 1, 0, 0 };
+    if (abi >= 2)
+        attributes[0] |= 1ULL << 13; /* REFER */
+    if (abi >= 3)
+        attributes[0] |= 1ULL << 14; /* TRUNCATE */
+    if (abi >= 5)
+        attributes[0] |= 1ULL << 15; /* IOCTL_DEV */
+    size_t size = 8;
+    if (abi >= 4) {
+        attributes[1] = 3; /* BIND_TCP | CONNECT_TCP */
+        size = 16;
+    }
+    if (abi >= 6) {
+        attributes[2] = 3; /* ABSTRACT_UNIX_SOCKET | SIGNAL */
+        size = 24;
+    }
+    long ruleset = SYSCALL(SYS_landlock_create_ruleset, attributes, size, 0, 0, 0, 0);
+    if (ruleset < 0)
+        return ruleset;
+    long result = SYSCALL(SYS_landlock_restrict_self, ruleset, 0, 0, 0, 0, 0);
+    SYSCALL(SYS_close, ruleset, 0, 0, 0, 0, 0);
+    return result < 0 ? result : abi;
+}
+
+/* The calling thread's slot, found by thread id. */
+static volatile uint64_t *own_slot(void) {
+    uint32_t tid = (uint32_t)SYSCALL(SYS_gettid, 0, 0, 0, 0, 0, 0);
+    for (uint64_t index = 0; index < SLOTS; index++) {
+        volatile uint64_t *slot = slot_at(index);
+        if (__atomic_load_n((volatile uint32_t *)&slot[S_TID], __ATOMIC_ACQUIRE) == tid)
+            return slot;
+    }
+    return 0;
+}
+
+extern long shim_clone(unsigned long flags, uint64_t stack, volatile void *child_tid,
+                       void (*function)(uint64_t), uint64_t argument);
+extern _Noreturn void shim_enter(uint64_t entry, uint64_t stack_top, uint64_t argument);
+int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+
+/* A new thread of the cVM, on its own stack: its thread pointer, its signal stack, then
+ * the cVM's entry function. */
+static void thread_start(uint64_t index) {
+    volatile uint64_t *slot = slot_at(index);
+    if (slot[S_THREAD_POINTER])
+        set_thread_pointer(slot[S_THREAD_POINTER]);
+    use_signal_stack(index);
+    int64_t (*entry)(uint64_t) = (int64_t(*)(uint64_t))(uintptr_t)slot[S_THREAD_ENTRY];
+    int64_t value = entry(slot[S_THREAD_ARGUMENT]);
+    shim_hostcall(RETURNED, (uint64_t)value, 0, 0, 0, 0);
+    exit_thread();
+}
+
+/* The first thread's entry function returned. */
+void shim_first_returned(uint64_t value) {
+    shim_hostcall(RETURNED, value, 0, 0, 0, 0);
+    exit_thread();
+}
+
+int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
+    volatile uint64_t *slot = own_slot();
+    if (!slot)
+        return -38; /* ENOSYS: a thread the intravisor did not start has no slot */
+    slot[S_NUMBER] = number;
+    slot[S_ARGUMENTS] = a0;
+    slot[S_ARGUMENTS + 1] = a1;
+    slot[S_ARGUMENTS + 2] = a2;
+    slot[S_ARGUMENTS + 3] = a3;
+    slot[S_ARGUMENTS + 4] = a4;
+    volatile uint32_t *state = (volatile uint32_t *)&slot[S_STATE];
+    __atomic_store_n(state, REQUEST, __ATOMIC_RELEASE);
+    futex_wake(&slot[S_STATE]);
+    for (;;) {
+        uint32_t now = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+        if (now == RESPONSE)
+            break;
+        futex_wait(&slot[S_STATE], now);
+    }
+    int64_t result = (int64_t)slot[S_RESULT];
+    uint64_t action = slot[S_ACTION];
+    uint64_t value = slot[S_VALUE];
+    __atomic_store_n(state, IDLE, __ATOMIC_RELEASE);
+    switch (action) {
+    case ACTION_SET_THREAD_POINTER:
+        set_thread_pointer(value);
+        return 0;
+    case ACTION_START_THREAD: {
+        if (value >= SLOTS)
+            return -11;
+        volatile uint64_t *child = slot_at(value);
+        long made = shim_clone(THREAD_FLAGS, child[S_THREAD_STACK], &child[S_TID], thread_start, value);
+        if (made < 0) {
+            __atomic_store_n((volatile uint32_t *)&child[S_STATE], ABANDONED, __ATOMIC_RELEASE);
+            futex_wake(&child[S_STATE]);
+            return -11; /* EAGAIN */
+        }
+        return result;
+    }
+    case ACTION_EXIT_THREAD:
+        exit_thread();
+    default:
+        return result;
+    }
+}
+
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".globl shim_restorer\n"
+        "shim_restorer:\n"
+        "  mov $15, %eax\n"
+        "  syscall\n"
+        "  hlt\n"
+        /* long shim_clone(flags: rdi, stack: rsi, child_tid: rdx, function: rcx, argument: r8) */
+        ".globl shim_clone\n"
+        "shim_clone:\n"
+        "  sub $16, %rsi\n"
+        "  mov %rcx, (%rsi)\n"
+        "  mov %r8, 8(%rsi)\n"
+        "  mov %rdx, %r10\n"
+        "  xor %edx, %edx\n"
+        "  xor %r8d, %r8d\n"
+        "  mov $56, %eax\n"
+        "  syscall\n"
+        "  test %rax, %rax\n"
+        "  jnz 1f\n"
+        "  pop %rax\n"
+        "  pop %rdi\n"
+        "  xor %ebp, %ebp\n"
+        "  call *%rax\n"
+        "  hlt\n"
+        "1: ret\n"
+        /* shim_enter(entry: rdi, stack_top: rsi, argument: rdx): the cVM's first thread */
+        ".globl shim_enter\n"
+        "shim_enter:\n"
+        "  mov %rsi, %rsp\n"
+        "  mov %rdi, %rax\n"
+        "  mov %rdx, %rdi\n"
+        "  xor %ebp, %ebp\n"
+        "  xor %ebx, %ebx\n"
+        "  xor %esi, %esi\n"
+        "  xor %edx, %edx\n"
+        "  xor %ecx, %ecx\n"
+        "  xor %r8d, %r8d\n"
+        "  xor %r9d, %r9d\n"
+        "  xor %r10d, %r10d\n"
+        "  xor %r11d, %r11d\n"
+        "  xor %r12d, %r12d\n"
+        "  xor %r13d, %r13d\n"
+        "  xor %r14d, %r14d\n"
+        "  xor %r15d, %r15d\n"
+        "  call *%rax\n"
+        "  mov %rax, %rdi\n"
+        "  call shim_first_returned\n"
+        "  hlt\n"
+        ".globl _start\n"
+        "_start:\n"
+        "  xor %ebp, %ebp\n"
+        "  and $-16, %rsp\n"
+        "  call shim_main\n"
+        "  hlt\n");
+#else
+__asm__(".text\n"
+        ".globl shim_restorer\n"
+        "shim_restorer:\n"
+        "  mov x8, #139\n"
+        "  svc #0\n"
+        "  brk #0\n"
+        ".globl shim_clone\n"
+        "shim_clone:\n"
+        "  stp x3, x4, [x1, #-16]!\n"
+        "  mov x5, x2\n"
+        "  mov x2, xzr\n"
+        "  mov x3, xzr\n"
+        "  mov x4, x5\n"
+        "  mov x8, #220\n"
+        "  svc #0\n"
+        "  cbnz x0, 1f\n"
+        "  ldp x3, x0, [sp], #16\n"
+        "  mov x29, xzr\n"
+        "  blr x3\n"
+        "  brk #0\n"
+        "1: ret\n"
+        ".globl shim_enter\n"
+        "shim_enter:\n"
+        "  mov sp, x1\n"
+        "  mov x16, x0\n"
+        "  mov x0, x2\n"
+        "  mov x1, xzr\n"
+        "  mov x2, xzr\n"
+        "  mov x29, xzr\n"
+        "  mov x30, xzr\n"
+        "  blr x16\n"
+        "  bl shim_first_returned\n"
+        "  brk #0\n"
+        ".globl _start\n"
+        "_start:\n"
+        "  mov x29, xzr\n"
+        "  mov x0, sp\n"
+        "  and x0, x0, #-16\n"
+        "  mov sp, x0\n"
+        "  bl shim_main\n"
+        "  brk #0\n");
+#endif
+
+_Noreturn void shim_main(void) {
+    long result = SYSCALL(SYS_mmap, 0, SLOT_OFFSET + SLOTS * SLOT_WORDS * 8, 3 /* READ|WRITE */,
+                          1 /* SHARED */, 3, 0);
+    if (result < 0 && result > -4096)
+        exit_group(126);
+    gate = (volatile uint64_t *)result;
+    if (gate[H_MAGIC] != GATE_MAGIC || gate[H_VERSION] != GATE_VERSION)
+        fail(STAGE_LAYOUT, -22);
+    uint64_t mappings = gate[H_MAPPING_COUNT];
+    if (mappings > MOST_MAPPINGS || gate[H_FILTER_LENGTH] > MOST_FILTER)
+        fail(STAGE_LAYOUT, -22);
+    for (uint64_t index = 0; index < mappings; index++) {
+        volatile uint64_t *mapping = gate + MAPPING_OFFSET / 8 + index * MAPPING_WORDS;
+        if (mapping[M_KIND] == KIND_PROTECT) {
+            result = SYSCALL(SYS_mprotect, mapping[M_START], mapping[M_LENGTH], mapping[M_PROTECTION], 0, 0, 0);
+        } else {
+            result = SYSCALL(SYS_mmap, mapping[M_START], mapping[M_LENGTH], mapping[M_PROTECTION],
+                             0x100001 /* SHARED | FIXED_NOREPLACE */, mapping[M_FILE], mapping[M_OFFSET]);
+            if (result >= 0 && (uint64_t)result != mapping[M_START])
+                result = -17; /* EEXIST: an old kernel placed it elsewhere */
+        }
+        if (result < 0)
+            fail(STAGE_MAP, result);
+    }
+    SYSCALL(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+    *(volatile uint64_t *)(uintptr_t)gate[H_BOOT_HOSTCALL_FIELD] = (uint64_t)(uintptr_t)shim_hostcall;
+#if defined(__x86_64__)
+    SYSCALL(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, gate[H_CLS_TABLE], 0, 0, 0, 0);
+#else
+    __asm__ volatile("msr tpidr_el0, %0" : : "r"(gate[H_CLS_TABLE] - 8));
+#endif
+    volatile uint64_t *first = slot_at(0);
+    first[S_TID] = (uint64_t)SYSCALL(SYS_gettid, 0, 0, 0, 0, 0, 0);
+    SYSCALL(SYS_set_tid_address, &first[S_TID], 0, 0, 0, 0, 0);
+    use_signal_stack(0);
+    result = install_fault_handlers();
+    if (result < 0)
+        fail(STAGE_SIGNALS, result);
+    result = SYSCALL(SYS_prctl, 38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0, 0);
+    if (result < 0)
+        fail(STAGE_NO_NEW_PRIVS, result);
+    gate[H_LANDLOCK] = (uint64_t)deny_all_file_access();
+    struct { unsigned short length; const void *filter; } program = {
+        (unsigned short)gate[H_FILTER_LENGTH], (const void *)(gate + FILTER_OFFSET / 8),
+    };
+    result = SYSCALL(SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &program, 0, 0, 0);
+    if (result < 0)
+        fail(STAGE_SECCOMP, result);
+    volatile uint32_t *state = (volatile uint32_t *)&gate[H_STATE];
+    __atomic_store_n(state, READY, __ATOMIC_RELEASE);
+    futex_wake(&gate[H_STATE]);
+    while (__atomic_load_n(state, __ATOMIC_ACQUIRE) == READY)
+        futex_wait(&gate[H_STATE], READY);
+    if (__atomic_load_n(state, __ATOMIC_ACQUIRE) != GO)
+        exit_group(125);
+    shim_enter(gate[H_ENTRY], gate[H_STACK_TOP], gate[H_ARGUMENT]);
+}
