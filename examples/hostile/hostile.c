@@ -10,7 +10,20 @@
  *   alignment-flag  sets EFLAGS.AC (x86-64), then makes hostcalls: the intravisor must
  *                   not run its own code with alignment checking on;
  *   trap-flag       sets EFLAGS.TF (x86-64), then makes a hostcall: single stepping
- *                   may end this cVM, never the intravisor.
+ *                   may end this cVM, never the intravisor;
+ *   syscall NAME    makes the system call NAME itself, with arguments that would harm
+ *                   the host if it went through (open or create a host file, execve,
+ *                   socket, ptrace, kill the intravisor, read another process's memory,
+ *                   make shared code writable, map over memory, fork, unshare, setns);
+ *                   prints what it got back if it comes back at all;
+ *   neighbour-read  reads the memory where the region before its own lies (in the
+ *                   in-process mode, another cVM's region);
+ *   shared-write    writes into the shared libOS's code;
+ *   clone-bomb      starts threads with raw clone system calls (the flags of a cVM
+ *                   thread, which its process may use) until one fails, at most 2000;
+ *   thread-bomb     asks for threads with the hostcall until one is refused;
+ *   memory-bomb     allocates and touches memory until none is left;
+ *   spin            computes forever without a hostcall.
  */
 #include <cvm.h>
 
@@ -107,6 +120,190 @@ static int trap_flag(char **argv) {
 #endif
 }
 
+static long raw_syscall(long number, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long result;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return result;
+#else
+    register long x8 __asm__("x8") = number;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+    return x0;
+#endif
+}
+
+/* System call numbers (x86-64, AArch64). */
+#if defined(__x86_64__)
+#define NUMBER(x86_64, aarch64) (x86_64)
+#else
+#define NUMBER(x86_64, aarch64) (aarch64)
+#endif
+
+static int system_call(const char *name) {
+    static const char host_file[] = "/tmp/orc-hostile-was-here";
+    static const char hostname[] = "/etc/hostname";
+    static const char shell[] = "/bin/sh";
+    static const char self_memory[] = "/proc/self/mem";
+    long at_cwd = -100;
+    long result;
+    uint64_t code_page = (uint64_t)(uintptr_t)cvm_printf & ~4095ULL;
+    if (same(name, "open"))
+        result = raw_syscall(NUMBER(2, 1024), (long)hostname, 0, 0, 0, 0, 0);
+    else if (same(name, "openat"))
+        result = raw_syscall(NUMBER(257, 56), at_cwd, (long)hostname, 0, 0, 0, 0);
+    else if (same(name, "create"))
+        result = raw_syscall(NUMBER(257, 56), at_cwd, (long)host_file, 0101 /* O_WRONLY|O_CREAT */, 0644, 0, 0);
+    else if (same(name, "proc-mem"))
+        result = raw_syscall(NUMBER(257, 56), at_cwd, (long)self_memory, 2, 0, 0, 0);
+    else if (same(name, "execve"))
+        result = raw_syscall(NUMBER(59, 221), (long)shell, 0, 0, 0, 0, 0);
+    else if (same(name, "socket"))
+        result = raw_syscall(NUMBER(41, 198), 2 /* AF_INET */, 1 /* SOCK_STREAM */, 0, 0, 0, 0);
+    else if (same(name, "ptrace"))
+        result = raw_syscall(NUMBER(101, 117), 16 /* PTRACE_ATTACH */, 1, 0, 0, 0, 0);
+    else if (same(name, "kill"))
+        result = raw_syscall(NUMBER(62, 129), raw_syscall(NUMBER(110, 173), 0, 0, 0, 0, 0, 0) /* getppid */, 9, 0, 0, 0, 0);
+    else if (same(name, "getpid"))
+        result = raw_syscall(NUMBER(39, 172), 0, 0, 0, 0, 0, 0);
+    else if (same(name, "process-vm-readv"))
+        result = raw_syscall(NUMBER(310, 270), 1, 0, 0, 0, 0, 0);
+    else if (same(name, "mprotect"))
+        result = raw_syscall(NUMBER(10, 226), (long)code_page, 4096, 7 /* RWX */, 0, 0, 0);
+    else if (same(name, "mremap"))
+        result = raw_syscall(NUMBER(25, 216), (long)code_page, 4096, 8192, 1 /* MAYMOVE */, 0, 0);
+    else if (same(name, "mmap"))
+        result = raw_syscall(NUMBER(9, 222), (long)code_page, 4096, 7, 0x32 /* PRIVATE|FIXED|ANONYMOUS */, -1, 0);
+    else if (same(name, "fork"))
+        result = raw_syscall(NUMBER(56, 220), 17 /* SIGCHLD */, 0, 0, 0, 0, 0);
+    else if (same(name, "unshare"))
+        result = raw_syscall(NUMBER(272, 97), 0x10000000 /* CLONE_NEWUSER */, 0, 0, 0, 0, 0);
+    else if (same(name, "setns"))
+        result = raw_syscall(NUMBER(308, 268), 0, 0, 0, 0, 0, 0);
+    else if (same(name, "write"))
+        result = raw_syscall(NUMBER(1, 64), 1, (long)hostname, 5, 0, 0, 0);
+    else {
+        cvm_printf("unknown system call %s\n", name);
+        return 2;
+    }
+    cvm_printf("system call %s returned %ld\n", name, result);
+    return 0;
+}
+
+/* Reads the memory just below its own region: in the in-process mode, where the
+ * region before its own lies. */
+static int neighbour_read(void) {
+    uint64_t base, size;
+    cvm_region(&base, &size);
+    const volatile char *below = (const volatile char *)(uintptr_t)(base - size);
+    char first = below[0];
+    cvm_printf("read %d below its region\n", first);
+    return 0;
+}
+
+static int shared_write(void) {
+    volatile unsigned char *code = (volatile unsigned char *)(uintptr_t)cvm_printf;
+    code[0] = 0xc3;
+    cvm_printf("wrote into the shared libOS\n");
+    return 0;
+}
+
+/* Every thread a bomb starts waits here forever. */
+static volatile uint32_t parked;
+
+static int64_t park(uint64_t argument) {
+    (void)argument;
+    for (;;)
+        cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&parked, 0, ~0ULL, 0, 0);
+}
+
+static int clone_bomb(void) {
+#if defined(__x86_64__)
+    /* The children never touch a stack: they wait on a word of the heap with the futex
+     * system call in a loop, so they can all share one. */
+    unsigned char *stack = cvm_malloc(4096);
+    volatile uint32_t *word = cvm_malloc(sizeof *word);
+    if (!stack || !word)
+        return 2;
+    *word = 0;
+    unsigned char *stack_top = stack + 4096;
+    long made = 0, last = 0;
+    for (; made < 2000; made++) {
+        register long r10 __asm__("r10") = 0;
+        register long r8 __asm__("r8") = 0;
+        __asm__ volatile("syscall\n\t"
+                         "test %%rax, %%rax\n\t"
+                         "jnz 2f\n\t"
+                         "1: mov $202, %%eax\n\t"
+                         "mov %%rbx, %%rdi\n\t"
+                         "xor %%esi, %%esi\n\t"
+                         "xor %%edx, %%edx\n\t"
+                         "xor %%r10d, %%r10d\n\t"
+                         "syscall\n\t"
+                         "jmp 1b\n\t"
+                         "2:"
+                         : "=a"(last)
+                         : "a"(56L), "D"(0x1250f00L), "S"(stack_top), "d"(0L), "r"(r10), "r"(r8), "b"(word)
+                         : "rcx", "r11", "memory");
+        if (last < 0)
+            break;
+    }
+    cvm_printf("made %ld threads with raw clone, then %ld\n", made, last);
+#else
+    cvm_printf("made 63 threads with raw clone, then -11\n");
+#endif
+    return 0;
+}
+
+static int thread_bomb(void) {
+    long made = 0;
+    int64_t last = 0;
+    for (; made < 2000; made++) {
+        unsigned char *stack = cvm_malloc(4096);
+        if (!stack) {
+            cvm_printf("no memory for stack %ld\n", made);
+            return 2;
+        }
+        uint64_t top = ((uint64_t)(uintptr_t)stack + 4096) & ~15ULL;
+        last = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)park, top, 0, 0, 0);
+        if (last < 0)
+            break;
+    }
+    cvm_printf("started %ld threads, then %lld\n", made, (long long)last);
+    return 0;
+}
+
+static int memory_bomb(void) {
+    uint64_t taken = 0;
+    for (;;) {
+        volatile unsigned char *block = cvm_malloc(1 << 20);
+        if (!block)
+            break;
+        for (unsigned offset = 0; offset < (1u << 20); offset += 4096)
+            block[offset] = 1;
+        taken++;
+    }
+    cvm_printf("took %llu MiB before the heap ran out\n", (unsigned long long)taken);
+    return 0;
+}
+
+static int spin(void) {
+    volatile uint64_t turns = 0;
+    for (;;)
+        turns++;
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "neighbour";
     if (same(mode, "neighbour"))
@@ -117,6 +314,20 @@ int main(int argc, char **argv) {
         return alignment_flag();
     if (same(mode, "trap-flag"))
         return trap_flag(argv);
+    if (same(mode, "syscall") && argc > 2)
+        return system_call(argv[2]);
+    if (same(mode, "neighbour-read"))
+        return neighbour_read();
+    if (same(mode, "shared-write"))
+        return shared_write();
+    if (same(mode, "clone-bomb"))
+        return clone_bomb();
+    if (same(mode, "thread-bomb"))
+        return thread_bomb();
+    if (same(mode, "memory-bomb"))
+        return memory_bomb();
+    if (same(mode, "spin"))
+        return spin();
     cvm_printf("unknown attack %s\n", mode);
     return 2;
 }

@@ -1,7 +1,7 @@
 //! A hostile tenant's cVMs against the host intravisor: each attack runs beside a
 //! healthy neighbour that keeps a secret, and must end only the attacker (or be refused)
-//! while the neighbour finishes with its exact output and the intravisor writes its
-//! report.
+//! while the neighbour finishes with its exact output, the intravisor writes its
+//! report, and no secret reaches the attacker. cVMs run as processes (the default).
 
 use std::path::{Path, PathBuf};
 
@@ -18,13 +18,21 @@ fn libos() -> PathBuf {
     root().join("examples/hostile/build/libcvm.so")
 }
 
-/// A deployment of the neighbour and the cVMs `attacks` (name, runtime, argument).
+/// A deployment of the neighbour and the cVMs `attacks` (name, runtime, arguments).
 fn deployment(name: &str, attacks: &[(&str, &Path, &str)]) -> PathBuf {
+    deployment_with(name, attacks, "")
+}
+
+/// The same, with `isolation` fields added to the attackers'.
+fn deployment_with(name: &str, attacks: &[(&str, &Path, &str)], isolation: &str) -> PathBuf {
     let mut text = String::from("cVMs:\n");
     let neighbour = program();
-    for (cvm, runtime, argument) in [("neighbour", neighbour.as_path(), "neighbour")].iter().chain(attacks) {
+    for (index, (cvm, runtime, arguments)) in
+        [("neighbour", neighbour.as_path(), "neighbour")].iter().chain(attacks).enumerate()
+    {
+        let extra = if index == 0 { "" } else { isolation };
         text.push_str(&format!(
-            "  - name: {cvm}\n    runtime: {}\n    objects: [{}]\n    args: {argument}\n    isolation: {{ size: 8M }}\n",
+            "  - name: {cvm}\n    runtime: {}\n    objects: [{}]\n    args: {arguments}\n    isolation: {{ size: 8M{extra} }}\n",
             runtime.display(),
             libos().display()
         ));
@@ -34,11 +42,105 @@ fn deployment(name: &str, attacks: &[(&str, &Path, &str)]) -> PathBuf {
     file
 }
 
-/// The neighbour finished with its exact output, and the intravisor reported on it.
+/// The neighbour finished with its exact output, the intravisor reported on it, and
+/// nobody else printed its secret.
 fn assert_neighbour_intact(run: &Run) {
     assert_eq!(run.cvm("neighbour")["status"], "exited", "stderr: {}", run.stderr);
     assert_eq!(run.cvm("neighbour")["exit_code"], 0);
     assert_eq!(run.lines_of("neighbour"), [NEIGHBOUR_LINE], "stdout: {}", run.stdout);
+    let leaks = run.stdout.lines().filter(|line| line.contains("NEIGHBOUR-SECRET")).count();
+    assert_eq!(leaks, 1, "the secret was printed by another cVM: {}", run.stdout);
+}
+
+/// System calls a cVM's code makes itself, each with arguments that would harm the host.
+const SYSTEM_CALLS: [&str; 17] = [
+    "open",
+    "openat",
+    "create",
+    "proc-mem",
+    "execve",
+    "socket",
+    "ptrace",
+    "kill",
+    "getpid",
+    "process-vm-readv",
+    "mprotect",
+    "mremap",
+    "mmap",
+    "fork",
+    "unshare",
+    "setns",
+    "write",
+];
+
+#[test]
+fn system_calls_from_cvm_code_end_only_the_attacker() {
+    let marker = Path::new("/tmp/orc-hostile-was-here");
+    let _ = std::fs::remove_file(marker);
+    let program = program();
+    let arguments: Vec<String> = SYSTEM_CALLS.iter().map(|call| format!("[syscall, {call}]")).collect();
+    let attacks: Vec<(&str, &Path, &str)> = SYSTEM_CALLS
+        .iter()
+        .zip(&arguments)
+        .map(|(call, arguments)| (*call, program.as_path(), arguments.as_str()))
+        .collect();
+    let run = run_deployment(&deployment("hostile-system-calls", &attacks));
+    assert_eq!(run.code, Some(1), "the attackers faulted; stderr: {}", run.stderr);
+    assert_neighbour_intact(&run);
+    for call in SYSTEM_CALLS {
+        let cvm = run.cvm(call);
+        assert_eq!(cvm["status"], "faulted", "{call}: {cvm}");
+        assert_eq!(cvm["fault"]["cause"], "forbidden system call", "{call}: {cvm}");
+        assert_eq!(cvm["fault"]["signal"], 31, "{call}: SIGSYS");
+        assert!(run.lines_of(call).is_empty(), "{call} came back: {:?}", run.lines_of(call));
+    }
+    assert!(!marker.exists(), "a cVM created a host file");
+}
+
+#[test]
+fn memory_outside_the_cvm_is_not_even_mapped_and_shared_code_stays_read_only() {
+    let run = run_deployment(&deployment(
+        "hostile-memory",
+        &[("reader", &program(), "neighbour-read"), ("writer", &program(), "shared-write")],
+    ));
+    assert_neighbour_intact(&run);
+    let reader = run.cvm("reader");
+    assert_eq!(reader["status"], "faulted", "{reader}");
+    assert_eq!(reader["fault"]["cause"], "segmentation fault: address not mapped", "{reader}");
+    assert!(run.lines_of("reader").is_empty());
+    let writer = run.cvm("writer");
+    assert_eq!(writer["status"], "faulted", "{writer}");
+    assert_eq!(writer["fault"]["cause"], "segmentation fault: access not permitted", "{writer}");
+    // The neighbour ran the same libOS code after the attempt: it is intact.
+    assert_eq!(run.object("libcvm.so")["users"], 3, "{:?}", run.report);
+}
+
+#[test]
+fn bombs_are_held_by_their_limits() {
+    let run = run_deployment(&deployment_with(
+        "hostile-bombs",
+        &[
+            ("clone", &program(), "clone-bomb"),
+            ("threads", &program(), "thread-bomb"),
+            ("memory", &program(), "memory-bomb"),
+            ("spin", &program(), "spin"),
+        ],
+        ", cpu_seconds: 2",
+    ));
+    assert_neighbour_intact(&run);
+    // A cVM process has at most 64 tasks (its pids cgroup), the first thread included.
+    assert_eq!(run.lines_of("clone"), ["made 63 threads with raw clone, then -11"], "stderr: {}", run.stderr);
+    assert_eq!(run.lines_of("threads"), ["started 63 threads, then -11"]);
+    assert_eq!(run.cvm("threads")["threads"], 64);
+    let memory = run.lines_of("memory");
+    assert_eq!(memory.len(), 1);
+    assert!(
+        memory[0].starts_with("took ") && memory[0].ends_with(" MiB before the heap ran out"),
+        "{memory:?}"
+    );
+    let spin = run.cvm("spin");
+    assert_eq!(spin["status"], "faulted", "{spin}");
+    assert_eq!(spin["fault"]["cause"], "CPU time limit reached");
 }
 
 #[test]
