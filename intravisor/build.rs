@@ -2,7 +2,7 @@
 //! host (`src/platform/host/process/shim.c`), for the target's architecture; the
 //! intravisor embeds it and execs it from a sealed memory file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
@@ -15,19 +15,24 @@ fn main() {
     }
     let architecture = std::env::var("CARGO_CFG_TARGET_ARCH").expect("cargo sets the target architecture");
     let output = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("cvm-process");
-    let compiler = std::env::var("CVM_SHIM_CC").unwrap_or_else(|_| "clang-14".to_string());
+    // clang-14 and lld (installed by `cargo xtask setup`) build for either architecture;
+    // before setup has run (the xtask itself is built first), the system's C compiler
+    // builds for this machine's.
+    let native = std::env::var("HOST").unwrap_or_default().starts_with(&architecture);
+    let (compiler, clang) = match std::env::var("CVM_SHIM_CC") {
+        Ok(compiler) => (compiler.clone(), compiler.contains("clang")),
+        Err(_) if Path::new("/usr/bin/clang-14").exists() || !native => ("clang-14".to_string(), true),
+        Err(_) => ("cc".to_string(), false),
+    };
     let mut command = Command::new(&compiler);
+    if clang {
+        command.arg(format!("--target={architecture}-linux-gnu")).arg("-fuse-ld=lld");
+    } else {
+        command.arg("-no-pie");
+    }
     command
-        .arg(format!("--target={architecture}-linux-gnu"))
-        .args(["-fuse-ld=lld", "-static", "-nostdlib", "-ffreestanding", "-fno-stack-protector", "-fno-pie"])
-        .args([
-            "-O2",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-mgeneral-regs-only",
-            "-fno-asynchronous-unwind-tables",
-        ])
+        .args(["-static", "-nostdlib", "-ffreestanding", "-fno-stack-protector", "-fno-pie", "-O2"])
+        .args(["-Wall", "-Wextra", "-Werror", "-mgeneral-regs-only", "-fno-asynchronous-unwind-tables"])
         .args(["-Wl,--build-id=none", "-o"])
         .arg(&output)
         .arg(source);
