@@ -220,6 +220,9 @@ fn run(
             Status::Refused => {
                 eprintln!("intravisor: cVM `{}` refused: {}", cvm.name, cvm.reason.as_deref().unwrap_or(""))
             }
+            Status::Killed => {
+                eprintln!("intravisor: cVM `{}` {}", cvm.name, cvm.reason.as_deref().unwrap_or("killed"))
+            }
         }
     }
     if report.all_exited() {

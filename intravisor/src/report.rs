@@ -2,8 +2,8 @@
 //!
 //! `{"cvms": [...], "objects": [...], "kernel": {...}}`; later issues add fields, these
 //! stay. The intravisor's own accounting (bytes it mapped, shared and private) sits
-//! beside the kernel's view of the process (Rss and Pss from `/proc/self/smaps_rollup`)
-//! so the two can be compared.
+//! beside the kernel's view of the intravisor and its cVM processes (Rss and Pss from
+//! their `smaps_rollup`) so the two can be compared.
 
 use serde::Serialize;
 
@@ -17,6 +17,8 @@ pub enum Status {
     Faulted,
     /// It was never started: its objects, plan or region were refused.
     Refused,
+    /// The kernel ended it at a limit it holds (`reason` names the limit).
+    Killed,
 }
 
 /// A fault that ended a cVM.

@@ -34,8 +34,8 @@ use crate::instance::{instantiate, Build, Instance};
 use crate::layout::{lay_out, Layout, LayoutRequest, Placement, SlotGeometry};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::platform::{
-    kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmStop,
-    ProcessMemory,
+    kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop,
+    TenantLimits,
 };
 use crate::region::{region_alignment, RegionAllocator};
 use crate::report::{CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
@@ -76,13 +76,14 @@ pub struct Intravisor {
     tenant_usage: Mutex<HashMap<String, (u64, u64)>>,
 }
 
-/// What a cVM's process maps and where its boot block is.
+/// What a cVM's process maps, where its boot block is, and its tenant's limits.
 #[derive(Debug)]
 struct ProcessPlan {
     region: Range<u64>,
     boot_block: u64,
     mappings: Vec<crate::guest::Mapping>,
     cpu_seconds: Option<u64>,
+    limits: policy::Limits,
 }
 
 /// A cVM ready to be built and entered.
@@ -93,6 +94,8 @@ struct Prepared {
     region: Range<u64>,
     layout: Layout,
     uses: Vec<ObjectUse>,
+    /// Its tenant's limits, for the kernel to hold.
+    limits: policy::Limits,
 }
 
 impl Intravisor {
@@ -363,7 +366,8 @@ impl Intravisor {
                 bytes,
             });
         }
-        Ok(Prepared { files, acquired, region, layout, uses })
+        let limits = policies.policy(&cvm.tenant).map(|policy| policy.limits.clone()).unwrap_or_default();
+        Ok(Prepared { files, acquired, region, layout, uses, limits })
     }
 
     /// Checks `cvm` against its tenant's limits, counting the cVMs prepared and not yet
@@ -387,7 +391,7 @@ impl Intravisor {
 
     /// Builds a prepared cVM in its region, runs it, and tears it down.
     fn execute(&self, cvm: &CvmConfig, ready: Prepared) -> CvmReport {
-        let Prepared { files, acquired, region, layout, uses } = ready;
+        let Prepared { files, acquired, region, layout, uses, limits } = ready;
         let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
         let shared = acquired.views();
         let build = Build {
@@ -406,7 +410,7 @@ impl Intravisor {
         };
         let built = instantiate(&self.arena, build);
         let mut report = match built {
-            Ok(instance) => self.enter(cvm, instance),
+            Ok(instance) => self.enter(cvm, instance, limits),
             Err(error) => refused(cvm, error.to_string()),
         };
         report.cls_bytes = layout.cls_bytes();
@@ -416,12 +420,13 @@ impl Intravisor {
         report
     }
 
-    fn enter(&self, cvm: &CvmConfig, instance: Instance) -> CvmReport {
+    fn enter(&self, cvm: &CvmConfig, instance: Instance, limits: policy::Limits) -> CvmReport {
         let process = ProcessPlan {
             region: instance.region.clone(),
             boot_block: instance.boot_block,
             mappings: instance.memory.mappings().to_vec(),
             cpu_seconds: cvm.cpu_seconds,
+            limits,
         };
         let services = CvmServices::new(
             &cvm.name,
@@ -444,7 +449,7 @@ impl Intravisor {
             // table in the region; every hostcall goes through `services`, which checks
             // it against the cVM's capabilities.
             Isolation::InProcess => Ok(unsafe { run_cvm(start, &services) }),
-            Isolation::Process => self.enter_process(start, &process, &services),
+            Isolation::Process => self.enter_process(start, &cvm.tenant, &process, &services),
         };
         services.finish();
         let (stop, threads) = match ran {
@@ -486,6 +491,11 @@ impl Intravisor {
                 report.status = Status::Faulted;
                 report.reason = Some("the intravisor failed while serving one of its hostcalls".to_string());
             }
+            CvmStop::Killed(limit) => {
+                log::warn!("cVM `{}` killed at {limit}", cvm.name);
+                report.status = Status::Killed;
+                report.reason = Some(format!("killed at {limit}"));
+            }
         }
         report
     }
@@ -494,6 +504,7 @@ impl Intravisor {
     fn enter_process(
         &self,
         start: CvmEntry,
+        tenant: &str,
         process: &ProcessPlan,
         services: &CvmServices<'_>,
     ) -> Result<(CvmStop, u64), String> {
@@ -501,7 +512,7 @@ impl Intravisor {
             .arena
             .region_files(process.region.start)
             .ok_or_else(|| "its region has no memory file".to_string())?;
-        let memory = ProcessMemory {
+        let memory = CvmProcess {
             region: process.region.clone(),
             region_file: files.region.as_fd(),
             shared: files.shared_range.clone(),
@@ -509,6 +520,11 @@ impl Intravisor {
             mappings: &process.mappings,
             hostcall_field: process.boot_block + core::mem::offset_of!(abi::BootInfo, hostcall_entry) as u64,
             cpu_seconds: process.cpu_seconds,
+            tenant: TenantLimits {
+                name: tenant,
+                cvms: process.limits.cvms,
+                memory_total: process.limits.memory_total,
+            },
         };
         // SAFETY: the region and the shared area are backed by these files at these
         // addresses until the cVM is torn down, after this returns; the instance was

@@ -18,5 +18,6 @@ pub mod morello;
 #[cfg(feature = "std")]
 pub use host::{
     hostcall_entry_address, kernel_memory, remove_cgroups, run_cvm, run_cvm_process, sample_peaks, Arena,
-    ArenaError, CvmEntry, CvmStop, Fault, HostcallHandler, HostcallOutcome, ProcessMemory, ThreadStart,
+    ArenaError, CvmEntry, CvmProcess, CvmStop, Fault, HostcallHandler, HostcallOutcome, Limit, TenantLimits,
+    ThreadStart,
 };

@@ -26,9 +26,9 @@ mod switch;
 mod usage;
 
 pub use arena::{Arena, ArenaError};
-pub use process::{remove_cgroups, run_cvm_process, ProcessMemory};
+pub use process::{remove_cgroups, run_cvm_process, CvmProcess, TenantLimits};
 pub use signals::Fault;
 pub use switch::{
-    hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome, ThreadStart,
+    hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome, Limit, ThreadStart,
 };
 pub use usage::{kernel_memory, sample_peaks};

@@ -93,6 +93,31 @@ pub enum CvmStop {
     Faulted(Fault),
     /// The hostcall handler panicked: a bug in the intravisor, reported as such.
     HandlerPanicked,
+    /// The kernel ended its process at a limit it holds.
+    Killed(Limit),
+}
+
+/// A limit the kernel holds for a cVM's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Its processor time, in seconds.
+    CpuSeconds(u64),
+    /// Its memory cgroup's limit, in bytes.
+    Memory(u64),
+    /// Another kill by the kernel, with this signal.
+    Signal(i32),
+}
+
+impl core::fmt::Display for Limit {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::CpuSeconds(seconds) => {
+                write!(formatter, "its processor time limit ({seconds} s, isolation.cpu_seconds)")
+            }
+            Self::Memory(bytes) => write!(formatter, "its memory limit ({bytes:#x} bytes)"),
+            Self::Signal(signal) => write!(formatter, "a kill by the kernel (signal {signal})"),
+        }
+    }
 }
 
 /// How one thread of a cVM ended.

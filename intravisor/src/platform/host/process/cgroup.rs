@@ -1,12 +1,15 @@
-//! Limits the kernel holds for each cVM process: a cgroup (v1) per cVM in the `pids`
-//! hierarchy (no more tasks than a cVM may have threads, so raw `clone`s cannot
-//! exhaust the host) and in the `memory` hierarchy (what the process itself brings into
-//! memory, its region's pages and its kernel objects, beyond which the kernel kills it).
+//! Limits the kernel holds for each cVM process and each tenant: a cgroup (v1) per cVM
+//! inside one per tenant, in the `pids` hierarchy (no more tasks than a cVM may have
+//! threads, so raw `clone`s cannot exhaust the host; a tenant with `limits.cvms` has
+//! that many cVMs' worth) and in the `memory` hierarchy (what the processes bring into
+//! memory, their regions' pages and kernel objects: a cVM its region's size, a tenant
+//! with `limits.memory_total` that much, each with an allowance for kernel objects;
+//! beyond it the kernel kills the process).
 //!
-//! The groups live under `orc-intravisor-PID/` in each hierarchy, made when the first
-//! cVM starts and removed with each cVM and when the intravisor ends. Where a hierarchy
-//! is missing or not writable (not root, cgroup v2 only), cVMs run without that limit,
-//! and the intravisor says so once.
+//! The groups live under `orc-intravisor-PID/tenant-NAME/PID/` in each hierarchy, made
+//! when a cVM starts and removed with it; the tenant's and the intravisor's when the
+//! intravisor ends. Where a hierarchy is missing or not writable (not root, cgroup v2
+//! only), cVMs run without that limit, and the intravisor says so once.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +20,17 @@ const MEMORY: &str = "/sys/fs/cgroup/memory";
 /// Room for what the kernel charges a cVM process beyond its region: page tables,
 /// kernel stacks, the program it starts from.
 const MEMORY_ALLOWANCE: u64 = 16 << 20;
+
+/// A tenant's limits, as its policy gives them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TenantLimits<'a> {
+    /// The tenant's name (letters, digits, `-`, `_`, `.`: a valid directory name).
+    pub name: &'a str,
+    /// `limits.cvms`.
+    pub cvms: Option<u64>,
+    /// `limits.memory_total`.
+    pub memory_total: Option<u64>,
+}
 
 /// One cVM process's groups, removed on drop (the process must have ended by then).
 #[derive(Debug)]
@@ -34,6 +48,20 @@ fn parent(hierarchy: &str) -> Option<PathBuf> {
     }
 }
 
+/// Makes a group (or finds it made) and sets its limit, if it has one.
+fn make_group(directory: &Path, file: &str, limit: Option<u64>) -> Result<(), String> {
+    match std::fs::create_dir(directory) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(format!("{}: {error}", directory.display())),
+    }
+    match limit {
+        Some(limit) => std::fs::write(directory.join(file), limit.to_string())
+            .map_err(|error| format!("{}: {error}", directory.join(file).display())),
+        None => Ok(()),
+    }
+}
+
 fn warn_once(flag: &AtomicBool, message: std::fmt::Arguments<'_>) {
     if !flag.swap(true, Ordering::Relaxed) {
         log::warn!("{message}");
@@ -41,38 +69,40 @@ fn warn_once(flag: &AtomicBool, message: std::fmt::Arguments<'_>) {
 }
 
 impl CvmGroups {
-    /// Puts process `pid` (the cVM `name`, with a region of `region_size` bytes) into
-    /// groups of its own, at most `tasks` tasks.
-    pub(super) fn place(pid: u32, tasks: usize, region_size: u64) -> Self {
+    /// Puts process `pid` (with a region of `region_size` bytes, at most `tasks` tasks)
+    /// into groups of its own inside its tenant's.
+    pub(super) fn place(pid: u32, tasks: u64, region_size: u64, tenant: TenantLimits<'_>) -> Self {
         static NO_PIDS: AtomicBool = AtomicBool::new(false);
         static NO_MEMORY: AtomicBool = AtomicBool::new(false);
-        let mut directories = Vec::new();
+        let memory = |bytes: u64, cvms: u64| bytes.saturating_add(cvms.saturating_mul(MEMORY_ALLOWANCE));
         let limits = [
             (
                 PIDS,
                 "pids.max",
-                tasks.to_string(),
+                tasks,
+                tenant.cvms.map(|cvms| cvms.saturating_mul(tasks)),
                 &NO_PIDS,
                 "raw clones of a cVM are limited by nothing but the host",
             ),
             (
                 MEMORY,
                 "memory.limit_in_bytes",
-                (region_size + MEMORY_ALLOWANCE).to_string(),
+                memory(region_size, 1),
+                tenant.memory_total.map(|total| memory(total, tenant.cvms.unwrap_or(tasks))),
                 &NO_MEMORY,
-                "the kernel holds no memory limit for cVM processes beyond their region's size",
+                "the kernel holds no memory limit for cVM processes beyond their regions' sizes",
             ),
         ];
-        for (hierarchy, file, limit, flag, consequence) in limits {
+        let mut directories = Vec::new();
+        for (hierarchy, file, own, tenant_limit, flag, consequence) in limits {
             let placed = parent(hierarchy)
                 .ok_or_else(|| format!("{hierarchy} is missing or not writable"))
                 .and_then(|parent| {
-                    let directory = parent.join(pid.to_string());
-                    std::fs::create_dir(&directory)
-                        .map_err(|error| format!("{}: {error}", directory.display()))?;
-                    let done = std::fs::write(directory.join(file), &limit)
-                        .and_then(|()| std::fs::write(directory.join("cgroup.procs"), pid.to_string()));
-                    match done {
+                    let group = parent.join(format!("tenant-{}", tenant.name));
+                    make_group(&group, file, tenant_limit)?;
+                    let directory = group.join(pid.to_string());
+                    make_group(&directory, file, Some(own))?;
+                    match std::fs::write(directory.join("cgroup.procs"), pid.to_string()) {
                         Ok(()) => Ok(directory),
                         Err(error) => {
                             let _ = std::fs::remove_dir(&directory);
@@ -90,13 +120,15 @@ impl CvmGroups {
         Self { directories }
     }
 
-    /// Whether the kernel killed the process for reaching its memory limit.
-    pub(super) fn memory_limit_reached(&self) -> bool {
-        self.directories
-            .iter()
-            .filter(|directory| directory.starts_with(MEMORY))
-            .filter_map(|directory| std::fs::read_to_string(directory.join("memory.failcnt")).ok())
-            .any(|count| count.trim() != "0")
+    /// The memory limit, when the process reached it (the kernel refused it memory).
+    pub(super) fn memory_limit_reached(&self) -> Option<u64> {
+        let directory = self.directories.iter().find(|directory| directory.starts_with(MEMORY))?;
+        let read = |file: &str| std::fs::read_to_string(directory.join(file)).ok();
+        let failures: u64 = read("memory.failcnt")?.trim().parse().ok()?;
+        if failures == 0 {
+            return None;
+        }
+        read("memory.limit_in_bytes")?.trim().parse().ok()
     }
 }
 
@@ -110,10 +142,17 @@ impl Drop for CvmGroups {
     }
 }
 
-/// Removes the intravisor's own directories (empty once every cVM has ended).
+/// Removes the intravisor's own directories and its tenants' (empty once every cVM has
+/// ended).
 pub fn remove_parents() {
     for hierarchy in [PIDS, MEMORY] {
-        let _ =
-            std::fs::remove_dir(Path::new(hierarchy).join(format!("orc-intravisor-{}", std::process::id())));
+        let parent = Path::new(hierarchy).join(format!("orc-intravisor-{}", std::process::id()));
+        let Ok(entries) = std::fs::read_dir(&parent) else { continue };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("tenant-") {
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+        let _ = std::fs::remove_dir(&parent);
     }
 }

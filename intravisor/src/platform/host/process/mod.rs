@@ -20,7 +20,7 @@ mod gate;
 mod sandbox;
 mod serve;
 
-pub use cgroup::remove_parents as remove_cgroups;
+pub use cgroup::{remove_parents as remove_cgroups, TenantLimits};
 
 use std::ops::Range;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use super::futex;
 use super::signals::Fault;
-use super::switch::{CvmEntry, CvmStop, HostcallHandler};
+use super::switch::{CvmEntry, CvmStop, HostcallHandler, Limit};
 use crate::guest::{Mapping, Protection};
 use gate::{header, state, Gate, ProcessMapping, MOST_MAPPINGS, SLOTS};
 use serve::Served;
@@ -41,9 +41,9 @@ const SETUP_LIMIT: Duration = Duration::from_secs(10);
 const REGION_FILE: u64 = 4;
 const SHARED_FILE: u64 = 5;
 
-/// Where a cVM's memory comes from, for its process.
+/// What a cVM's process is made of: where its memory comes from, and its limits.
 #[derive(Debug, Clone)]
-pub struct ProcessMemory<'a> {
+pub struct CvmProcess<'a> {
     /// The cVM's region and the memory file behind it (offset 0 at the region's start).
     pub region: Range<u64>,
     pub region_file: BorrowedFd<'a>,
@@ -57,6 +57,8 @@ pub struct ProcessMemory<'a> {
     pub hostcall_field: u64,
     /// The processor time the process may use, in seconds (none: no limit).
     pub cpu_seconds: Option<u64>,
+    /// Its tenant and the tenant's limits.
+    pub tenant: TenantLimits<'a>,
 }
 
 fn native(protection: Protection) -> u64 {
@@ -70,7 +72,7 @@ fn native(protection: Protection) -> u64 {
 
 /// The process's mappings: the whole region inaccessible, then the protections of its
 /// pages; each shared object's pages from the read-only file.
-fn process_mappings(memory: &ProcessMemory<'_>) -> Result<Vec<ProcessMapping>, String> {
+fn process_mappings(memory: &CvmProcess<'_>) -> Result<Vec<ProcessMapping>, String> {
     let region = &memory.region;
     let mut mappings = vec![ProcessMapping {
         start: region.start,
@@ -131,15 +133,15 @@ fn process_mappings(memory: &ProcessMemory<'_>) -> Result<Vec<ProcessMapping>, S
 /// # Safety
 /// The memory files back exactly the ranges `memory` names, mapped in the intravisor at
 /// the same addresses for the whole call, with the pages laid out and protected as
-/// `memory.mappings` says; `start` names the cVM's entry point, stack and boot block
+/// `process.mappings` says; `start` names the cVM's entry point, stack and boot block
 /// in them. Everything the cVM can reach through `handler` is checked there against its
 /// capabilities.
 pub unsafe fn run_cvm_process(
     start: CvmEntry,
-    memory: ProcessMemory<'_>,
+    process: CvmProcess<'_>,
     handler: &(dyn HostcallHandler + '_),
 ) -> Result<(CvmStop, u64), String> {
-    let mappings = process_mappings(&memory)?;
+    let mappings = process_mappings(&process)?;
     let gate = Gate::create().map_err(|error| format!("cannot make its gate: {error}"))?;
     gate.set_mappings(&mappings);
     gate.set_filter(sandbox::filter()?);
@@ -148,11 +150,11 @@ pub unsafe fn run_cvm_process(
         (header::STACK_TOP, start.stack_top),
         (header::ARGUMENT, start.argument),
         (header::CLS_TABLE, start.cls_table),
-        (header::BOOT_HOSTCALL_FIELD, memory.hostcall_field),
+        (header::BOOT_HOSTCALL_FIELD, process.hostcall_field),
     ] {
         gate.set(word, value);
     }
-    let mut child = sandbox::spawn(&gate, memory.region_file, memory.shared_file, memory.cpu_seconds)?;
+    let mut child = sandbox::spawn(&gate, process.region_file, process.shared_file, process.cpu_seconds)?;
     // SAFETY: pidfd_open of the child we just started and have not reaped.
     let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) } as libc::c_int;
     if raw < 0 {
@@ -169,7 +171,8 @@ pub unsafe fn run_cvm_process(
         return Err(reason);
     }
     note_weaker_sandbox(&gate);
-    let groups = cgroup::CvmGroups::place(child.id(), SLOTS, memory.region.end - memory.region.start);
+    let region_size = process.region.end - process.region.start;
+    let groups = cgroup::CvmGroups::place(child.id(), SLOTS as u64, region_size, process.tenant);
     let served = Served::new(&gate, handler, pidfd.as_raw_fd());
     let status = std::thread::scope(|scope| {
         let first = std::thread::Builder::new()
@@ -189,10 +192,16 @@ pub unsafe fn run_cvm_process(
         Ok(status) => ended_by_itself(&gate, status),
         Err(_) => CvmStop::HandlerPanicked,
     });
-    if matches!(stop, CvmStop::Faulted(Fault { signal: libc::SIGKILL, .. })) && groups.memory_limit_reached()
-    {
-        log::warn!("a cVM process was killed by the kernel at its memory limit");
-    }
+    let stop = match stop {
+        CvmStop::Faulted(Fault { signal: libc::SIGXCPU, .. }) => {
+            CvmStop::Killed(Limit::CpuSeconds(process.cpu_seconds.unwrap_or(0)))
+        }
+        CvmStop::Faulted(Fault { signal: libc::SIGKILL, .. }) => match groups.memory_limit_reached() {
+            Some(limit) => CvmStop::Killed(Limit::Memory(limit)),
+            None => CvmStop::Killed(Limit::Signal(libc::SIGKILL)),
+        },
+        other => other,
+    };
     drop(groups);
     Ok((stop, served.thread_count()))
 }
