@@ -1,9 +1,12 @@
 //! Futex waits and wakes on a cVM's words, for both ways of running a cVM on the host.
 //!
-//! The words are the cVM's own (the handler has checked that they lie in its memory);
-//! waits and wakes are both made by intravisor threads on the intravisor's mapping of
-//! the cVM's memory, so the kernel's private futexes serve them. A wait is made in
-//! slices so that a cVM that is ending never keeps an intravisor thread waiting.
+//! The words are the cVM's own (the handler has checked that they lie in its memory).
+//! In the in-process mode, waits and wakes are all made by intravisor threads on the
+//! intravisor's mapping, so the kernel's private futexes serve them; a cVM process waits
+//! and wakes on its own mapping of the same memory file, so the intravisor's waits and
+//! wakes for it are shared ones (`flags` 0), which the kernel keys by file and offset. A
+//! wait is made in slices so that a cVM that is ending never keeps an intravisor thread
+//! waiting.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +17,13 @@ const WAIT_SLICE: Duration = Duration::from_millis(100);
 
 /// Sleeps while the word at `address` (checked by the handler) holds `expected`: 0
 /// when woken or when `ending()` says the cVM is ending, `-EAGAIN`, `-ETIMEDOUT`.
-pub(super) fn wait(address: u64, expected: u32, timeout: Option<Duration>, ending: &dyn Fn() -> bool) -> i64 {
+pub(super) fn wait(
+    address: u64,
+    expected: u32,
+    timeout: Option<Duration>,
+    flags: libc::c_int,
+    ending: &dyn Fn() -> bool,
+) -> i64 {
     let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
     loop {
         if ending() {
@@ -27,7 +36,7 @@ pub(super) fn wait(address: u64, expected: u32, timeout: Option<Duration>, endin
             },
             None => WAIT_SLICE,
         };
-        match wait_raw(address, expected, libc::FUTEX_PRIVATE_FLAG, slice) {
+        match wait_raw(address, expected, flags, slice) {
             Ok(()) => return 0,
             Err(libc::EAGAIN) => return Errno::Again.as_return(),
             Err(libc::ETIMEDOUT | libc::EINTR) => {}

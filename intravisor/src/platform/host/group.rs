@@ -259,7 +259,7 @@ impl Group {
     /// Sleeps while the word at `address` (checked by the handler) holds `expected`: 0
     /// when woken or when the cVM is ending, `-EAGAIN`, `-ETIMEDOUT`.
     pub(super) fn futex_wait(&self, address: u64, expected: u32, timeout: Option<Duration>) -> i64 {
-        futex::wait(address, expected, timeout, &|| self.stopping())
+        futex::wait(address, expected, timeout, libc::FUTEX_PRIVATE_FLAG, &|| self.stopping())
     }
 
     /// Wakes at most `count` threads waiting on the word at `address`; returns how many.

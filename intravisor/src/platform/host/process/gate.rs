@@ -40,6 +40,8 @@ pub(super) mod header {
     pub(in super::super) const FAULT_PC: usize = 16;
     pub(in super::super) const FAULT_SYSCALL: usize = 17;
     pub(in super::super) const NAMESPACES: usize = 18;
+    pub(in super::super) const FUTEX_WAIT: usize = 19;
+    pub(in super::super) const FUTEX_WAKE: usize = 20;
 }
 
 /// Gate states (the low half of the `STATE` word, a futex).
@@ -166,6 +168,8 @@ impl Gate {
         let gate = Self { file, words: words.cast() };
         gate.set(header::MAGIC, MAGIC);
         gate.set(header::VERSION, VERSION);
+        gate.set(header::FUTEX_WAIT, abi::Hostcall::FutexWait as u64);
+        gate.set(header::FUTEX_WAKE, abi::Hostcall::FutexWake as u64);
         Ok(gate)
     }
 

@@ -11,6 +11,9 @@
 //! its slot is given back only once the kernel has cleared the slot's thread id (the
 //! thread has left its stack): only then is the word the cVM asked to be cleared written
 //! and woken, so a thread joining it may free that stack.
+//!
+//! The process makes a cVM's futex waits and wakes itself (`shim.c`): the intravisor's
+//! wakes of the cVM's words are the kernel's shared ones, which meet them.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,6 +29,8 @@ use super::gate::{slot, slot_state, Action, Gate, RETURNED, SLOTS};
 
 /// The longest a serving thread sleeps before it looks whether its cVM is ending.
 const WAIT_SLICE: Duration = Duration::from_millis(100);
+/// Futex operations on words the cVM process also waits on: shared ones (not private).
+const SHARED: libc::c_int = 0;
 /// The intravisor's stack for a serving thread.
 const SERVER_STACK: usize = 256 * 1024;
 
@@ -175,10 +180,10 @@ impl<'a> Served<'a> {
                 Err(errno) => (Action::Return, errno.as_return(), 0),
             },
             Ok(HostcallOutcome::FutexWait { address, expected, timeout }) => {
-                (Action::Return, futex::wait(address, expected, timeout, &|| self.ending()), 0)
+                (Action::Return, futex::wait(address, expected, timeout, SHARED, &|| self.ending()), 0)
             }
             Ok(HostcallOutcome::FutexWake { address, count }) => {
-                (Action::Return, futex::wake(address, count, libc::FUTEX_PRIVATE_FLAG), 0)
+                (Action::Return, futex::wake(address, count, SHARED), 0)
             }
             Ok(HostcallOutcome::SetClearAddress(address)) => {
                 let mut threads = self.threads();
@@ -262,7 +267,7 @@ impl<'a> Served<'a> {
             // cVM: it lies in the cVM's region, which the intravisor maps at the same
             // address until every serving thread is joined.
             unsafe { (*(clear as *const core::sync::atomic::AtomicU32)).store(0, Ordering::Release) };
-            futex::wake(clear, u32::MAX, libc::FUTEX_PRIVATE_FLAG);
+            futex::wake(clear, u32::MAX, SHARED);
         }
     }
 }

@@ -17,7 +17,10 @@
  *
  * A hostcall is a request in the calling thread's slot, a futex wake, and a futex wait
  * for the answer; the intravisor checks every argument against the cVM's capabilities,
- * as it does for a cVM in its own process. Everything here runs in the cVM's process
+ * as it does for a cVM in its own process. Futex waits and wakes on the cVM's own words
+ * are the one exception: they are made here, as the system calls the filter allows
+ * anyway (the kernel checks the word; it is in the cVM's own memory file, so the
+ * intravisor's wakes of the same word, on its own mapping, meet them). Everything here runs in the cVM's process
  * and is as untrusted as the cVM itself: the intravisor believes nothing it finds in the
  * gate. The layout of the gate is `gate.rs`'s; the two must agree (the intravisor writes
  * the layout's version, checked here).
@@ -33,7 +36,7 @@ enum {
     H_MAGIC, H_VERSION, H_STATE, H_FAILED_STAGE, H_FAILED_ERRNO, H_ENTRY, H_STACK_TOP,
     H_ARGUMENT, H_CLS_TABLE, H_BOOT_HOSTCALL_FIELD, H_MAPPING_COUNT, H_FILTER_LENGTH,
     H_LANDLOCK, H_FAULT_SIGNAL, H_FAULT_CODE, H_FAULT_ADDRESS, H_FAULT_PC, H_FAULT_SYSCALL,
-    H_NAMESPACES,
+    H_NAMESPACES, H_FUTEX_WAIT, H_FUTEX_WAKE,
 };
 /* Gate states. */
 enum { STARTING, READY, GO, FAILED };
@@ -110,6 +113,8 @@ static long syscall6(long number, long a, long b, long c, long d, long e, long f
     syscall6(number, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 static volatile uint64_t *gate;
+/* The hostcall numbers of futex waits and wakes, from the gate. */
+static uint64_t futex_wait_number, futex_wake_number;
 
 static _Noreturn void exit_group(int status) {
     for (;;)
@@ -264,7 +269,21 @@ void shim_first_returned(uint64_t value) {
     exit_thread();
 }
 
+/* A futex wait on a word of the cVM: 0 when woken (or interrupted), -EAGAIN when the
+ * word did not hold `expected`, -ETIMEDOUT, or the kernel's error for a bad word. */
+static int64_t cvm_futex_wait(uint64_t address, uint64_t expected, uint64_t timeout) {
+    struct { long seconds; long nanoseconds; } time = { (long)(timeout / 1000000000ULL),
+                                                       (long)(timeout % 1000000000ULL) };
+    long result = SYSCALL(SYS_futex, address, 0 /* FUTEX_WAIT, shared */, (uint32_t)expected,
+                          timeout == ~0ULL ? 0 : &time, 0, 0);
+    return result == -4 /* EINTR */ ? 0 : result;
+}
+
 int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
+    if (number == futex_wait_number)
+        return cvm_futex_wait(a0, a1, a2);
+    if (number == futex_wake_number)
+        return SYSCALL(SYS_futex, a0, 1 /* FUTEX_WAKE, shared */, a1 > 0x7fffffff ? 0x7fffffff : a1, 0, 0, 0);
     volatile uint64_t *slot = own_slot();
     if (!slot)
         return -38; /* ENOSYS: a thread the intravisor did not start has no slot */
@@ -434,6 +453,8 @@ _Noreturn void shim_main(void) {
             fail(STAGE_MAP, result);
     }
     SYSCALL(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+    futex_wait_number = gate[H_FUTEX_WAIT];
+    futex_wake_number = gate[H_FUTEX_WAKE];
     *(volatile uint64_t *)(uintptr_t)gate[H_BOOT_HOSTCALL_FIELD] = (uint64_t)(uintptr_t)shim_hostcall;
 #if defined(__x86_64__)
     SYSCALL(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, gate[H_CLS_TABLE], 0, 0, 0, 0);
