@@ -42,6 +42,8 @@ pub(super) mod header {
     pub(in super::super) const NAMESPACES: usize = 18;
     pub(in super::super) const FUTEX_WAIT: usize = 19;
     pub(in super::super) const FUTEX_WAKE: usize = 20;
+    pub(in super::super) const CPU_SECONDS: usize = 21;
+    pub(in super::super) const NAMESPACE_FLAGS: usize = 22;
 }
 
 /// Gate states (the low half of the `STATE` word, a futex).
@@ -117,7 +119,7 @@ pub(super) struct ProcessMapping {
     pub(super) length: u64,
     /// `PROT_*` bits.
     pub(super) protection: u64,
-    /// The file descriptor in the process (4: the region, 5: the shared objects).
+    /// The file descriptor in the process (1: the region, 2: the shared objects).
     pub(super) file: u64,
     pub(super) offset: u64,
     /// false: a new mapping (never over an existing one); true: new protections for
@@ -190,12 +192,6 @@ impl Gate {
         // SAFETY: an aligned u64 word holds an aligned u32 at its start (little-endian
         // low half), accessed only through atomics.
         unsafe { &*(self.word(index) as *const AtomicU64).cast::<AtomicU32>() }
-    }
-
-    /// The address of a word in the intravisor's mapping (for the forked child, which
-    /// shares the mapping, to store into before it execs).
-    pub(super) fn word_address(&self, index: usize) -> usize {
-        self.word(index) as *const AtomicU64 as usize
     }
 
     pub(super) fn get(&self, index: usize) -> u64 {

@@ -38,8 +38,8 @@ use serve::Served;
 /// The longest a new process may take to set its sandbox up.
 const SETUP_LIMIT: Duration = Duration::from_secs(10);
 /// Descriptor numbers of the region and the shared objects in the process.
-const REGION_FILE: u64 = 4;
-const SHARED_FILE: u64 = 5;
+const REGION_FILE: u64 = 1;
+const SHARED_FILE: u64 = 2;
 
 /// What a cVM's process is made of: where its memory comes from, and its limits.
 #[derive(Debug, Clone)]
@@ -151,10 +151,12 @@ pub unsafe fn run_cvm_process(
         (header::ARGUMENT, start.argument),
         (header::CLS_TABLE, start.cls_table),
         (header::BOOT_HOSTCALL_FIELD, process.hostcall_field),
+        (header::CPU_SECONDS, process.cpu_seconds.unwrap_or(0)),
+        (header::NAMESPACE_FLAGS, sandbox::NAMESPACES as u64),
     ] {
         gate.set(word, value);
     }
-    let mut child = sandbox::spawn(&gate, process.region_file, process.shared_file, process.cpu_seconds)?;
+    let mut child = sandbox::spawn(&gate, process.region_file, process.shared_file)?;
     // SAFETY: pidfd_open of the child we just started and have not reaped.
     let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) } as libc::c_int;
     if raw < 0 {
@@ -220,6 +222,7 @@ fn wait_until_ready(gate: &Gate, child: &mut std::process::Child) -> Result<(), 
                     3 => "installing its fault handlers",
                     4 => "setting no_new_privs",
                     5 => "installing its seccomp filter",
+                    7 => "taking its processor time limit",
                     _ => "checking the gate's layout",
                 };
                 let error = std::io::Error::from_raw_os_error(gate.get(header::FAILED_ERRNO) as i32);

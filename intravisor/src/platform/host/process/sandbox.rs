@@ -3,13 +3,13 @@
 //!
 //! - The program is `cvm-process` (`shim.c`), embedded in the intravisor and exec'd
 //!   from a sealed memory file: the new process holds nothing of the intravisor.
-//! - Before the exec (in the forked child, with async-signal-safe calls only): the gate,
-//!   the region and the read-only view of the shared objects become descriptors 3, 4
-//!   and 5, and no other descriptor survives the exec; the process is killed if the
-//!   intravisor's thread that started it ends (`PR_SET_PDEATHSIG`); it may not dump
-//!   core; its processor time is limited where the deployment says so
-//!   (`RLIMIT_CPU`); it gets new user, mount, IPC, network, UTS and cgroup namespaces where the
-//!   kernel allows them (the errno is noted in the gate otherwise, and logged).
+//! - The gate, the region and the read-only view of the shared objects are its
+//!   descriptors 0, 1 and 2; no other descriptor of the intravisor survives the exec.
+//!   The process itself, before it enters the cVM: asks to be killed if the intravisor's
+//!   thread that started it ends (`PR_SET_PDEATHSIG`), gives up core dumps, takes the
+//!   processor time limit the deployment sets (`RLIMIT_CPU`), and new user, mount, IPC,
+//!   network, UTS and cgroup namespaces ([`NAMESPACES`]) where the kernel allows them
+//!   (the errno is noted in the gate otherwise, and logged).
 //! - The seccomp filter (compiled once with `seccompiler`, installed by the process
 //!   itself before it enters the cVM): futex waits and wakes, the thread's own id,
 //!   `clone` with exactly the flags of a cVM thread, the thread pointer (`arch_prctl
@@ -27,7 +27,7 @@ use seccompiler::{
     SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
 };
 
-use super::gate::{header, Gate, MOST_FILTER};
+use super::gate::{Gate, MOST_FILTER};
 
 /// The static program every cVM process starts from.
 static PROGRAM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cvm-process"));
@@ -38,8 +38,8 @@ const THREAD_FLAGS: u64 = 0x0125_0f00;
 /// `arch_prctl` code that sets the `fs` base.
 #[cfg(target_arch = "x86_64")]
 const ARCH_SET_FS: u64 = 0x1002;
-/// Namespaces a cVM process gets when the kernel allows.
-const NAMESPACES: libc::c_int = libc::CLONE_NEWUSER
+/// Namespaces a cVM process gets when the kernel allows (written into the gate).
+pub(super) const NAMESPACES: libc::c_int = libc::CLONE_NEWUSER
     | libc::CLONE_NEWNS
     | libc::CLONE_NEWIPC
     | libc::CLONE_NEWNET
@@ -139,66 +139,22 @@ fn seal_program() -> io::Result<OwnedFd> {
     Ok(OwnedFd::from(read_only))
 }
 
-/// A descriptor of `file` numbered 10 or more (close-on-exec), so that moving the three
-/// descriptors to 3, 4 and 5 in the child never overwrites one of them.
-fn high_copy(file: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor of an open file.
-    let raw = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `raw` is a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
-}
-
 /// Starts `cvm-process` for the cVM whose gate is `gate`, with its region and the
-/// read-only view of the shared objects.
-pub(super) fn spawn(
-    gate: &Gate,
-    region: BorrowedFd<'_>,
-    shared: BorrowedFd<'_>,
-    cpu_seconds: Option<u64>,
-) -> Result<Child, String> {
+/// read-only view of the shared objects as its descriptors 0, 1 and 2 (it has no use for
+/// standard input and output). With nothing to do between fork and exec, the standard
+/// library starts it with `posix_spawn`, without copying the intravisor's page tables;
+/// the process sets up the rest itself (`shim.c`).
+pub(super) fn spawn(gate: &Gate, region: BorrowedFd<'_>, shared: BorrowedFd<'_>) -> Result<Child, String> {
     let program = program_file()?;
-    let copy =
-        |file| high_copy(file).map_err(|error| format!("cannot pass a file to the cVM process: {error}"));
-    let files = [copy(gate.file())?, copy(region)?, copy(shared)?];
-    let raw: [libc::c_int; 3] = [files[0].as_raw_fd(), files[1].as_raw_fd(), files[2].as_raw_fd()];
-    let namespaces_word = gate.word_address(header::NAMESPACES);
-    let mut command = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
-    command.arg0("cvm-process").env_clear().stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    // SAFETY: the closure runs in the forked child before exec and makes only
-    // async-signal-safe system calls (dup2, prctl, setrlimit, unshare) and one store into
-    // the gate, a shared mapping that stays valid in the child.
-    unsafe {
-        command.pre_exec(move || {
-            for (target, source) in raw.iter().enumerate() {
-                if libc::dup2(*source, 3 + target as libc::c_int) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-            if let Some(seconds) = cpu_seconds {
-                // SIGXCPU at the limit ends the process (it has no handler for it); the
-                // hard limit one second later kills it whatever it does.
-                let cpu = libc::rlimit { rlim_cur: seconds, rlim_max: seconds + 1 };
-                if libc::setrlimit(libc::RLIMIT_CPU, &cpu) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            let refused = if libc::unshare(NAMESPACES) == 0 {
-                0
-            } else {
-                io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINVAL) as u64
-            };
-            (*(namespaces_word as *const std::sync::atomic::AtomicU64))
-                .store(refused, std::sync::atomic::Ordering::Release);
-            Ok(())
-        })
+    let copy = |file: BorrowedFd<'_>| {
+        file.try_clone_to_owned().map_err(|error| format!("cannot pass a file to the cVM process: {error}"))
     };
-    let child = command.spawn().map_err(|error| format!("cannot start the cVM process: {error}"))?;
-    drop(files);
-    Ok(child)
+    let mut command = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
+    command
+        .arg0("cvm-process")
+        .env_clear()
+        .stdin(Stdio::from(copy(gate.file())?))
+        .stdout(Stdio::from(copy(region)?))
+        .stderr(Stdio::from(copy(shared)?));
+    command.spawn().map_err(|error| format!("cannot start the cVM process: {error}"))
 }

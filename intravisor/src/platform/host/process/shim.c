@@ -2,10 +2,13 @@
  *
  * The intravisor execs this small static program, with no C library, for every cVM,
  * from a sealed memory file: nothing of the intravisor is mapped here. File descriptor
- * 3 is the cVM's gate (a memory file shared with the intravisor: what to map and enter,
- * the seccomp filter, one hostcall slot per thread, the fault record), 4 the cVM's
- * region and 5 a read-only view of the shared objects. This program
+ * 0 is the cVM's gate (a memory file shared with the intravisor: what to map and enter,
+ * the seccomp filter, one hostcall slot per thread, the fault record), 1 the cVM's
+ * region and 2 a read-only view of the shared objects. This program
  *
+ *   0. asks to be killed with the intravisor's thread that started it, gives up core
+ *      dumps, takes its processor time limit, and new namespaces (where the kernel
+ *      allows: the error is noted in the gate);
  *   1. maps the region and the shared objects it is given, at their addresses, with
  *      their protections (the objects from a read-only file: no mapping of them can
  *      ever become writable), and closes every file descriptor;
@@ -36,13 +39,13 @@ enum {
     H_MAGIC, H_VERSION, H_STATE, H_FAILED_STAGE, H_FAILED_ERRNO, H_ENTRY, H_STACK_TOP,
     H_ARGUMENT, H_CLS_TABLE, H_BOOT_HOSTCALL_FIELD, H_MAPPING_COUNT, H_FILTER_LENGTH,
     H_LANDLOCK, H_FAULT_SIGNAL, H_FAULT_CODE, H_FAULT_ADDRESS, H_FAULT_PC, H_FAULT_SYSCALL,
-    H_NAMESPACES, H_FUTEX_WAIT, H_FUTEX_WAKE,
+    H_NAMESPACES, H_FUTEX_WAIT, H_FUTEX_WAKE, H_CPU_SECONDS, H_NAMESPACE_FLAGS,
 };
 /* Gate states. */
 enum { STARTING, READY, GO, FAILED };
 /* Setup stages, reported with the errno when one fails. */
-enum { STAGE_GATE = 1, STAGE_MAP, STAGE_SIGNALS, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_LAYOUT };
-/* Mapping words: start, length, protection, file (4 region, 5 objects), offset, kind. */
+enum { STAGE_GATE = 1, STAGE_MAP, STAGE_SIGNALS, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_LAYOUT, STAGE_LIMITS };
+/* Mapping words: start, length, protection, file (1 region, 2 objects), offset, kind. */
 enum { M_START, M_LENGTH, M_PROTECTION, M_FILE, M_OFFSET, M_KIND, MAPPING_WORDS };
 enum { KIND_MAP, KIND_PROTECT };
 #define MAPPING_OFFSET 4096
@@ -66,14 +69,14 @@ enum {
     SYS_close = 3, SYS_mmap = 9, SYS_mprotect = 10, SYS_rt_sigaction = 13, SYS_rt_sigreturn = 15,
     SYS_clone = 56, SYS_exit = 60, SYS_sigaltstack = 131, SYS_prctl = 157, SYS_arch_prctl = 158,
     SYS_gettid = 186, SYS_futex = 202, SYS_set_tid_address = 218, SYS_exit_group = 231,
-    SYS_seccomp = 317,
+    SYS_seccomp = 317, SYS_unshare = 272, SYS_prlimit64 = 302,
 };
 #elif defined(__aarch64__)
 enum {
     SYS_close = 57, SYS_mmap = 222, SYS_mprotect = 226, SYS_rt_sigaction = 134,
     SYS_rt_sigreturn = 139, SYS_clone = 220, SYS_exit = 93, SYS_sigaltstack = 132, SYS_prctl = 167,
     SYS_gettid = 178, SYS_futex = 98, SYS_set_tid_address = 96, SYS_exit_group = 94,
-    SYS_seccomp = 277,
+    SYS_seccomp = 277, SYS_unshare = 97, SYS_prlimit64 = 261,
 };
 #else
 #error "cvm-process runs on x86-64 and AArch64 Linux"
@@ -430,12 +433,25 @@ __asm__(".text\n"
 
 _Noreturn void shim_main(void) {
     long result = SYSCALL(SYS_mmap, 0, SLOT_OFFSET + SLOTS * SLOT_WORDS * 8, 3 /* READ|WRITE */,
-                          1 /* SHARED */, 3, 0);
+                          1 /* SHARED */, 0, 0);
     if (result < 0 && result > -4096)
         exit_group(126);
     gate = (volatile uint64_t *)result;
     if (gate[H_MAGIC] != GATE_MAGIC || gate[H_VERSION] != GATE_VERSION)
         fail(STAGE_LAYOUT, -22);
+    SYSCALL(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9 /* SIGKILL */, 0, 0, 0, 0);
+    uint64_t no_core[2] = { 0, 0 };
+    SYSCALL(SYS_prlimit64, 0, 4 /* RLIMIT_CORE */, no_core, 0, 0, 0);
+    if (gate[H_CPU_SECONDS]) {
+        /* SIGXCPU at the limit ends the process (no handler); the hard limit a second
+         * later kills it whatever it does. */
+        uint64_t cpu[2] = { gate[H_CPU_SECONDS], gate[H_CPU_SECONDS] + 1 };
+        result = SYSCALL(SYS_prlimit64, 0, 0 /* RLIMIT_CPU */, cpu, 0, 0, 0);
+        if (result < 0)
+            fail(STAGE_LIMITS, result);
+    }
+    result = SYSCALL(SYS_unshare, gate[H_NAMESPACE_FLAGS], 0, 0, 0, 0, 0);
+    gate[H_NAMESPACES] = result < 0 ? (uint64_t)-result : 0;
     uint64_t mappings = gate[H_MAPPING_COUNT];
     if (mappings > MOST_MAPPINGS || gate[H_FILTER_LENGTH] > MOST_FILTER)
         fail(STAGE_LAYOUT, -22);
