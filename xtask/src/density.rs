@@ -4,8 +4,8 @@
 //! private copies of every object (each cVM its own tenant without a sharing policy).
 //!
 //! Each configuration runs the release intravisor three times; the figures are the
-//! median run's. Memory is the kernel's proportional set size of the whole intravisor
-//! process at its peak (`/proc/self/smaps_rollup`, sampled every 5 ms by the
+//! median run's. Memory is the kernel's proportional set size of the intravisor and its
+//! cVM processes at its peak (their `smaps_rollup`, sampled every 5 ms by the
 //! intravisor, from its report), divided by the number of cVMs, and the same above the
 //! Pss of the intravisor before any cVM ran; frames per second per
 //! cVM is 60 frames over the wall time of the run, all cVMs running at once on this
@@ -18,10 +18,12 @@
 //!
 //! A second table compares with Linux's KSM, which needs time to scan and merge: 8
 //! transcodes of inputs looped 30 times (1800 frames each), the cVMs' memory marked
-//! mergeable (`intravisor run --ksm`) with `ksmd` scanning 20000 pages every 20 ms
-//! (its settings are put back afterwards). Memory is sampled from outside every 50 ms:
-//! the peak, and the median over the second half of the run (the steady state KSM
-//! reaches).
+//! mergeable (`intravisor run --in-process --ksm`: KSM merges only private anonymous
+//! memory, and cVM processes share theirs with the intravisor through memory files)
+//! with `ksmd` scanning 20000 pages every 20 ms (its settings are put back afterwards),
+//! beside the same without KSM, as processes and in-process. Memory is sampled from
+//! outside every 50 ms, the intravisor and its cVM processes together: the peak, and
+//! the median over the second half of the run (the steady state KSM reaches).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -256,22 +258,27 @@ fn steady_state(directory: &Path, native: &Path) -> Result<(), String> {
     println!("| objects | peak Pss per cVM (MiB) | median Pss per cVM, second half (MiB) | fps per cVM | wall (s) |");
     println!("|---|---|---|---|---|");
     let found = KsmSettings::read();
-    let rows: [(&str, Option<bool>, bool); 5] = [
-        ("ORC (shared)", Some(true), false),
-        ("ORC (shared) + KSM", Some(true), true),
-        ("private copies", Some(false), false),
-        ("private copies + KSM", Some(false), true),
-        ("native processes", None, false),
+    // (name, shared or private copies (None: native processes), KSM, in-process). KSM
+    // merges only private anonymous memory: its rows run in-process.
+    let rows: [(&str, Option<bool>, bool, bool); 6] = [
+        ("ORC (shared)", Some(true), false, false),
+        ("ORC (shared), in-process (not isolated)", Some(true), false, true),
+        ("ORC (shared) + KSM, in-process", Some(true), true, true),
+        ("private copies", Some(false), false, false),
+        ("private copies + KSM, in-process", Some(false), true, true),
+        ("native processes", None, false, false),
     ];
-    for (name, shared, ksm) in rows {
+    for (name, shared, ksm, in_process) in rows {
         let commands = match shared {
             Some(shared) => {
                 let deployment = write_deployment(directory, STEADY_COUNT, shared, STEADY_LOOPS)?;
                 let mut command = Command::new(root().join("target/release/intravisor"));
                 command.arg("run").arg(deployment);
+                if in_process {
+                    command.arg("--in-process");
+                }
                 if ksm {
-                    // KSM merges only private anonymous memory: the in-process mode's.
-                    command.args(["--in-process", "--ksm"]);
+                    command.arg("--ksm");
                 }
                 vec![command]
             }

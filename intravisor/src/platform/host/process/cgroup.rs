@@ -143,8 +143,9 @@ impl Drop for CvmGroups {
 }
 
 /// Removes the intravisor's own directories and its tenants' (empty once every cVM has
-/// ended).
+/// ended and its process is reaped, which it waits for).
 pub fn remove_parents() {
+    super::reaper::flush();
     for hierarchy in [PIDS, MEMORY] {
         let parent = Path::new(hierarchy).join(format!("orc-intravisor-{}", std::process::id()));
         let Ok(entries) = std::fs::read_dir(&parent) else { continue };

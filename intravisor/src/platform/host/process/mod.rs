@@ -13,10 +13,14 @@
 //! - `sandbox`: the program the process starts from, its descriptors, namespaces and
 //!   seccomp filter;
 //! - `serve`: answering hostcalls, threads, and ending the cVM;
-//! - `cgroup`: the limits the kernel holds for each cVM process.
+//! - `cgroup`: the limits the kernel holds for each cVM process;
+//! - `pool`: started processes kept ready for the next cVMs;
+//! - `reaper`: waiting for the processes of cVMs the intravisor ended.
 
 mod cgroup;
 mod gate;
+mod pool;
+mod reaper;
 mod sandbox;
 mod serve;
 
@@ -156,27 +160,36 @@ pub unsafe fn run_cvm_process(
     ] {
         gate.set(word, value);
     }
-    let mut child = sandbox::spawn(&gate, process.region_file, process.shared_file)?;
+    let mut child = pool::take()?.hand(&gate, process.region_file, process.shared_file)?;
     // SAFETY: pidfd_open of the child we just started and have not reaped.
     let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) } as libc::c_int;
     if raw < 0 {
-        let error = std::io::Error::last_os_error();
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(format!("cannot watch its process: {error}"));
+        return Err(abandon(
+            &mut child,
+            format!("cannot watch its process: {}", std::io::Error::last_os_error()),
+        ));
     }
     // SAFETY: `raw` is a new descriptor that nothing else owns.
     let pidfd = unsafe { OwnedFd::from_raw_fd(raw) };
-    if let Err(reason) = wait_until_ready(&gate, &mut child) {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(reason);
-    }
-    note_weaker_sandbox(&gate);
+    // The process sets up its sandbox (on the other core) while it is put in its groups.
     let region_size = process.region.end - process.region.start;
     let groups = cgroup::CvmGroups::place(child.id(), SLOTS as u64, region_size, process.tenant);
-    let served = Served::new(&gate, handler, pidfd.as_raw_fd());
-    let status = std::thread::scope(|scope| {
+    if let Err(reason) = wait_until_ready(&gate, &mut child) {
+        return Err(abandon(&mut child, reason));
+    }
+    note_weaker_sandbox(&gate);
+    // SAFETY: eventfd makes a new descriptor.
+    let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+    if raw < 0 {
+        return Err(abandon(
+            &mut child,
+            format!("cannot make its end signal: {}", std::io::Error::last_os_error()),
+        ));
+    }
+    // SAFETY: `raw` is a new descriptor that nothing else owns.
+    let ended = unsafe { OwnedFd::from_raw_fd(raw) };
+    let served = Served::new(&gate, handler, pidfd.as_raw_fd(), ended.as_raw_fd());
+    std::thread::scope(|scope| {
         let first = std::thread::Builder::new()
             .name("cvm-thread-1".to_string())
             .stack_size(256 * 1024)
@@ -186,14 +199,21 @@ pub unsafe fn run_cvm_process(
         }
         gate.state().store(state::GO, Ordering::Release);
         futex::wake(gate.state().as_ptr() as u64, 1, 0);
-        let status = child.wait();
+        wait_for_end(pidfd.as_raw_fd(), ended.as_raw_fd());
         served.end(None);
-        status
     });
-    let stop = served.take_stop().unwrap_or_else(|| match status {
-        Ok(status) => ended_by_itself(&gate, status),
-        Err(_) => CvmStop::HandlerPanicked,
-    });
+    let stop = match served.take_stop() {
+        // The intravisor ended it and killed its process: the process is reaped, and its
+        // groups removed, apart from the next cVM's start.
+        Some(stop) => {
+            reaper::reap(child, groups);
+            return Ok((stop, served.thread_count()));
+        }
+        None => match child.wait() {
+            Ok(status) => ended_by_itself(&gate, status),
+            Err(_) => CvmStop::HandlerPanicked,
+        },
+    };
     let stop = match stop {
         CvmStop::Faulted(Fault { signal: libc::SIGXCPU, .. }) => {
             CvmStop::Killed(Limit::CpuSeconds(process.cpu_seconds.unwrap_or(0)))
@@ -206,6 +226,29 @@ pub unsafe fn run_cvm_process(
     };
     drop(groups);
     Ok((stop, served.thread_count()))
+}
+
+/// Kills and reaps a process whose cVM cannot run; returns why.
+fn abandon(child: &mut std::process::Child, reason: String) -> String {
+    let _ = child.kill();
+    let _ = child.wait();
+    reason
+}
+
+/// Waits until the process `pidfd` names has ended, or the intravisor has ended its cVM
+/// (`ended`, an eventfd, is written).
+fn wait_for_end(pidfd: libc::c_int, ended: libc::c_int) {
+    let mut watched = [
+        libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: ended, events: libc::POLLIN, revents: 0 },
+    ];
+    loop {
+        // SAFETY: poll reads and writes the two entries of `watched`.
+        let ready = unsafe { libc::poll(watched.as_mut_ptr(), 2, -1) };
+        if ready > 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
 }
 
 /// Waits until the process says its sandbox is in place.

@@ -3,13 +3,14 @@
 //!
 //! - The program is `cvm-process` (`shim.c`), embedded in the intravisor and exec'd
 //!   from a sealed memory file: the new process holds nothing of the intravisor.
-//! - The gate, the region and the read-only view of the shared objects are its
-//!   descriptors 0, 1 and 2; no other descriptor of the intravisor survives the exec.
-//!   The process itself, before it enters the cVM: asks to be killed if the intravisor's
-//!   thread that started it ends (`PR_SET_PDEATHSIG`), gives up core dumps, takes the
-//!   processor time limit the deployment sets (`RLIMIT_CPU`), and new user, mount, IPC,
-//!   network, UTS and cgroup namespaces ([`NAMESPACES`]) where the kernel allows them
-//!   (the errno is noted in the gate otherwise, and logged).
+//! - It is started ahead of need ([`start_idle`], kept by `pool`) with one end of a
+//!   socket as its only descriptor; no descriptor of the intravisor survives the exec.
+//!   The process asks to be killed if the intravisor's thread that started it ends
+//!   (`PR_SET_PDEATHSIG`), gives up core dumps and takes new user, mount, IPC, network,
+//!   UTS and cgroup namespaces ([`NAMESPACES`]) where the kernel allows them (the errno
+//!   is noted in the gate otherwise, and logged). When a cVM is to run, [`Idle::hand`]
+//!   sends it the gate, the region and the read-only view of the shared objects; it
+//!   takes the processor time limit the deployment sets (`RLIMIT_CPU`).
 //! - The seccomp filter (compiled once with `seccompiler`, installed by the process
 //!   itself before it enters the cVM): futex waits and wakes, the thread's own id,
 //!   `clone` with exactly the flags of a cVM thread, the thread pointer (`arch_prctl
@@ -139,22 +140,81 @@ fn seal_program() -> io::Result<OwnedFd> {
     Ok(OwnedFd::from(read_only))
 }
 
-/// Starts `cvm-process` for the cVM whose gate is `gate`, with its region and the
-/// read-only view of the shared objects as its descriptors 0, 1 and 2 (it has no use for
-/// standard input and output). With nothing to do between fork and exec, the standard
-/// library starts it with `posix_spawn`, without copying the intravisor's page tables;
-/// the process sets up the rest itself (`shim.c`).
-pub(super) fn spawn(gate: &Gate, region: BorrowedFd<'_>, shared: BorrowedFd<'_>) -> Result<Child, String> {
+/// A started `cvm-process` waiting for a cVM: it has its namespaces, and reads the
+/// cVM's descriptors from `socket`.
+#[derive(Debug)]
+pub(super) struct Idle {
+    pub(super) child: Child,
+    socket: OwnedFd,
+}
+
+/// Starts `cvm-process`, with one end of a socket as its descriptor 0 and nothing else
+/// (standard output and error are `/dev/null`). With nothing to do between fork and exec,
+/// the standard library starts it with `posix_spawn`, without copying the intravisor's
+/// page tables; the process sets up the rest itself (`shim.c`).
+pub(super) fn start_idle() -> Result<Idle, String> {
     let program = program_file()?;
-    let copy = |file: BorrowedFd<'_>| {
-        file.try_clone_to_owned().map_err(|error| format!("cannot pass a file to the cVM process: {error}"))
-    };
-    let mut command = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
-    command
+    let mut ends = [0; 2];
+    // SAFETY: socketpair writes two new descriptors into `ends`.
+    if unsafe {
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, ends.as_mut_ptr())
+    } != 0
+    {
+        return Err(format!("cannot make a socket for a cVM process: {}", io::Error::last_os_error()));
+    }
+    // SAFETY: both descriptors are new and owned by nothing else.
+    let (socket, theirs) = unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+    let child = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()))
         .arg0("cvm-process")
         .env_clear()
-        .stdin(Stdio::from(copy(gate.file())?))
-        .stdout(Stdio::from(copy(region)?))
-        .stderr(Stdio::from(copy(shared)?));
-    command.spawn().map_err(|error| format!("cannot start the cVM process: {error}"))
+        .stdin(Stdio::from(theirs))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|error| format!("cannot start a cVM process: {error}"))?;
+    Ok(Idle { child, socket })
+}
+
+impl Idle {
+    /// Hands the process its cVM: the gate, the region and the read-only view of the
+    /// shared objects.
+    pub(super) fn hand(
+        self,
+        gate: &Gate,
+        region: BorrowedFd<'_>,
+        shared: BorrowedFd<'_>,
+    ) -> Result<Child, String> {
+        let files = [gate.file().as_raw_fd(), region.as_raw_fd(), shared.as_raw_fd()];
+        let byte = [0u8; 1];
+        let mut vector = libc::iovec { iov_base: byte.as_ptr() as *mut libc::c_void, iov_len: 1 };
+        // SAFETY: CMSG_SPACE is a size computation.
+        let space = unsafe { libc::CMSG_SPACE(core::mem::size_of_val(&files) as u32) } as usize;
+        let mut control = vec![0u64; space.div_ceil(8)];
+        // SAFETY: msghdr is plain data; all-zero is a valid empty header.
+        let mut header: libc::msghdr = unsafe { core::mem::zeroed() };
+        header.msg_iov = &mut vector;
+        header.msg_iovlen = 1;
+        header.msg_control = control.as_mut_ptr().cast();
+        header.msg_controllen = space as _;
+        // SAFETY: the header names `control`, which has room for one control message with
+        // three descriptors (CMSG_SPACE); CMSG_FIRSTHDR points into it and CMSG_DATA past
+        // its header, where the three descriptors are copied.
+        unsafe {
+            let message = libc::CMSG_FIRSTHDR(&header);
+            (*message).cmsg_level = libc::SOL_SOCKET;
+            (*message).cmsg_type = libc::SCM_RIGHTS;
+            (*message).cmsg_len = libc::CMSG_LEN(core::mem::size_of_val(&files) as u32) as _;
+            core::ptr::copy_nonoverlapping(files.as_ptr(), libc::CMSG_DATA(message).cast::<libc::c_int>(), 3);
+        }
+        // SAFETY: sendmsg reads the header, the byte and the control message set up above.
+        let sent = unsafe { libc::sendmsg(self.socket.as_raw_fd(), &header, libc::MSG_NOSIGNAL) };
+        let mut child = self.child;
+        if sent != 1 {
+            let error = io::Error::last_os_error();
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("cannot hand a cVM to its process: {error}"));
+        }
+        Ok(child)
+    }
 }

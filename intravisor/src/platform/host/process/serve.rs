@@ -31,6 +31,8 @@ use super::gate::{slot, slot_state, Action, Gate, RETURNED, SLOTS};
 const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// Futex operations on words the cVM process also waits on: shared ones (not private).
 const SHARED: libc::c_int = 0;
+/// How many times a serving thread looks for the next request before it sleeps on it.
+const SPINS: u32 = 256;
 /// The intravisor's stack for a serving thread.
 const SERVER_STACK: usize = 256 * 1024;
 
@@ -52,6 +54,8 @@ pub(super) struct Served<'a> {
     handler: &'a (dyn HostcallHandler + 'a),
     /// Kills the process (a pidfd: never another process, even once it is reaped).
     pidfd: libc::c_int,
+    /// An eventfd written when the cVM ends, for the thread waiting for that.
+    ended: libc::c_int,
     stop: Mutex<Option<CvmStop>>,
     ending: AtomicBool,
     threads: Mutex<Threads>,
@@ -60,7 +64,12 @@ pub(super) struct Served<'a> {
 
 impl<'a> Served<'a> {
     /// Serving the process behind `pidfd`, whose first thread is in slot 0.
-    pub(super) fn new(gate: &'a Gate, handler: &'a (dyn HostcallHandler + 'a), pidfd: libc::c_int) -> Self {
+    pub(super) fn new(
+        gate: &'a Gate,
+        handler: &'a (dyn HostcallHandler + 'a),
+        pidfd: libc::c_int,
+        ended: libc::c_int,
+    ) -> Self {
         let mut threads =
             Threads { used: [false; SLOTS], ids: [0; SLOTS], clear: [0; SLOTS], alive: 1, next_id: 2 };
         threads.used[0] = true;
@@ -69,6 +78,7 @@ impl<'a> Served<'a> {
             gate,
             handler,
             pidfd,
+            ended,
             stop: Mutex::new(None),
             ending: AtomicBool::new(false),
             threads: Mutex::new(threads),
@@ -103,8 +113,11 @@ impl<'a> Served<'a> {
         }
         self.ending.store(true, Ordering::Release);
         // SAFETY: pidfd_send_signal on our own pidfd; the descriptor names the cVM's
-        // process only, even after it died.
-        unsafe { libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd, libc::SIGKILL, 0usize, 0u32) };
+        // process only, even after it died. The eventfd write adds 1 to its counter.
+        unsafe {
+            libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd, libc::SIGKILL, 0usize, 0u32);
+            libc::write(self.ended, (&1u64 as *const u64).cast(), 8);
+        }
         for index in 0..SLOTS {
             for word in [slot::STATE, slot::TID] {
                 futex::wake(self.gate.slot_half(index, word).as_ptr() as u64, u32::MAX, 0);
@@ -115,6 +128,7 @@ impl<'a> Served<'a> {
     /// Serves the hostcalls of slot `index` until its thread or the cVM ends.
     pub(super) fn serve<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>, index: usize) {
         let state = self.gate.slot_half(index, slot::STATE);
+        let mut spins = 0;
         loop {
             if self.ending() {
                 return;
@@ -125,9 +139,16 @@ impl<'a> Served<'a> {
                 return;
             }
             if now != slot_state::REQUEST {
-                let _ = futex::wait_raw(state.as_ptr() as u64, now, 0, WAIT_SLICE);
+                // A thread that just had an answer often asks again at once.
+                if spins < SPINS {
+                    spins += 1;
+                    core::hint::spin_loop();
+                } else {
+                    let _ = futex::wait_raw(state.as_ptr() as u64, now, 0, WAIT_SLICE);
+                }
                 continue;
             }
+            spins = 0;
             let number = self.gate.slot_get(index, slot::NUMBER);
             let arguments: [u64; 5] =
                 core::array::from_fn(|at| self.gate.slot_get(index, slot::ARGUMENTS + at));

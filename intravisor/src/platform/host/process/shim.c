@@ -1,14 +1,15 @@
 /* cvm-process: the process a cVM runs in on the Linux host (ARCHITECTURE §5).
  *
- * The intravisor execs this small static program, with no C library, for every cVM,
- * from a sealed memory file: nothing of the intravisor is mapped here. File descriptor
- * 0 is the cVM's gate (a memory file shared with the intravisor: what to map and enter,
- * the seccomp filter, one hostcall slot per thread, the fault record), 1 the cVM's
- * region and 2 a read-only view of the shared objects. This program
+ * The intravisor execs this small static program, with no C library, from a sealed
+ * memory file: nothing of the intravisor is mapped here. It starts it ahead of need (a
+ * pool of started processes), and this program
  *
  *   0. asks to be killed with the intravisor's thread that started it, gives up core
- *      dumps, takes its processor time limit, and new namespaces (where the kernel
- *      allows: the error is noted in the gate);
+ *      dumps, takes new namespaces (where the kernel allows: the error is noted in the
+ *      gate), and waits on descriptor 0, a socket, for a cVM: three descriptors, the
+ *      cVM's gate (a memory file shared with the intravisor: what to map and enter, the
+ *      seccomp filter, one hostcall slot per thread, the fault record), its region and a
+ *      read-only view of the shared objects; then takes its processor time limit;
  *   1. maps the region and the shared objects it is given, at their addresses, with
  *      their protections (the objects from a read-only file: no mapping of them can
  *      ever become writable), and closes every file descriptor;
@@ -46,6 +47,9 @@ enum { STARTING, READY, GO, FAILED };
 /* Setup stages, reported with the errno when one fails. */
 enum { STAGE_GATE = 1, STAGE_MAP, STAGE_SIGNALS, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_LAYOUT, STAGE_LIMITS };
 /* Mapping words: start, length, protection, file (1 region, 2 objects), offset, kind. */
+enum { FILE_REGION = 1, FILE_SHARED = 2 };
+/* The namespaces it takes: USER|NS|IPC|NET|UTS|CGROUP (the gate says the same). */
+#define NAMESPACE_FLAGS 0x5e020000L
 enum { M_START, M_LENGTH, M_PROTECTION, M_FILE, M_OFFSET, M_KIND, MAPPING_WORDS };
 enum { KIND_MAP, KIND_PROTECT };
 #define MAPPING_OFFSET 4096
@@ -69,14 +73,14 @@ enum {
     SYS_close = 3, SYS_mmap = 9, SYS_mprotect = 10, SYS_rt_sigaction = 13, SYS_rt_sigreturn = 15,
     SYS_clone = 56, SYS_exit = 60, SYS_sigaltstack = 131, SYS_prctl = 157, SYS_arch_prctl = 158,
     SYS_gettid = 186, SYS_futex = 202, SYS_set_tid_address = 218, SYS_exit_group = 231,
-    SYS_seccomp = 317, SYS_unshare = 272, SYS_prlimit64 = 302,
+    SYS_seccomp = 317, SYS_unshare = 272, SYS_prlimit64 = 302, SYS_recvmsg = 47,
 };
 #elif defined(__aarch64__)
 enum {
     SYS_close = 57, SYS_mmap = 222, SYS_mprotect = 226, SYS_rt_sigaction = 134,
     SYS_rt_sigreturn = 139, SYS_clone = 220, SYS_exit = 93, SYS_sigaltstack = 132, SYS_prctl = 167,
     SYS_gettid = 178, SYS_futex = 98, SYS_set_tid_address = 96, SYS_exit_group = 94,
-    SYS_seccomp = 277, SYS_unshare = 97, SYS_prlimit64 = 261,
+    SYS_seccomp = 277, SYS_unshare = 97, SYS_prlimit64 = 261, SYS_recvmsg = 212,
 };
 #else
 #error "cvm-process runs on x86-64 and AArch64 Linux"
@@ -116,6 +120,16 @@ static long syscall6(long number, long a, long b, long c, long d, long e, long f
     syscall6(number, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 static volatile uint64_t *gate;
+/* How many times a thread looks for its answer before it sleeps on it. */
+#define SPINS 256
+
+static void relax(void) {
+#if defined(__x86_64__)
+    __asm__ volatile("pause");
+#else
+    __asm__ volatile("yield");
+#endif
+}
 /* The hostcall numbers of futex waits and wakes, from the gate. */
 static uint64_t futex_wait_number, futex_wake_number;
 
@@ -299,11 +313,15 @@ int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, ui
     volatile uint32_t *state = (volatile uint32_t *)&slot[S_STATE];
     __atomic_store_n(state, REQUEST, __ATOMIC_RELEASE);
     futex_wake(&slot[S_STATE]);
-    for (;;) {
+    /* Most answers come within microseconds: wait for them on the core before sleeping. */
+    for (unsigned spin = 0;; spin++) {
         uint32_t now = __atomic_load_n(state, __ATOMIC_ACQUIRE);
         if (now == RESPONSE)
             break;
-        futex_wait(&slot[S_STATE], now);
+        if (spin < SPINS)
+            relax();
+        else
+            futex_wait(&slot[S_STATE], now);
     }
     int64_t result = (int64_t)slot[S_RESULT];
     uint64_t action = slot[S_ACTION];
@@ -431,17 +449,44 @@ __asm__(".text\n"
         "  brk #0\n");
 #endif
 
+/* Receives the cVM's three descriptors (gate, region, shared objects) from the socket
+ * on descriptor 0; returns 0, or the error. */
+static long receive_files(int files[3]) {
+    char byte;
+    struct { void *base; size_t length; } vector = { &byte, 1 };
+    /* A control message: length, level, type, then three descriptors. */
+    union { struct { size_t length; int level; int type; int files[3]; } message; uint64_t align[4]; } control;
+    struct {
+        void *name; unsigned name_length; void *vectors; size_t vector_count;
+        void *control; size_t control_length; int flags;
+    } header = { 0, 0, &vector, 1, &control, sizeof control, 0 };
+    long result = SYSCALL(SYS_recvmsg, 0, &header, 0x40000000 /* MSG_CMSG_CLOEXEC */, 0, 0, 0);
+    if (result <= 0)
+        return result < 0 ? result : -5 /* EIO: the intravisor went away */;
+    if (header.control_length < sizeof control.message || control.message.level != 1 /* SOL_SOCKET */ ||
+        control.message.type != 1 /* SCM_RIGHTS */)
+        return -22;
+    for (int index = 0; index < 3; index++)
+        files[index] = control.message.files[index];
+    return 0;
+}
+
 _Noreturn void shim_main(void) {
-    long result = SYSCALL(SYS_mmap, 0, SLOT_OFFSET + SLOTS * SLOT_WORDS * 8, 3 /* READ|WRITE */,
-                          1 /* SHARED */, 0, 0);
-    if (result < 0 && result > -4096)
-        exit_group(126);
-    gate = (volatile uint64_t *)result;
-    if (gate[H_MAGIC] != GATE_MAGIC || gate[H_VERSION] != GATE_VERSION)
-        fail(STAGE_LAYOUT, -22);
     SYSCALL(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9 /* SIGKILL */, 0, 0, 0, 0);
     uint64_t no_core[2] = { 0, 0 };
     SYSCALL(SYS_prlimit64, 0, 4 /* RLIMIT_CORE */, no_core, 0, 0, 0);
+    long namespaces = SYSCALL(SYS_unshare, NAMESPACE_FLAGS, 0, 0, 0, 0, 0);
+    int files[3];
+    if (receive_files(files) < 0)
+        exit_group(126);
+    long result = SYSCALL(SYS_mmap, 0, SLOT_OFFSET + SLOTS * SLOT_WORDS * 8, 3 /* READ|WRITE */,
+                          1 /* SHARED */, files[0], 0);
+    if (result < 0 && result > -4096)
+        exit_group(126);
+    gate = (volatile uint64_t *)result;
+    if (gate[H_MAGIC] != GATE_MAGIC || gate[H_VERSION] != GATE_VERSION || gate[H_NAMESPACE_FLAGS] != NAMESPACE_FLAGS)
+        fail(STAGE_LAYOUT, -22);
+    gate[H_NAMESPACES] = namespaces < 0 ? (uint64_t)-namespaces : 0;
     if (gate[H_CPU_SECONDS]) {
         /* SIGXCPU at the limit ends the process (no handler); the hard limit a second
          * later kills it whatever it does. */
@@ -450,8 +495,6 @@ _Noreturn void shim_main(void) {
         if (result < 0)
             fail(STAGE_LIMITS, result);
     }
-    result = SYSCALL(SYS_unshare, gate[H_NAMESPACE_FLAGS], 0, 0, 0, 0, 0);
-    gate[H_NAMESPACES] = result < 0 ? (uint64_t)-result : 0;
     uint64_t mappings = gate[H_MAPPING_COUNT];
     if (mappings > MOST_MAPPINGS || gate[H_FILTER_LENGTH] > MOST_FILTER)
         fail(STAGE_LAYOUT, -22);
@@ -460,8 +503,11 @@ _Noreturn void shim_main(void) {
         if (mapping[M_KIND] == KIND_PROTECT) {
             result = SYSCALL(SYS_mprotect, mapping[M_START], mapping[M_LENGTH], mapping[M_PROTECTION], 0, 0, 0);
         } else {
+            if (mapping[M_FILE] != FILE_REGION && mapping[M_FILE] != FILE_SHARED)
+                fail(STAGE_LAYOUT, -22);
             result = SYSCALL(SYS_mmap, mapping[M_START], mapping[M_LENGTH], mapping[M_PROTECTION],
-                             0x100001 /* SHARED | FIXED_NOREPLACE */, mapping[M_FILE], mapping[M_OFFSET]);
+                             0x100001 /* SHARED | FIXED_NOREPLACE */, files[mapping[M_FILE]],
+                             mapping[M_OFFSET]);
             if (result >= 0 && (uint64_t)result != mapping[M_START])
                 result = -17; /* EEXIST: an old kernel placed it elsewhere */
         }
