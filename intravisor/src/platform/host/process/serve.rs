@@ -31,8 +31,6 @@ use super::gate::{slot, slot_state, Action, Gate, RETURNED, SLOTS};
 const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// Futex operations on words the cVM process also waits on: shared ones (not private).
 const SHARED: libc::c_int = 0;
-/// How many times a serving thread looks for the next request before it sleeps on it.
-const SPINS: u32 = 256;
 /// The intravisor's stack for a serving thread.
 const SERVER_STACK: usize = 256 * 1024;
 
@@ -128,7 +126,6 @@ impl<'a> Served<'a> {
     /// Serves the hostcalls of slot `index` until its thread or the cVM ends.
     pub(super) fn serve<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>, index: usize) {
         let state = self.gate.slot_half(index, slot::STATE);
-        let mut spins = 0;
         loop {
             if self.ending() {
                 return;
@@ -138,17 +135,12 @@ impl<'a> Served<'a> {
                 self.thread_ended(index);
                 return;
             }
+            // No spinning for the next request here: on a busy machine that only takes
+            // the core from the cVMs (the caller waits a little for its answer instead).
             if now != slot_state::REQUEST {
-                // A thread that just had an answer often asks again at once.
-                if spins < SPINS {
-                    spins += 1;
-                    core::hint::spin_loop();
-                } else {
-                    let _ = futex::wait_raw(state.as_ptr() as u64, now, 0, WAIT_SLICE);
-                }
+                let _ = futex::wait_raw(state.as_ptr() as u64, now, 0, WAIT_SLICE);
                 continue;
             }
-            spins = 0;
             let number = self.gate.slot_get(index, slot::NUMBER);
             let arguments: [u64; 5] =
                 core::array::from_fn(|at| self.gate.slot_get(index, slot::ARGUMENTS + at));
