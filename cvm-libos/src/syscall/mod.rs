@@ -11,6 +11,8 @@
 //! not serve returns `-ENOSYS` and is reported once per number on the cVM's standard
 //! error.
 
+mod linux;
+
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use abi::Hostcall;
@@ -18,107 +20,7 @@ use abi::Hostcall;
 use crate::cls::local;
 use crate::{heap, hostcall, interface};
 
-/// Linux system call numbers of the target architecture.
-#[cfg(target_arch = "x86_64")]
-mod number {
-    pub const READ: i64 = 0;
-    pub const WRITE: i64 = 1;
-    pub const OPEN: i64 = 2;
-    pub const CLOSE: i64 = 3;
-    pub const FSTAT: i64 = 5;
-    pub const ACCESS: i64 = 21;
-    pub const LSEEK: i64 = 8;
-    pub const MMAP: i64 = 9;
-    pub const MPROTECT: i64 = 10;
-    pub const MUNMAP: i64 = 11;
-    pub const BRK: i64 = 12;
-    pub const RT_SIGACTION: i64 = 13;
-    pub const RT_SIGPROCMASK: i64 = 14;
-    pub const IOCTL: i64 = 16;
-    pub const READV: i64 = 19;
-    pub const WRITEV: i64 = 20;
-    pub const MREMAP: i64 = 25;
-    pub const MADVISE: i64 = 28;
-    pub const GETPID: i64 = 39;
-    pub const EXIT: i64 = 60;
-    pub const FCNTL: i64 = 72;
-    pub const GETRUSAGE: i64 = 98;
-    pub const GETTID: i64 = 186;
-    pub const TKILL: i64 = 200;
-    pub const SET_TID_ADDRESS: i64 = 218;
-    pub const CLOCK_GETTIME: i64 = 228;
-    pub const EXIT_GROUP: i64 = 231;
-    pub const OPENAT: i64 = 257;
-    pub const NEWFSTATAT: i64 = 262;
-    pub const FACCESSAT: i64 = 269;
-    pub const GETRANDOM: i64 = 318;
-    pub const CLONE: i64 = 56;
-    pub const FUTEX: i64 = 202;
-    pub const SCHED_YIELD: i64 = 24;
-    pub const SCHED_GETAFFINITY: i64 = 204;
-    pub const NANOSLEEP: i64 = 35;
-    pub const CLOCK_NANOSLEEP: i64 = 230;
-    pub const MEMBARRIER: i64 = 324;
-}
-
-/// `struct stat` on x86-64: where `st_mode`, `st_size` and `st_blksize` are, and its size.
-#[cfg(target_arch = "x86_64")]
-mod stat {
-    pub const MODE: usize = 24;
-    pub const SIZE: usize = 48;
-    pub const BLOCK_SIZE: usize = 56;
-    pub const BYTES: usize = 144;
-}
-
-/// Linux system call numbers of the target architecture (the generic table).
-#[cfg(target_arch = "aarch64")]
-mod number {
-    pub const READ: i64 = 63;
-    pub const WRITE: i64 = 64;
-    pub const CLOSE: i64 = 57;
-    pub const FSTAT: i64 = 80;
-    pub const FACCESSAT: i64 = 48;
-    pub const LSEEK: i64 = 62;
-    pub const MMAP: i64 = 222;
-    pub const MPROTECT: i64 = 226;
-    pub const MUNMAP: i64 = 215;
-    pub const BRK: i64 = 214;
-    pub const RT_SIGACTION: i64 = 134;
-    pub const RT_SIGPROCMASK: i64 = 135;
-    pub const IOCTL: i64 = 29;
-    pub const READV: i64 = 65;
-    pub const WRITEV: i64 = 66;
-    pub const MREMAP: i64 = 216;
-    pub const MADVISE: i64 = 233;
-    pub const GETPID: i64 = 172;
-    pub const EXIT: i64 = 93;
-    pub const FCNTL: i64 = 25;
-    pub const GETRUSAGE: i64 = 165;
-    pub const GETTID: i64 = 178;
-    pub const TKILL: i64 = 130;
-    pub const SET_TID_ADDRESS: i64 = 96;
-    pub const CLOCK_GETTIME: i64 = 113;
-    pub const EXIT_GROUP: i64 = 94;
-    pub const OPENAT: i64 = 56;
-    pub const NEWFSTATAT: i64 = 79;
-    pub const GETRANDOM: i64 = 278;
-    pub const CLONE: i64 = 220;
-    pub const FUTEX: i64 = 98;
-    pub const SCHED_YIELD: i64 = 124;
-    pub const SCHED_GETAFFINITY: i64 = 123;
-    pub const NANOSLEEP: i64 = 101;
-    pub const CLOCK_NANOSLEEP: i64 = 115;
-    pub const MEMBARRIER: i64 = 283;
-}
-
-/// `struct stat` of the generic table (AArch64).
-#[cfg(target_arch = "aarch64")]
-mod stat {
-    pub const MODE: usize = 16;
-    pub const SIZE: usize = 48;
-    pub const BLOCK_SIZE: usize = 56;
-    pub const BYTES: usize = 128;
-}
+use linux::{number, stat};
 
 const ENOENT: i64 = 2;
 const EAGAIN: i64 = 11;

@@ -16,8 +16,9 @@
 //! its segments ask), the CLS instances, the CLS table, a guard page, the heap, a guard
 //! page, and the stack at the top.
 
+mod error;
+
 use alloc::vec::Vec;
-use core::fmt;
 use core::ops::Range;
 
 use abi::{ClsSlot, ClsTable};
@@ -27,130 +28,10 @@ use crate::guest::{Mapping, Protection};
 use crate::region::PAGE_SIZE;
 use crate::sharing::{rebase, template_span, Instance};
 
+pub use error::LayoutError;
+
 /// The smallest heap a cVM is given.
 pub const MINIMUM_HEAP: u64 = 64 * 1024;
-
-/// Why a plan was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LayoutError {
-    /// The plan has no objects.
-    Empty,
-    /// The plan's object list and the object files given do not match.
-    ObjectCount {
-        /// Objects in the plan.
-        planned: usize,
-        /// Files given.
-        given: usize,
-    },
-    /// A segment reaches past its object's image.
-    SegmentOutsideImage {
-        /// The object.
-        object: usize,
-        /// The segment's offset in the image.
-        offset: u64,
-    },
-    /// A segment's bytes reach past the end of its file, or are more than its memory.
-    SegmentOutsideFile {
-        /// The object.
-        object: usize,
-        /// The segment's offset in the image.
-        offset: u64,
-    },
-    /// A page would be both writable and executable.
-    WritableAndExecutable {
-        /// The object.
-        object: usize,
-        /// The page's offset in the image.
-        offset: u64,
-    },
-    /// A relocation site is not inside a writable segment of its object.
-    RelocationSite {
-        /// The object.
-        object: usize,
-        /// The site's offset in the image.
-        site: u64,
-    },
-    /// A relocation would write a pointer to outside every object of the plan.
-    RelocationTarget {
-        /// The object holding the site.
-        object: usize,
-        /// The site's offset in the image.
-        site: u64,
-    },
-    /// The `PT_GNU_RELRO` range is not inside its object's image.
-    Relro {
-        /// The object.
-        object: usize,
-    },
-    /// The entry point is not inside an executable segment of the program.
-    Entry {
-        /// The entry point's offset in the program's image.
-        offset: u64,
-    },
-    /// A shared object points into an object that is not shared.
-    SharedPointsToPrivate {
-        /// The shared object.
-        object: usize,
-        /// The relocation site's offset in its image.
-        site: u64,
-    },
-    /// Two objects' templates would share a slot of the CLS table.
-    SlotConflict {
-        /// The object placed second.
-        object: usize,
-    },
-    /// The images, the minimum heap and the stack do not fit the region.
-    RegionTooSmall {
-        /// Bytes needed at least.
-        needed: u64,
-        /// The region's size.
-        available: u64,
-    },
-}
-
-impl fmt::Display for LayoutError {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Empty => write!(formatter, "the loader proposed a plan with no objects"),
-            Self::ObjectCount { planned, given } => {
-                write!(formatter, "the plan names {planned} objects but {given} object files were given")
-            }
-            Self::SegmentOutsideImage { object, offset } => {
-                write!(formatter, "object {object}: the segment at image offset {offset:#x} reaches past the image")
-            }
-            Self::SegmentOutsideFile { object, offset } => write!(
-                formatter,
-                "object {object}: the bytes of the segment at image offset {offset:#x} are not inside the file"
-            ),
-            Self::WritableAndExecutable { object, offset } => {
-                write!(formatter, "object {object}: the page at image offset {offset:#x} would be writable and executable")
-            }
-            Self::RelocationSite { object, site } => write!(
-                formatter,
-                "object {object}: relocation site at image offset {site:#x} is not inside a writable segment"
-            ),
-            Self::RelocationTarget { object, site } => write!(
-                formatter,
-                "object {object}: relocation at image offset {site:#x} points outside every object of the plan"
-            ),
-            Self::Relro { object } => write!(formatter, "object {object}: the RELRO range is not inside the image"),
-            Self::Entry { offset } => {
-                write!(formatter, "the entry point at image offset {offset:#x} is not in executable code")
-            }
-            Self::SharedPointsToPrivate { object, site } => write!(
-                formatter,
-                "object {object}: the shared copy would hold, at image offset {site:#x}, the address of an object that is not shared"
-            ),
-            Self::SlotConflict { object } => {
-                write!(formatter, "object {object}: its templates share a slot of the CLS table with another object's")
-            }
-            Self::RegionTooSmall { needed, available } => write!(
-                formatter,
-                "the region of {available:#x} bytes is too small: the program, a {MINIMUM_HEAP:#x}-byte heap and the stack need {needed:#x}; raise `isolation.size`"
-            ),
-        }
-    }
-}
 
 /// A 64-bit little-endian write: (address, value).
 pub type Write = (u64, u64);
