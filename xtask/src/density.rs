@@ -325,18 +325,7 @@ fn print_steady(name: &str, run: &Sampled) {
 /// The Pss of process `id` and of every process it started (an intravisor's cVM
 /// processes), in bytes, or `None` once it is gone.
 fn process_pss(id: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{id}/smaps_rollup")).ok()?;
-    let kilobytes =
-        text.lines().find_map(|line| line.strip_prefix("Pss:"))?.trim().trim_end_matches("kB").trim();
-    let own = kilobytes.parse::<u64>().ok()? * 1024;
-    let children: Vec<u32> = std::fs::read_dir(format!("/proc/{id}/task"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
-        .flat_map(|list| list.split_whitespace().filter_map(|child| child.parse().ok()).collect::<Vec<u32>>())
-        .collect();
-    Some(own + children.into_iter().filter_map(process_pss).sum::<u64>())
+    intravisor::platform::process_tree_memory(&id.to_string()).map(|(_, pss)| pss)
 }
 
 /// A deployment of `count` transcoders over the example's build, all in one tenant

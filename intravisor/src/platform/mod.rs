@@ -17,7 +17,7 @@ pub mod morello;
 
 #[cfg(feature = "std")]
 pub use host::{
-    hostcall_entry_address, kernel_memory, remove_cgroups, run_cvm, run_cvm_process, sample_peaks, Arena,
-    ArenaError, CvmEntry, CvmProcess, CvmStop, Fault, HostcallHandler, HostcallOutcome, Limit, TenantLimits,
-    ThreadStart,
+    hostcall_entry_address, kernel_memory, process_tree_memory, remove_cgroups, run_cvm, run_cvm_process,
+    sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop, Fault, HostcallHandler, HostcallOutcome,
+    Limit, TenantLimits, ThreadStart,
 };

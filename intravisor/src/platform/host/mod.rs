@@ -31,4 +31,4 @@ pub use signals::Fault;
 pub use switch::{
     hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome, Limit, ThreadStart,
 };
-pub use usage::{kernel_memory, sample_peaks};
+pub use usage::{kernel_memory, process_tree_memory, sample_peaks};

@@ -19,9 +19,10 @@ fn process_memory(process: &str) -> Option<(u64, u64)> {
     Some((field("Rss:")?, field("Pss:")?))
 }
 
-/// The processes this one started (its cVM processes), from every thread's children.
-fn children() -> Vec<String> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return Vec::new() };
+/// The processes `process` started (an intravisor's cVM processes), from every one of
+/// its threads' children.
+fn children(process: &str) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{process}/task")) else { return Vec::new() };
     tasks
         .flatten()
         .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
@@ -29,18 +30,24 @@ fn children() -> Vec<String> {
         .collect()
 }
 
-/// Rss and Pss in bytes of the intravisor and its cVM processes, or `None` where the
-/// kernel does not provide them.
-pub fn kernel_memory() -> Option<(u64, u64)> {
-    let (mut rss, mut pss) = process_memory("self")?;
-    for child in children() {
+/// Rss and Pss in bytes of `process` (a pid, or `self`) and of every process it started,
+/// or `None` where the kernel does not provide them (or the process is gone).
+pub fn process_tree_memory(process: &str) -> Option<(u64, u64)> {
+    let (mut rss, mut pss) = process_memory(process)?;
+    for child in children(process) {
         // A process that ended meanwhile counts no more.
-        if let Some((child_rss, child_pss)) = process_memory(&child) {
+        if let Some((child_rss, child_pss)) = process_tree_memory(&child) {
             rss += child_rss;
             pss += child_pss;
         }
     }
     Some((rss, pss))
+}
+
+/// Rss and Pss in bytes of the intravisor and its cVM processes, or `None` where the
+/// kernel does not provide them.
+pub fn kernel_memory() -> Option<(u64, u64)> {
+    process_tree_memory("self")
 }
 
 /// Samples Rss and Pss every `interval` until `done` is set; returns the peaks.
