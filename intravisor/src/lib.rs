@@ -22,8 +22,10 @@ pub mod config;
 pub mod cvm;
 pub mod guest;
 pub mod handles;
+pub mod hostcall;
 pub mod instance;
 pub mod layout;
+pub mod lifecycle;
 pub mod manifest;
 pub mod memory;
 #[cfg(feature = "std")]

@@ -20,4 +20,10 @@ pub trait RegionMemory {
     fn read(&self, address: u64, buffer: &mut [u8]) -> Result<(), Self::Error>;
     /// Zeroes `[start, end)` and makes it inaccessible.
     fn scrub(&self, start: u64, end: u64) -> Result<(), Self::Error>;
+    /// Gives a region just handed out (`[start, end)`, inaccessible, unused) whatever
+    /// backing a cVM's own process needs to map it; most arenas need nothing.
+    fn back_region(&self, start: u64, end: u64) -> Result<(), Self::Error> {
+        let _ = (start, end);
+        Ok(())
+    }
 }

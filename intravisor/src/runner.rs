@@ -16,31 +16,26 @@
 //! reported as `refused` with the reason; nothing of it stays mapped, and the others
 //! run. A cVM that faults is ended alone.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use std::collections::HashMap;
+use policy::PolicySet;
 
-use loader::LoadPlan;
-use policy::{Domain, PolicySet, Usage};
-
-use crate::capability::Cap;
 use crate::config::{CvmConfig, Deployment, ObjectRef, Wait};
 use crate::cvm::{CvmServices, OutputSink};
-use crate::instance::{instantiate, Build, Instance};
-use crate::layout::{lay_out, Layout, LayoutRequest, Placement, SlotGeometry};
+use crate::instance::Instance;
+use crate::lifecycle::{CodeModel, CvmObject, CvmRequest, Cvms};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::platform::{
     kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop,
     TenantLimits,
 };
-use crate::region::{region_alignment, RegionAllocator};
+use crate::region::region_alignment;
 use crate::report::{CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
-use crate::sharing::shareable_objects;
-use crate::store::{Acquired, ObjectStore};
 
 /// Stack of the intravisor's side of each cVM thread (hostcall handling).
 const HOST_THREAD_STACK: usize = 1 << 20;
@@ -66,14 +61,8 @@ pub enum Isolation {
 #[derive(Debug)]
 pub struct Intravisor {
     isolation: Isolation,
-    arena: Arena,
-    arena_capability: Cap,
-    regions: Mutex<RegionAllocator>,
-    store: ObjectStore,
-    slots: SlotGeometry,
+    cvms: Cvms<Arena>,
     sink: OutputSink,
-    /// Per tenant: cVMs prepared and not yet torn down, and the bytes of their regions.
-    tenant_usage: Mutex<HashMap<String, (u64, u64)>>,
 }
 
 /// What a cVM's process maps, where its boot block is, and its tenant's limits.
@@ -89,10 +78,9 @@ struct ProcessPlan {
 /// A cVM ready to be built and entered.
 #[derive(Debug)]
 struct Prepared {
+    /// The program, then its libraries, as the lifecycle's request named them.
     files: Vec<Arc<ObjectFile>>,
-    acquired: Acquired,
-    region: Range<u64>,
-    layout: Layout,
+    prepared: crate::lifecycle::Prepared,
     uses: Vec<ObjectUse>,
     /// Its tenant's limits, for the kernel to hold.
     limits: policy::Limits,
@@ -116,23 +104,12 @@ impl Intravisor {
         let size = crate::capability::representable_length(regions_size + SHARED_SLOTS * slot_size);
         let mut arena = Arena::reserve(size, region_alignment(size).max(slot_size))?;
         let range = arena.range();
-        let arena_capability = Cap::root().set_value(range.start).set_bounds_exact(range.end - range.start);
-        assert!(arena_capability.tag(), "the arena was aligned for exact bounds");
         let shared = range.start + regions_size..range.end;
         if isolation == Isolation::Process {
             arena.share_with_processes(shared.clone())?;
         }
-        let slots = SlotGeometry { base: range.start, shift: SLOT_SHIFT, count: size >> SLOT_SHIFT };
-        Ok(Self {
-            isolation,
-            regions: Mutex::new(RegionAllocator::new(range.start..shared.start)),
-            store: ObjectStore::new(shared, slot_size, arena_capability),
-            arena,
-            arena_capability,
-            slots,
-            sink,
-            tenant_usage: Mutex::new(HashMap::new()),
-        })
+        let cvms = Cvms::new(arena, range, shared.start, SLOT_SHIFT, CodeModel::Plain);
+        Ok(Self { isolation, cvms, sink })
     }
 
     /// An intravisor with room for every region of `deployment` at once; each cVM runs
@@ -157,10 +134,10 @@ impl Intravisor {
     /// private anonymous memory, which the intravisor's arena is only in the in-process
     /// mode.
     pub fn make_mergeable(&self) -> Result<(), String> {
-        if self.arena.shares_with_processes() {
+        if self.cvms.arena().shares_with_processes() {
             return Err("KSM merges only private anonymous memory, and cVM processes share theirs with the intravisor through memory files: run with --in-process to compare with KSM".to_string());
         }
-        self.arena.make_mergeable().map_err(|error| error.to_string())
+        self.cvms.arena().make_mergeable().map_err(|error| error.to_string())
     }
 
     /// Runs every cVM of `deployment` under `policies` and reports what became of each.
@@ -254,8 +231,9 @@ impl Intravisor {
         }
     }
 
-    /// Checks a cVM against the policies, plans it, acquires its shared objects, carves
-    /// and lays out its region. On refusal nothing of it stays mapped.
+    /// Resolves a cVM's objects (those requested by digest from the tenant that
+    /// publishes them) and prepares it (`lifecycle`). On refusal nothing of it stays
+    /// mapped.
     fn prepare(
         &self,
         cvm: &CvmConfig,
@@ -264,13 +242,11 @@ impl Intravisor {
         policies: &PolicySet,
     ) -> Result<Prepared, String> {
         let refusal = |refusal: policy::Refusal| format!("refused by a sharing policy: {refusal}");
-        let program = objects.get(&cvm.runtime)?;
-        // Objects requested by digest come from the tenant that publishes them.
-        let mut publishers: HashMap<[u8; 32], String> = HashMap::new();
-        let mut libraries = Vec::with_capacity(cvm.objects.len());
+        let mut files = vec![objects.get(&cvm.runtime)?];
+        let mut publishers = BTreeMap::new();
         for object in &cvm.objects {
             match object {
-                ObjectRef::Path(path) => libraries.push(objects.get(path)?),
+                ObjectRef::Path(path) => files.push(objects.get(path)?),
                 ObjectRef::Digest(digest) => {
                     let (publisher, _) = policies.check_request(&cvm.tenant, digest).map_err(refusal)?;
                     let file = objects.by_digest(digest).ok_or_else(|| {
@@ -280,143 +256,54 @@ impl Intravisor {
                         )
                     })?;
                     publishers.insert(*digest, publisher);
-                    libraries.push(file);
+                    files.push(file);
                 }
             }
         }
-        let inputs: Vec<loader::ObjectInput<'_>> = libraries
-            .iter()
-            .map(|library| loader::ObjectInput { name: &library.name, bytes: &library.bytes })
-            .collect();
-        let plan = loader::plan(loader::ObjectInput { name: &program.name, bytes: &program.bytes }, &inputs)
-            .map_err(|error| format!("the loader refused its objects: {error}"))?;
-        crate::instance::refuse_purecap(&plan)?;
-        let files = plan_files(&plan, &program, &libraries)?;
-        let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
-        let mut owners = Vec::with_capacity(files.len());
-        for file in &files {
-            policies.check_own_object(&cvm.tenant, &file.name, &file.sha256).map_err(refusal)?;
-            owners.push(match publishers.get(&file.sha256) {
-                Some(publisher) => publisher.clone(),
-                None => match policies.sharing_domain(&cvm.tenant, &file.sha256) {
-                    Domain::Own => cvm.tenant.clone(),
-                    Domain::Publisher(publisher) => publisher,
-                },
-            });
-        }
-        self.check_limits(cvm, policies, 0).map_err(|error| refusal(*error))?;
-        let identities: Vec<([u8; 32], String)> =
-            files.iter().zip(&owners).map(|(file, owner)| (file.sha256, owner.clone())).collect();
-        let shareable = shareable_objects(&plan);
-        let acquired = self
-            .store
-            .acquire(&self.arena, &plan, &bytes, &identities, &shareable)
-            .map_err(|error| format!("its shared objects were refused: {error}"))?;
-        let region =
-            match self.regions.lock().unwrap_or_else(PoisonError::into_inner).allocate(cvm.region_size) {
-                Ok(region) => region,
-                Err(error) => {
-                    self.store.release(&self.arena, acquired);
-                    return Err(error.to_string());
-                }
-            };
-        if let Err(error) = self.arena.back_region(region.clone()) {
-            self.tear_down(&cvm.name, region, acquired);
-            return Err(format!("its region could not be backed for its process: {error}"));
-        }
-        let sizes: Vec<u64> = bytes.iter().map(|file| file.len() as u64).collect();
-        let request = LayoutRequest {
-            plan: &plan,
-            file_sizes: &sizes,
-            placements: &acquired.placements,
-            region: region.clone(),
+        let request = CvmRequest {
+            tenant: &cvm.tenant,
+            objects: request_objects(&files),
+            region_size: cvm.region_size,
             stack_size: cvm.stack_size,
-            slots: self.slots,
+            publishers,
         };
-        let layout = match lay_out(request) {
-            Ok(layout) => layout,
-            Err(error) => {
-                self.tear_down(&cvm.name, region, acquired);
-                return Err(format!("its plan was refused: {error}"));
-            }
-        };
-        if let Err(error) = self.check_limits(cvm, policies, layout.cls_bytes()) {
-            self.tear_down(&cvm.name, region, acquired);
-            return Err(refusal(*error));
-        }
-        let mut tenants = self.tenant_usage.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = tenants.entry(cvm.tenant.clone()).or_default();
-        *entry = (entry.0 + 1, entry.1 + cvm.region_size);
-        drop(tenants);
-        let mut uses = Vec::with_capacity(files.len());
-        for (index, file) in files.iter().enumerate() {
-            let (loaded, shared_bytes, copy) = match (&acquired.placements[index], &acquired.shared[index]) {
-                (Placement::Shared { .. }, Some(object)) => {
-                    (acquired.loaded.contains(&index), object.image.end - object.image.start, Some(object.id))
-                }
-                _ => (true, 0, None),
-            };
+        let prepared = self.cvms.prepare(&request, policies)?;
+        let mut uses = Vec::with_capacity(prepared.files.len());
+        for ((index, (loaded, shared)), owner) in prepared.object_uses().enumerate().zip(&prepared.owners) {
+            let file = &files[prepared.files[index]];
+            let shared_bytes = shared.map_or(0, |object| object.image.end - object.image.start);
             usage.record(file.sha256, loaded, shared_bytes);
-            let bytes = if copy.is_some() { shared_bytes } else { plan.objects[index].image_size };
             uses.push(ObjectUse {
                 name: file.name.clone(),
                 sha256: file.digest_hex(),
-                copy,
-                owner: owners[index].clone(),
-                bytes,
+                copy: shared.map(|object| object.id),
+                owner: owner.clone(),
+                bytes: if shared.is_some() { shared_bytes } else { prepared.image_sizes[index] },
             });
         }
         let limits = policies.policy(&cvm.tenant).map(|policy| policy.limits.clone()).unwrap_or_default();
-        Ok(Prepared { files, acquired, region, layout, uses, limits })
-    }
-
-    /// Checks `cvm` against its tenant's limits, counting the cVMs prepared and not yet
-    /// torn down.
-    fn check_limits(
-        &self,
-        cvm: &CvmConfig,
-        policies: &PolicySet,
-        cls_bytes: u64,
-    ) -> Result<(), Box<policy::Refusal>> {
-        let tenants = self.tenant_usage.lock().unwrap_or_else(PoisonError::into_inner);
-        let (cvms, memory) = tenants.get(&cvm.tenant).copied().unwrap_or_default();
-        let usage = Usage {
-            cvms: cvms + 1,
-            memory_per_cvm: cvm.region_size,
-            memory_total: memory + cvm.region_size,
-            cls_bytes,
-        };
-        policies.check_limits(&cvm.tenant, &usage).map_err(Box::new)
+        Ok(Prepared { files, prepared, uses, limits })
     }
 
     /// Builds a prepared cVM in its region, runs it, and tears it down.
     fn execute(&self, cvm: &CvmConfig, ready: Prepared) -> CvmReport {
-        let Prepared { files, acquired, region, layout, uses, limits } = ready;
-        let bytes: Vec<&[u8]> = files.iter().map(|file| file.bytes.as_slice()).collect();
-        let shared = acquired.views();
-        let build = Build {
-            arena_capability: self.arena_capability,
-            layout: &layout,
-            files: &bytes,
-            shared: &shared,
-            name: &cvm.name,
-            arguments: &cvm.arguments,
+        let Prepared { files, prepared, uses, limits } = ready;
+        let layout = &prepared.layout;
+        let cls_bytes = layout.cls_bytes();
+        let private_bytes = layout.private_image_bytes() + cls_bytes + crate::region::PAGE_SIZE;
+        let hostcall_entry = match self.isolation {
             // A cVM process fills in its own entry.
-            hostcall_entry: match self.isolation {
-                Isolation::Process => 0,
-                Isolation::InProcess => crate::platform::hostcall_entry_address(),
-            },
-            entered: &[],
+            Isolation::Process => 0,
+            Isolation::InProcess => crate::platform::hostcall_entry_address(),
         };
-        let built = instantiate(&self.arena, build);
-        let mut report = match built {
-            Ok(instance) => self.enter(cvm, instance, limits),
-            Err(error) => refused(cvm, error.to_string()),
-        };
-        report.cls_bytes = layout.cls_bytes();
+        let objects = request_objects(&files);
+        let ran = self.cvms.run(prepared, &objects, &cvm.name, &cvm.arguments, hostcall_entry, |instance| {
+            self.enter(cvm, instance, limits)
+        });
+        let mut report = ran.unwrap_or_else(|reason| refused(cvm, reason));
+        report.cls_bytes = cls_bytes;
         report.objects = uses;
-        report.private_bytes = layout.private_image_bytes() + layout.cls_bytes() + crate::region::PAGE_SIZE;
-        self.tear_down(&cvm.name, region, acquired);
+        report.private_bytes = private_bytes;
         report
     }
 
@@ -430,7 +317,7 @@ impl Intravisor {
         };
         let services = CvmServices::new(
             &cvm.name,
-            &self.arena,
+            self.cvms.arena(),
             instance.memory,
             &self.sink,
             cvm.files.clone(),
@@ -509,7 +396,8 @@ impl Intravisor {
         services: &CvmServices<'_>,
     ) -> Result<(CvmStop, u64), String> {
         let files = self
-            .arena
+            .cvms
+            .arena()
             .region_files(process.region.start)
             .ok_or_else(|| "its region has no memory file".to_string())?;
         let memory = CvmProcess {
@@ -534,19 +422,9 @@ impl Intravisor {
         unsafe { run_cvm_process(start, memory, services) }
     }
 
-    /// Scrubs a region and gives it back, then the cVM's hold on shared objects.
-    fn tear_down(&self, name: &str, region: Range<u64>, acquired: Acquired) {
-        match self.arena.scrub(region.start, region.end) {
-            Ok(()) => self.regions.lock().unwrap_or_else(PoisonError::into_inner).release(region),
-            // A region that could not be scrubbed is never handed out again.
-            Err(error) => log::error!("cVM `{name}`: its region is kept out of use: {error}"),
-        }
-        self.store.release(&self.arena, acquired);
-    }
-
     /// Shared objects loaded now (for tests: zero once every cVM is torn down).
     pub fn shared_objects_loaded(&self) -> usize {
-        self.store.loaded_count()
+        self.cvms.shared_objects_loaded()
     }
 }
 
@@ -558,23 +436,9 @@ impl Drop for Intravisor {
     }
 }
 
-/// The files of a plan's objects, by plan index: the program, then the libraries the
-/// plan kept.
-fn plan_files(
-    plan: &LoadPlan,
-    program: &Arc<ObjectFile>,
-    libraries: &[Arc<ObjectFile>],
-) -> Result<Vec<Arc<ObjectFile>>, String> {
-    plan.objects
-        .iter()
-        .map(|planned| {
-            core::iter::once(program)
-                .chain(libraries)
-                .find(|file| file.name == planned.name)
-                .cloned()
-                .ok_or_else(|| format!("the plan names `{}`, which was not given", planned.name))
-        })
-        .collect()
+/// The lifecycle's view of a cVM's object files.
+fn request_objects(files: &[Arc<ObjectFile>]) -> Vec<CvmObject<'_>> {
+    files.iter().map(|file| CvmObject { name: &file.name, bytes: &file.bytes, sha256: file.sha256 }).collect()
 }
 
 fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {

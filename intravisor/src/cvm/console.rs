@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::sync::Mutex;
 
+use crate::hostcall::ConsoleLines;
+
 /// Where every cVM's console lines go (the intravisor's standard output by default).
 pub struct OutputSink {
     writer: Mutex<Box<dyn Write + Send>>,
@@ -36,47 +38,37 @@ impl OutputSink {
     }
 }
 
-/// The longest line kept before it is written out anyway.
-const LONGEST_LINE: usize = 4096;
-
-/// One cVM's console: partial lines wait here until their newline arrives.
+/// One cVM's console: partial lines wait in [`ConsoleLines`] until their newline.
 #[derive(Debug)]
 pub(super) struct Console<'a> {
     name: &'a str,
     sink: &'a OutputSink,
-    pending: [Vec<u8>; 2],
+    lines: ConsoleLines,
 }
 
 impl<'a> Console<'a> {
     pub(super) fn new(name: &'a str, sink: &'a OutputSink) -> Self {
-        Self { name, sink, pending: [Vec::new(), Vec::new()] }
+        Self { name, sink, lines: ConsoleLines::default() }
     }
 
     /// Takes bytes written to standard output (`error == false`) or standard error.
     pub(super) fn write(&mut self, error: bool, bytes: &[u8]) {
-        let stream = if error { ":err" } else { "" };
-        let pending = &mut self.pending[usize::from(error)];
-        for &byte in bytes {
-            if byte == b'\n' {
-                self.sink.write_line(self.name, stream, pending);
-                pending.clear();
-            } else {
-                pending.push(byte);
-                if pending.len() >= LONGEST_LINE {
-                    self.sink.write_line(self.name, stream, pending);
-                    pending.clear();
-                }
-            }
-        }
+        let Self { name, sink, lines } = self;
+        lines.write(error, bytes, |error, line| sink.write_line(name, stream(error), line));
     }
 
     /// Writes out what is left of unfinished lines.
     pub(super) fn flush(&mut self) {
-        for (index, stream) in ["", ":err"].iter().enumerate() {
-            if !self.pending[index].is_empty() {
-                self.sink.write_line(self.name, stream, &self.pending[index]);
-                self.pending[index].clear();
-            }
-        }
+        let Self { name, sink, lines } = self;
+        lines.flush(|error, line| sink.write_line(name, stream(error), line));
+    }
+}
+
+/// The tag of a stream in a console line's prefix.
+fn stream(error: bool) -> &'static str {
+    if error {
+        ":err"
+    } else {
+        ""
     }
 }

@@ -10,6 +10,7 @@ use abi::{Errno, OpenMode};
 
 use crate::config::{is_plain_file_name, FileGrant};
 use crate::handles::Handles;
+use crate::hostcall::Files;
 
 #[derive(Debug)]
 enum OpenFile {
@@ -30,7 +31,13 @@ impl FileTable {
         Self { grants, output, open: Handles::default() }
     }
 
-    pub(super) fn open(&mut self, name: &str, mode: OpenMode) -> Result<u64, Errno> {
+    fn slot(&mut self, handle: u64) -> Result<&mut OpenFile, Errno> {
+        self.open.get_mut(handle)
+    }
+}
+
+impl Files for FileTable {
+    fn open(&mut self, name: &str, mode: OpenMode) -> Result<u64, Errno> {
         let file = match mode {
             OpenMode::Read => {
                 let grant = self.grants.iter().find(|grant| grant.name == name).ok_or(Errno::NoEntry)?;
@@ -48,27 +55,27 @@ impl FileTable {
         self.open.insert(file)
     }
 
-    fn slot(&mut self, handle: u64) -> Result<&mut OpenFile, Errno> {
-        self.open.get_mut(handle)
+    fn is_output(&mut self, handle: u64) -> bool {
+        matches!(self.slot(handle), Ok(OpenFile::Writing(_)))
     }
 
-    pub(super) fn read(&mut self, handle: u64, buffer: &mut [u8]) -> Result<usize, Errno> {
+    fn read(&mut self, handle: u64, buffer: &mut [u8]) -> Result<usize, Errno> {
         match self.slot(handle)? {
             OpenFile::Reading(file) => file.read(buffer).map_err(|_| Errno::Io),
             _ => Err(Errno::BadHandle),
         }
     }
 
-    pub(super) fn write(&mut self, handle: u64, bytes: &[u8]) -> Result<usize, Errno> {
+    fn write(&mut self, handle: u64, bytes: &[u8]) -> Result<(), Errno> {
         match self.slot(handle)? {
-            OpenFile::Writing(file) => file.write_all(bytes).map(|()| bytes.len()).map_err(|_| Errno::Io),
+            OpenFile::Writing(file) => file.write_all(bytes).map_err(|_| Errno::Io),
             _ => Err(Errno::BadHandle),
         }
     }
 
     /// Moves a file's position: `whence` 0 from its start, 1 from the current position,
     /// 2 from its end.
-    pub(super) fn seek(&mut self, handle: u64, offset: i64, whence: u64) -> Result<u64, Errno> {
+    fn seek(&mut self, handle: u64, offset: i64, whence: u64) -> Result<u64, Errno> {
         let target = match whence {
             0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Invalid)?),
             1 => SeekFrom::Current(offset),
@@ -83,7 +90,7 @@ impl FileTable {
     }
 
     /// The size of an open file.
-    pub(super) fn size(&mut self, handle: u64) -> Result<u64, Errno> {
+    fn size(&mut self, handle: u64) -> Result<u64, Errno> {
         match self.slot(handle)? {
             OpenFile::Reading(file) | OpenFile::Writing(file) => {
                 file.metadata().map(|metadata| metadata.len()).map_err(|_| Errno::Io)
@@ -91,7 +98,7 @@ impl FileTable {
         }
     }
 
-    pub(super) fn close(&mut self, handle: u64) -> Result<(), Errno> {
+    fn close(&mut self, handle: u64) -> Result<(), Errno> {
         self.open.remove(handle).map(drop)
     }
 }

@@ -1,38 +1,26 @@
-//! The hostcall handler of one cVM.
-//!
-//! Every pointer argument is checked with [`GuestMemory::check`] against the cVM's data
-//! capability and page protections before a byte is copied; a range that fails returns
-//! `-EFAULT` to the cVM. Data crosses in bounded chunks through intravisor buffers, so
-//! a cVM can neither make the intravisor fault nor make it hold more than a chunk.
-//! What a cVM can make the intravisor log is rate-limited.
+//! The host's side of one cVM's hostcalls: what `crate::hostcall` decodes and checks,
+//! served with the host's files, console sink, clocks and random source.
 //!
 //! A cVM's threads share one handler: its console, file table and log budget are
-//! behind a lock, taken for one hostcall at a time and never while a thread waits.
-//! Thread starts and futex operations are checked here and carried out by the
-//! platform (`HostcallOutcome`).
+//! behind a lock, taken for one operation at a time and never while a thread waits.
+//! What a cVM can make the intravisor log is rate-limited. Thread starts and futex
+//! operations are carried out by the platform (`HostcallOutcome`).
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use abi::{Errno, Hostcall, OpenMode, STDERR, STDOUT};
+use abi::Errno;
 
 use super::console::{Console, OutputSink};
 use super::files::FileTable;
 use crate::config::FileGrant;
-use crate::guest::{Access, GuestMemory};
-use crate::platform::{Arena, HostcallHandler, HostcallOutcome, ThreadStart};
+use crate::guest::GuestMemory;
+use crate::hostcall::{Environment, Files};
+use crate::platform::{Arena, HostcallHandler, HostcallOutcome};
 
-/// The most bytes one read or write hostcall moves.
-const CHUNK: usize = 64 * 1024;
-/// The longest file name a cVM may pass.
-const LONGEST_NAME: u64 = 255;
 /// Log lines one cVM may cause before the rest are dropped.
 const LOG_BUDGET: u32 = 16;
-/// Bytes below a new thread's stack top that must be writable by the cVM.
-const LEAST_THREAD_STACK: u64 = 1024;
-/// Bytes of cVM memory a thread pointer must name: its thread control block.
-const THREAD_POINTER_BLOCK: u64 = 16;
 
 /// Serves the hostcalls of one cVM, for all its threads.
 #[derive(Debug)]
@@ -96,170 +84,52 @@ impl<'a> CvmServices<'a> {
             }
         }
     }
+}
 
-    /// Checks a range the cVM handed over, logging a refusal.
-    fn check(&self, call: Hostcall, address: u64, length: u64, access: Access) -> Result<(), Errno> {
-        self.memory.check(address, length, access).map_err(|fault| {
-            self.note(format_args!("{call:?} hostcall refused: {fault}"));
-            Errno::Fault
-        })
+/// One hostcall's view of the services: each operation takes the state's lock for
+/// itself, so no lock is held while data is copied or a thread waits.
+struct Serving<'s, 'a>(&'s CvmServices<'a>);
+
+impl Environment for Serving<'_, '_> {
+    fn memory(&self) -> &GuestMemory {
+        &self.0.memory
     }
 
-    /// Checks an aligned 32-bit word the cVM handed over.
-    fn check_word(&self, call: Hostcall, address: u64, access: Access) -> Result<(), Errno> {
-        if !address.is_multiple_of(4) {
-            self.note(format_args!("{call:?} hostcall refused: {address:#x} is not 4-byte aligned"));
-            return Err(Errno::Invalid);
-        }
-        self.check(call, address, 4, access)
+    fn copy_from_cvm(&self, address: u64, buffer: &mut [u8]) -> Result<(), Errno> {
+        self.0.arena.read(address, buffer).map_err(|_| Errno::Fault)
     }
 
-    fn write(&self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
-        self.check(Hostcall::Write, address, length, Access::Read)?;
-        let mut buffer = vec![0; (length as usize).min(CHUNK)];
-        let mut done = 0u64;
-        while done < length {
-            let chunk = ((length - done) as usize).min(CHUNK);
-            self.arena.read(address + done, &mut buffer[..chunk]).map_err(|_| Errno::Fault)?;
-            let mut state = self.state();
-            match handle {
-                STDOUT | STDERR => state.console.write(handle == STDERR, &buffer[..chunk]),
-                _ => {
-                    state.files.write(handle, &buffer[..chunk])?;
-                }
-            }
-            done += chunk as u64;
-        }
-        Ok(length)
+    fn copy_to_cvm(&self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
+        self.0.arena.write(address, bytes).map_err(|_| Errno::Fault)
     }
 
-    fn read(&self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
-        self.check(Hostcall::Read, address, length, Access::Write)?;
-        let mut buffer = vec![0; (length as usize).min(CHUNK)];
-        let count = self.state().files.read(handle, &mut buffer)?;
-        self.arena.write(address, &buffer[..count]).map_err(|_| Errno::Fault)?;
-        Ok(count as u64)
+    fn console(&mut self, error: bool, bytes: &[u8]) {
+        self.0.state().console.write(error, bytes);
     }
 
-    /// Checks a thread the cVM asks for: it starts in the cVM's code, on a stack of its
-    /// own, and the word cleared when it ends is the cVM's.
-    fn thread_start(&self, arguments: [u64; 5]) -> Result<ThreadStart, Errno> {
-        let [entry, stack_top, argument, thread_pointer, clear_address] = arguments;
-        self.check(Hostcall::ThreadCreate, entry, 1, Access::Execute)?;
-        if !stack_top.is_multiple_of(16) || stack_top < LEAST_THREAD_STACK {
-            self.note(format_args!(
-                "ThreadCreate hostcall refused: stack top {stack_top:#x} is not 16-byte aligned"
-            ));
-            return Err(Errno::Invalid);
-        }
-        self.check(
-            Hostcall::ThreadCreate,
-            stack_top - LEAST_THREAD_STACK,
-            LEAST_THREAD_STACK,
-            Access::Write,
-        )?;
-        if clear_address != 0 {
-            self.check_word(Hostcall::ThreadCreate, clear_address, Access::Write)?;
-        }
-        self.check_thread_pointer(Hostcall::ThreadCreate, thread_pointer)?;
-        Ok(ThreadStart { entry, stack_top, argument, thread_pointer, clear_address })
+    fn files<R>(&mut self, operation: impl FnOnce(&mut dyn Files) -> R) -> R {
+        operation(&mut self.0.state().files)
     }
 
-    /// A C library's thread pointer becomes machine state (the `fs` base, TPIDR_EL0):
-    /// 0 (none), or the address of 16 bytes of the cVM's own memory (its thread control
-    /// block; cvm-libos reads the word at offset 8 on AArch64). Anything else, such as a
-    /// non-canonical address that `wrfsbase` would refuse, is refused here.
-    fn check_thread_pointer(&self, call: Hostcall, thread_pointer: u64) -> Result<(), Errno> {
-        if thread_pointer == 0 {
-            return Ok(());
-        }
-        self.check(call, thread_pointer, THREAD_POINTER_BLOCK, Access::Read)
+    fn random(&mut self, buffer: &mut [u8]) -> Result<(), Errno> {
+        getrandom(buffer)
     }
 
-    fn random(&self, address: u64, length: u64) -> Result<u64, Errno> {
-        self.check(Hostcall::Random, address, length, Access::Write)?;
-        let mut buffer = vec![0u8; (length as usize).min(CHUNK)];
-        let mut done = 0u64;
-        while done < length {
-            let chunk = ((length - done) as usize).min(CHUNK);
-            getrandom(&mut buffer[..chunk])?;
-            self.arena.write(address + done, &buffer[..chunk]).map_err(|_| Errno::Fault)?;
-            done += chunk as u64;
-        }
-        Ok(length)
+    fn monotonic_nanoseconds(&self) -> u64 {
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
     }
 
-    fn open(&self, address: u64, length: u64, mode: u64) -> Result<u64, Errno> {
-        let mode = OpenMode::from_number(mode).ok_or(Errno::Invalid)?;
-        if length > LONGEST_NAME {
-            return Err(Errno::NameTooLong);
-        }
-        self.check(Hostcall::Open, address, length, Access::Read)?;
-        let mut name = vec![0; length as usize];
-        self.arena.read(address, &mut name).map_err(|_| Errno::Fault)?;
-        let name = String::from_utf8(name).map_err(|_| Errno::Invalid)?;
-        self.state().files.open(&name, mode)
+    fn wall_nanoseconds(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos() as u64)
     }
 
-    fn dispatch(&self, call: Hostcall, arguments: [u64; 5]) -> Result<u64, Errno> {
-        let [a0, a1, a2, _, _] = arguments;
-        match call {
-            Hostcall::Write => self.write(a0, a1, a2),
-            Hostcall::Read => self.read(a0, a1, a2),
-            Hostcall::Open => self.open(a0, a1, a2),
-            Hostcall::Close => self.state().files.close(a0).map(|()| 0),
-            Hostcall::Seek => self.state().files.seek(a0, a1 as i64, a2),
-            Hostcall::FileSize => self.state().files.size(a0),
-            Hostcall::Random => self.random(a0, a1),
-            Hostcall::ClockMonotonic => Ok(monotonic_nanoseconds()),
-            Hostcall::ClockWall => Ok(wall_nanoseconds()),
-            Hostcall::ProcessorCount => {
-                Ok(std::thread::available_parallelism().map_or(1, |count| count.get() as u64))
-            }
-            // Handled by `hostcall` before dispatch.
-            Hostcall::Exit
-            | Hostcall::ThreadExit
-            | Hostcall::ThreadCreate
-            | Hostcall::FutexWait
-            | Hostcall::FutexWake
-            | Hostcall::SetClearAddress => Err(Errno::Invalid),
-            Hostcall::SetThreadPointer => Err(Errno::Invalid),
-            // The host's switch serves it before the handler is asked.
-            Hostcall::ThreadId => Err(Errno::NoSys),
-        }
+    fn processor_count(&self) -> u64 {
+        std::thread::available_parallelism().map_or(1, |count| count.get() as u64)
     }
 
-    /// The hostcalls the platform carries out once they are checked here.
-    fn threads(&self, call: Hostcall, arguments: [u64; 5]) -> Result<HostcallOutcome, Errno> {
-        let [a0, a1, a2, ..] = arguments;
-        Ok(match call {
-            Hostcall::Exit => HostcallOutcome::Exit(a0 as u32 as i32),
-            Hostcall::ThreadExit => HostcallOutcome::ExitThread,
-            Hostcall::ThreadCreate => HostcallOutcome::StartThread(self.thread_start(arguments)?),
-            Hostcall::FutexWait => {
-                self.check_word(call, a0, Access::Read)?;
-                let timeout = (a2 != u64::MAX).then(|| Duration::from_nanos(a2));
-                HostcallOutcome::FutexWait { address: a0, expected: a1 as u32, timeout }
-            }
-            Hostcall::SetThreadPointer => {
-                self.check_thread_pointer(call, a0)?;
-                HostcallOutcome::SetThreadPointer(a0)
-            }
-            Hostcall::SetClearAddress => {
-                if a0 != 0 {
-                    self.check_word(call, a0, Access::Write)?;
-                }
-                HostcallOutcome::SetClearAddress(a0)
-            }
-            Hostcall::FutexWake => {
-                self.check_word(call, a0, Access::Read)?;
-                HostcallOutcome::FutexWake { address: a0, count: a1.min(u64::from(u32::MAX)) as u32 }
-            }
-            _ => HostcallOutcome::Return(match self.dispatch(call, arguments) {
-                Ok(value) => value as i64,
-                Err(errno) => errno.as_return(),
-            }),
-        })
+    fn note(&mut self, message: std::fmt::Arguments<'_>) {
+        self.0.note(message);
     }
 }
 
@@ -280,19 +150,6 @@ fn getrandom(buffer: &mut [u8]) -> Result<(), Errno> {
 
 impl HostcallHandler for CvmServices<'_> {
     fn hostcall(&self, number: u64, arguments: [u64; 5]) -> HostcallOutcome {
-        let Some(call) = Hostcall::from_number(number) else {
-            self.note(format_args!("unknown hostcall {number}: answered ENOSYS"));
-            return HostcallOutcome::Return(Errno::NoSys.as_return());
-        };
-        self.threads(call, arguments).unwrap_or_else(|errno| HostcallOutcome::Return(errno.as_return()))
+        crate::hostcall::serve(&mut Serving(self), number, arguments)
     }
-}
-
-fn monotonic_nanoseconds() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
-fn wall_nanoseconds() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos() as u64)
 }

@@ -10,6 +10,7 @@ use abi::{Errno, OpenMode};
 
 use super::semihosting::HostFile;
 use crate::handles::Handles;
+use crate::hostcall::Files;
 
 #[derive(Debug)]
 enum OpenFile<'a> {
@@ -38,8 +39,23 @@ impl<'a> FileTable<'a> {
         Self { inputs, output, open: Handles::default() }
     }
 
+    fn slot(&mut self, handle: u64) -> Result<&mut OpenFile<'a>, Errno> {
+        self.open.get_mut(handle)
+    }
+
+    /// Closes every file still open (the cVM ended).
+    pub fn close_all(&mut self) {
+        for file in self.open.drain() {
+            if let OpenFile::Output { file, .. } = file {
+                file.close();
+            }
+        }
+    }
+}
+
+impl<'a> Files for FileTable<'a> {
     /// Opens a granted input, or creates an output.
-    pub fn open(&mut self, name: &str, mode: OpenMode) -> Result<u64, Errno> {
+    fn open(&mut self, name: &str, mode: OpenMode) -> Result<u64, Errno> {
         let file = match mode {
             OpenMode::Read => {
                 let (_, bytes) =
@@ -58,31 +74,27 @@ impl<'a> FileTable<'a> {
         self.open.insert(file)
     }
 
-    fn slot(&mut self, handle: u64) -> Result<&mut OpenFile<'a>, Errno> {
-        self.open.get_mut(handle)
-    }
-
     /// Whether `handle` is an open output.
-    pub fn is_output(&mut self, handle: u64) -> bool {
+    fn is_output(&mut self, handle: u64) -> bool {
         matches!(self.slot(handle), Ok(OpenFile::Output { .. }))
     }
 
-    /// Up to `length` bytes of an input from its position, which moves past them.
-    pub fn read(&mut self, handle: u64, length: u64) -> Result<&'a [u8], Errno> {
+    /// Reads an input from its position, which moves past what was read.
+    fn read(&mut self, handle: u64, buffer: &mut [u8]) -> Result<usize, Errno> {
         match self.slot(handle)? {
             OpenFile::Input { bytes, position } => {
                 let start = (*position).min(bytes.len() as u64) as usize;
-                let end = start + (length.min((bytes.len() - start) as u64) as usize);
-                *position = end as u64;
-                let bytes: &'a [u8] = bytes;
-                Ok(&bytes[start..end])
+                let count = buffer.len().min(bytes.len() - start);
+                buffer[..count].copy_from_slice(&bytes[start..start + count]);
+                *position = (start + count) as u64;
+                Ok(count)
             }
             OpenFile::Output { .. } => Err(Errno::BadHandle),
         }
     }
 
     /// Writes to an output at its position.
-    pub fn write(&mut self, handle: u64, data: &[u8]) -> Result<(), Errno> {
+    fn write(&mut self, handle: u64, data: &[u8]) -> Result<(), Errno> {
         match self.slot(handle)? {
             OpenFile::Output { file, position } => {
                 file.write(data).map_err(|_| Errno::Io)?;
@@ -95,7 +107,7 @@ impl<'a> FileTable<'a> {
 
     /// Moves a file's position (`whence` 0: from the start, 1: from the position, 2:
     /// from the end).
-    pub fn seek(&mut self, handle: u64, offset: i64, whence: u64) -> Result<u64, Errno> {
+    fn seek(&mut self, handle: u64, offset: i64, whence: u64) -> Result<u64, Errno> {
         let (current, length) = match self.slot(handle)? {
             OpenFile::Input { bytes, position } => (*position, bytes.len() as u64),
             OpenFile::Output { file, position } => (*position, file.length().map_err(|_| Errno::Io)?),
@@ -118,7 +130,7 @@ impl<'a> FileTable<'a> {
     }
 
     /// A file's size.
-    pub fn size(&mut self, handle: u64) -> Result<u64, Errno> {
+    fn size(&mut self, handle: u64) -> Result<u64, Errno> {
         match self.slot(handle)? {
             OpenFile::Input { bytes, .. } => Ok(bytes.len() as u64),
             OpenFile::Output { file, .. } => file.length().map_err(|_| Errno::Io),
@@ -126,19 +138,10 @@ impl<'a> FileTable<'a> {
     }
 
     /// Closes a file.
-    pub fn close(&mut self, handle: u64) -> Result<(), Errno> {
+    fn close(&mut self, handle: u64) -> Result<(), Errno> {
         if let OpenFile::Output { file, .. } = self.open.remove(handle)? {
             file.close();
         }
         Ok(())
-    }
-
-    /// Closes every file still open (the cVM ended).
-    pub fn close_all(&mut self) {
-        for file in self.open.drain() {
-            if let OpenFile::Output { file, .. } = file {
-                file.close();
-            }
-        }
     }
 }

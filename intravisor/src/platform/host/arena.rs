@@ -368,4 +368,8 @@ impl crate::memory::RegionMemory for Arena {
     fn scrub(&self, start: u64, end: u64) -> Result<(), ArenaError> {
         Arena::scrub(self, start, end)
     }
+
+    fn back_region(&self, start: u64, end: u64) -> Result<(), ArenaError> {
+        Arena::back_region(self, start..end)
+    }
 }

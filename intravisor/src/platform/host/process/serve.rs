@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::Scope;
 use std::time::Duration;
 
-use abi::{Errno, Hostcall};
+use abi::Errno;
 
 use super::super::futex;
 use super::super::switch::{CvmStop, HostcallHandler, HostcallOutcome, ThreadStart};
@@ -176,9 +176,6 @@ impl<'a> Served<'a> {
             }
             return Some((Action::ExitThread, 0, 0));
         }
-        if number == Hostcall::ThreadId as u64 {
-            return Some((Action::Return, self.threads().ids[index] as i64, 0));
-        }
         let outcome = catch_unwind(AssertUnwindSafe(|| self.handler.hostcall(number, arguments)));
         Some(match outcome {
             Ok(HostcallOutcome::Return(value)) => (Action::Return, value, 0),
@@ -198,6 +195,7 @@ impl<'a> Served<'a> {
             Ok(HostcallOutcome::FutexWake { address, count }) => {
                 (Action::Return, futex::wake(address, count, SHARED), 0)
             }
+            Ok(HostcallOutcome::ThreadId) => (Action::Return, self.threads().ids[index] as i64, 0),
             Ok(HostcallOutcome::SetClearAddress(address)) => {
                 let mut threads = self.threads();
                 threads.clear[index] = address;

@@ -27,60 +27,11 @@ pub(super) mod threads;
 mod x86_64;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Duration;
 
 use super::group::Group;
 use super::signals::{self, Fault};
 
-/// What a hostcall handler answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HostcallOutcome {
-    /// Return this value to the cVM.
-    Return(i64),
-    /// End the whole cVM with this status; do not return to it.
-    Exit(i32),
-    /// End the calling thread only; do not return to it.
-    ExitThread,
-    /// Start another thread of the cVM (checked by the handler); return its id.
-    StartThread(ThreadStart),
-    /// Wait on a futex word (checked by the handler: aligned, inside the cVM).
-    FutexWait {
-        /// The word's address.
-        address: u64,
-        /// The value it must hold for the thread to sleep.
-        expected: u32,
-        /// How long at most; `None`: until woken.
-        timeout: Option<Duration>,
-    },
-    /// The word to clear and wake when the calling thread ends (checked by the handler:
-    /// 0, or aligned and writable by the cVM); return the thread's id.
-    SetClearAddress(u64),
-    /// Set the calling thread's C library thread pointer (checked by the handler: an
-    /// address of the cVM's own memory); return 0.
-    SetThreadPointer(u64),
-    /// Wake threads waiting on a futex word (checked by the handler).
-    FutexWake {
-        /// The word's address.
-        address: u64,
-        /// How many at most.
-        count: u32,
-    },
-}
-
-/// A thread a cVM asked for, its addresses checked against the cVM's capabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThreadStart {
-    /// Executable code of the cVM where the thread starts.
-    pub entry: u64,
-    /// The 16-byte-aligned top of its stack, writable by the cVM.
-    pub stack_top: u64,
-    /// The entry function's first argument.
-    pub argument: u64,
-    /// The C library's thread pointer for it (0: none).
-    pub thread_pointer: u64,
-    /// A writable, aligned 32-bit word cleared and woken when the thread ends (0: none).
-    pub clear_address: u64,
-}
+pub use crate::hostcall::{HostcallOutcome, ThreadStart};
 
 /// The intravisor side of one cVM's hostcalls, shared by all its threads.
 pub trait HostcallHandler: Sync {
@@ -260,6 +211,7 @@ extern "C" fn hostcall_dispatch(
                     context.clear_address = address;
                     context.thread_id as i64
                 }
+                Ok(HostcallOutcome::ThreadId) => context.thread_id as i64,
                 Err(_) => {
                     context.leaving = 1;
                     context.handler_panicked = true;
