@@ -32,7 +32,7 @@ use crate::lifecycle::{CodeModel, CvmObject, CvmRequest, Cvms};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::platform::{
     kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop,
-    TenantLimits,
+    ProcessStart, TenantLimits,
 };
 use crate::region::region_alignment;
 use crate::report::{CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
@@ -72,7 +72,6 @@ struct ProcessPlan {
     boot_block: u64,
     mappings: Vec<crate::guest::Mapping>,
     cpu_seconds: Option<u64>,
-    limits: policy::Limits,
 }
 
 /// A cVM ready to be built and entered.
@@ -296,9 +295,16 @@ impl Intravisor {
             Isolation::Process => 0,
             Isolation::InProcess => crate::platform::hostcall_entry_address(),
         };
+        // A cVM process is readied (taken from the pool, put into the cVM's groups) while
+        // the cVM is built.
+        let placed = (self.isolation == Isolation::Process).then(|| {
+            let tenant =
+                TenantLimits { name: &cvm.tenant, cvms: limits.cvms, memory_total: limits.memory_total };
+            ProcessStart::begin(prepared.region.end - prepared.region.start, tenant)
+        });
         let objects = request_objects(&files);
         let ran = self.cvms.run(prepared, &objects, &cvm.name, &cvm.arguments, hostcall_entry, |instance| {
-            self.enter(cvm, instance, limits)
+            self.enter(cvm, instance, placed)
         });
         let mut report = ran.unwrap_or_else(|reason| refused(cvm, reason));
         report.cls_bytes = cls_bytes;
@@ -307,13 +313,12 @@ impl Intravisor {
         report
     }
 
-    fn enter(&self, cvm: &CvmConfig, instance: Instance, limits: policy::Limits) -> CvmReport {
+    fn enter(&self, cvm: &CvmConfig, instance: Instance, placed: Option<ProcessStart>) -> CvmReport {
         let process = ProcessPlan {
             region: instance.region.clone(),
             boot_block: instance.boot_block,
             mappings: instance.memory.mappings().to_vec(),
             cpu_seconds: cvm.cpu_seconds,
-            limits,
         };
         let services = CvmServices::new(
             &cvm.name,
@@ -336,7 +341,10 @@ impl Intravisor {
             // table in the region; every hostcall goes through `services`, which checks
             // it against the cVM's capabilities.
             Isolation::InProcess => Ok(unsafe { run_cvm(start, &services) }),
-            Isolation::Process => self.enter_process(start, &cvm.tenant, &process, &services),
+            Isolation::Process => match placed {
+                Some(placed) => self.enter_process(start, &process, placed, &services),
+                None => Err("no process was readied for it".to_string()),
+            },
         };
         services.finish();
         let (stop, threads) = match ran {
@@ -391,8 +399,8 @@ impl Intravisor {
     fn enter_process(
         &self,
         start: CvmEntry,
-        tenant: &str,
         process: &ProcessPlan,
+        placed: ProcessStart,
         services: &CvmServices<'_>,
     ) -> Result<(CvmStop, u64), String> {
         let files = self
@@ -408,18 +416,13 @@ impl Intravisor {
             mappings: &process.mappings,
             hostcall_field: process.boot_block + core::mem::offset_of!(abi::BootInfo, hostcall_entry) as u64,
             cpu_seconds: process.cpu_seconds,
-            tenant: TenantLimits {
-                name: tenant,
-                cvms: process.limits.cvms,
-                memory_total: process.limits.memory_total,
-            },
         };
         // SAFETY: the region and the shared area are backed by these files at these
         // addresses until the cVM is torn down, after this returns; the instance was
         // built from a layout verified for its region (entry, stack, boot block and CLS
         // table inside it, pages protected as its mappings say); every hostcall goes
         // through `services`, which checks it against the cVM's capabilities.
-        unsafe { run_cvm_process(start, memory, services) }
+        unsafe { run_cvm_process(start, memory, placed, services) }
     }
 
     /// Shared objects loaded now (for tests: zero once every cVM is torn down).

@@ -19,5 +19,5 @@ pub mod morello;
 pub use host::{
     hostcall_entry_address, kernel_memory, process_tree_memory, remove_cgroups, run_cvm, run_cvm_process,
     sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop, Fault, HostcallHandler, HostcallOutcome,
-    Limit, TenantLimits, ThreadStart,
+    Limit, ProcessStart, TenantLimits, ThreadStart,
 };

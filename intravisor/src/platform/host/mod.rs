@@ -26,7 +26,7 @@ mod switch;
 mod usage;
 
 pub use arena::{Arena, ArenaError};
-pub use process::{remove_cgroups, run_cvm_process, CvmProcess, TenantLimits};
+pub use process::{remove_cgroups, run_cvm_process, CvmProcess, ProcessStart, TenantLimits};
 pub use signals::Fault;
 pub use switch::{
     hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome, Limit, ThreadStart,

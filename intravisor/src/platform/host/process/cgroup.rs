@@ -6,13 +6,16 @@
 //! with `limits.memory_total` that much, each with an allowance for kernel objects;
 //! beyond it the kernel kills the process).
 //!
-//! The groups live under `orc-intravisor-PID/tenant-NAME/PID/` in each hierarchy, made
-//! when a cVM starts and removed with it; the tenant's and the intravisor's when the
-//! intravisor ends. Where a hierarchy is missing or not writable (not root, cgroup v2
+//! The groups live under `orc-intravisor-PID/tenant-NAME/cvm-N/` in each hierarchy: a
+//! tenant's made once, a cVM's made ahead of need (a spare, made while the tenant's
+//! previous cVM runs, with its limit written) and removed with the cVM; the tenants'
+//! and the intravisor's when the intravisor ends. Where a hierarchy is missing or not writable (not root, cgroup v2
 //! only), cVMs run without that limit, and the intravisor says so once.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
 /// The cgroup v1 hierarchies used, and the limit file of each.
 const PIDS: &str = "/sys/fs/cgroup/pids";
@@ -62,6 +65,56 @@ fn make_group(directory: &Path, file: &str, limit: Option<u64>) -> Result<(), St
     }
 }
 
+/// Groups made ahead of need: tenants' groups already made (with the limit they were
+/// given), and empty cVM groups in them, waiting for a process (with the limit written).
+#[derive(Debug, Default)]
+struct Made {
+    tenants: HashMap<PathBuf, Option<u64>>,
+    spares: HashMap<PathBuf, Vec<(PathBuf, u64)>>,
+    next: u64,
+}
+
+/// Spares kept per tenant at the most (more wait only after cVMs started at once).
+const MOST_SPARES: usize = 2;
+
+fn made() -> MutexGuard<'static, Made> {
+    static MADE: LazyLock<Mutex<Made>> = LazyLock::new(Mutex::default);
+    MADE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The tenant's group in `parent`, made (and its limit set) once.
+fn tenant_group(parent: &Path, tenant: &str, file: &str, limit: Option<u64>) -> Result<PathBuf, String> {
+    let group = parent.join(format!("tenant-{tenant}"));
+    if made().tenants.get(&group) != Some(&limit) {
+        make_group(&group, file, limit)?;
+        made().tenants.insert(group.clone(), limit);
+    }
+    Ok(group)
+}
+
+/// An empty cVM group in `tenant` whose `file` says `limit`: a spare if there is one.
+fn cvm_group(tenant: &Path, file: &str, limit: u64) -> Result<PathBuf, String> {
+    let spare = made().spares.get_mut(tenant).and_then(Vec::pop);
+    match spare {
+        Some((directory, written)) if written == limit => Ok(directory),
+        Some((directory, _)) => {
+            make_group(&directory, file, Some(limit))?;
+            Ok(directory)
+        }
+        None => {
+            let directory = new_cvm_directory(tenant);
+            make_group(&directory, file, Some(limit))?;
+            Ok(directory)
+        }
+    }
+}
+
+fn new_cvm_directory(tenant: &Path) -> PathBuf {
+    let mut made = made();
+    made.next += 1;
+    tenant.join(format!("cvm-{}", made.next))
+}
+
 fn warn_once(flag: &AtomicBool, message: std::fmt::Arguments<'_>) {
     if !flag.swap(true, Ordering::Relaxed) {
         log::warn!("{message}");
@@ -98,10 +151,8 @@ impl CvmGroups {
             let placed = parent(hierarchy)
                 .ok_or_else(|| format!("{hierarchy} is missing or not writable"))
                 .and_then(|parent| {
-                    let group = parent.join(format!("tenant-{}", tenant.name));
-                    make_group(&group, file, tenant_limit)?;
-                    let directory = group.join(pid.to_string());
-                    make_group(&directory, file, Some(own))?;
+                    let group = tenant_group(&parent, tenant.name, file, tenant_limit)?;
+                    let directory = cvm_group(&group, file, own)?;
                     match std::fs::write(directory.join("cgroup.procs"), pid.to_string()) {
                         Ok(()) => Ok(directory),
                         Err(error) => {
@@ -118,6 +169,11 @@ impl CvmGroups {
             }
         }
         Self { directories }
+    }
+
+    /// The groups, for [`make_spares`] once the process is handed over.
+    pub(super) fn directories(&self) -> Vec<PathBuf> {
+        self.directories.clone()
     }
 
     /// The memory limit, when the process reached it (the kernel refused it memory).
@@ -142,15 +198,45 @@ impl Drop for CvmGroups {
     }
 }
 
+/// Makes a spare group beside each of `directories` (a cVM's groups), with the same
+/// limit, for the next cVM of the tenant: done while that cVM runs.
+pub(super) fn make_spares(directories: &[PathBuf]) {
+    for directory in directories {
+        let (Some(tenant), Some(hierarchy)) = (directory.parent(), directory.ancestors().nth(3)) else {
+            continue;
+        };
+        if made().spares.get(tenant).is_some_and(|spares| spares.len() >= MOST_SPARES) {
+            continue;
+        }
+        let file = if hierarchy == Path::new(PIDS) { "pids.max" } else { "memory.limit_in_bytes" };
+        let Some(limit) =
+            std::fs::read_to_string(directory.join(file)).ok().and_then(|text| text.trim().parse().ok())
+        else {
+            continue;
+        };
+        let spare = new_cvm_directory(tenant);
+        if make_group(&spare, file, Some(limit)).is_ok() {
+            made().spares.entry(tenant.to_path_buf()).or_default().push((spare, limit));
+        }
+    }
+}
+
 /// Removes the intravisor's own directories and its tenants' (empty once every cVM has
 /// ended and its process is reaped, which it waits for).
 pub fn remove_parents() {
     super::reaper::flush();
+    *made() = Made::default();
     for hierarchy in [PIDS, MEMORY] {
         let parent = Path::new(hierarchy).join(format!("orc-intravisor-{}", std::process::id()));
         let Ok(entries) = std::fs::read_dir(&parent) else { continue };
         for entry in entries.flatten() {
             if entry.file_name().to_string_lossy().starts_with("tenant-") {
+                // The spare groups, then the tenant's.
+                for group in std::fs::read_dir(entry.path()).into_iter().flatten().flatten() {
+                    if group.file_name().to_string_lossy().starts_with("cvm-") {
+                        let _ = std::fs::remove_dir(group.path());
+                    }
+                }
                 let _ = std::fs::remove_dir(entry.path());
             }
         }

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// `"0RCGATE1"`, the first word.
 const MAGIC: u64 = 0x3145_5441_4743_5230;
 /// The layout's version, checked by the process.
-const VERSION: u64 = 1;
+const VERSION: u64 = 2;
 
 /// Header words.
 pub(super) mod header {
@@ -46,9 +46,9 @@ pub(super) mod header {
     pub(in super::super) const NAMESPACE_FLAGS: usize = 22;
 }
 
-/// Gate states (the low half of the `STATE` word, a futex).
+/// Gate states (the low half of the `STATE` word): the intravisor hands a gate over
+/// that says GO; the process says FAILED if it cannot set up.
 pub(super) mod state {
-    pub(in super::super) const READY: u32 = 1;
     pub(in super::super) const GO: u32 = 2;
     pub(in super::super) const FAILED: u32 = 3;
 }

@@ -25,22 +25,19 @@ mod sandbox;
 mod serve;
 
 pub use cgroup::{remove_parents as remove_cgroups, TenantLimits};
+pub use pool::ProcessStart;
 
 use std::ops::Range;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
-use super::futex;
 use super::signals::Fault;
 use super::switch::{CvmEntry, CvmStop, HostcallHandler, Limit};
 use crate::guest::{Mapping, Protection};
 use gate::{header, state, Gate, ProcessMapping, MOST_MAPPINGS, SLOTS};
 use serve::Served;
 
-/// The longest a new process may take to set its sandbox up.
-const SETUP_LIMIT: Duration = Duration::from_secs(10);
 /// Descriptor numbers of the region and the shared objects in the process.
 const REGION_FILE: u64 = 1;
 const SHARED_FILE: u64 = 2;
@@ -61,8 +58,6 @@ pub struct CvmProcess<'a> {
     pub hostcall_field: u64,
     /// The processor time the process may use, in seconds (none: no limit).
     pub cpu_seconds: Option<u64>,
-    /// Its tenant and the tenant's limits.
-    pub tenant: TenantLimits<'a>,
 }
 
 fn native(protection: Protection) -> u64 {
@@ -143,6 +138,7 @@ fn process_mappings(memory: &CvmProcess<'_>) -> Result<Vec<ProcessMapping>, Stri
 pub unsafe fn run_cvm_process(
     start: CvmEntry,
     process: CvmProcess<'_>,
+    placed: ProcessStart,
     handler: &(dyn HostcallHandler + '_),
 ) -> Result<(CvmStop, u64), String> {
     let mappings = process_mappings(&process)?;
@@ -160,34 +156,37 @@ pub unsafe fn run_cvm_process(
     ] {
         gate.set(word, value);
     }
-    let mut child = pool::take()?.hand(&gate, process.region_file, process.shared_file)?;
-    // SAFETY: pidfd_open of the child we just started and have not reaped.
-    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) } as libc::c_int;
+    let (idle, groups) = placed.wait().inspect_err(|_| pool::refill())?;
+    let pid = idle.child.id();
+    // SAFETY: pidfd_open of a child we started and have not reaped.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
     if raw < 0 {
+        pool::refill();
         return Err(abandon(
-            &mut child,
+            &mut idle.into_child(),
             format!("cannot watch its process: {}", std::io::Error::last_os_error()),
         ));
     }
     // SAFETY: `raw` is a new descriptor that nothing else owns.
     let pidfd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // The process sets up its sandbox (on the other core) while it is put in its groups.
-    let region_size = process.region.end - process.region.start;
-    let groups = cgroup::CvmGroups::place(child.id(), SLOTS as u64, region_size, process.tenant);
-    if let Err(reason) = wait_until_ready(&gate, &mut child) {
-        return Err(abandon(&mut child, reason));
-    }
-    note_weaker_sandbox(&gate);
     // SAFETY: eventfd makes a new descriptor.
     let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
     if raw < 0 {
+        pool::refill();
         return Err(abandon(
-            &mut child,
+            &mut idle.into_child(),
             format!("cannot make its end signal: {}", std::io::Error::last_os_error()),
         ));
     }
     // SAFETY: `raw` is a new descriptor that nothing else owns.
     let ended = unsafe { OwnedFd::from_raw_fd(raw) };
+    // The process is in its groups (the pool put it there while the cVM was laid out),
+    // so the gate says GO: it enters the cVM as soon as its sandbox is in place, without
+    // a round trip here.
+    gate.state().store(state::GO, Ordering::Release);
+    let child = idle.hand(&gate, process.region_file, process.shared_file);
+    pool::refill();
+    let mut child = child?;
     let served = Served::new(&gate, handler, pidfd.as_raw_fd(), ended.as_raw_fd());
     std::thread::scope(|scope| {
         let first = std::thread::Builder::new()
@@ -197,11 +196,10 @@ pub unsafe fn run_cvm_process(
         if first.is_err() {
             served.end(Some(CvmStop::HandlerPanicked));
         }
-        gate.state().store(state::GO, Ordering::Release);
-        futex::wake(gate.state().as_ptr() as u64, 1, 0);
         wait_for_end(pidfd.as_raw_fd(), ended.as_raw_fd());
         served.end(None);
     });
+    note_weaker_sandbox(&gate);
     let stop = match served.take_stop() {
         // The intravisor ended it and killed its process: the process is reaped, and its
         // groups removed, apart from the next cVM's start.
@@ -210,7 +208,12 @@ pub unsafe fn run_cvm_process(
             return Ok((stop, served.thread_count()));
         }
         None => match child.wait() {
-            Ok(status) => ended_by_itself(&gate, status),
+            Ok(status) => {
+                if let Some(failure) = setup_failure(&gate) {
+                    return Err(failure);
+                }
+                ended_by_itself(&gate, status)
+            }
             Err(_) => CvmStop::HandlerPanicked,
         },
     };
@@ -251,36 +254,23 @@ fn wait_for_end(pidfd: libc::c_int, ended: libc::c_int) {
     }
 }
 
-/// Waits until the process says its sandbox is in place.
-fn wait_until_ready(gate: &Gate, child: &mut std::process::Child) -> Result<(), String> {
-    let deadline = Instant::now() + SETUP_LIMIT;
-    loop {
-        let now = gate.state().load(Ordering::Acquire);
-        match now {
-            state::READY => return Ok(()),
-            state::FAILED => {
-                let stage = match gate.get(header::FAILED_STAGE) {
-                    1 => "opening its gate",
-                    2 => "mapping its memory",
-                    3 => "installing its fault handlers",
-                    4 => "setting no_new_privs",
-                    5 => "installing its seccomp filter",
-                    7 => "taking its processor time limit",
-                    _ => "checking the gate's layout",
-                };
-                let error = std::io::Error::from_raw_os_error(gate.get(header::FAILED_ERRNO) as i32);
-                return Err(format!("its process failed {stage}: {error}"));
-            }
-            _ => {}
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("its process ended while setting up: {status}"));
-        }
-        if Instant::now() > deadline {
-            return Err(format!("its process did not set up within {SETUP_LIMIT:?}"));
-        }
-        let _ = futex::wait_raw(gate.state().as_ptr() as u64, now, 0, Duration::from_millis(10));
+/// Why the process could not set its sandbox up, if it said so before it exited (it
+/// runs no cVM code then).
+fn setup_failure(gate: &Gate) -> Option<String> {
+    if gate.state().load(Ordering::Acquire) != state::FAILED {
+        return None;
     }
+    let stage = match gate.get(header::FAILED_STAGE) {
+        1 => "opening its gate",
+        2 => "mapping its memory",
+        3 => "installing its fault handlers",
+        4 => "setting no_new_privs",
+        5 => "installing its seccomp filter",
+        7 => "taking its processor time limit",
+        _ => "checking the gate's layout",
+    };
+    let error = std::io::Error::from_raw_os_error(gate.get(header::FAILED_ERRNO) as i32);
+    Some(format!("its process failed {stage}: {error}"))
 }
 
 /// Logs once what the kernel did not allow: namespaces, Landlock.

@@ -8,7 +8,9 @@
 //!   The process asks to be killed if the intravisor's thread that started it ends
 //!   (`PR_SET_PDEATHSIG`), gives up core dumps and takes new user, mount, IPC, network,
 //!   UTS and cgroup namespaces ([`NAMESPACES`]) where the kernel allows them (the errno
-//!   is noted in the gate otherwise, and logged). When a cVM is to run, [`Idle::hand`]
+//!   is noted in the gate otherwise, and logged). The network namespace is one for all
+//!   cVM processes where the intravisor may make one (`pool`): an empty one, with its
+//!   loopback down, which no cVM process has the capabilities to change. When a cVM is to run, [`Idle::hand`]
 //!   sends it the gate, the region and the read-only view of the shared objects; it
 //!   takes the processor time limit the deployment sets (`RLIMIT_CPU`).
 //! - The seccomp filter (compiled once with `seccompiler`, installed by the process
@@ -39,6 +41,8 @@ const THREAD_FLAGS: u64 = 0x0125_0f00;
 /// `arch_prctl` code that sets the `fs` base.
 #[cfg(target_arch = "x86_64")]
 const ARCH_SET_FS: u64 = 0x1002;
+/// The first argument of a process started in the shared network namespace (`shim.c`).
+const SHARED_NETWORK_ARGUMENT: &str = "shared-network";
 /// Namespaces a cVM process gets when the kernel allows (written into the gate).
 pub(super) const NAMESPACES: libc::c_int = libc::CLONE_NEWUSER
     | libc::CLONE_NEWNS
@@ -152,7 +156,10 @@ pub(super) struct Idle {
 /// (standard output and error are `/dev/null`). With nothing to do between fork and exec,
 /// the standard library starts it with `posix_spawn`, without copying the intravisor's
 /// page tables; the process sets up the rest itself (`shim.c`).
-pub(super) fn start_idle() -> Result<Idle, String> {
+///
+/// `shared_network`: the calling thread is in the empty network namespace all cVM
+/// processes share (`pool`), so the process needs no network namespace of its own.
+pub(super) fn start_idle(shared_network: bool) -> Result<Idle, String> {
     let program = program_file()?;
     let mut ends = [0; 2];
     // SAFETY: socketpair writes two new descriptors into `ends`.
@@ -164,8 +171,12 @@ pub(super) fn start_idle() -> Result<Idle, String> {
     }
     // SAFETY: both descriptors are new and owned by nothing else.
     let (socket, theirs) = unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
-    let child = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()))
-        .arg0("cvm-process")
+    let mut command = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
+    command.arg0("cvm-process");
+    if shared_network {
+        command.arg(SHARED_NETWORK_ARGUMENT);
+    }
+    let child = command
         .env_clear()
         .stdin(Stdio::from(theirs))
         .stdout(Stdio::null())
@@ -176,6 +187,11 @@ pub(super) fn start_idle() -> Result<Idle, String> {
 }
 
 impl Idle {
+    /// The process, not handed a cVM (to be killed).
+    pub(super) fn into_child(self) -> Child {
+        self.child
+    }
+
     /// Hands the process its cVM: the gate, the region and the read-only view of the
     /// shared objects.
     pub(super) fn hand(

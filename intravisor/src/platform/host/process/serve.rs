@@ -109,14 +109,19 @@ impl<'a> Served<'a> {
         if let Some(stop) = stop {
             self.stop.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(stop);
         }
-        self.ending.store(true, Ordering::Release);
+        if self.ending.swap(true, Ordering::AcqRel) {
+            return;
+        }
         // SAFETY: pidfd_send_signal on our own pidfd; the descriptor names the cVM's
         // process only, even after it died. The eventfd write adds 1 to its counter.
         unsafe {
             libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd, libc::SIGKILL, 0usize, 0u32);
             libc::write(self.ended, (&1u64 as *const u64).cast(), 8);
         }
-        for index in 0..SLOTS {
+        // Only slots in use have a serving thread to send away (one that starts after
+        // this sees `ending` before it waits; a wait ends within WAIT_SLICE anyway).
+        let used = self.threads().used;
+        for index in (0..SLOTS).filter(|&index| used[index]) {
             for word in [slot::STATE, slot::TID] {
                 futex::wake(self.gate.slot_half(index, word).as_ptr() as u64, u32::MAX, 0);
             }

@@ -6,10 +6,12 @@
  *
  *   0. asks to be killed with the intravisor's thread that started it, gives up core
  *      dumps, takes new namespaces (where the kernel allows: the error is noted in the
- *      gate), and waits on descriptor 0, a socket, for a cVM: three descriptors, the
- *      cVM's gate (a memory file shared with the intravisor: what to map and enter, the
- *      seccomp filter, one hostcall slot per thread, the fault record), its region and a
- *      read-only view of the shared objects; then takes its processor time limit;
+ *      gate; no network namespace of its own when started in the empty one all cVM
+ *      processes share, its first argument `shared-network`), and waits on descriptor
+ *      0, a socket, for a cVM: three descriptors, the cVM's gate (a memory file shared
+ *      with the intravisor: what to map and enter, the seccomp filter, one hostcall
+ *      slot per thread, the fault record), its region and a read-only view of the
+ *      shared objects; then takes its processor time limit;
  *   1. maps the region and the shared objects it is given, at their addresses, with
  *      their protections (the objects from a read-only file: no mapping of them can
  *      ever become writable), and closes every file descriptor;
@@ -17,7 +19,10 @@
  *      handlers, sets no_new_privs, a Landlock domain that allows no file access, and
  *      the seccomp filter the intravisor compiled (every system call but the few below
  *      traps, and the trap ends the cVM with the call's number);
- *   3. says it is ready, waits for the intravisor's go, and enters the cVM.
+ *   3. enters the cVM: the intravisor put the process in its groups (its limits)
+ *      before it handed the gate over, which says GO. The intravisor does not wait for
+ *      the set-up: one that fails says so in the gate (FAILED, the stage and the errno)
+ *      and exits before any cVM code runs.
  *
  * A hostcall is a request in the calling thread's slot, a futex wake, and a futex wait
  * for the answer; the intravisor checks every argument against the cVM's capabilities,
@@ -33,7 +38,7 @@
 #include <stdint.h>
 
 #define GATE_MAGIC 0x3145544147435230ULL /* "0RCGATE1" */
-#define GATE_VERSION 1
+#define GATE_VERSION 2
 
 /* Header words. */
 enum {
@@ -42,14 +47,18 @@ enum {
     H_LANDLOCK, H_FAULT_SIGNAL, H_FAULT_CODE, H_FAULT_ADDRESS, H_FAULT_PC, H_FAULT_SYSCALL,
     H_NAMESPACES, H_FUTEX_WAIT, H_FUTEX_WAKE, H_CPU_SECONDS, H_NAMESPACE_FLAGS,
 };
-/* Gate states. */
-enum { STARTING, READY, GO, FAILED };
+/* Gate states: the intravisor hands the process a gate that says GO (its groups are in
+ * place); the process says FAILED if it cannot set up. */
+enum { GO = 2, FAILED = 3 };
 /* Setup stages, reported with the errno when one fails. */
 enum { STAGE_GATE = 1, STAGE_MAP, STAGE_SIGNALS, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP, STAGE_LAYOUT, STAGE_LIMITS };
 /* Mapping words: start, length, protection, file (1 region, 2 objects), offset, kind. */
 enum { FILE_REGION = 1, FILE_SHARED = 2 };
 /* The namespaces it takes: USER|NS|IPC|NET|UTS|CGROUP (the gate says the same). */
 #define NAMESPACE_FLAGS 0x5e020000L
+#define CLONE_NEWNET 0x40000000L
+/* The first argument of a process started in the cVM processes' shared network namespace. */
+#define SHARED_NETWORK_ARGUMENT "shared-network"
 enum { M_START, M_LENGTH, M_PROTECTION, M_FILE, M_OFFSET, M_KIND, MAPPING_WORDS };
 enum { KIND_MAP, KIND_PROTECT };
 #define MAPPING_OFFSET 4096
@@ -147,7 +156,6 @@ static _Noreturn void fail(uint64_t stage, long result) {
     gate[H_FAILED_STAGE] = stage;
     gate[H_FAILED_ERRNO] = (uint64_t)-result;
     __atomic_store_n((volatile uint32_t *)&gate[H_STATE], FAILED, __ATOMIC_RELEASE);
-    SYSCALL(SYS_futex, &gate[H_STATE], 1 /* FUTEX_WAKE */, 1, 0, 0, 0);
     exit_group(127);
 }
 
@@ -193,7 +201,7 @@ static uint64_t frame_pc(void *context) {
 /* Records the first fault of the cVM and ends its process. */
 static void on_fault(int signal, void *info, void *context) {
     uint64_t none = 0;
-    if (__atomic_compare_exchange_n(&gate[H_FAULT_SIGNAL], &none, (uint64_t)signal, 0,
+    if (gate && __atomic_compare_exchange_n(&gate[H_FAULT_SIGNAL], &none, (uint64_t)signal, 0,
                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
         unsigned char *bytes = info;
         gate[H_FAULT_CODE] = (uint64_t)(int64_t) * (int *)(bytes + 8);
@@ -402,6 +410,7 @@ __asm__(".text\n"
         ".globl _start\n"
         "_start:\n"
         "  xor %ebp, %ebp\n"
+        "  mov %rsp, %rdi\n"
         "  and $-16, %rsp\n"
         "  call shim_main\n"
         "  hlt\n");
@@ -443,8 +452,8 @@ __asm__(".text\n"
         "_start:\n"
         "  mov x29, xzr\n"
         "  mov x0, sp\n"
-        "  and x0, x0, #-16\n"
-        "  mov sp, x0\n"
+        "  and x1, x0, #-16\n"
+        "  mov sp, x1\n"
         "  bl shim_main\n"
         "  brk #0\n");
 #endif
@@ -471,11 +480,24 @@ static long receive_files(int files[3]) {
     return 0;
 }
 
-_Noreturn void shim_main(void) {
+/* Whether the process was started in the network namespace all cVM processes share
+ * (its first argument says so): then it takes every namespace but a network one. */
+static int in_shared_network(const uint64_t *initial_stack) {
+    const char *const *arguments = (const char *const *)(initial_stack + 1);
+    if (initial_stack[0] < 2)
+        return 0;
+    const char *expected = SHARED_NETWORK_ARGUMENT, *given = arguments[1];
+    while (*expected && *expected == *given)
+        expected++, given++;
+    return *expected == 0 && *given == 0;
+}
+
+_Noreturn void shim_main(const uint64_t *initial_stack) {
     SYSCALL(SYS_prctl, 1 /* PR_SET_PDEATHSIG */, 9 /* SIGKILL */, 0, 0, 0, 0);
     uint64_t no_core[2] = { 0, 0 };
     SYSCALL(SYS_prlimit64, 0, 4 /* RLIMIT_CORE */, no_core, 0, 0, 0);
-    long namespaces = SYSCALL(SYS_unshare, NAMESPACE_FLAGS, 0, 0, 0, 0, 0);
+    long flags = in_shared_network(initial_stack) ? NAMESPACE_FLAGS & ~CLONE_NEWNET : NAMESPACE_FLAGS;
+    long namespaces = SYSCALL(SYS_unshare, flags, 0, 0, 0, 0, 0);
     int files[3];
     if (receive_files(files) < 0)
         exit_group(126);
@@ -540,12 +562,7 @@ _Noreturn void shim_main(void) {
     result = SYSCALL(SYS_seccomp, 1 /* SET_MODE_FILTER */, 0, &program, 0, 0, 0);
     if (result < 0)
         fail(STAGE_SECCOMP, result);
-    volatile uint32_t *state = (volatile uint32_t *)&gate[H_STATE];
-    __atomic_store_n(state, READY, __ATOMIC_RELEASE);
-    futex_wake(&gate[H_STATE]);
-    while (__atomic_load_n(state, __ATOMIC_ACQUIRE) == READY)
-        futex_wait(&gate[H_STATE], READY);
-    if (__atomic_load_n(state, __ATOMIC_ACQUIRE) != GO)
-        exit_group(125);
+    if (__atomic_load_n((volatile uint32_t *)&gate[H_STATE], __ATOMIC_ACQUIRE) != GO)
+        fail(STAGE_LAYOUT, -22);
     shim_enter(gate[H_ENTRY], gate[H_STACK_TOP], gate[H_ARGUMENT]);
 }
