@@ -3,10 +3,12 @@
 //! other user, so this is the cold case), region carved, CLS instances and boot block
 //! written, cVM entered (in its own process, or on a thread of the intravisor) and run to
 //! its exit, region scrubbed and returned, shared objects unmapped. Median, 10th and 90th
-//! percentile over 500. Then the hostcall round trip: a cVM making 100000 hostcalls
-//! against one making none. Then what starting a process costs this process at all
-//! (`/bin/true`), the part of a cVM process's start a pool of started processes would
-//! take off.
+//! percentile over 500, one after another. In its own process, the cVM gets a process
+//! from the pool of started ones (put into its groups while the cVM is built), and the
+//! pool starts the next while it runs: a process's start is off the critical path, not
+//! out of the machine's work. Then the hostcall round trip: a cVM making 100000
+//! hostcalls against one making none. Then what starting a process costs this process
+//! at all (`/bin/true`), the part of a cVM process's start the pool takes off.
 //!
 //! Run with `cargo xtask bench` (which builds the example programs first). The trivial
 //! program is `examples/faults/build/faults normal`: it reads the clock twice, computes a
@@ -91,7 +93,7 @@ fn main() {
         .collect();
     let (median, _, _) = percentiles(spawns);
     println!(
-        "starting and reaping a process (/bin/true) from this process: median {median:?}, what a pool of \
-         started cVM processes would take off a cVM's start"
+        "starting and reaping a process (/bin/true) from this process: median {median:?}, what the pool of \
+         started cVM processes takes off a cVM's start"
     );
 }
