@@ -7,9 +7,12 @@
 //! beyond it the kernel kills the process).
 //!
 //! The groups live under `orc-intravisor-PID/tenant-NAME/cvm-N/` in each hierarchy: a
-//! tenant's made once, a cVM's made ahead of need (a spare, made while the tenant's
-//! previous cVM runs, with its limit written) and removed with the cVM; the tenants'
-//! and the intravisor's when the intravisor ends. Where a hierarchy is missing or not writable (not root, cgroup v2
+//! tenant's made once; a cVM's taken from the tenant's spares (a group made while the
+//! tenant's previous cVM ran, or one a cVM of the tenant left, empty, with its failure
+//! count reset), its limit written if it differs, and given back as a spare when the
+//! cVM ends (removed when the tenant has enough): making and removing memory groups is
+//! much of what a cVM process's start costs the kernel. Every group is removed when the
+//! intravisor ends. Where a hierarchy is missing or not writable (not root, cgroup v2
 //! only), cVMs run without that limit, and the intravisor says so once.
 
 use std::collections::HashMap;
@@ -35,20 +38,34 @@ pub struct TenantLimits<'a> {
     pub memory_total: Option<u64>,
 }
 
-/// One cVM process's groups, removed on drop (the process must have ended by then).
+/// One cVM process's groups, given back on drop (the process must have ended by then):
+/// kept as spares for the tenant's next cVMs, or removed.
 #[derive(Debug)]
 pub(super) struct CvmGroups {
-    directories: Vec<PathBuf>,
+    groups: Vec<Group>,
+}
+
+/// A cVM's group in one hierarchy: its directory, and the limit its file holds.
+#[derive(Debug, Clone)]
+pub(super) struct Group {
+    directory: PathBuf,
+    file: &'static str,
+    limit: u64,
 }
 
 /// The intravisor's own directory in a hierarchy, made on first use.
-fn parent(hierarchy: &str) -> Option<PathBuf> {
+fn parent(hierarchy: &'static str) -> Option<PathBuf> {
+    if let Some(directory) = made().parents.get(hierarchy) {
+        return Some(directory.clone());
+    }
     let directory = Path::new(hierarchy).join(format!("orc-intravisor-{}", std::process::id()));
     match std::fs::create_dir(&directory) {
-        Ok(()) => Some(directory),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Some(directory),
-        Err(_) => None,
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(_) => return None,
     }
+    made().parents.insert(hierarchy, directory.clone());
+    Some(directory)
 }
 
 /// Makes a group (or finds it made) and sets its limit, if it has one.
@@ -65,17 +82,20 @@ fn make_group(directory: &Path, file: &str, limit: Option<u64>) -> Result<(), St
     }
 }
 
-/// Groups made ahead of need: tenants' groups already made (with the limit they were
+/// Groups made ahead of need: the intravisor's own, tenants' groups already made (with the limit they were
 /// given), and empty cVM groups in them, waiting for a process (with the limit written).
 #[derive(Debug, Default)]
 struct Made {
+    parents: HashMap<&'static str, PathBuf>,
     tenants: HashMap<PathBuf, Option<u64>>,
     spares: HashMap<PathBuf, Vec<(PathBuf, u64)>>,
     next: u64,
 }
 
-/// Spares kept per tenant at the most (more wait only after cVMs started at once).
-const MOST_SPARES: usize = 2;
+/// What a spare memory group may still hold to be used again.
+const REUSABLE_USAGE: u64 = 256 << 10;
+/// Spares kept per tenant and hierarchy at the most.
+const MOST_SPARES: usize = 4;
 
 fn made() -> MutexGuard<'static, Made> {
     static MADE: LazyLock<Mutex<Made>> = LazyLock::new(Mutex::default);
@@ -92,21 +112,34 @@ fn tenant_group(parent: &Path, tenant: &str, file: &str, limit: Option<u64>) -> 
     Ok(group)
 }
 
-/// An empty cVM group in `tenant` whose `file` says `limit`: a spare if there is one.
+/// An empty cVM group in `tenant` whose `file` says `limit`: a spare if there is one
+/// that holds no charge of the cVM that left it (a memory group's pages are uncharged
+/// when the intravisor frees that cVM's region, after the process ended).
 fn cvm_group(tenant: &Path, file: &str, limit: u64) -> Result<PathBuf, String> {
-    let spare = made().spares.get_mut(tenant).and_then(Vec::pop);
-    match spare {
-        Some((directory, written)) if written == limit => Ok(directory),
-        Some((directory, _)) => {
-            make_group(&directory, file, Some(limit))?;
-            Ok(directory)
-        }
-        None => {
+    loop {
+        let spare = made().spares.get_mut(tenant).and_then(Vec::pop);
+        let Some((directory, written)) = spare else {
             let directory = new_cvm_directory(tenant);
             make_group(&directory, file, Some(limit))?;
-            Ok(directory)
+            return Ok(directory);
+        };
+        if file == "memory.limit_in_bytes" && !uncharged(&directory) {
+            let _ = std::fs::remove_dir(&directory);
+            continue;
         }
+        if written != limit {
+            make_group(&directory, file, Some(limit))?;
+        }
+        return Ok(directory);
     }
+}
+
+/// Whether a memory group holds (almost) nothing.
+fn uncharged(directory: &Path) -> bool {
+    std::fs::read_to_string(directory.join("memory.usage_in_bytes"))
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .is_some_and(|bytes| bytes <= REUSABLE_USAGE)
 }
 
 fn new_cvm_directory(tenant: &Path) -> PathBuf {
@@ -146,7 +179,7 @@ impl CvmGroups {
                 "the kernel holds no memory limit for cVM processes beyond their regions' sizes",
             ),
         ];
-        let mut directories = Vec::new();
+        let mut groups = Vec::new();
         for (hierarchy, file, own, tenant_limit, flag, consequence) in limits {
             let placed = parent(hierarchy)
                 .ok_or_else(|| format!("{hierarchy} is missing or not writable"))
@@ -162,23 +195,23 @@ impl CvmGroups {
                     }
                 });
             match placed {
-                Ok(directory) => directories.push(directory),
+                Ok(directory) => groups.push(Group { directory, file, limit: own }),
                 Err(reason) => {
                     warn_once(flag, format_args!("no cgroup for cVM processes ({reason}): {consequence}"))
                 }
             }
         }
-        Self { directories }
+        Self { groups }
     }
 
     /// The groups, for [`make_spares`] once the process is handed over.
-    pub(super) fn directories(&self) -> Vec<PathBuf> {
-        self.directories.clone()
+    pub(super) fn groups(&self) -> Vec<Group> {
+        self.groups.clone()
     }
 
     /// The memory limit, when the process reached it (the kernel refused it memory).
     pub(super) fn memory_limit_reached(&self) -> Option<u64> {
-        let directory = self.directories.iter().find(|directory| directory.starts_with(MEMORY))?;
+        let directory = &self.groups.iter().find(|group| group.directory.starts_with(MEMORY))?.directory;
         let read = |file: &str| std::fs::read_to_string(directory.join(file)).ok();
         let failures: u64 = read("memory.failcnt")?.trim().parse().ok()?;
         if failures == 0 {
@@ -189,34 +222,38 @@ impl CvmGroups {
 }
 
 impl Drop for CvmGroups {
+    /// Keeps each group as a spare for the tenant's next cVM (its failure count reset),
+    /// or removes it when the tenant has enough.
     fn drop(&mut self) {
-        for directory in &self.directories {
-            if let Err(error) = std::fs::remove_dir(directory) {
-                log::warn!("cannot remove the cgroup {}: {error}", directory.display());
+        for group in &self.groups {
+            let Some(tenant) = group.directory.parent() else { continue };
+            let reset = group.file != "memory.limit_in_bytes"
+                || std::fs::write(group.directory.join("memory.failcnt"), "0").is_ok();
+            let mut made = made();
+            let spares = made.spares.entry(tenant.to_path_buf()).or_default();
+            if reset && spares.len() < MOST_SPARES {
+                spares.push((group.directory.clone(), group.limit));
+                continue;
+            }
+            drop(made);
+            if let Err(error) = std::fs::remove_dir(&group.directory) {
+                log::warn!("cannot remove the cgroup {}: {error}", group.directory.display());
             }
         }
     }
 }
 
-/// Makes a spare group beside each of `directories` (a cVM's groups), with the same
-/// limit, for the next cVM of the tenant: done while that cVM runs.
-pub(super) fn make_spares(directories: &[PathBuf]) {
-    for directory in directories {
-        let (Some(tenant), Some(hierarchy)) = (directory.parent(), directory.ancestors().nth(3)) else {
-            continue;
-        };
-        if made().spares.get(tenant).is_some_and(|spares| spares.len() >= MOST_SPARES) {
+/// Makes a spare group beside each of `groups` (a cVM's), with the same limit, for the
+/// next cVM of the tenant: done while that cVM runs.
+pub(super) fn make_spares(groups: &[Group]) {
+    for group in groups {
+        let Some(tenant) = group.directory.parent() else { continue };
+        if made().spares.get(tenant).is_some_and(|spares| !spares.is_empty()) {
             continue;
         }
-        let file = if hierarchy == Path::new(PIDS) { "pids.max" } else { "memory.limit_in_bytes" };
-        let Some(limit) =
-            std::fs::read_to_string(directory.join(file)).ok().and_then(|text| text.trim().parse().ok())
-        else {
-            continue;
-        };
         let spare = new_cvm_directory(tenant);
-        if make_group(&spare, file, Some(limit)).is_ok() {
-            made().spares.entry(tenant.to_path_buf()).or_default().push((spare, limit));
+        if make_group(&spare, group.file, Some(group.limit)).is_ok() {
+            made().spares.entry(tenant.to_path_buf()).or_default().push((spare, group.limit));
         }
     }
 }

@@ -19,10 +19,9 @@
 //! it. Where the intravisor may not make one (not root), each process takes its own.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use super::cgroup::{make_spares, CvmGroups, TenantLimits};
+use super::cgroup::{make_spares, CvmGroups, Group, TenantLimits};
 use super::sandbox::{start_idle, Idle};
 use super::SLOTS;
 
@@ -68,14 +67,14 @@ impl Placement {
     /// Takes a process (a ready one, else a new one) and puts it into its groups;
     /// returns the groups, to make spares for the tenant's next cVM
     /// ([`make_spares`]) once the outcome is delivered.
-    fn place(&self, ready: Option<Idle>, shared_network: bool) -> Vec<PathBuf> {
+    fn place(&self, ready: Option<Idle>, shared_network: bool) -> Vec<Group> {
         let placed = ready.map_or_else(|| start_idle(shared_network), Ok).map(|idle| {
             let tenant =
                 TenantLimits { name: &self.tenant, cvms: self.tenant_cvms, memory_total: self.tenant_memory };
             let groups = CvmGroups::place(idle.child.id(), SLOTS as u64, self.region_size, tenant);
             (idle, groups)
         });
-        let directories = placed.as_ref().map(|(_, groups)| groups.directories()).unwrap_or_default();
+        let directories = placed.as_ref().map(|(_, groups)| groups.groups()).unwrap_or_default();
         *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(placed);
         directories
     }
