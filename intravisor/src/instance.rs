@@ -181,24 +181,6 @@ pub fn entered_functions(plan: &loader::LoadPlan, layout: &Layout) -> Vec<Entere
     functions
 }
 
-/// Writes `bytes` at `address` of a region that is still zero, page by page of the
-/// destination, leaving out pages whose bytes are all zero: they stay untouched, not
-/// resident, until the cVM writes them (most of a `.cls.bss` template, say).
-fn write_nonzero<M: RegionMemory>(arena: &M, address: u64, bytes: &[u8]) -> Result<(), M::Error> {
-    let mut done = 0usize;
-    while done < bytes.len() {
-        let at = address + done as u64;
-        let room = (at.next_multiple_of(crate::region::PAGE_SIZE) - at) as usize;
-        let room = if room == 0 { crate::region::PAGE_SIZE as usize } else { room };
-        let chunk = &bytes[done..(done + room).min(bytes.len())];
-        if chunk.iter().any(|&byte| byte != 0) {
-            arena.write(at, chunk)?;
-        }
-        done += chunk.len();
-    }
-    Ok(())
-}
-
 /// Applies a layout (verified for its region) and writes the boot block.
 pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Instance, BuildError<M::Error>> {
     let Build { arena_capability, layout, files, shared, name, arguments, hostcall_entry, entered } = build;
@@ -231,7 +213,7 @@ pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Insta
         // The layout checked file_offset + length against this file's size.
         let start = copy.file_offset as usize;
         let bytes = &files[copy.object][start..start + copy.length as usize];
-        write_nonzero(arena, copy.address, bytes)?;
+        arena.write_nonzero(copy.address, bytes)?;
     }
     for &(address, value) in &layout.relocations {
         arena.write(address, &value.to_le_bytes())?;
@@ -242,7 +224,7 @@ pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Insta
         // template addresses.
         template.resize((instance.template.end - instance.template.start) as usize, 0);
         arena.read(instance.template.start, &mut template)?;
-        write_nonzero(arena, instance.address, &template)?;
+        arena.write_nonzero(instance.address, &template)?;
     }
     for &(address, value) in &layout.instance_writes {
         arena.write(address, &value.to_le_bytes())?;
@@ -385,49 +367,4 @@ fn boot_info_bytes(boot: &BootInfo) -> Vec<u8> {
     .iter()
     .flat_map(|field| field.to_le_bytes())
     .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use core::cell::RefCell;
-
-    use super::write_nonzero;
-    use crate::guest::Protection;
-    use crate::memory::RegionMemory;
-
-    /// Records the writes made to it.
-    #[derive(Default)]
-    struct Recorder(RefCell<Vec<(u64, Vec<u8>)>>);
-
-    impl RegionMemory for Recorder {
-        type Error = &'static str;
-        fn protect(&self, _: u64, _: u64, _: Protection) -> Result<(), Self::Error> {
-            Ok(())
-        }
-        fn write(&self, address: u64, bytes: &[u8]) -> Result<(), Self::Error> {
-            self.0.borrow_mut().push((address, bytes.to_vec()));
-            Ok(())
-        }
-        fn read(&self, _: u64, _: &mut [u8]) -> Result<(), Self::Error> {
-            Err("not read here")
-        }
-        fn scrub(&self, _: u64, _: u64) -> Result<(), Self::Error> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn only_destination_pages_holding_a_nonzero_byte_are_written() {
-        // 100 bytes before a page boundary, a zero page, then one byte set in the last page.
-        let mut bytes = vec![0u8; 100 + 4096 + 50];
-        bytes[3] = 7;
-        bytes[100 + 4096 + 49] = 9;
-        let recorder = Recorder::default();
-        write_nonzero(&recorder, 0x10000 - 100, &bytes).unwrap();
-        let writes = recorder.0.into_inner();
-        let spans: Vec<(u64, usize)> =
-            writes.iter().map(|(address, bytes)| (*address, bytes.len())).collect();
-        assert_eq!(spans, [(0x10000 - 100, 100), (0x11000, 50)]);
-        assert_eq!((writes[0].1[3], writes[1].1[49]), (7, 9));
-    }
 }

@@ -264,6 +264,23 @@ impl<A: RegionMemory> Cvms<A> {
         hostcall_entry: u64,
         run: impl FnOnce(Instance) -> R,
     ) -> Result<R, String> {
+        let built = self.build(&prepared, objects, name, arguments, hostcall_entry);
+        let ran = built.map(run);
+        self.tear_down(prepared);
+        ran
+    }
+
+    /// Builds a prepared cVM in its region (its CLS instances, private copies, stack and
+    /// boot block); `objects` are the request's, not needed once it is built. A cVM
+    /// that cannot be built must still be torn down ([`Cvms::tear_down`]).
+    pub fn build(
+        &self,
+        prepared: &Prepared,
+        objects: &[CvmObject<'_>],
+        name: &str,
+        arguments: &[String],
+        hostcall_entry: u64,
+    ) -> Result<Instance, String> {
         let bytes: Vec<&[u8]> = prepared.files.iter().map(|&index| objects[index].bytes).collect();
         let shared = prepared.acquired.views();
         let build = Build {
@@ -276,11 +293,7 @@ impl<A: RegionMemory> Cvms<A> {
             hostcall_entry,
             entered: &prepared.entered,
         };
-        let built = instantiate(&self.arena, build).map_err(|error| error.to_string());
-        drop(shared);
-        let ran = built.map(run);
-        self.tear_down(prepared);
-        ran
+        instantiate(&self.arena, build).map_err(|error| error.to_string())
     }
 
     /// Scrubs a prepared cVM's region and gives it back, releases its shared objects,

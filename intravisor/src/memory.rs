@@ -26,4 +26,67 @@ pub trait RegionMemory {
         let _ = (start, end);
         Ok(())
     }
+
+    /// Writes `bytes` at `address` of memory that is still zero (just handed out, or
+    /// scrubbed), page by page of the destination, leaving out pages whose bytes are all
+    /// zero: they stay untouched, not resident, until a cVM writes them (most of a
+    /// `.cls.bss` template, say).
+    fn write_nonzero(&self, address: u64, bytes: &[u8]) -> Result<(), Self::Error> {
+        let mut done = 0usize;
+        while done < bytes.len() {
+            let at = address + done as u64;
+            let room = (at.next_multiple_of(crate::region::PAGE_SIZE) - at) as usize;
+            let room = if room == 0 { crate::region::PAGE_SIZE as usize } else { room };
+            let chunk = &bytes[done..(done + room).min(bytes.len())];
+            if chunk.iter().any(|&byte| byte != 0) {
+                self.write(at, chunk)?;
+            }
+            done += chunk.len();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::cell::RefCell;
+
+    use super::RegionMemory;
+    use crate::guest::Protection;
+
+    /// Records the writes made to it.
+    #[derive(Default)]
+    struct Recorder(RefCell<Vec<(u64, Vec<u8>)>>);
+
+    impl RegionMemory for Recorder {
+        type Error = &'static str;
+        fn protect(&self, _: u64, _: u64, _: Protection) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn write(&self, address: u64, bytes: &[u8]) -> Result<(), Self::Error> {
+            self.0.borrow_mut().push((address, bytes.to_vec()));
+            Ok(())
+        }
+        fn read(&self, _: u64, _: &mut [u8]) -> Result<(), Self::Error> {
+            Err("not read here")
+        }
+        fn scrub(&self, _: u64, _: u64) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn only_destination_pages_holding_a_nonzero_byte_are_written() {
+        // 100 bytes before a page boundary, a zero page, then one byte set in the last page.
+        let mut bytes = vec![0u8; 100 + 4096 + 50];
+        bytes[3] = 7;
+        bytes[100 + 4096 + 49] = 9;
+        let recorder = Recorder::default();
+        recorder.write_nonzero(0x10000 - 100, &bytes).unwrap();
+        let writes = recorder.0.into_inner();
+        let spans: Vec<(u64, usize)> =
+            writes.iter().map(|(address, bytes)| (*address, bytes.len())).collect();
+        assert_eq!(spans, [(0x10000 - 100, 100), (0x11000, 50)]);
+        assert_eq!((writes[0].1[3], writes[1].1[49]), (7, 9));
+    }
 }

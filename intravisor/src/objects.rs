@@ -2,36 +2,81 @@
 //!
 //! Each file is read and hashed (SHA-256) once however many cVMs name it; a file that
 //! cannot be read is remembered with its error, so only the cVMs that need it are
-//! refused. This is where the ORC object store grows in the next issue.
+//! refused. Its bytes stay in memory only until the last cVM that names it is built. This is where the ORC object store grows in the next issue.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Deployment, ObjectRef};
+use crate::config::{CvmConfig, Deployment, ObjectRef};
 use crate::report::ObjectReport;
 
 /// One object file.
+///
+/// Its bytes are kept while cVMs that name it are still to be built
+/// ([`ObjectFiles::load`] counts them, [`ObjectFiles::built`] counts them off), then
+/// dropped: once relocated into the shared area or a region, the file's bytes are not
+/// what cVMs run. Asked for later, they are read again and must have the same SHA-256.
 #[derive(Debug)]
 pub struct ObjectFile {
     /// Its file name, which `DT_NEEDED` entries may name.
     pub name: String,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
     /// SHA-256 of its bytes.
     pub sha256: [u8; 32],
+    bytes: Mutex<Option<Arc<[u8]>>>,
+    /// cVMs that name it and are still to be built.
+    pending: AtomicUsize,
 }
 
 impl ObjectFile {
     /// Reads and hashes the file at `path`.
     pub fn read(path: &Path) -> Result<Self, String> {
-        let bytes =
-            std::fs::read(path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+        let bytes = Self::read_bytes(path)?;
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let sha256 = Sha256::digest(&bytes).into();
-        Ok(Self { name, bytes, sha256 })
+        Ok(Self {
+            name,
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+            sha256,
+            bytes: Mutex::new(Some(bytes)),
+            pending: AtomicUsize::new(0),
+        })
+    }
+
+    fn read_bytes(path: &Path) -> Result<Arc<[u8]>, String> {
+        std::fs::read(path)
+            .map(Arc::from)
+            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))
+    }
+
+    /// Its bytes: kept, or read again (and checked against its SHA-256).
+    pub fn bytes(&self) -> Result<Arc<[u8]>, String> {
+        let mut kept = self.bytes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(bytes) = &*kept {
+            return Ok(Arc::clone(bytes));
+        }
+        let bytes = Self::read_bytes(&self.path)?;
+        let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+        if sha256 != self.sha256 {
+            return Err(format!(
+                "`{}` changed since the deployment was read: its SHA-256 is now {}, it was {}",
+                self.path.display(),
+                policy::digest_hex(&sha256),
+                self.digest_hex()
+            ));
+        }
+        if self.pending.load(Ordering::Acquire) > 0 {
+            *kept = Some(Arc::clone(&bytes));
+        }
+        Ok(bytes)
     }
 
     /// The digest in hexadecimal.
@@ -47,7 +92,8 @@ pub struct ObjectFiles {
 }
 
 impl ObjectFiles {
-    /// Reads every program and shared object the deployment names.
+    /// Reads every program and shared object the deployment names, and counts the cVMs
+    /// that name each.
     pub fn load(deployment: &Deployment) -> Self {
         let mut files = HashMap::new();
         for cvm in &deployment.cvms {
@@ -59,7 +105,35 @@ impl ObjectFiles {
                 files.entry(path.clone()).or_insert_with(|| ObjectFile::read(path).map(Arc::new));
             }
         }
-        Self { files }
+        let objects = Self { files };
+        for cvm in &deployment.cvms {
+            for file in objects.named_by(cvm) {
+                file.pending.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        objects
+    }
+
+    /// The files `cvm` names (by path or by digest) that could be read.
+    fn named_by(&self, cvm: &CvmConfig) -> Vec<Arc<ObjectFile>> {
+        let objects = cvm.objects.iter().map(|object| match object {
+            ObjectRef::Path(path) => self.get(path).ok(),
+            ObjectRef::Digest(digest) => self.by_digest(digest),
+        });
+        core::iter::once(self.get(&cvm.runtime).ok()).chain(objects).flatten().collect()
+    }
+
+    /// `cvm` is built (or refused): the files it names are kept for one cVM fewer, and
+    /// dropped from memory when no cVM still to be built names them.
+    pub fn built(&self, cvm: &CvmConfig) {
+        for file in self.named_by(cvm) {
+            let counted = file
+                .pending
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |pending| pending.checked_sub(1));
+            if counted == Ok(1) {
+                *file.bytes.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            }
+        }
     }
 
     /// The file at `path`, or why it could not be read.
@@ -87,7 +161,7 @@ impl ObjectFiles {
             distinct.entry((file.name.clone(), file.sha256)).or_insert_with(|| ObjectReport {
                 name: file.name.clone(),
                 sha256: file.digest_hex(),
-                size: file.bytes.len() as u64,
+                size: file.size,
                 loads: counts.loads,
                 users: counts.users,
                 shared_bytes: counts.shared_bytes,
@@ -121,5 +195,35 @@ impl ObjectUsage {
             entry.loads += 1;
             entry.shared_bytes += shared_bytes;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ObjectFiles;
+    use crate::config;
+
+    #[test]
+    fn bytes_are_dropped_once_every_cvm_is_built_and_read_again_only_unchanged() {
+        let directory = std::env::temp_dir().join(format!("orc-objects-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        std::fs::write(directory.join("program"), b"program bytes").unwrap();
+        std::fs::write(directory.join("libshared.so"), b"shared bytes").unwrap();
+        let text = "cVMs:\n  - {name: one, runtime: program, objects: [libshared.so], isolation: {size: 4M}}\n  - {name: two, runtime: program, objects: [libshared.so], isolation: {size: 4M}}\n";
+        let deployment = config::parse(text, &directory.join("deploy.yaml")).unwrap();
+        let objects = ObjectFiles::load(&deployment);
+        let shared = objects.get(&directory.join("libshared.so")).unwrap();
+        objects.built(&deployment.cvms[0]);
+        assert!(shared.bytes.lock().unwrap().is_some(), "kept while cVM `two` is to be built");
+        objects.built(&deployment.cvms[1]);
+        assert!(shared.bytes.lock().unwrap().is_none(), "dropped once both are built");
+        // Counting off more than were counted changes nothing.
+        objects.built(&deployment.cvms[1]);
+        assert_eq!(&*shared.bytes().unwrap(), b"shared bytes");
+        assert!(shared.bytes.lock().unwrap().is_none(), "read again, not kept");
+        std::fs::write(directory.join("libshared.so"), b"other bytes!").unwrap();
+        let error = shared.bytes().unwrap_err();
+        assert!(error.contains("libshared.so` changed since the deployment was read"), "{error}");
+        std::fs::remove_dir_all(&directory).unwrap();
     }
 }

@@ -59,6 +59,26 @@ pub struct CvmReport {
     pub threads: u64,
     /// The objects it used.
     pub objects: Vec<ObjectUse>,
+    /// What the kernel counted of its process's memory (none in the in-process mode, or
+    /// for a cVM that ended before its first sample, 2 ms after it started).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<CvmKernelMemory>,
+}
+
+/// The kernel's view of one cVM's process (`/proc/PID/smaps_rollup`), sampled every
+/// 20 ms while it ran: the sample with the highest Pss. The process maps its region
+/// and the shared objects it uses; Pss divides each shared page among the processes
+/// that map it (the intravisor maps all of them too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CvmKernelMemory {
+    /// Its proportional set size, in bytes.
+    pub peak_pss: u64,
+    /// Its resident bytes then.
+    pub rss: u64,
+    /// Of those, the bytes no other process maps.
+    pub private: u64,
+    /// And the bytes it shares (objects, pages the intravisor also touched).
+    pub shared: u64,
 }
 
 /// One object a cVM used.

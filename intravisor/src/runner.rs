@@ -31,11 +31,11 @@ use crate::instance::Instance;
 use crate::lifecycle::{CodeModel, CvmObject, CvmRequest, Cvms};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::platform::{
-    kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop,
-    ProcessStart, TenantLimits,
+    give_back_free_memory, kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError,
+    CvmEntry, CvmProcess, CvmStop, ProcessEnd, ProcessStart, TenantLimits,
 };
 use crate::region::region_alignment;
-use crate::report::{CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
+use crate::report::{CvmKernelMemory, CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
 
 /// Stack of the intravisor's side of each cVM thread (hostcall handling).
 const HOST_THREAD_STACK: usize = 1 << 20;
@@ -169,23 +169,28 @@ impl Intravisor {
                 for (index, cvm) in deployment.cvms.iter().enumerate().take(last + 1).skip(first) {
                     match self.prepare(cvm, &objects, &usage, &policies) {
                         Ok(ready) => prepared.push((index, ready)),
-                        Err(reason) => reports[index] = Some(refused(cvm, reason)),
+                        Err(reason) => {
+                            objects.built(cvm);
+                            reports[index] = Some(refused(cvm, reason));
+                        }
                     }
                 }
                 for (index, ready) in prepared {
                     let cvm = &deployment.cvms[index];
                     let (done_sender, finished) = mpsc::channel();
+                    let objects = &objects;
                     let thread = std::thread::Builder::new()
                         .name(cvm.name.clone())
                         .stack_size(HOST_THREAD_STACK)
                         .spawn_scoped(scope, move || {
-                            let report = self.execute(cvm, ready);
+                            let report = self.execute(cvm, ready, || objects.built(cvm));
                             let _ = done_sender.send(());
                             report
                         });
                     match thread {
                         Ok(thread) => running.push((index, thread)),
                         Err(error) => {
+                            objects.built(cvm);
                             reports[index] = Some(refused(cvm, format!("cannot start its thread: {error}")))
                         }
                     }
@@ -225,7 +230,7 @@ impl Intravisor {
             Err(error) => return refused(cvm, error.to_string()),
         };
         match self.prepare(cvm, objects, &ObjectUsage::default(), &policies) {
-            Ok(ready) => self.execute(cvm, ready),
+            Ok(ready) => self.execute(cvm, ready, || {}),
             Err(reason) => refused(cvm, reason),
         }
     }
@@ -259,9 +264,10 @@ impl Intravisor {
                 }
             }
         }
+        let bytes = file_bytes(&files)?;
         let request = CvmRequest {
             tenant: &cvm.tenant,
-            objects: request_objects(&files),
+            objects: request_objects(&files, &bytes),
             region_size: cvm.region_size,
             stack_size: cvm.stack_size,
             publishers,
@@ -284,8 +290,9 @@ impl Intravisor {
         Ok(Prepared { files, prepared, uses, limits })
     }
 
-    /// Builds a prepared cVM in its region, runs it, and tears it down.
-    fn execute(&self, cvm: &CvmConfig, ready: Prepared) -> CvmReport {
+    /// Builds a prepared cVM in its region, runs it, and tears it down. `built` is called
+    /// once it is built (or could not be): the files' bytes are no longer needed for it.
+    fn execute(&self, cvm: &CvmConfig, ready: Prepared, built: impl FnOnce()) -> CvmReport {
         let Prepared { files, prepared, uses, limits } = ready;
         let layout = &prepared.layout;
         let cls_bytes = layout.cls_bytes();
@@ -302,10 +309,17 @@ impl Intravisor {
                 TenantLimits { name: &cvm.tenant, cvms: limits.cvms, memory_total: limits.memory_total };
             ProcessStart::begin(prepared.region.end - prepared.region.start, tenant)
         });
-        let objects = request_objects(&files);
-        let ran = self.cvms.run(prepared, &objects, &cvm.name, &cvm.arguments, hostcall_entry, |instance| {
-            self.enter(cvm, instance, placed)
+        let instance = file_bytes(&files).and_then(|bytes| {
+            let objects = request_objects(&files, &bytes);
+            self.cvms.build(&prepared, &objects, &cvm.name, &cvm.arguments, hostcall_entry)
         });
+        drop(files);
+        built();
+        // What building the cVM allocated and freed goes back to the kernel now, not when
+        // the allocator next trims.
+        give_back_free_memory();
+        let ran = instance.map(|instance| self.enter(cvm, instance, placed));
+        self.cvms.tear_down(prepared);
         let mut report = ran.unwrap_or_else(|reason| refused(cvm, reason));
         report.cls_bytes = cls_bytes;
         report.objects = uses;
@@ -335,19 +349,22 @@ impl Intravisor {
             cls_table: instance.cls_table,
         };
         let ran = match self.isolation {
-            // SAFETY: the instance was built from a layout verified for its region: the
-            // entry lies in executable code of the program, the stack top is the aligned
-            // top of the writable stack, the boot block lies on that stack and the CLS
-            // table in the region; every hostcall goes through `services`, which checks
-            // it against the cVM's capabilities.
-            Isolation::InProcess => Ok(unsafe { run_cvm(start, &services) }),
+            Isolation::InProcess => {
+                // SAFETY: the instance was built from a layout verified for its region:
+                // the entry lies in executable code of the program, the stack top is the
+                // aligned top of the writable stack, the boot block lies on that stack
+                // and the CLS table in the region; every hostcall goes through
+                // `services`, which checks it against the cVM's capabilities.
+                let (stop, threads) = unsafe { run_cvm(start, &services) };
+                Ok(ProcessEnd { stop, threads, memory: None })
+            }
             Isolation::Process => match placed {
                 Some(placed) => self.enter_process(start, &process, placed, &services),
                 None => Err("no process was readied for it".to_string()),
             },
         };
         services.finish();
-        let (stop, threads) = match ran {
+        let ProcessEnd { stop, threads, memory } = match ran {
             Ok(ran) => ran,
             Err(reason) => return refused(cvm, format!("its process could not be set up: {reason}")),
         };
@@ -362,6 +379,12 @@ impl Intravisor {
             cls_bytes: 0,
             threads,
             objects: Vec::new(),
+            kernel: memory.map(|memory| CvmKernelMemory {
+                peak_pss: memory.pss,
+                rss: memory.rss,
+                private: memory.private,
+                shared: memory.rss.saturating_sub(memory.private),
+            }),
         };
         match stop {
             CvmStop::Exited(status) => report.exit_code = Some(status),
@@ -402,7 +425,7 @@ impl Intravisor {
         process: &ProcessPlan,
         placed: ProcessStart,
         services: &CvmServices<'_>,
-    ) -> Result<(CvmStop, u64), String> {
+    ) -> Result<ProcessEnd, String> {
         let files = self
             .cvms
             .arena()
@@ -440,8 +463,17 @@ impl Drop for Intravisor {
 }
 
 /// The lifecycle's view of a cVM's object files.
-fn request_objects(files: &[Arc<ObjectFile>]) -> Vec<CvmObject<'_>> {
-    files.iter().map(|file| CvmObject { name: &file.name, bytes: &file.bytes, sha256: file.sha256 }).collect()
+/// The bytes of a cVM's files (kept in memory until it is built).
+fn file_bytes(files: &[Arc<ObjectFile>]) -> Result<Vec<Arc<[u8]>>, String> {
+    files.iter().map(|file| file.bytes()).collect()
+}
+
+fn request_objects<'a>(files: &'a [Arc<ObjectFile>], bytes: &'a [Arc<[u8]>]) -> Vec<CvmObject<'a>> {
+    files
+        .iter()
+        .zip(bytes)
+        .map(|(file, bytes)| CvmObject { name: &file.name, bytes, sha256: file.sha256 })
+        .collect()
 }
 
 fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
@@ -457,5 +489,6 @@ fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
         cls_bytes: 0,
         threads: 0,
         objects: Vec::new(),
+        kernel: None,
     }
 }

@@ -240,10 +240,12 @@ impl ObjectStore {
         arena
             .protect(image.image.start, image.image.end, Protection::ReadWrite)
             .map_err(|error| map_error(&error))?;
+        // The image's pages were just handed out (zero): zero pages of the file (a
+        // `.cls.bss` template, say) are left out and never become resident.
         for copy in &image.copies {
             let start = copy.file_offset as usize;
             arena
-                .write(copy.address, &files[index][start..start + copy.length as usize])
+                .write_nonzero(copy.address, &files[index][start..start + copy.length as usize])
                 .map_err(|error| map_error(&error))?;
         }
         for &(address, value) in &image.relocations {

@@ -44,6 +44,9 @@ pub struct TenantCvm {
     pub status: Status,
     /// Bytes it had to itself.
     pub private_bytes: u64,
+    /// Its process's peak Pss as the kernel counted it, where it was sampled.
+    #[serde(default)]
+    pub kernel_pss: Option<u64>,
 }
 
 /// One tenant's view.
@@ -63,6 +66,9 @@ pub struct TenantReport {
     pub bytes_if_private: u64,
     /// `bytes_if_private - proportional_shared_bytes`.
     pub saving_bytes: u64,
+    /// The sum of its cVMs' peak Pss as the kernel counted it (those sampled).
+    #[serde(default)]
+    pub kernel_pss_bytes: u64,
 }
 
 /// Computes every tenant's view from the cVMs' reports.
@@ -120,8 +126,10 @@ pub fn tenant_reports(cvms: &[CvmReport]) -> Vec<TenantReport> {
                         name: cvm.name.clone(),
                         status: cvm.status,
                         private_bytes: cvm.private_bytes,
+                        kernel_pss: cvm.kernel.map(|kernel| kernel.peak_pss),
                     })
                     .collect(),
+                kernel_pss_bytes: own.iter().filter_map(|cvm| cvm.kernel).map(|kernel| kernel.peak_pss).sum(),
                 private_bytes: own.iter().map(|cvm| cvm.private_bytes).sum(),
                 shared_objects,
                 proportional_shared_bytes,
@@ -137,9 +145,17 @@ pub fn describe(report: &TenantReport) -> String {
     let mut text = format!("tenant {}\n", report.name);
     text.push_str(&format!("  cVMs: {}\n", report.cvms.len()));
     for cvm in &report.cvms {
-        text.push_str(&format!("    {}: {:?}, {} private bytes\n", cvm.name, cvm.status, cvm.private_bytes));
+        let kernel = cvm.kernel_pss.map(|pss| format!(", {pss} bytes Pss (kernel)")).unwrap_or_default();
+        text.push_str(&format!(
+            "    {}: {:?}, {} private bytes{kernel}\n",
+            cvm.name, cvm.status, cvm.private_bytes
+        ));
     }
     text.push_str(&format!("  private bytes: {}\n", report.private_bytes));
+    text.push_str(&format!(
+        "  Pss of its cVM processes, as the kernel counted it: {} bytes\n",
+        report.kernel_pss_bytes
+    ));
     text.push_str("  shared objects:\n");
     for object in &report.shared_objects {
         let with = if object.shared_with.is_empty() {

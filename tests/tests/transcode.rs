@@ -39,6 +39,18 @@ fn eight_transcoders_share_ffmpeg_and_match_the_native_build() {
         // ffmpeg's input threads (one per input file), at least.
         let threads = run.cvm(&name)["threads"].as_u64().unwrap_or(0);
         assert!(threads >= 3, "{name} ran {threads} threads");
+        // The kernel's count of its process: its region's heap at least (ffmpeg's tables),
+        // below the region's size, the shared objects counted in part.
+        let kernel = &run.cvm(&name)["kernel"];
+        let (pss, rss, private, shared) = (
+            kernel["peak_pss"].as_u64().unwrap(),
+            kernel["rss"].as_u64().unwrap(),
+            kernel["private"].as_u64().unwrap(),
+            kernel["shared"].as_u64().unwrap(),
+        );
+        assert!(pss > 1 << 20 && pss < 64 << 20, "{name}: Pss {pss}");
+        assert!(private <= pss && pss <= rss && private + shared == rss, "{name}: {kernel}");
+        assert!(shared > 1 << 20, "{name} maps the shared objects: {kernel}");
         let written = outputs.join(&name).join("out.avi");
         let native_output = scratch.join(format!("native{input}.avi"));
         // A cVM on the host is given the host's processors, as the native ffmpeg sees them.

@@ -17,7 +17,8 @@ pub mod morello;
 
 #[cfg(feature = "std")]
 pub use host::{
-    hostcall_entry_address, kernel_memory, process_tree_memory, remove_cgroups, run_cvm, run_cvm_process,
-    sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop, Fault, HostcallHandler, HostcallOutcome,
-    Limit, ProcessStart, TenantLimits, ThreadStart,
+    give_back_free_memory, hostcall_entry_address, kernel_memory, process_tree_memory, remove_cgroups,
+    run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop, Fault,
+    HostcallHandler, HostcallOutcome, Limit, ProcessEnd, ProcessMemory, ProcessStart, TenantLimits,
+    ThreadStart,
 };

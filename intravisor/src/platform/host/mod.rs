@@ -26,9 +26,11 @@ mod switch;
 mod usage;
 
 pub use arena::{Arena, ArenaError};
-pub use process::{remove_cgroups, run_cvm_process, CvmProcess, ProcessStart, TenantLimits};
+pub use process::{remove_cgroups, run_cvm_process, CvmProcess, ProcessEnd, ProcessStart, TenantLimits};
 pub use signals::Fault;
 pub use switch::{
     hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome, Limit, ThreadStart,
 };
-pub use usage::{kernel_memory, process_tree_memory, sample_peaks};
+pub use usage::{
+    give_back_free_memory, kernel_memory, process_memory, process_tree_memory, sample_peaks, ProcessMemory,
+};

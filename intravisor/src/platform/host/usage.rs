@@ -7,8 +7,20 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Rss and Pss of one process, in bytes.
-fn process_memory(process: &str) -> Option<(u64, u64)> {
+/// What the kernel counts of one process's memory, in bytes (`smaps_rollup`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessMemory {
+    /// Resident pages.
+    pub rss: u64,
+    /// Proportional set size: each resident page divided by the processes that map it.
+    pub pss: u64,
+    /// Resident pages no other process maps.
+    pub private: u64,
+}
+
+/// The memory of one process (a pid, or `self`), or `None` where the kernel does not
+/// provide it (or the process is gone).
+fn read_process_memory(process: &str) -> Option<ProcessMemory> {
     let text = std::fs::read_to_string(format!("/proc/{process}/smaps_rollup")).ok()?;
     let field = |name: &str| {
         text.lines()
@@ -16,7 +28,16 @@ fn process_memory(process: &str) -> Option<(u64, u64)> {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map(|kilobytes| kilobytes * 1024)
     };
-    Some((field("Rss:")?, field("Pss:")?))
+    Some(ProcessMemory {
+        rss: field("Rss:")?,
+        pss: field("Pss:")?,
+        private: field("Private_Clean:")? + field("Private_Dirty:")?,
+    })
+}
+
+/// The memory of process `pid` (a cVM's), or `None` where the kernel does not provide it.
+pub fn process_memory(pid: u32) -> Option<ProcessMemory> {
+    read_process_memory(&pid.to_string())
 }
 
 /// The processes `process` started (an intravisor's cVM processes), from every one of
@@ -33,7 +54,7 @@ fn children(process: &str) -> Vec<String> {
 /// Rss and Pss in bytes of `process` (a pid, or `self`) and of every process it started,
 /// or `None` where the kernel does not provide them (or the process is gone).
 pub fn process_tree_memory(process: &str) -> Option<(u64, u64)> {
-    let (mut rss, mut pss) = process_memory(process)?;
+    let ProcessMemory { mut rss, mut pss, .. } = read_process_memory(process)?;
     for child in children(process) {
         // A process that ended meanwhile counts no more.
         if let Some((child_rss, child_pss)) = process_tree_memory(&child) {
@@ -61,5 +82,15 @@ pub fn sample_peaks(done: &AtomicBool, interval: Duration) -> (u64, u64) {
             return peak;
         }
         std::thread::sleep(interval);
+    }
+}
+
+/// Gives the pages the allocator holds free back to the kernel (glibc keeps freed memory
+/// of its per-thread arenas resident until it next trims them).
+pub fn give_back_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free pages of the allocator's own heaps.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

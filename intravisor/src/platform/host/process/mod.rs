@@ -31,13 +31,18 @@ use std::ops::Range;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use super::signals::Fault;
 use super::switch::{CvmEntry, CvmStop, HostcallHandler, Limit};
+use super::usage::{process_memory, ProcessMemory};
 use crate::guest::{Mapping, Protection};
 use gate::{header, state, Gate, ProcessMapping, MOST_MAPPINGS, SLOTS};
 use serve::Served;
 
+/// When a cVM process's memory is first sampled, and how often after that.
+const FIRST_SAMPLE: Duration = Duration::from_millis(2);
+const SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
 /// Descriptor numbers of the region and the shared objects in the process.
 const REGION_FILE: u64 = 1;
 const SHARED_FILE: u64 = 2;
@@ -140,7 +145,7 @@ pub unsafe fn run_cvm_process(
     process: CvmProcess<'_>,
     placed: ProcessStart,
     handler: &(dyn HostcallHandler + '_),
-) -> Result<(CvmStop, u64), String> {
+) -> Result<ProcessEnd, String> {
     let mappings = process_mappings(&process)?;
     let gate = Gate::create().map_err(|error| format!("cannot make its gate: {error}"))?;
     gate.set_mappings(&mappings);
@@ -188,7 +193,7 @@ pub unsafe fn run_cvm_process(
     pool::refill();
     let mut child = child?;
     let served = Served::new(&gate, handler, pidfd.as_raw_fd(), ended.as_raw_fd());
-    std::thread::scope(|scope| {
+    let memory = std::thread::scope(|scope| {
         let first = std::thread::Builder::new()
             .name("cvm-thread-1".to_string())
             .stack_size(256 * 1024)
@@ -196,8 +201,9 @@ pub unsafe fn run_cvm_process(
         if first.is_err() {
             served.end(Some(CvmStop::HandlerPanicked));
         }
-        wait_for_end(pidfd.as_raw_fd(), ended.as_raw_fd());
+        let memory = wait_for_end(pid, pidfd.as_raw_fd(), ended.as_raw_fd());
         served.end(None);
+        memory
     });
     note_weaker_sandbox(&gate);
     let stop = match served.take_stop() {
@@ -205,7 +211,7 @@ pub unsafe fn run_cvm_process(
         // groups removed, apart from the next cVM's start.
         Some(stop) => {
             reaper::reap(child, groups);
-            return Ok((stop, served.thread_count()));
+            return Ok(ProcessEnd { stop, threads: served.thread_count(), memory });
         }
         None => match child.wait() {
             Ok(status) => {
@@ -228,7 +234,19 @@ pub unsafe fn run_cvm_process(
         other => other,
     };
     drop(groups);
-    Ok((stop, served.thread_count()))
+    Ok(ProcessEnd { stop, threads: served.thread_count(), memory })
+}
+
+/// How a cVM's process ended.
+#[derive(Debug)]
+pub struct ProcessEnd {
+    /// Why its cVM stopped.
+    pub stop: CvmStop,
+    /// How many threads the cVM ran, the first included.
+    pub threads: u64,
+    /// Its memory at its highest Pss as sampled while it ran (none for a cVM that
+    /// ended before the first sample).
+    pub memory: Option<ProcessMemory>,
 }
 
 /// Kills and reaps a process whose cVM cannot run; returns why.
@@ -238,18 +256,31 @@ fn abandon(child: &mut std::process::Child, reason: String) -> String {
     reason
 }
 
-/// Waits until the process `pidfd` names has ended, or the intravisor has ended its cVM
-/// (`ended`, an eventfd, is written).
-fn wait_for_end(pidfd: libc::c_int, ended: libc::c_int) {
+/// Waits until the process `pidfd` names (`pid`) has ended, or the intravisor has ended
+/// its cVM (`ended`, an eventfd, is written); samples its memory meanwhile (at
+/// [`FIRST_SAMPLE`], then every [`SAMPLE_INTERVAL`]) and returns the sample with the
+/// highest Pss, if any was taken.
+fn wait_for_end(pid: u32, pidfd: libc::c_int, ended: libc::c_int) -> Option<ProcessMemory> {
     let mut watched = [
         libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: ended, events: libc::POLLIN, revents: 0 },
     ];
+    let mut peak: Option<ProcessMemory> = None;
+    let mut timeout = FIRST_SAMPLE;
     loop {
         // SAFETY: poll reads and writes the two entries of `watched`.
-        let ready = unsafe { libc::poll(watched.as_mut_ptr(), 2, -1) };
-        if ready > 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return;
+        let ready = unsafe { libc::poll(watched.as_mut_ptr(), 2, timeout.as_millis() as libc::c_int) };
+        if ready > 0 {
+            return peak;
+        }
+        if ready < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return peak;
+        }
+        if ready == 0 {
+            if let Some(sample) = process_memory(pid) {
+                peak = Some(peak.filter(|peak| peak.pss >= sample.pss).unwrap_or(sample));
+            }
+            timeout = SAMPLE_INTERVAL;
         }
     }
 }
