@@ -152,7 +152,7 @@ impl Intravisor {
         let mut reports: Vec<Option<CvmReport>> = vec![None; deployment.cvms.len()];
         let done = AtomicBool::new(false);
         let (peak_rss, peak_pss) = std::thread::scope(|scope| {
-            let sampler = scope.spawn(|| sample_peaks(&done, Duration::from_millis(5)));
+            let sampler = scope.spawn(|| sample_peaks(&done, Duration::from_millis(50)));
             let mut running = Vec::new();
             let mut first = 0;
             while first < deployment.cvms.len() {

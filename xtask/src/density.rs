@@ -5,7 +5,7 @@
 //!
 //! Each configuration runs the release intravisor three times; the figures are the
 //! median run's. Memory is the kernel's proportional set size of the intravisor and its
-//! cVM processes at its peak (their `smaps_rollup`, sampled every 5 ms by the
+//! cVM processes at its peak (their `smaps_rollup`, sampled every 50 ms by the
 //! intravisor, from its report), divided by the number of cVMs, and the same above the
 //! Pss of the intravisor before any cVM ran; frames per second per
 //! cVM is 60 frames over the wall time of the run, all cVMs running at once on this
@@ -40,10 +40,10 @@ const RUNS: usize = 3;
 
 /// One configuration's median run.
 #[derive(Debug, Clone, Copy)]
-struct Measurement {
-    seconds: f64,
-    peak_pss: u64,
-    baseline_pss: u64,
+pub struct Measurement {
+    pub seconds: f64,
+    pub peak_pss: u64,
+    pub baseline_pss: u64,
 }
 
 /// Runs every configuration and prints the tables (after `cargo xtask build`).
@@ -152,7 +152,7 @@ fn native_commands(build: &Path, directory: &Path, count: u32, loops: u32) -> Re
 
 /// Runs `count` short transcodes as native processes at once: the wall time until the
 /// last ends, and the peak of the sum of their Pss.
-fn measure_native(build: &Path, directory: &Path, count: u32, loops: u32) -> Result<Measurement, String> {
+pub fn measure_native(build: &Path, directory: &Path, count: u32, loops: u32) -> Result<Measurement, String> {
     let run = sampled(native_commands(build, directory, count, loops)?, Duration::from_millis(5))?;
     Ok(Measurement { seconds: run.seconds, peak_pss: run.peak, baseline_pss: 0 })
 }
@@ -331,7 +331,7 @@ fn process_pss(id: u32) -> Option<u64> {
 /// A deployment of `count` transcoders over the example's build, all in one tenant
 /// (ORC sharing) or each in a tenant of its own (private copies), each input played
 /// `loops` more times.
-fn write_deployment(directory: &Path, count: u32, shared: bool, loops: u32) -> Result<PathBuf, String> {
+pub fn write_deployment(directory: &Path, count: u32, shared: bool, loops: u32) -> Result<PathBuf, String> {
     let build = root().join("examples/transcode/build");
     let kind = if shared { "orc" } else { "private" };
     let looped = if loops == 0 { String::new() } else { format!("-stream_loop, \"{loops}\", ") };
@@ -363,7 +363,7 @@ fn write_deployment(directory: &Path, count: u32, shared: bool, loops: u32) -> R
 }
 
 /// Runs a deployment once: its wall time and the kernel's peak Pss from its report.
-fn measure(deployment: &Path) -> Result<Measurement, String> {
+pub fn measure(deployment: &Path) -> Result<Measurement, String> {
     let report = deployment.with_extension("json");
     let started = Instant::now();
     let output = Command::new(root().join("target/release/intravisor"))

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo xtask setup   install what the build needs (Debian packages, Rust targets)
 //! cargo xtask build   build cvm-libos for cVMs and every example's programs
-//! cargo xtask demo    build, then run examples/transcode (8 transcoding cVMs)
+//! cargo xtask demo    build, then run examples/transcode (8 transcoding cVMs) and sum it up
 //! cargo xtask test    build, then every test, clippy and rustfmt
 //! cargo xtask bench   build, then the benchmarks (`bench density`: the transcode one)
 //! cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE
@@ -20,6 +20,7 @@
 
 mod bench;
 mod c64;
+mod demo;
 mod density;
 mod examples;
 mod ffmpeg;
@@ -87,18 +88,8 @@ fn build() -> Result<(), String> {
 /// The flagship workload: 8 cVMs transcoding with one shared copy of ffmpeg and musl.
 fn demo() -> Result<(), String> {
     build()?;
-    run(cargo().args(["build", "--release", "--bin", "intravisor"]))?;
-    let report = root().join("target/transcode-report.json");
-    run(Command::new(root().join("target/release/intravisor"))
-        .arg("run")
-        .arg("examples/transcode/deploy.yaml")
-        .arg("--report")
-        .arg(&report))?;
-    println!("outputs: examples/transcode/out/transcode*/out.avi; report: {}", report.display());
-    run(Command::new(root().join("target/release/intravisor"))
-        .arg("report")
-        .arg(&report)
-        .args(["--tenant", "default"]))
+    run(cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"]))?;
+    demo::run_demo()
 }
 
 fn test() -> Result<(), String> {

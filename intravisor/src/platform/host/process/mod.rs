@@ -42,7 +42,7 @@ use serve::Served;
 
 /// When a cVM process's memory is first sampled, and how often after that.
 const FIRST_SAMPLE: Duration = Duration::from_millis(2);
-const SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
+const SAMPLE_INTERVAL: Duration = Duration::from_millis(50);
 /// Descriptor numbers of the region and the shared objects in the process.
 const REGION_FILE: u64 = 1;
 const SHARED_FILE: u64 = 2;
