@@ -69,6 +69,11 @@ pub enum Hostcall {
     /// calling thread ends (0: none), as Linux's `set_tid_address`; the first thread's
     /// is 0 until it sets one. Returns the thread's id.
     SetClearAddress = 18,
+    /// `discard_pages(address, length)`: the page-aligned range, which this cVM may
+    /// write, reads as zero from now on and its memory goes back to the host (as Linux's
+    /// `MADV_DONTNEED` on anonymous memory); where the platform cannot give memory back,
+    /// the pages are zeroed. Returns 0, or `-EINVAL` for a range not aligned to pages.
+    DiscardPages = 19,
 }
 
 impl Hostcall {
@@ -93,6 +98,7 @@ impl Hostcall {
             16 => Self::ThreadId,
             17 => Self::ProcessorCount,
             18 => Self::SetClearAddress,
+            19 => Self::DiscardPages,
             _ => return None,
         })
     }

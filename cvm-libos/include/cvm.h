@@ -55,6 +55,7 @@ extern "C" {
 #define CVM_HOSTCALL_THREAD_ID 16
 #define CVM_HOSTCALL_PROCESSOR_COUNT 17
 #define CVM_HOSTCALL_SET_CLEAR_ADDRESS 18
+#define CVM_HOSTCALL_DISCARD_PAGES 19
 
 /* Writes to a console or file handle; returns bytes written or -errno. */
 int64_t cvm_write(uint64_t handle, const void *buffer, uint64_t length);

@@ -2,7 +2,8 @@
 //!
 //! Free memory is always zero: the intravisor hands a cVM its region zeroed, the map of
 //! used pages lives apart from them (in the heap's last pages), and pages are zeroed
-//! when they are given back. So an anonymous mapping (`allocate_pages`, the C library's
+//! when they are given back (long runs by the intravisor, which gives their memory back
+//! to the host rather than making it resident with zeros). So an anonymous mapping (`allocate_pages`, the C library's
 //! `mmap`) needs no zeroing, and pages the program never touches stay untouched, not
 //! resident, as with the kernel's anonymous memory. Allocation is first fit from the
 //! lowest page that may be free.
@@ -11,6 +12,7 @@
 //! their size, so that `cvm_free` needs only the pointer, as C's `free` does; the C
 //! library's `malloc` does not come here.
 
+use abi::Hostcall;
 use spin::Mutex;
 
 use crate::cls::local;
@@ -19,6 +21,8 @@ use crate::cls::local;
 const PAGE: usize = 4096;
 /// Bytes in front of every `allocate` block, holding its total size.
 const HEADER: usize = 16;
+/// Released runs at least this long (64 KiB) are given back to the host, not zeroed.
+const DISCARD_PAGES: usize = 16;
 
 /// The heap: its pages and the map of the used ones.
 #[derive(Debug)]
@@ -57,17 +61,35 @@ impl Heap {
         Some(self.base + start * PAGE)
     }
 
-    fn release(&mut self, address: usize, count: usize) {
-        let Some(start) = address.checked_sub(self.base).map(|offset| offset / PAGE) else { return };
-        if start.checked_add(count).is_none_or(|end| end > self.pages) {
-            return;
-        }
-        // SAFETY: the pages lie in the heap (checked) and were handed out; their user
-        // gave them back, so they are ours to zero (this module's invariant).
-        unsafe { core::ptr::write_bytes(address as *mut u8, 0, count * PAGE) };
+    /// The pages `[start, start + count)` of a block being released, or `None` when
+    /// they are not the heap's.
+    fn pages_of(&self, address: usize, count: usize) -> Option<usize> {
+        let start = address.checked_sub(self.base)? / PAGE;
+        start.checked_add(count).filter(|&end| end <= self.pages).map(|_| start)
+    }
+
+    /// Marks released pages (already zero) free.
+    fn mark_free(&mut self, start: usize, count: usize) {
         mark(self.map(), start, count, false);
         self.lowest_free = self.lowest_free.min(start);
     }
+}
+
+/// Gives back `count` pages at `address` that the heap handed out: they are made zero
+/// (this module's invariant) before they are marked free, outside the heap's lock. A
+/// run of [`DISCARD_PAGES`] or more goes back to the intravisor (`discard_pages`), which
+/// gives the memory back to the host; shorter runs, or where that fails, are zeroed here.
+fn give_back(address: usize, count: usize) {
+    let Some(start) = local(&HEAP).lock().pages_of(address, count) else { return };
+    let discarded = count >= DISCARD_PAGES
+        && crate::hostcall::call(Hostcall::DiscardPages, [address as u64, (count * PAGE) as u64, 0, 0, 0])
+            .is_ok();
+    if !discarded {
+        // SAFETY: the pages lie in the heap (checked) and were handed out; their user
+        // gave them back, so they are ours to zero.
+        unsafe { core::ptr::write_bytes(address as *mut u8, 0, count * PAGE) };
+    }
+    local(&HEAP).lock().mark_free(start, count);
 }
 
 /// The first run of `count` free pages at or above `from`, among `pages`.
@@ -154,7 +176,7 @@ pub(crate) unsafe fn release(pointer: *mut u8) {
         let block = pointer.sub(HEADER);
         (block, block.cast::<usize>().read())
     };
-    local(&HEAP).lock().release(block as usize, total / PAGE);
+    give_back(block as usize, total / PAGE);
 }
 
 /// Allocates `length` bytes (a multiple of the page size) aligned to a page, zero, for
@@ -169,7 +191,7 @@ pub(crate) fn allocate_pages(length: usize) -> *mut u8 {
 /// # Safety
 /// The range lies in mappings `allocate_pages` returned and was not released since.
 pub(crate) unsafe fn release_pages(pointer: *mut u8, length: usize) {
-    local(&HEAP).lock().release(pointer as usize, length / PAGE);
+    give_back(pointer as usize, length / PAGE);
 }
 
 #[cfg(test)]

@@ -64,6 +64,31 @@ static int thread_pointer(void) {
     return 0;
 }
 
+/* discard_pages on what is not the cVM's to discard: shared code, a range past its
+ * region, half a page; then on its own heap pages, which must read as zero after. */
+static int discard(void) {
+    uint64_t code = (uint64_t)(uintptr_t)cvm_printf & ~4095ULL;
+    int64_t shared = cvm_hostcall(CVM_HOSTCALL_DISCARD_PAGES, code, 4096, 0, 0, 0);
+    int64_t outside = cvm_hostcall(CVM_HOSTCALL_DISCARD_PAGES, 0x1000, 4096, 0, 0, 0);
+    unsigned char *pages = cvm_malloc(64 * 4096);
+    if (!pages)
+        return 2;
+    uint64_t first = ((uint64_t)(uintptr_t)pages + 4095) & ~4095ULL;
+    int64_t unaligned = cvm_hostcall(CVM_HOSTCALL_DISCARD_PAGES, first + 8, 4096, 0, 0, 0);
+    unsigned char *own = (unsigned char *)(uintptr_t)first;
+    for (int index = 0; index < 32 * 4096; index++)
+        own[index] = 0x5a;
+    int64_t mine = cvm_hostcall(CVM_HOSTCALL_DISCARD_PAGES, first, 32 * 4096, 0, 0, 0);
+    int nonzero = 0;
+    for (int index = 0; index < 32 * 4096; index++)
+        nonzero += own[index] != 0;
+    own[0] = 1; /* still its own, writable */
+    cvm_printf("discard shared code %lld, outside %lld, unaligned %lld, own pages %lld: %d bytes non-zero after\n",
+               (long long)shared, (long long)outside, (long long)unaligned, (long long)mine, nonzero);
+    cvm_free(pages);
+    return 0;
+}
+
 #if defined(__x86_64__)
 static void set_flag(uint64_t flag) {
     __asm__ volatile("pushfq\n\torq %0, (%%rsp)\n\tpopfq" : : "r"(flag) : "memory", "cc");
@@ -310,6 +335,8 @@ int main(int argc, char **argv) {
         return neighbour();
     if (same(mode, "thread-pointer"))
         return thread_pointer();
+    if (same(mode, "discard"))
+        return discard();
     if (same(mode, "alignment-flag"))
         return alignment_flag();
     if (same(mode, "trap-flag"))

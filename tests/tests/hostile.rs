@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tests::{root, run_deployment, scratch, Run};
+use tests::{root, run_deployment, run_deployment_with, scratch, Run};
 
 /// What the neighbour prints when nothing reached it.
 const NEIGHBOUR_LINE: &str = "neighbour: NEIGHBOUR-SECRET-5b1d0c, the sum of 1..1000 is 500500";
@@ -153,6 +153,24 @@ fn thread_pointers_that_are_not_cvm_memory_are_refused() {
         run.lines_of("attacker"),
         ["thread pointer non-canonical -14, far -14; thread with a non-canonical one -14"]
     );
+}
+
+#[test]
+fn pages_are_given_back_only_where_the_cvm_may_write() {
+    let options: [&[&str]; 2] = [&[], &["--in-process"]];
+    for isolation in options {
+        let attacks = [("attacker", program(), "discard")];
+        let attacks: Vec<(&str, &Path, &str)> =
+            attacks.iter().map(|(name, path, mode)| (*name, path.as_path(), *mode)).collect();
+        let run = run_deployment_with(&deployment("hostile-discard", &attacks), isolation);
+        assert_neighbour_intact(&run);
+        assert_eq!(run.cvm("attacker")["status"], "exited", "stderr: {}", run.stderr);
+        assert_eq!(
+            run.lines_of("attacker"),
+            ["discard shared code -14, outside -14, unaligned -22, own pages 0: 0 bytes non-zero after"],
+            "{isolation:?}"
+        );
+    }
 }
 
 #[test]

@@ -103,7 +103,8 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
         number::MMAP => map(a1, a2 as usize, a4, a5),
         number::MUNMAP => unmap(a1 as *mut u8, a2 as usize),
         number::MREMAP => -ENOMEM,
-        number::MPROTECT | number::MADVISE => 0,
+        number::MPROTECT => 0,
+        number::MADVISE => advise(a1 as u64, a2 as u64, a3),
         // No break to grow: musl's malloc then maps its metadata instead.
         number::BRK => 0,
         number::CLOCK_GETTIME => clock(a1, a2 as *mut i64),
@@ -468,6 +469,26 @@ fn unmap(address: *mut u8, length: usize) -> i64 {
             0
         }
         _ => -EINVAL,
+    }
+}
+
+/// `madvise`: pages the C library no longer needs (`MADV_DONTNEED`, `MADV_FREE`: musl's
+/// malloc gives back freed groups so) go back to the intravisor, which gives their
+/// memory back to the host (they read as zero after); other advice is taken and
+/// ignored, as advice may be.
+fn advise(address: u64, length: u64, advice: i64) -> i64 {
+    const MADV_DONTNEED: i64 = 4;
+    const MADV_FREE: i64 = 8;
+    if advice != MADV_DONTNEED && advice != MADV_FREE {
+        return 0;
+    }
+    let Some(length) = length.checked_next_multiple_of(PAGE as u64) else { return -EINVAL };
+    let answer = hostcall::raw(Hostcall::DiscardPages, [address, length, 0, 0, 0]);
+    // MADV_DONTNEED promises zeros; MADV_FREE leaves the contents to the kernel.
+    if advice == MADV_DONTNEED {
+        answer
+    } else {
+        0
     }
 }
 

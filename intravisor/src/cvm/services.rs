@@ -128,6 +128,10 @@ impl Environment for Serving<'_, '_> {
         std::thread::available_parallelism().map_or(1, |count| count.get() as u64)
     }
 
+    fn discard(&mut self, address: u64, length: u64) -> Result<(), Errno> {
+        self.0.arena.discard(address, address + length).map_err(|_| Errno::Fault)
+    }
+
     fn note(&mut self, message: std::fmt::Arguments<'_>) {
         self.0.note(message);
     }

@@ -27,6 +27,8 @@ pub use console::{ConsoleLines, LONGEST_LINE};
 
 /// The most bytes one read, write or random hostcall moves at a time.
 const CHUNK: usize = 64 * 1024;
+/// The page size of every platform.
+const PAGE_SIZE: u64 = crate::region::PAGE_SIZE;
 /// The longest file name a cVM may pass.
 const LONGEST_NAME: u64 = 255;
 /// Bytes below a new thread's stack top that must be writable by the cVM.
@@ -130,6 +132,19 @@ pub trait Environment {
     fn wall_nanoseconds(&self) -> u64;
     /// The processors the cVM's threads may run on at once.
     fn processor_count(&self) -> u64;
+    /// Makes the cVM's pages `[address, address + length)` (checked: page-aligned and
+    /// writable by it) read as zero; by default by writing zeros, where a platform can
+    /// give the memory back instead, it does.
+    fn discard(&mut self, address: u64, length: u64) -> Result<(), Errno> {
+        let zeros = vec![0u8; (length as usize).min(CHUNK)];
+        let mut done = 0u64;
+        while done < length {
+            let chunk = &zeros[..((length - done) as usize).min(CHUNK)];
+            self.copy_to_cvm(address + done, chunk)?;
+            done += chunk.len() as u64;
+        }
+        Ok(())
+    }
     /// Notes something the cVM caused (a refused hostcall); a platform that logs it
     /// must rate-limit it.
     fn note(&mut self, message: fmt::Arguments<'_>) {
@@ -191,6 +206,7 @@ impl<E: Environment> Checked<'_, E> {
             Hostcall::ClockMonotonic => Ok(self.environment.monotonic_nanoseconds()),
             Hostcall::ClockWall => Ok(self.environment.wall_nanoseconds()),
             Hostcall::ProcessorCount => Ok(self.environment.processor_count()),
+            Hostcall::DiscardPages => self.discard(a0, a1),
         };
         answer.map(|value| HostcallOutcome::Return(value as i64))
     }
@@ -284,6 +300,18 @@ impl<E: Environment> Checked<'_, E> {
         self.environment.copy_from_cvm(address, &mut name)?;
         let name = String::from_utf8(name).map_err(|_| Errno::Invalid)?;
         self.environment.files(|files| files.open(&name, mode))
+    }
+
+    fn discard(&mut self, address: u64, length: u64) -> Result<u64, Errno> {
+        if !address.is_multiple_of(PAGE_SIZE) || !length.is_multiple_of(PAGE_SIZE) {
+            return Err(Errno::Invalid);
+        }
+        if length == 0 {
+            return Ok(0);
+        }
+        self.check(address, length, Access::Write)?;
+        self.environment.discard(address, length)?;
+        Ok(0)
     }
 
     fn random(&mut self, address: u64, length: u64) -> Result<u64, Errno> {

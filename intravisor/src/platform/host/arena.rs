@@ -54,6 +54,14 @@ pub enum ArenaError {
         /// End of the arena.
         arena_end: u64,
     },
+    /// Pages to give back are not inside one region.
+    #[error("pages {start:#x}..{end:#x} are not inside one cVM region")]
+    NotInRegion {
+        /// Start of the range.
+        start: u64,
+        /// End of the range.
+        end: u64,
+    },
     /// `mprotect` or `madvise` failed.
     #[error("cannot change pages {start:#x}..{end:#x}: {source}")]
     Protect {
@@ -315,6 +323,34 @@ impl Arena {
             return Err(ArenaError::Protect { start, end, source: io::Error::last_os_error() });
         }
         self.protect(start, end, Protection::None)
+    }
+
+    /// Gives the pages `[start, end)` (inside one region, in use) back to the kernel:
+    /// they read as zero afterwards, and keep their protection.
+    pub fn discard(&self, start: u64, end: u64) -> Result<(), ArenaError> {
+        self.check(start, end)?;
+        if start == end {
+            return Ok(());
+        }
+        let error = |source| ArenaError::Protect { start, end, source };
+        if let Some(files) = &self.files {
+            let regions = files.regions.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((&region_start, (region_end, file))) = regions.range(..=start).next_back() {
+                if end <= *region_end {
+                    return memory_file::punch_hole(file, start - region_start, end - start).map_err(error);
+                }
+            }
+            return Err(ArenaError::NotInRegion { start, end });
+        }
+        // SAFETY: the range lies inside the arena's private anonymous mapping (checked
+        // above), which holds only cVM memory; MADV_DONTNEED frees its pages and later
+        // reads give zeros.
+        let status =
+            unsafe { libc::madvise(start as *mut libc::c_void, (end - start) as usize, libc::MADV_DONTNEED) };
+        if status != 0 {
+            return Err(error(io::Error::last_os_error()));
+        }
+        Ok(())
     }
 
     /// Copies `bytes` into the arena at `address`.
