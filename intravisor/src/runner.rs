@@ -41,8 +41,9 @@ use crate::report::{CvmKernelMemory, CvmReport, FaultReport, KernelMemory, Objec
 const HOST_THREAD_STACK: usize = 1 << 20;
 /// log2 of the size of a slot of the shared area: each shared object starts a slot.
 const SLOT_SHIFT: u32 = 26;
-/// Slots in the shared area (64 MiB each: 16 GiB of address space, no memory): room
-/// for 256 shared copies, e.g. 28 tenants' private copies of ffmpeg's 9 objects.
+/// Slots in the shared area at the least (64 MiB each: 16 GiB of address space, no
+/// memory): room for 256 shared copies, e.g. 28 tenants' private copies of ffmpeg's 9
+/// objects. A deployment gets room for a copy of every object of every cVM.
 const SHARED_SLOTS: u64 = 256;
 
 /// How cVMs are run on the host.
@@ -98,9 +99,19 @@ impl Intravisor {
         sink: OutputSink,
         isolation: Isolation,
     ) -> Result<Self, ArenaError> {
+        Self::with_room(regions_size, SHARED_SLOTS, sink, isolation)
+    }
+
+    /// The same, with room for `shared_slots` shared copies of objects.
+    fn with_room(
+        regions_size: u64,
+        shared_slots: u64,
+        sink: OutputSink,
+        isolation: Isolation,
+    ) -> Result<Self, ArenaError> {
         let slot_size = 1u64 << SLOT_SHIFT;
         let regions_size = regions_size.next_multiple_of(slot_size);
-        let size = crate::capability::representable_length(regions_size + SHARED_SLOTS * slot_size);
+        let size = crate::capability::representable_length(regions_size + shared_slots * slot_size);
         let mut arena = Arena::reserve(size, region_alignment(size).max(slot_size))?;
         let range = arena.range();
         let shared = range.start + regions_size..range.end;
@@ -125,7 +136,8 @@ impl Intravisor {
     ) -> Result<Self, ArenaError> {
         let size =
             deployment.cvms.iter().map(|cvm| cvm.region_size + region_alignment(cvm.region_size)).sum();
-        Self::with_isolation(size, sink, isolation)
+        let copies: u64 = deployment.cvms.iter().map(|cvm| 1 + cvm.objects.len() as u64).sum();
+        Self::with_room(size, copies.max(SHARED_SLOTS), sink, isolation)
     }
 
     /// Lets Linux's KSM merge identical pages of every cVM's memory (see

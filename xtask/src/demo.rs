@@ -52,7 +52,7 @@ pub fn run_demo() -> Result<(), String> {
     println!("  outputs: examples/transcode/out/transcode{{1..{TRANSCODERS}}}/out.avi ({})", summary.outputs);
     println!("  report:  {} (per tenant: target/release/intravisor report {0})", shown(&report));
     println!("  console: {} ({lines} lines of cVM output)", shown(&console));
-    println!("  more:    cargo xtask bench density (1, 4 and 8 cVMs, KSM, steady state)");
+    println!("  more:    cargo xtask bench density (1 to 64 cVMs, KSM, steady state)");
     Ok(())
 }
 
