@@ -66,7 +66,8 @@ pub struct CvmReport {
 }
 
 /// The kernel's view of one cVM's process (`/proc/PID/smaps_rollup`), sampled 2 ms
-/// after it started, then every 50 ms while it ran: the sample with the highest Pss.
+/// after it started, then after waits that double up to a second while it runs: the
+/// sample with the highest Pss.
 /// The process maps its region and the shared objects it uses; Pss divides each shared
 /// page among the processes that map it (the intravisor maps all of them too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -5,7 +5,8 @@
 //! cargo xtask build   build cvm-libos for cVMs and every example's programs
 //! cargo xtask demo    build, then run examples/transcode (8 transcoding cVMs) and sum it up
 //! cargo xtask test    build, then every test, clippy and rustfmt
-//! cargo xtask bench   build, then the benchmarks (`bench density`: the transcode one)
+//! cargo xtask bench   build, then the benchmarks (`bench density`: the transcode one;
+//!                     `bench scale`: 1,000 idle cVMs)
 //! cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE
 //!                     a bootable bare-metal image of a deployment
 //! cargo xtask qemu IMAGE
@@ -26,6 +27,7 @@ mod examples;
 mod ffmpeg;
 mod image;
 mod libc;
+mod scale;
 mod setup;
 mod sources;
 mod transcode;
@@ -43,6 +45,9 @@ fn main() -> ExitCode {
         Some("bench") if arguments.get(1).is_some_and(|name| name == "density") => {
             build().and_then(|()| density::run_density())
         }
+        Some("bench") if arguments.get(1).is_some_and(|name| name == "scale") => build()
+            .and_then(|()| run(cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"])))
+            .and_then(|()| scale::run_scale()),
         Some("bench") => bench(),
         Some("image") => build().and_then(|()| image::run_image(&arguments[1..])),
         Some("qemu") => image::run_qemu(&arguments[1..]),

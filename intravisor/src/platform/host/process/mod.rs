@@ -40,9 +40,10 @@ use crate::guest::{Mapping, Protection};
 use gate::{header, state, Gate, ProcessMapping, MOST_MAPPINGS, SLOTS};
 use serve::Served;
 
-/// When a cVM process's memory is first sampled, and how often after that.
+/// When a cVM process's memory is first sampled; each wait for the next sample is twice
+/// the last, up to [`LONGEST_SAMPLE_INTERVAL`] (a thousand idle cVMs cost little).
 const FIRST_SAMPLE: Duration = Duration::from_millis(2);
-const SAMPLE_INTERVAL: Duration = Duration::from_millis(50);
+const LONGEST_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 /// Descriptor numbers of the region and the shared objects in the process.
 const REGION_FILE: u64 = 1;
 const SHARED_FILE: u64 = 2;
@@ -258,8 +259,8 @@ fn abandon(child: &mut std::process::Child, reason: String) -> String {
 
 /// Waits until the process `pidfd` names (`pid`) has ended, or the intravisor has ended
 /// its cVM (`ended`, an eventfd, is written); samples its memory meanwhile (at
-/// [`FIRST_SAMPLE`], then every [`SAMPLE_INTERVAL`]) and returns the sample with the
-/// highest Pss, if any was taken.
+/// [`FIRST_SAMPLE`], then ever less often) and returns the sample with the highest Pss,
+/// if any was taken.
 fn wait_for_end(pid: u32, pidfd: libc::c_int, ended: libc::c_int) -> Option<ProcessMemory> {
     let mut watched = [
         libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
@@ -280,7 +281,7 @@ fn wait_for_end(pid: u32, pidfd: libc::c_int, ended: libc::c_int) -> Option<Proc
             if let Some(sample) = process_memory(pid) {
                 peak = Some(peak.filter(|peak| peak.pss >= sample.pss).unwrap_or(sample));
             }
-            timeout = SAMPLE_INTERVAL;
+            timeout = (timeout * 2).min(LONGEST_SAMPLE_INTERVAL);
         }
     }
 }
