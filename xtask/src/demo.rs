@@ -27,8 +27,11 @@ pub fn run_demo() -> Result<(), String> {
     let orc = run_example(&report, &console)?;
     let summary = read_report(&report)?;
     eprintln!("demo: the same transcodes with private copies of every object, then as native processes...");
-    let private = measure(&write_deployment(&directory, TRANSCODERS, false, 0)?)?;
-    let native = measure_native(&super::ffmpeg::build_native(false)?, &directory, TRANSCODERS, 0)?;
+    let private_deployment = write_deployment(&directory, TRANSCODERS, false, 0)?;
+    let private = timed_and_sampled(|sampling| measure(&private_deployment, sampling))?;
+    let native_build = super::ffmpeg::build_native(false)?;
+    let native =
+        timed_and_sampled(|sampling| measure_native(&native_build, &directory, TRANSCODERS, 0, sampling))?;
     let lines = std::fs::read_to_string(&console).map(|text| text.lines().count()).unwrap_or(0);
     println!();
     println!(
@@ -54,6 +57,15 @@ pub fn run_demo() -> Result<(), String> {
     println!("  console: {} ({lines} lines of cVM output)", shown(&console));
     println!("  more:    cargo xtask bench density (1 to 64 cVMs, KSM, steady state)");
     Ok(())
+}
+
+/// A run's time (unsampled) and another's peak Pss (sampled every 5 ms).
+fn timed_and_sampled(
+    mut run: impl FnMut(Option<std::time::Duration>) -> Result<Measurement, String>,
+) -> Result<Measurement, String> {
+    let timed = run(None)?;
+    let sampled = run(Some(std::time::Duration::from_millis(5)))?;
+    Ok(Measurement { seconds: timed.seconds, ..sampled })
 }
 
 /// Runs the example with its console in `console`; its wall time and peak Pss.

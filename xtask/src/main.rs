@@ -27,6 +27,7 @@ mod examples;
 mod ffmpeg;
 mod image;
 mod libc;
+mod plots;
 mod scale;
 mod setup;
 mod sources;

@@ -41,13 +41,18 @@ pub fn process_memory(pid: u32) -> Option<ProcessMemory> {
 }
 
 /// The processes `process` started (an intravisor's cVM processes), from every one of
-/// its threads' children.
+/// its threads' children. A child that has not exec'd its program yet (still running
+/// `process`'s own, in the moment between `vfork` and `exec`) shares `process`'s memory
+/// and is left out, or that memory would count twice.
 fn children(process: &str) -> Vec<String> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{process}/task")) else { return Vec::new() };
+    let program = |process: &str| std::fs::read_link(format!("/proc/{process}/exe")).ok();
+    let own = program(process);
     tasks
         .flatten()
         .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
         .flat_map(|list| list.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .filter(|child| own.is_none() || program(child) != own)
         .collect()
 }
 
@@ -82,10 +87,19 @@ pub fn sample_peaks(done: &AtomicBool, interval: Duration) -> (u64, u64) {
         if let Some((rss, pss)) = kernel_memory() {
             peak = (peak.0.max(rss), peak.1.max(pss));
         }
-        if done.load(Ordering::Acquire) {
-            return peak;
+        // Until the next sample, look every 10 ms whether the run is over: it ends
+        // when this returns.
+        let next = started + interval.max(started.elapsed() * 20);
+        loop {
+            if done.load(Ordering::Acquire) {
+                return peak;
+            }
+            let now = std::time::Instant::now();
+            if now >= next {
+                break;
+            }
+            std::thread::sleep((next - now).min(Duration::from_millis(10)));
         }
-        std::thread::sleep(interval.max(started.elapsed() * 20));
     }
 }
 
@@ -96,5 +110,27 @@ pub fn give_back_free_memory() {
     // SAFETY: malloc_trim only releases free pages of the allocator's own heaps.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::sample_peaks;
+
+    #[test]
+    fn the_sampler_ends_with_the_run_not_at_its_next_sample() {
+        let done = AtomicBool::new(false);
+        let started = Instant::now();
+        let peaks = std::thread::scope(|scope| {
+            let sampler = scope.spawn(|| sample_peaks(&done, Duration::from_secs(30)));
+            std::thread::sleep(Duration::from_millis(50));
+            done.store(true, Ordering::Release);
+            sampler.join().unwrap()
+        });
+        assert!(started.elapsed() < Duration::from_secs(10), "it waited for its next sample");
+        assert!(peaks.0 >= peaks.1 && peaks.1 > 0, "{peaks:?}");
     }
 }
