@@ -16,10 +16,17 @@ const CVMS: usize = 3;
 /// The processes the intravisor started, from every one of its threads.
 fn children(intravisor: u32) -> Vec<u32> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{intravisor}/task")) else { return Vec::new() };
+    // Only processes that run `cvm-process`: one the pool is starting may still be
+    // between vfork and exec, sharing the intravisor's own memory.
+    let runs_the_shim = |pid: &u32| {
+        std::fs::read_link(format!("/proc/{pid}/exe"))
+            .is_ok_and(|program| program.to_string_lossy().starts_with("/memfd:cvm-process"))
+    };
     tasks
         .flatten()
         .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
         .flat_map(|list| list.split_whitespace().filter_map(|pid| pid.parse().ok()).collect::<Vec<u32>>())
+        .filter(runs_the_shim)
         .collect()
 }
 
