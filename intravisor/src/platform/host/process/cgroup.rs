@@ -113,8 +113,8 @@ fn tenant_group(parent: &Path, tenant: &str, file: &str, limit: Option<u64>) -> 
 }
 
 /// An empty cVM group in `tenant` whose `file` says `limit`: a spare if there is one
-/// that holds no charge of the cVM that left it (a memory group's pages are uncharged
-/// when the intravisor frees that cVM's region, after the process ended).
+/// that holds nothing of the cVM that left it ([`left_empty`]; a memory group's pages
+/// are uncharged when the intravisor frees that cVM's region, after the process ended).
 fn cvm_group(tenant: &Path, file: &str, limit: u64) -> Result<PathBuf, String> {
     loop {
         let spare = made().spares.get_mut(tenant).and_then(Vec::pop);
@@ -123,7 +123,7 @@ fn cvm_group(tenant: &Path, file: &str, limit: u64) -> Result<PathBuf, String> {
             make_group(&directory, file, Some(limit))?;
             return Ok(directory);
         };
-        if file == "memory.limit_in_bytes" && !uncharged(&directory) {
+        if !left_empty(&directory, file) {
             let _ = std::fs::remove_dir(&directory);
             continue;
         }
@@ -134,12 +134,16 @@ fn cvm_group(tenant: &Path, file: &str, limit: u64) -> Result<PathBuf, String> {
     }
 }
 
-/// Whether a memory group holds (almost) nothing.
-fn uncharged(directory: &Path) -> bool {
-    std::fs::read_to_string(directory.join("memory.usage_in_bytes"))
+/// Whether a spare group holds nothing of the cVM that left it: no task (a pids group:
+/// a task still exiting would count against the next cVM's limit), (almost) no charge
+/// (a memory group).
+fn left_empty(directory: &Path, file: &str) -> bool {
+    let (counter, most) =
+        if file == "pids.max" { ("pids.current", 0) } else { ("memory.usage_in_bytes", REUSABLE_USAGE) };
+    std::fs::read_to_string(directory.join(counter))
         .ok()
         .and_then(|text| text.trim().parse::<u64>().ok())
-        .is_some_and(|bytes| bytes <= REUSABLE_USAGE)
+        .is_some_and(|used| used <= most)
 }
 
 fn new_cvm_directory(tenant: &Path) -> PathBuf {
