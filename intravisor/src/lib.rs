@@ -37,6 +37,8 @@ pub mod region;
 #[cfg(feature = "std")]
 pub mod report;
 #[cfg(feature = "std")]
+pub mod run_time_sharing;
+#[cfg(feature = "std")]
 pub mod runner;
 pub mod sharing;
 pub mod store;

@@ -59,6 +59,10 @@ pub struct CvmReport {
     pub threads: u64,
     /// The objects it used.
     pub objects: Vec<ObjectUse>,
+    /// Bytes of its region merged with its group's at run time (its tenant's
+    /// `run_time_sharing`), at the most: pages it held like every other cVM of its
+    /// program and objects, one copy-on-write copy for all of them.
+    pub run_time_shared_bytes: u64,
     /// What the kernel counted of its process's memory (none in the in-process mode, or
     /// for a cVM that ended before its first sample, 2 ms after it started).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -32,10 +32,11 @@ use crate::lifecycle::{CodeModel, CvmObject, CvmRequest, Cvms};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::platform::{
     give_back_free_memory, kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError,
-    CvmEntry, CvmProcess, CvmStop, ProcessEnd, ProcessStart, TenantLimits,
+    CvmEntry, CvmProcess, CvmStop, ProcessEnd, ProcessStart, RegionMerge, TenantLimits,
 };
 use crate::region::region_alignment;
 use crate::report::{CvmKernelMemory, CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
+use crate::run_time_sharing::SharingGroups;
 
 /// Stack of the intravisor's side of each cVM thread (hostcall handling).
 const HOST_THREAD_STACK: usize = 1 << 20;
@@ -163,8 +164,10 @@ impl Intravisor {
         let (baseline_rss, baseline_pss) = kernel_memory().unwrap_or_default();
         let mut reports: Vec<Option<CvmReport>> = vec![None; deployment.cvms.len()];
         let done = AtomicBool::new(false);
+        let sharing = SharingGroups::plan(deployment, &policies, self.isolation == Isolation::Process);
         let (peak_rss, peak_pss) = std::thread::scope(|scope| {
             let sampler = scope.spawn(|| sample_peaks(&done, Duration::from_millis(50)));
+            let merger = scope.spawn(|| sharing.run(&done));
             let mut running = Vec::new();
             let mut first = 0;
             while first < deployment.cvms.len() {
@@ -183,6 +186,7 @@ impl Intravisor {
                         Ok(ready) => prepared.push((index, ready)),
                         Err(reason) => {
                             objects.built(cvm);
+                            sharing.arrived(index, None);
                             reports[index] = Some(refused(cvm, reason));
                         }
                     }
@@ -191,11 +195,12 @@ impl Intravisor {
                     let cvm = &deployment.cvms[index];
                     let (done_sender, finished) = mpsc::channel();
                     let objects = &objects;
+                    let member = Some((&sharing, index));
                     let thread = std::thread::Builder::new()
                         .name(cvm.name.clone())
                         .stack_size(HOST_THREAD_STACK)
                         .spawn_scoped(scope, move || {
-                            let report = self.execute(cvm, ready, || objects.built(cvm));
+                            let report = self.execute(cvm, ready, member, || objects.built(cvm));
                             let _ = done_sender.send(());
                             report
                         });
@@ -203,6 +208,7 @@ impl Intravisor {
                         Ok(thread) => running.push((index, thread)),
                         Err(error) => {
                             objects.built(cvm);
+                            sharing.arrived(index, None);
                             reports[index] = Some(refused(cvm, format!("cannot start its thread: {error}")))
                         }
                     }
@@ -224,6 +230,7 @@ impl Intravisor {
                 }));
             }
             done.store(true, Ordering::Release);
+            let _ = merger.join();
             sampler.join().unwrap_or_default()
         });
         let cvms: Vec<CvmReport> = reports.into_iter().flatten().collect();
@@ -242,7 +249,7 @@ impl Intravisor {
             Err(error) => return refused(cvm, error.to_string()),
         };
         match self.prepare(cvm, objects, &ObjectUsage::default(), &policies) {
-            Ok(ready) => self.execute(cvm, ready, || {}),
+            Ok(ready) => self.execute(cvm, ready, None, || {}),
             Err(reason) => refused(cvm, reason),
         }
     }
@@ -304,7 +311,14 @@ impl Intravisor {
 
     /// Builds a prepared cVM in its region, runs it, and tears it down. `built` is called
     /// once it is built (or could not be): the files' bytes are no longer needed for it.
-    fn execute(&self, cvm: &CvmConfig, ready: Prepared, built: impl FnOnce()) -> CvmReport {
+    /// `member`: the deployment's run-time sharing groups and the cVM's index there.
+    fn execute(
+        &self,
+        cvm: &CvmConfig,
+        ready: Prepared,
+        member: Option<(&SharingGroups, usize)>,
+        built: impl FnOnce(),
+    ) -> CvmReport {
         let Prepared { files, prepared, uses, limits } = ready;
         let layout = &prepared.layout;
         let cls_bytes = layout.cls_bytes();
@@ -330,16 +344,37 @@ impl Intravisor {
         // What building the cVM allocated and freed goes back to the kernel now, not when
         // the allocator next trims.
         give_back_free_memory();
-        let ran = instance.map(|instance| self.enter(cvm, instance, placed));
+        let merge = member.and_then(|(groups, index)| {
+            let instance = instance.as_ref().ok()?;
+            let merge = groups.group_file(index).and_then(|file| {
+                let shared = self.cvms.arena().share_at_run_time(instance.region.start, file);
+                shared
+                    .inspect_err(|error| log::error!("cVM `{}`: no run-time sharing: {error}", cvm.name))
+                    .ok()
+            });
+            groups.arrived(index, merge.clone().map(|merge| (merge, instance.memory.mappings())));
+            merge
+        });
+        if let (Some((groups, index)), Err(_)) = (member, &instance) {
+            groups.arrived(index, None);
+        }
+        let ran = instance.map(|instance| self.enter(cvm, instance, placed, merge.clone()));
         self.cvms.tear_down(prepared);
         let mut report = ran.unwrap_or_else(|reason| refused(cvm, reason));
         report.cls_bytes = cls_bytes;
         report.objects = uses;
         report.private_bytes = private_bytes;
+        report.run_time_shared_bytes = merge.map_or(0, |merge| merge.merged_bytes().1);
         report
     }
 
-    fn enter(&self, cvm: &CvmConfig, instance: Instance, placed: Option<ProcessStart>) -> CvmReport {
+    fn enter(
+        &self,
+        cvm: &CvmConfig,
+        instance: Instance,
+        placed: Option<ProcessStart>,
+        merge: Option<Arc<RegionMerge>>,
+    ) -> CvmReport {
         let process = ProcessPlan {
             region: instance.region.clone(),
             boot_block: instance.boot_block,
@@ -353,7 +388,8 @@ impl Intravisor {
             &self.sink,
             cvm.files.clone(),
             cvm.output.clone(),
-        );
+        )
+        .with_run_time_sharing(merge);
         let start = CvmEntry {
             entry: instance.entry,
             stack_top: instance.stack_top,
@@ -391,6 +427,7 @@ impl Intravisor {
             cls_bytes: 0,
             threads,
             objects: Vec::new(),
+            run_time_shared_bytes: 0,
             kernel: memory.map(|memory| CvmKernelMemory {
                 peak_pss: memory.pss,
                 rss: memory.rss,
@@ -451,6 +488,7 @@ impl Intravisor {
             mappings: &process.mappings,
             hostcall_field: process.boot_block + core::mem::offset_of!(abi::BootInfo, hostcall_entry) as u64,
             cpu_seconds: process.cpu_seconds,
+            merge: files.merge.as_ref().map(|merge| merge.files()),
         };
         // SAFETY: the region and the shared area are backed by these files at these
         // addresses until the cVM is torn down, after this returns; the instance was
@@ -501,6 +539,7 @@ fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
         cls_bytes: 0,
         threads: 0,
         objects: Vec::new(),
+        run_time_shared_bytes: 0,
         kernel: None,
     }
 }

@@ -58,7 +58,7 @@ mod yaml;
 pub use digest::{digest_hex, parse_digest, Digest};
 pub use error::{NameProblem, PolicyError, SyntaxProblem};
 pub use message::explain_tenant_name_problem;
-pub use model::{Acceptance, Audience, Domain, Limits, Policy, Publication, Usage};
+pub use model::{Acceptance, Audience, Domain, Limits, Policy, Publication, RunTimeSharing, Usage};
 pub use names::{object_name_problem, tenant_name_problem, MAXIMUM_OBJECT_NAME};
 pub use note::Note;
 pub use parse::{parse, parse_with_notes};

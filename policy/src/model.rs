@@ -17,6 +17,25 @@ pub struct Policy {
     pub accepts: Acceptance,
     /// Its limits (`limits:`).
     pub limits: Limits,
+    /// Whether its cVMs that run the same program on the same objects share the pages
+    /// they fill identically at run time (`run_time_sharing:`); none: they do not.
+    pub run_time_sharing: Option<RunTimeSharing>,
+}
+
+/// A tenant's opt-in to run-time sharing (`run_time_sharing:`): pages its cVMs of one
+/// program and objects hold identically become one copy-on-write copy. Shared writable
+/// pages are a timing side channel between those cVMs, which is why it is opt-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunTimeSharing {
+    /// How long after the last of them started their pages are compared
+    /// (`run_time_sharing.after_ms`, default 1000).
+    pub after_milliseconds: u64,
+}
+
+impl Default for RunTimeSharing {
+    fn default() -> Self {
+        Self { after_milliseconds: 1000 }
+    }
 }
 
 /// One object a tenant publishes (`publishes[i]`).

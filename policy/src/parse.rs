@@ -12,13 +12,14 @@ use alloc::vec::Vec;
 
 use crate::digest::{digest_hex, parse_digest, Digest};
 use crate::error::PolicyError;
-use crate::model::{Acceptance, Audience, Limits, Policy, Publication};
+use crate::model::{Acceptance, Audience, Limits, Policy, Publication, RunTimeSharing};
 use crate::names::{object_name_problem, tenant_name_problem};
 use crate::note::Note;
 use crate::size::{parse_count, parse_size};
 use crate::yaml::{parse_document, Entry, Node, Position, Value};
 
-const POLICY_FIELDS: &[&str] = &["tenant", "publishes", "accepts", "limits"];
+const POLICY_FIELDS: &[&str] = &["tenant", "publishes", "accepts", "limits", "run_time_sharing"];
+const RUN_TIME_SHARING_FIELDS: &[&str] = &["after_ms"];
 const PUBLICATION_FIELDS: &[&str] = &["object", "sha256", "to"];
 const ACCEPTS_FIELDS: &[&str] = &["publishers", "digests"];
 const LIMITS_FIELDS: &[&str] = &["cvms", "memory_per_cvm", "memory_total", "cls_bytes_per_cvm"];
@@ -108,7 +109,32 @@ impl Reader<'_> {
             Some(node) => self.limits(node, &tenant, &mut notes)?,
             None => Limits::default(),
         };
-        Ok((Policy { tenant, publishes, accepts, limits }, notes))
+        let run_time_sharing = match value_of(entries, "run_time_sharing") {
+            Some(node) => Some(self.run_time_sharing(node)?),
+            None => None,
+        };
+        Ok((Policy { tenant, publishes, accepts, limits, run_time_sharing }, notes))
+    }
+
+    fn run_time_sharing(&self, node: &Node) -> Result<RunTimeSharing, PolicyError> {
+        let mut sharing = RunTimeSharing::default();
+        if node.value == Value::Null {
+            return Ok(sharing);
+        }
+        let entries = self.mapping(node, "run_time_sharing", RUN_TIME_SHARING_FIELDS)?;
+        if let Some(node) = value_of(entries, "after_ms") {
+            let field = "run_time_sharing.after_ms";
+            let text = self.scalar(node, field, "a number of milliseconds")?;
+            sharing.after_milliseconds = parse_count(text).map_err(|problem| PolicyError::BadCount {
+                file: self.file.to_string(),
+                line: node.position.line,
+                column: node.position.column,
+                field: field.to_string(),
+                text: text.to_string(),
+                problem,
+            })?;
+        }
+        Ok(sharing)
     }
 
     fn wrong_type(&self, node: &Node, field: &str, expected: &'static str) -> PolicyError {

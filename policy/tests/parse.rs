@@ -62,6 +62,7 @@ fn a_valid_policy_parses_into_the_expected_model() {
             memory_total: Some(64 << 20),
             cls_bytes_per_cvm: Some(64 << 10),
         },
+        run_time_sharing: None,
     };
     assert_eq!(policy, expected);
 }
@@ -74,8 +75,25 @@ fn only_the_tenant_is_required() {
         publishes: Vec::new(),
         accepts: Acceptance::default(),
         limits: Limits::default(),
+        run_time_sharing: None,
     };
     assert_eq!(policy, expected);
+}
+
+#[test]
+fn run_time_sharing_is_an_opt_in_with_a_delay() {
+    let policy = parse("tenant: alpha\nrun_time_sharing:\n  after_ms: 250\n", "alpha.yaml").expect("valid");
+    assert_eq!(policy.run_time_sharing, Some(policy::RunTimeSharing { after_milliseconds: 250 }));
+    let policy = parse("tenant: alpha\nrun_time_sharing:\n", "alpha.yaml").expect("valid");
+    assert_eq!(policy.run_time_sharing, Some(policy::RunTimeSharing::default()));
+    let error = parse("tenant: alpha\nrun_time_sharing:\n  after_ms: soon\n", "alpha.yaml")
+        .expect_err("not a number")
+        .to_string();
+    assert!(error.contains("run_time_sharing.after_ms"), "{error}");
+    let error = parse("tenant: alpha\nrun_time_sharing:\n  after: 1\n", "alpha.yaml")
+        .expect_err("unknown field")
+        .to_string();
+    assert!(error.contains("after"), "{error}");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! operations are carried out by the platform (`HostcallOutcome`).
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use abi::Errno;
@@ -17,7 +17,7 @@ use super::files::FileTable;
 use crate::config::FileGrant;
 use crate::guest::GuestMemory;
 use crate::hostcall::{Environment, Files};
-use crate::platform::{Arena, HostcallHandler, HostcallOutcome};
+use crate::platform::{Arena, HostcallHandler, HostcallOutcome, RegionMerge};
 
 /// Log lines one cVM may cause before the rest are dropped.
 const LOG_BUDGET: u32 = 16;
@@ -29,6 +29,9 @@ pub struct CvmServices<'a> {
     arena: &'a Arena,
     memory: GuestMemory,
     state: Mutex<State<'a>>,
+    /// Its run-time sharing, when its tenant opted in: pages are unshared before the
+    /// intravisor writes into them.
+    merge: Option<Arc<RegionMerge>>,
 }
 
 /// What the hostcalls of a cVM change.
@@ -54,11 +57,26 @@ impl<'a> CvmServices<'a> {
             files: FileTable::new(grants, output),
             log_budget: LOG_BUDGET,
         };
-        Self { name, arena, memory, state: Mutex::new(state) }
+        Self { name, arena, memory, state: Mutex::new(state), merge: None }
+    }
+
+    /// The same, with the cVM's run-time sharing.
+    pub fn with_run_time_sharing(mut self, merge: Option<Arc<RegionMerge>>) -> Self {
+        self.merge = merge;
+        self
     }
 
     fn state(&self) -> MutexGuard<'_, State<'a>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `write` once the merged pages of `[start, start + length)` are the cVM's
+    /// own again, with their bytes (`keep`) or as zeros (run-time sharing).
+    fn with_own_pages<R>(&self, start: u64, length: u64, keep: bool, write: impl FnOnce() -> R) -> R {
+        match &self.merge {
+            Some(merge) => merge.with_own_pages(start, start.saturating_add(length), keep, write),
+            None => write(),
+        }
     }
 
     /// Writes out unfinished console lines; called when the cVM has stopped.
@@ -100,7 +118,8 @@ impl Environment for Serving<'_, '_> {
     }
 
     fn copy_to_cvm(&self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
-        self.0.arena.write(address, bytes).map_err(|_| Errno::Fault)
+        let write = || self.0.arena.write(address, bytes).map_err(|_| Errno::Fault);
+        self.0.with_own_pages(address, bytes.len() as u64, true, write)
     }
 
     fn console(&mut self, error: bool, bytes: &[u8]) {
@@ -129,7 +148,8 @@ impl Environment for Serving<'_, '_> {
     }
 
     fn discard(&mut self, address: u64, length: u64) -> Result<(), Errno> {
-        self.0.arena.discard(address, address + length).map_err(|_| Errno::Fault)
+        let discard = || self.0.arena.discard(address, address + length).map_err(|_| Errno::Fault);
+        self.0.with_own_pages(address, length, false, discard)
     }
 
     fn note(&mut self, message: std::fmt::Arguments<'_>) {
@@ -155,5 +175,9 @@ fn getrandom(buffer: &mut [u8]) -> Result<(), Errno> {
 impl HostcallHandler for CvmServices<'_> {
     fn hostcall(&self, number: u64, arguments: [u64; 5]) -> HostcallOutcome {
         crate::hostcall::serve(&mut Serving(self), number, arguments)
+    }
+
+    fn with_own_pages(&self, start: u64, length: u64, write: &mut dyn FnMut()) {
+        CvmServices::with_own_pages(self, start, length, true, write);
     }
 }

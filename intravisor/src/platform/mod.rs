@@ -17,8 +17,8 @@ pub mod morello;
 
 #[cfg(feature = "std")]
 pub use host::{
-    give_back_free_memory, hostcall_entry_address, kernel_memory, process_tree_memory, remove_cgroups,
-    run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop, Fault,
-    HostcallHandler, HostcallOutcome, Limit, ProcessEnd, ProcessMemory, ProcessStart, TenantLimits,
-    ThreadStart,
+    give_back_free_memory, hostcall_entry_address, identical_pages, kernel_memory, process_tree_memory,
+    remove_cgroups, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop,
+    Fault, HostcallHandler, HostcallOutcome, Limit, MergeFiles, MergeGroup, ProcessEnd, ProcessMemory,
+    ProcessStart, RegionMerge, TenantLimits, ThreadStart,
 };

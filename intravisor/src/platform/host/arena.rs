@@ -19,6 +19,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::memory_file;
+use super::merge::{MergeGroup, RegionMerge};
 
 use crate::guest::Protection;
 
@@ -88,8 +89,16 @@ struct MemoryFiles {
     shared: Range<u64>,
     shared_file: OwnedFd,
     shared_read_only: OwnedFd,
-    /// By region start: the region's end and its file.
-    regions: Mutex<BTreeMap<u64, (u64, Arc<OwnedFd>)>>,
+    /// By region start: the region's end, its file, and its run-time sharing.
+    regions: Mutex<BTreeMap<u64, BackedRegion>>,
+}
+
+/// One region's memory file and, when its tenant opted in, its run-time sharing.
+#[derive(Debug)]
+struct BackedRegion {
+    end: u64,
+    file: Arc<OwnedFd>,
+    merge: Option<Arc<RegionMerge>>,
 }
 
 /// The files a cVM's process maps: its region's and a read-only one of the shared area.
@@ -101,6 +110,8 @@ pub struct RegionFiles<'a> {
     pub shared: BorrowedFd<'a>,
     /// The shared area.
     pub shared_range: Range<u64>,
+    /// Its run-time sharing, when its tenant opted in.
+    pub merge: Option<Arc<RegionMerge>>,
 }
 
 /// Addresses tried for the arena before the kernel picks one: far from where the kernel
@@ -193,19 +204,39 @@ impl Arena {
             .regions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(region.start, (region.end, Arc::new(file)));
+            .insert(region.start, BackedRegion { end: region.end, file: Arc::new(file), merge: None });
         Ok(())
+    }
+
+    /// Makes the region starting at `region_start` (backed by a file) a member of the
+    /// run-time sharing group `group`.
+    pub fn share_at_run_time(
+        &self,
+        region_start: u64,
+        group: Arc<MergeGroup>,
+    ) -> Result<Arc<RegionMerge>, ArenaError> {
+        let not_backed = ArenaError::NotInRegion { start: region_start, end: region_start };
+        let Some(files) = &self.files else { return Err(not_backed) };
+        let mut regions = files.regions.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(backed) = regions.get_mut(&region_start) else { return Err(not_backed) };
+        let region = region_start..backed.end;
+        let merge = RegionMerge::new(group, region.clone(), Arc::clone(&backed.file))
+            .map_err(|source| ArenaError::Protect { start: region.start, end: region.end, source })?;
+        let merge = Arc::new(merge);
+        backed.merge = Some(Arc::clone(&merge));
+        Ok(merge)
     }
 
     /// The files a process of the cVM whose region starts at `region_start` maps.
     pub fn region_files(&self, region_start: u64) -> Option<RegionFiles<'_>> {
         let files = self.files.as_ref()?;
         let regions = files.regions.lock().unwrap_or_else(PoisonError::into_inner);
-        let (_, file) = regions.get(&region_start)?;
+        let backed = regions.get(&region_start)?;
         Some(RegionFiles {
-            region: Arc::clone(file),
+            region: Arc::clone(&backed.file),
             shared: files.shared_read_only.as_fd(),
             shared_range: files.shared.clone(),
+            merge: backed.merge.clone(),
         })
     }
 
@@ -216,9 +247,12 @@ impl Arena {
         let Some(files) = &self.files else { return Ok(false) };
         let error = |source| ArenaError::Protect { start, end, source };
         let mut regions = files.regions.lock().unwrap_or_else(PoisonError::into_inner);
-        if regions.get(&start).is_some_and(|(region_end, _)| *region_end == end) {
+        if regions.get(&start).is_some_and(|backed| backed.end == end) {
+            if let Some(merge) = regions.get(&start).and_then(|backed| backed.merge.as_ref()) {
+                merge.close();
+            }
             // SAFETY: the range is a whole region of the arena, being scrubbed: nothing
-            // reads it any more.
+            // reads it any more (its run-time sharing, closed above, maps nothing more).
             unsafe { memory_file::unmap_to_reservation(start, end - start) }.map_err(error)?;
             regions.remove(&start);
             return Ok(true);
@@ -228,9 +262,9 @@ impl Arena {
                 .map_err(error)?;
             return Ok(true);
         }
-        if let Some((&region_start, (region_end, file))) = regions.range(..=start).next_back() {
-            if end <= *region_end {
-                memory_file::punch_hole(file, start - region_start, end - start).map_err(error)?;
+        if let Some((&region_start, backed)) = regions.range(..=start).next_back() {
+            if end <= backed.end {
+                memory_file::punch_hole(&backed.file, start - region_start, end - start).map_err(error)?;
                 return Ok(true);
             }
         }
@@ -335,9 +369,10 @@ impl Arena {
         let error = |source| ArenaError::Protect { start, end, source };
         if let Some(files) = &self.files {
             let regions = files.regions.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some((&region_start, (region_end, file))) = regions.range(..=start).next_back() {
-                if end <= *region_end {
-                    return memory_file::punch_hole(file, start - region_start, end - start).map_err(error);
+            if let Some((&region_start, backed)) = regions.range(..=start).next_back() {
+                if end <= backed.end {
+                    return memory_file::punch_hole(&backed.file, start - region_start, end - start)
+                        .map_err(error);
                 }
             }
             return Err(ArenaError::NotInRegion { start, end });

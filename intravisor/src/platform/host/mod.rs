@@ -14,18 +14,21 @@
 //! - `switch`: entering a cVM on its own stack, the hostcall trampoline, and coming
 //!   back (x86-64 and AArch64 assembly);
 //! - `group`: a cVM's threads, stopping them all when the cVM ends, their futexes;
-//! - `signals`: turning a fault on a cVM's thread into a value, and stopping a thread.
+//! - `signals`: turning a fault on a cVM's thread into a value, and stopping a thread;
+//! - `merge`: run-time sharing of pages cVMs of one tenant filled identically.
 
 mod arena;
 mod futex;
 mod group;
 mod memory_file;
+mod merge;
 mod process;
 mod signals;
 mod switch;
 mod usage;
 
 pub use arena::{Arena, ArenaError};
+pub use merge::{identical_pages, MergeFiles, MergeGroup, RegionMerge};
 pub use process::{remove_cgroups, run_cvm_process, CvmProcess, ProcessEnd, ProcessStart, TenantLimits};
 pub use signals::Fault;
 pub use switch::{

@@ -111,6 +111,9 @@ pub(super) enum Action {
 
 /// Not a hostcall: the thread's entry function returned the first argument.
 pub(super) const RETURNED: u64 = 0xffff_ffff_0000_0001;
+/// Not a hostcall: a write of the cVM faulted on the merged page at the first argument
+/// (run-time sharing, `merge`).
+pub(super) const UNSHARE: u64 = 0xffff_ffff_0000_0002;
 
 /// One region of the process's address space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,6 +33,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::merge::MergeFiles;
 use super::signals::Fault;
 use super::switch::{CvmEntry, CvmStop, HostcallHandler, Limit};
 use super::usage::{process_memory, ProcessMemory};
@@ -64,6 +65,8 @@ pub struct CvmProcess<'a> {
     pub hostcall_field: u64,
     /// The processor time the process may use, in seconds (none: no limit).
     pub cpu_seconds: Option<u64>,
+    /// The files of its run-time sharing, when its tenant opted in.
+    pub merge: Option<MergeFiles<'a>>,
 }
 
 fn native(protection: Protection) -> u64 {
@@ -190,7 +193,7 @@ pub unsafe fn run_cvm_process(
     // so the gate says GO: it enters the cVM as soon as its sandbox is in place, without
     // a round trip here.
     gate.state().store(state::GO, Ordering::Release);
-    let child = idle.hand(&gate, process.region_file, process.shared_file);
+    let child = idle.hand(&gate, process.region_file, process.shared_file, process.merge);
     pool::refill();
     let mut child = child?;
     let served = Served::new(&gate, handler, pidfd.as_raw_fd(), ended.as_raw_fd());

@@ -30,6 +30,7 @@ use seccompiler::{
     SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch,
 };
 
+use super::super::merge::MergeFiles;
 use super::gate::{Gate, MOST_FILTER};
 
 /// The static program every cVM process starts from.
@@ -58,6 +59,11 @@ pub(super) fn filter() -> Result<&'static [u64], String> {
     FILTER.get_or_init(compile_filter).as_ref().map(Vec::as_slice).map_err(Clone::clone)
 }
 
+/// The descriptors a process with run-time sharing keeps: its region's file and its
+/// group's merged file (`shim.c` agrees).
+const MAPPED_REGION_FILE: u64 = 1;
+const MAPPED_MERGED_FILE: u64 = 2;
+
 fn compile_filter() -> Result<Vec<u64>, String> {
     let failed =
         |error: seccompiler::BackendError| format!("the cVM seccomp filter does not compile: {error}");
@@ -85,6 +91,25 @@ fn compile_filter() -> Result<Vec<u64>, String> {
         ],
     );
     rules.insert(libc::SYS_clone, vec![equal(0, SeccompCmpArgLen::Qword, THREAD_FLAGS).map_err(failed)?]);
+    // Run-time sharing (`merge`): the process maps a page of its region's file (its
+    // descriptor 1) read-write, or of its group's merged file (descriptor 2, opened
+    // read-only) readable, shared and at a fixed address; never executable. Both are
+    // closed in a process without run-time sharing.
+    let condition = |argument: u8, value: u64| {
+        SeccompCondition::new(argument, SeccompCmpArgLen::Qword, SeccompCmpOp::Eq, value).map_err(failed)
+    };
+    let shared_fixed = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+    let mut mappings = Vec::new();
+    for (file, protection) in [
+        (MAPPED_REGION_FILE, libc::PROT_READ | libc::PROT_WRITE),
+        (MAPPED_REGION_FILE, libc::PROT_READ),
+        (MAPPED_MERGED_FILE, libc::PROT_READ),
+    ] {
+        let conditions =
+            vec![condition(2, protection as u64)?, condition(3, shared_fixed)?, condition(4, file)?];
+        mappings.push(SeccompRule::new(conditions).map_err(failed)?);
+    }
+    rules.insert(libc::SYS_mmap, mappings);
     #[cfg(target_arch = "x86_64")]
     rules.insert(libc::SYS_arch_prctl, vec![equal(0, SeccompCmpArgLen::Dword, ARCH_SET_FS).map_err(failed)?]);
     let architecture = if cfg!(target_arch = "x86_64") { TargetArch::x86_64 } else { TargetArch::aarch64 };
@@ -193,18 +218,24 @@ impl Idle {
     }
 
     /// Hands the process its cVM: the gate, the region and the read-only view of the
-    /// shared objects.
+    /// shared objects; with run-time sharing, the group's merged file (read-only) and
+    /// the merge map.
     pub(super) fn hand(
         self,
         gate: &Gate,
         region: BorrowedFd<'_>,
         shared: BorrowedFd<'_>,
+        merge: Option<MergeFiles<'_>>,
     ) -> Result<Child, String> {
-        let files = [gate.file().as_raw_fd(), region.as_raw_fd(), shared.as_raw_fd()];
+        let mut files = vec![gate.file().as_raw_fd(), region.as_raw_fd(), shared.as_raw_fd()];
+        if let Some(merge) = merge {
+            files.extend([merge.merged.as_raw_fd(), merge.map.as_raw_fd()]);
+        }
+        let files_size = (files.len() * core::mem::size_of::<libc::c_int>()) as u32;
         let byte = [0u8; 1];
         let mut vector = libc::iovec { iov_base: byte.as_ptr() as *mut libc::c_void, iov_len: 1 };
         // SAFETY: CMSG_SPACE is a size computation.
-        let space = unsafe { libc::CMSG_SPACE(core::mem::size_of_val(&files) as u32) } as usize;
+        let space = unsafe { libc::CMSG_SPACE(files_size) } as usize;
         let mut control = vec![0u64; space.div_ceil(8)];
         // SAFETY: msghdr is plain data; all-zero is a valid empty header.
         let mut header: libc::msghdr = unsafe { core::mem::zeroed() };
@@ -213,14 +244,18 @@ impl Idle {
         header.msg_control = control.as_mut_ptr().cast();
         header.msg_controllen = space as _;
         // SAFETY: the header names `control`, which has room for one control message with
-        // three descriptors (CMSG_SPACE); CMSG_FIRSTHDR points into it and CMSG_DATA past
-        // its header, where the three descriptors are copied.
+        // the descriptors (CMSG_SPACE); CMSG_FIRSTHDR points into it and CMSG_DATA past
+        // its header, where the descriptors are copied.
         unsafe {
             let message = libc::CMSG_FIRSTHDR(&header);
             (*message).cmsg_level = libc::SOL_SOCKET;
             (*message).cmsg_type = libc::SCM_RIGHTS;
-            (*message).cmsg_len = libc::CMSG_LEN(core::mem::size_of_val(&files) as u32) as _;
-            core::ptr::copy_nonoverlapping(files.as_ptr(), libc::CMSG_DATA(message).cast::<libc::c_int>(), 3);
+            (*message).cmsg_len = libc::CMSG_LEN(files_size) as _;
+            core::ptr::copy_nonoverlapping(
+                files.as_ptr(),
+                libc::CMSG_DATA(message).cast::<libc::c_int>(),
+                files.len(),
+            );
         }
         // SAFETY: sendmsg reads the header, the byte and the control message set up above.
         let sent = unsafe { libc::sendmsg(self.socket.as_raw_fd(), &header, libc::MSG_NOSIGNAL) };

@@ -25,12 +25,14 @@ use abi::Errno;
 
 use super::super::futex;
 use super::super::switch::{CvmStop, HostcallHandler, HostcallOutcome, ThreadStart};
-use super::gate::{slot, slot_state, Action, Gate, RETURNED, SLOTS};
+use super::gate::{slot, slot_state, Action, Gate, RETURNED, SLOTS, UNSHARE};
 
 /// The longest a serving thread sleeps before it looks whether its cVM is ending.
 const WAIT_SLICE: Duration = Duration::from_millis(100);
 /// Futex operations on words the cVM process also waits on: shared ones (not private).
 const SHARED: libc::c_int = 0;
+/// Page size.
+const PAGE: u64 = 4096;
 /// The intravisor's stack for a serving thread.
 const SERVER_STACK: usize = 256 * 1024;
 
@@ -181,6 +183,20 @@ impl<'a> Served<'a> {
             }
             return Some((Action::ExitThread, 0, 0));
         }
+        if number == UNSHARE {
+            // A write of the cVM faulted on a merged page (run-time sharing): it gets its
+            // own copy, which its process maps again before the write is made again.
+            let page = arguments[0] & !(PAGE - 1);
+            let outcome =
+                catch_unwind(AssertUnwindSafe(|| self.handler.with_own_pages(page, PAGE, &mut || {})));
+            return match outcome {
+                Ok(()) => Some((Action::Return, 0, 0)),
+                Err(_) => {
+                    self.end(Some(CvmStop::HandlerPanicked));
+                    None
+                }
+            };
+        }
         let outcome = catch_unwind(AssertUnwindSafe(|| self.handler.hostcall(number, arguments)));
         Some(match outcome {
             Ok(HostcallOutcome::Return(value)) => (Action::Return, value, 0),
@@ -279,10 +295,14 @@ impl<'a> Served<'a> {
             core::mem::take(&mut threads.clear[index])
         };
         if clear != 0 && !self.ending() {
-            // SAFETY: the handler checked that the word is aligned and writable by the
-            // cVM: it lies in the cVM's region, which the intravisor maps at the same
-            // address until every serving thread is joined.
-            unsafe { (*(clear as *const core::sync::atomic::AtomicU32)).store(0, Ordering::Release) };
+            // A merged page becomes the cVM's own again before the intravisor writes it.
+            self.handler.with_own_pages(clear, 4, &mut || {
+                // SAFETY: the handler checked that the word is aligned and writable by the
+                // cVM: it lies in the cVM's region, which the intravisor maps at the same
+                // address (read-write: the page is the cVM's own) until every serving
+                // thread is joined.
+                unsafe { (*(clear as *const core::sync::atomic::AtomicU32)).store(0, Ordering::Release) };
+            });
             futex::wake(clear, u32::MAX, SHARED);
         }
     }

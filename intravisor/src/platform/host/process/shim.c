@@ -14,7 +14,9 @@
  *      shared objects; then takes its processor time limit;
  *   1. maps the region and the shared objects it is given, at their addresses, with
  *      their protections (the objects from a read-only file: no mapping of them can
- *      ever become writable), and closes every file descriptor;
+ *      ever become writable), and closes every file descriptor but, with run-time
+ *      sharing (`merge.rs`), its region's file and its group's merged file (read-only),
+ *      kept as descriptors 1 and 2 to map pages again (`apply_merges`);
  *   2. points the boot block's hostcall entry at `shim_hostcall`, installs its fault
  *      handlers, sets no_new_privs, a Landlock domain that allows no file access, and
  *      the seccomp filter the intravisor compiled (every system call but the few below
@@ -76,6 +78,16 @@ enum { IDLE, REQUEST, RESPONSE, ABANDONED };
 enum { ACTION_RETURN, ACTION_SET_THREAD_POINTER, ACTION_START_THREAD, ACTION_EXIT_THREAD };
 /* Not a hostcall: the thread's entry function returned this value. */
 #define RETURNED 0xffffffff00000001ULL
+/* Not a hostcall: give the cVM its own copy of the merged page at the first argument. */
+#define UNSHARE 0xffffffff00000002ULL
+
+/* Run-time sharing (`merge.rs`): the merge map's words, and the descriptors kept for
+ * it (the seccomp filter allows mmap of exactly these). */
+enum { MG_WANTED_GENERATION, MG_APPLIED_GENERATION, MG_REGION_START, MG_PAGES, MG_LOCK };
+#define MG_WAITING 16
+#define MG_BITS 128
+#define MG_MOST_PAGES (1ULL << 18)
+enum { MAPPED_REGION_FILE = 1, MAPPED_MERGED_FILE = 2 };
 
 #if defined(__x86_64__)
 enum {
@@ -83,6 +95,7 @@ enum {
     SYS_clone = 56, SYS_exit = 60, SYS_sigaltstack = 131, SYS_prctl = 157, SYS_arch_prctl = 158,
     SYS_gettid = 186, SYS_futex = 202, SYS_set_tid_address = 218, SYS_exit_group = 231,
     SYS_seccomp = 317, SYS_unshare = 272, SYS_prlimit64 = 302, SYS_recvmsg = 47,
+    SYS_munmap = 11, SYS_dup3 = 292,
 };
 #elif defined(__aarch64__)
 enum {
@@ -90,6 +103,7 @@ enum {
     SYS_rt_sigreturn = 139, SYS_clone = 220, SYS_exit = 93, SYS_sigaltstack = 132, SYS_prctl = 167,
     SYS_gettid = 178, SYS_futex = 98, SYS_set_tid_address = 96, SYS_exit_group = 94,
     SYS_seccomp = 277, SYS_unshare = 97, SYS_prlimit64 = 261, SYS_recvmsg = 212,
+    SYS_munmap = 215, SYS_dup3 = 24,
 };
 #else
 #error "cvm-process runs on x86-64 and AArch64 Linux"
@@ -171,6 +185,76 @@ static void futex_wake(volatile uint64_t *word) {
     SYSCALL(SYS_futex, word, 1 /* FUTEX_WAKE, shared */, 1, 0, 0, 0);
 }
 
+
+int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4);
+
+/* The merge map, when the cVM's tenant opted into run-time sharing; else null. */
+static volatile uint64_t *merge;
+static uint64_t merge_pages, merge_region;
+
+static volatile uint64_t *wanted_bits(void) { return merge + MG_BITS; }
+static volatile uint64_t *applied_bits(void) { return merge + MG_BITS + (merge_pages + 63) / 64; }
+
+/* Whether a thread of the cVM is futex-waiting on a word of page `page`. */
+static int has_waiter(uint64_t page) {
+    for (uint64_t index = 0; index < SLOTS; index++) {
+        uint64_t waiting = __atomic_load_n(&merge[MG_WAITING + index], __ATOMIC_SEQ_CST);
+        if (waiting && (waiting - merge_region) / 4096 == page)
+            return 1;
+    }
+    return 0;
+}
+
+/* Maps the pages the intravisor wants merged from the group's file, and those it gave
+ * back from the region's own, until the map's generation is applied. A page a thread
+ * waits on is left as it is (the intravisor then keeps it the cVM's own). */
+static void apply_merges(void) {
+    if (!merge || __atomic_load_n(&merge[MG_WANTED_GENERATION], __ATOMIC_ACQUIRE) ==
+                      __atomic_load_n(&merge[MG_APPLIED_GENERATION], __ATOMIC_ACQUIRE))
+        return;
+    volatile uint32_t *lock = (volatile uint32_t *)&merge[MG_LOCK];
+    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
+        SYSCALL(SYS_futex, lock, 0 /* FUTEX_WAIT */, 1, 0, 0, 0);
+    for (;;) {
+        uint64_t generation = __atomic_load_n(&merge[MG_WANTED_GENERATION], __ATOMIC_ACQUIRE);
+        if (generation == __atomic_load_n(&merge[MG_APPLIED_GENERATION], __ATOMIC_ACQUIRE))
+            break;
+        volatile uint64_t *wanted = wanted_bits(), *applied = applied_bits();
+        for (uint64_t index = 0; index < (merge_pages + 63) / 64; index++) {
+            uint64_t want = __atomic_load_n(&wanted[index], __ATOMIC_ACQUIRE), have = applied[index];
+            for (uint64_t differ = want ^ have; differ; differ &= differ - 1) {
+                uint64_t bit = differ & -differ, page = index * 64 + (uint64_t)__builtin_ctzll(differ);
+                uint64_t address = merge_region + page * 4096;
+                if (want & bit) {
+                    __atomic_fetch_or(&applied[index], bit, __ATOMIC_SEQ_CST);
+                    long result = -1;
+                    if (!has_waiter(page))
+                        result = SYSCALL(SYS_mmap, address, 4096, 1 /* READ */, 0x11 /* SHARED|FIXED */,
+                                         MAPPED_MERGED_FILE, page * 4096);
+                    if (result < 0 && result > -4096)
+                        __atomic_fetch_and(&applied[index], ~bit, __ATOMIC_SEQ_CST);
+                } else {
+                    long result = SYSCALL(SYS_mmap, address, 4096, 3 /* READ|WRITE */, 0x11 /* SHARED|FIXED */,
+                                          MAPPED_REGION_FILE, page * 4096);
+                    if (result < 0 && result > -4096)
+                        exit_group(125); /* the cVM's own page cannot be mapped again */
+                    __atomic_fetch_and(&applied[index], ~bit, __ATOMIC_SEQ_CST);
+                }
+            }
+        }
+        __atomic_store_n(&merge[MG_APPLIED_GENERATION], generation, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+    SYSCALL(SYS_futex, lock, 1 /* FUTEX_WAKE */, 1, 0, 0, 0);
+}
+
+/* Whether page `page` of the region is merged, or about to be. */
+static int page_shared(uint64_t page) {
+    uint64_t bit = 1ULL << (page % 64);
+    return (__atomic_load_n(&wanted_bits()[page / 64], __ATOMIC_SEQ_CST) & bit) ||
+           (__atomic_load_n(&applied_bits()[page / 64], __ATOMIC_SEQ_CST) & bit);
+}
+
 static void set_thread_pointer(uint64_t value) {
 #if defined(__x86_64__)
     SYSCALL(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, value, 0, 0, 0, 0);
@@ -201,6 +285,17 @@ static uint64_t frame_pc(void *context) {
 /* Records the first fault of the cVM and ends its process. */
 static void on_fault(int signal, void *info, void *context) {
     uint64_t none = 0;
+    if (merge && signal == 11 /* SEGV */ && *(int *)((unsigned char *)info + 8) == 2 /* ACCERR */) {
+        /* A write to a merged page: the intravisor gives the cVM its own copy, mapped
+         * again here; the write is then made again. */
+        uint64_t address = *(uint64_t *)((unsigned char *)info + 16);
+        uint64_t page = (address - merge_region) / 4096;
+        if (address >= merge_region && page < merge_pages && page_shared(page)) {
+            shim_hostcall(UNSHARE, address, 0, 0, 0, 0);
+            apply_merges();
+            return;
+        }
+    }
     if (gate && __atomic_compare_exchange_n(&gate[H_FAULT_SIGNAL], &none, (uint64_t)signal, 0,
                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
         unsigned char *bytes = info;
@@ -299,8 +394,24 @@ void shim_first_returned(uint64_t value) {
 static int64_t cvm_futex_wait(uint64_t address, uint64_t expected, uint64_t timeout) {
     struct { long seconds; long nanoseconds; } time = { (long)(timeout / 1000000000ULL),
                                                        (long)(timeout % 1000000000ULL) };
+    /* With run-time sharing, a wait is made on the region's own page (the one wakes
+     * meet): the page is unshared first, and not merged while the thread waits. */
+    volatile uint64_t *waiting = 0;
+    uint64_t page = (address - merge_region) / 4096;
+    if (merge && address >= merge_region && page < merge_pages) {
+        volatile uint64_t *slot = own_slot();
+        if (slot) {
+            waiting = &merge[MG_WAITING + (uint64_t)(slot - slot_at(0)) / SLOT_WORDS];
+            __atomic_store_n(waiting, address, __ATOMIC_SEQ_CST);
+        }
+        if (page_shared(page))
+            shim_hostcall(UNSHARE, address, 0, 0, 0, 0);
+        apply_merges();
+    }
     long result = SYSCALL(SYS_futex, address, 0 /* FUTEX_WAIT, shared */, (uint32_t)expected,
                           timeout == ~0ULL ? 0 : &time, 0, 0);
+    if (waiting)
+        __atomic_store_n(waiting, 0, __ATOMIC_SEQ_CST);
     return result == -4 /* EINTR */ ? 0 : result;
 }
 
@@ -335,6 +446,9 @@ int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, ui
     uint64_t action = slot[S_ACTION];
     uint64_t value = slot[S_VALUE];
     __atomic_store_n(state, IDLE, __ATOMIC_RELEASE);
+    /* Pages the intravisor gave back (it wrote into them) are mapped again before the
+     * cVM reads them. */
+    apply_merges();
     switch (action) {
     case ACTION_SET_THREAD_POINTER:
         set_thread_pointer(value);
@@ -460,11 +574,11 @@ __asm__(".text\n"
 
 /* Receives the cVM's three descriptors (gate, region, shared objects) from the socket
  * on descriptor 0; returns 0, or the error. */
-static long receive_files(int files[3]) {
+static long receive_files(int files[5]) {
     char byte;
     struct { void *base; size_t length; } vector = { &byte, 1 };
     /* A control message: length, level, type, then three descriptors. */
-    union { struct { size_t length; int level; int type; int files[3]; } message; uint64_t align[4]; } control;
+    union { struct { size_t length; int level; int type; int files[5]; } message; uint64_t align[5]; } control;
     struct {
         void *name; unsigned name_length; void *vectors; size_t vector_count;
         void *control; size_t control_length; int flags;
@@ -472,11 +586,12 @@ static long receive_files(int files[3]) {
     long result = SYSCALL(SYS_recvmsg, 0, &header, 0x40000000 /* MSG_CMSG_CLOEXEC */, 0, 0, 0);
     if (result <= 0)
         return result < 0 ? result : -5 /* EIO: the intravisor went away */;
-    if (header.control_length < sizeof control.message || control.message.level != 1 /* SOL_SOCKET */ ||
-        control.message.type != 1 /* SCM_RIGHTS */)
+    size_t count = (control.message.length - 16) / sizeof(int);
+    if (header.control_length < 16 + 3 * sizeof(int) || control.message.level != 1 /* SOL_SOCKET */ ||
+        control.message.type != 1 /* SCM_RIGHTS */ || (count != 3 && count != 5))
         return -22;
-    for (int index = 0; index < 3; index++)
-        files[index] = control.message.files[index];
+    for (size_t index = 0; index < 5; index++)
+        files[index] = index < count ? control.message.files[index] : -1;
     return 0;
 }
 
@@ -498,7 +613,7 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
     SYSCALL(SYS_prlimit64, 0, 4 /* RLIMIT_CORE */, no_core, 0, 0, 0);
     long flags = in_shared_network(initial_stack) ? NAMESPACE_FLAGS & ~CLONE_NEWNET : NAMESPACE_FLAGS;
     long namespaces = SYSCALL(SYS_unshare, flags, 0, 0, 0, 0, 0);
-    int files[3];
+    int files[5];
     if (receive_files(files) < 0)
         exit_group(126);
     long result = SYSCALL(SYS_mmap, 0, SLOT_OFFSET + SLOTS * SLOT_WORDS * 8, 3 /* READ|WRITE */,
@@ -536,7 +651,31 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
         if (result < 0)
             fail(STAGE_MAP, result);
     }
-    SYSCALL(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+    if (files[4] >= 0) {
+        /* Run-time sharing: the merge map, and the two files its pages come from, kept
+         * as descriptors 1 and 2. */
+        result = SYSCALL(SYS_mmap, 0, 4096, 3 /* READ|WRITE */, 1 /* SHARED */, files[4], 0);
+        if (result < 0 && result > -4096)
+            fail(STAGE_MAP, result);
+        volatile uint64_t *head = (volatile uint64_t *)result;
+        merge_pages = head[MG_PAGES];
+        merge_region = head[MG_REGION_START];
+        SYSCALL(SYS_munmap, head, 4096, 0, 0, 0, 0);
+        if (merge_pages > MG_MOST_PAGES)
+            fail(STAGE_LAYOUT, -22);
+        uint64_t size = ((MG_BITS + 2 * ((merge_pages + 63) / 64)) * 8 + 4095) & ~4095ULL;
+        result = SYSCALL(SYS_mmap, 0, size, 3 /* READ|WRITE */, 1 /* SHARED */, files[4], 0);
+        if (result < 0 && result > -4096)
+            fail(STAGE_MAP, result);
+        merge = (volatile uint64_t *)result;
+        if (SYSCALL(SYS_dup3, files[1], MAPPED_REGION_FILE, 0x80000 /* CLOEXEC */, 0, 0, 0) < 0 ||
+            SYSCALL(SYS_dup3, files[3], MAPPED_MERGED_FILE, 0x80000, 0, 0, 0) < 0)
+            fail(STAGE_MAP, -9);
+        SYSCALL(SYS_close_range, 0, 0, 0, 0, 0, 0);
+        SYSCALL(SYS_close_range, 3, ~0U, 0, 0, 0, 0);
+    } else {
+        SYSCALL(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+    }
     futex_wait_number = gate[H_FUTEX_WAIT];
     futex_wake_number = gate[H_FUTEX_WAKE];
     *(volatile uint64_t *)(uintptr_t)gate[H_BOOT_HOSTCALL_FIELD] = (uint64_t)(uintptr_t)shim_hostcall;

@@ -37,6 +37,13 @@ pub use crate::hostcall::{HostcallOutcome, ThreadStart};
 pub trait HostcallHandler: Sync {
     /// Handles hostcall `number` with its five raw arguments.
     fn hostcall(&self, number: u64, arguments: [u64; 5]) -> HostcallOutcome;
+
+    /// Runs `write` (the platform's own write into the cVM's pages `[start, start +
+    /// length)`) once those pages are the cVM's own again where run-time sharing merged
+    /// them.
+    fn with_own_pages(&self, _start: u64, _length: u64, write: &mut dyn FnMut()) {
+        write();
+    }
 }
 
 /// Why a cVM stopped running.

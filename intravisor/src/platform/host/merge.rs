@@ -1,0 +1,459 @@
+//! Run-time sharing: pages that cVMs of one tenant, running the same program on the same
+//! objects, filled identically (lookup tables computed from the same parameters, tables
+//! initialised at first use) become one physical copy, copy-on-write, without page
+//! scanning by the kernel. The tenant's policy opts in (`run_time_sharing`), because
+//! shared writable pages are a timing side channel between the cVMs that share them.
+//!
+//! A *group* is those cVMs; it has one memory file (its *merged file*) as large as one
+//! region, in which page `p` holds, once merged, the contents every member had at page
+//! `p` of its region (same offset: the same program and objects lay regions out alike).
+//! Each member has a [`RegionMerge`]: the state of each of its pages (its own, being
+//! merged, merged), and a *merge map* shared with its process:
+//!
+//! - words `WANTED_GENERATION`, `APPLIED_GENERATION`, `REGION_START`, `PAGES`, `LOCK`;
+//! - at `WAITING`, one word per hostcall slot: the page a thread is futex-waiting on;
+//! - at `BITS`, the pages the intravisor wants mapped from the merged file, then the
+//!   pages the process says it has so mapped.
+//!
+//! Merging a page is: (1) the intravisor writes the contents into the merged file and
+//! wants the page merged; (2) the process (`shim.c`, at its next hostcall, futex wait or
+//! fault) maps the merged file's page over it read-only, unless a thread waits on a futex
+//! there; (3) the intravisor, under the page states' lock, checks that the process says
+//! so and that the region's page still holds the same bytes (nothing was written before
+//! the process mapped it), then maps the merged page in its own view of the region too
+//! and frees the region's page. A write by the cVM to a merged page faults in its
+//! process, which asks the intravisor to unshare it: the contents go back into the
+//! region's file, which both map again. Every write of the intravisor into the cVM's
+//! memory unshares the pages first (and the calling thread's process maps them again
+//! before the cVM runs on). Futex waits are made on the region's file only: a thread
+//! that would wait on a merged page unshares it first.
+//!
+//! The process can write every word of the map: what it says is an allegation that only
+//! decides what the cVM itself sees. The intravisor never merges a page whose bytes
+//! differ from the merged file's, and never maps another cVM's page.
+
+use core::ops::Range;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::memory_file;
+
+/// Page size.
+const PAGE: u64 = 4096;
+/// The most pages of a region run-time sharing covers (1 GiB; pages beyond stay the
+/// cVM's own).
+const MOST_PAGES: u64 = 1 << 18;
+
+/// Words of the merge map (`shim.c` agrees).
+mod word {
+    pub(super) const WANTED_GENERATION: usize = 0;
+    pub(super) const APPLIED_GENERATION: usize = 1;
+    pub(super) const REGION_START: usize = 2;
+    pub(super) const PAGES: usize = 3;
+    /// The process's own lock while it applies the map.
+    pub(super) const _LOCK: usize = 4;
+    /// One word per hostcall slot.
+    pub(super) const _WAITING: usize = 16;
+    pub(super) const BITS: usize = 128;
+}
+
+/// The state of one page of a member's region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageState {
+    Own,
+    Merging,
+    Merged,
+}
+
+/// One group's merged file: page `p` holds what every member had at page `p`.
+#[derive(Debug)]
+pub struct MergeGroup {
+    file: OwnedFd,
+    read_only: OwnedFd,
+    /// The intravisor's read-write mapping of the whole file.
+    view: u64,
+    size: u64,
+}
+
+// SAFETY: the view is a shared mapping owned by the group, only read and written through
+// raw copies whose ranges are checked against `size`.
+unsafe impl Send for MergeGroup {}
+// SAFETY: as above.
+unsafe impl Sync for MergeGroup {}
+
+impl MergeGroup {
+    /// A group for regions of `region_size` bytes.
+    pub fn new(region_size: u64) -> io::Result<Arc<Self>> {
+        let size = region_size.min(MOST_PAGES * PAGE).next_multiple_of(PAGE);
+        let file = memory_file::create(c"cvm-merged", size)?;
+        let read_only = memory_file::read_only(&file)?;
+        let view = memory_file::map_anywhere(&file, size, libc::PROT_READ | libc::PROT_WRITE)?;
+        Ok(Arc::new(Self { file, read_only, view, size }))
+    }
+
+    fn page(&self, page: u64) -> &[u8] {
+        assert!((page + 1) * PAGE <= self.size, "page {page} is outside the merged file");
+        // SAFETY: the page lies inside the view (checked above), which lives as long as
+        // `self`; its bytes change only in `set_page`, before any member maps them.
+        unsafe { core::slice::from_raw_parts((self.view + page * PAGE) as *const u8, PAGE as usize) }
+    }
+
+    /// Writes the contents of page `page` (nothing for a page of zeros: the file's hole
+    /// reads as zeros).
+    fn set_page(&self, page: u64, bytes: &[u8]) {
+        assert!((page + 1) * PAGE <= self.size && bytes.len() == PAGE as usize, "a whole page of the file");
+        if bytes.iter().all(|&byte| byte == 0) {
+            return;
+        }
+        // SAFETY: the destination lies inside the view (checked above); no member maps
+        // this page yet (the group writes a page once, before it proposes it).
+        unsafe {
+            core::ptr::copy_nonoverlapping(bytes.as_ptr(), (self.view + page * PAGE) as *mut u8, bytes.len())
+        };
+    }
+}
+
+impl Drop for MergeGroup {
+    fn drop(&mut self) {
+        // SAFETY: the group owns this mapping.
+        unsafe { libc::munmap(self.view as *mut libc::c_void, self.size as usize) };
+    }
+}
+
+/// The page states of one member.
+#[derive(Debug)]
+struct States {
+    pages: Vec<PageState>,
+    /// Pages not the cVM's own.
+    not_own: u64,
+    merged: u64,
+    peak_merged: u64,
+    /// The region was torn down: nothing may be mapped in it any more.
+    closed: bool,
+}
+
+/// One member cVM's side of run-time sharing.
+#[derive(Debug)]
+pub struct RegionMerge {
+    group: Arc<MergeGroup>,
+    region: Range<u64>,
+    region_file: Arc<OwnedFd>,
+    map_file: OwnedFd,
+    map: u64,
+    map_size: u64,
+    bit_words: usize,
+    states: Mutex<States>,
+}
+
+// SAFETY: the map is a shared mapping owned by `self`, reached only through atomics.
+unsafe impl Send for RegionMerge {}
+// SAFETY: as above.
+unsafe impl Sync for RegionMerge {}
+
+/// What a member's process needs: the merged file (read-only) and the merge map.
+#[derive(Debug, Clone, Copy)]
+pub struct MergeFiles<'a> {
+    pub merged: BorrowedFd<'a>,
+    pub map: BorrowedFd<'a>,
+}
+
+impl RegionMerge {
+    /// The run-time sharing state of the region `region`, backed by `region_file`.
+    pub(super) fn new(
+        group: Arc<MergeGroup>,
+        region: Range<u64>,
+        region_file: Arc<OwnedFd>,
+    ) -> io::Result<Self> {
+        let pages = ((region.end - region.start) / PAGE).min(group.size / PAGE);
+        let bit_words = pages.div_ceil(64) as usize;
+        let map_size = ((word::BITS + 2 * bit_words) as u64 * 8).next_multiple_of(PAGE);
+        let map_file = memory_file::create(c"cvm-merge-map", map_size)?;
+        let map = memory_file::map_anywhere(&map_file, map_size, libc::PROT_READ | libc::PROT_WRITE)?;
+        let merge = Self {
+            group,
+            region: region.clone(),
+            region_file,
+            map_file,
+            map,
+            map_size,
+            bit_words,
+            states: Mutex::new(States {
+                pages: vec![PageState::Own; pages as usize],
+                not_own: 0,
+                merged: 0,
+                peak_merged: 0,
+                closed: false,
+            }),
+        };
+        merge.word(word::REGION_START).store(region.start, Ordering::Release);
+        merge.word(word::PAGES).store(pages, Ordering::Release);
+        Ok(merge)
+    }
+
+    /// The files its process maps.
+    pub fn files(&self) -> MergeFiles<'_> {
+        MergeFiles { merged: self.group.read_only.as_fd(), map: self.map_file.as_fd() }
+    }
+
+    /// The region.
+    pub fn region(&self) -> Range<u64> {
+        self.region.clone()
+    }
+
+    /// Pages the region has.
+    pub fn pages(&self) -> u64 {
+        self.states().pages.len() as u64
+    }
+
+    /// Bytes merged now, and at most.
+    pub fn merged_bytes(&self) -> (u64, u64) {
+        let states = self.states();
+        (states.merged * PAGE, states.peak_merged * PAGE)
+    }
+
+    fn states(&self) -> MutexGuard<'_, States> {
+        self.states.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn word(&self, index: usize) -> &AtomicU64 {
+        assert!(index * 8 < self.map_size as usize, "merge map word {index} is outside the map");
+        // SAFETY: the word lies in the map (checked above), which lives as long as `self`
+        // and is reached only through atomics.
+        unsafe { &*((self.map + index as u64 * 8) as *const AtomicU64) }
+    }
+
+    fn wanted_word(&self, page: usize) -> &AtomicU64 {
+        self.word(word::BITS + page / 64)
+    }
+
+    fn applied(&self, page: usize) -> bool {
+        self.word(word::BITS + self.bit_words + page / 64).load(Ordering::Acquire) & (1 << (page % 64)) != 0
+    }
+
+    fn want(&self, page: usize, merged: bool) {
+        let bit = 1u64 << (page % 64);
+        if merged {
+            self.wanted_word(page).fetch_or(bit, Ordering::AcqRel);
+        } else {
+            self.wanted_word(page).fetch_and(!bit, Ordering::AcqRel);
+        }
+    }
+
+    fn publish(&self) -> u64 {
+        self.word(word::WANTED_GENERATION).fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// The region's page `page` as the intravisor maps it.
+    fn region_page(&self, page: usize) -> &[u8] {
+        // SAFETY: the page lies in the region, which the arena maps readable (a page
+        // proposed for merging is a read-write page of the cVM) until it is closed,
+        // checked by the caller under the states' lock.
+        unsafe {
+            core::slice::from_raw_parts((self.region.start + page as u64 * PAGE) as *const u8, PAGE as usize)
+        }
+    }
+
+    /// Whether the process says it has applied generation `generation`.
+    pub fn caught_up(&self, generation: u64) -> bool {
+        self.word(word::APPLIED_GENERATION).load(Ordering::Acquire) >= generation
+    }
+
+    /// Proposes `pages` (indexes into the region; their contents already in the group's
+    /// file) for merging; returns the generation the process must apply, if any.
+    pub fn propose(&self, pages: &[u64]) -> Option<u64> {
+        let mut states = self.states();
+        if states.closed {
+            return None;
+        }
+        let mut proposed = false;
+        for &page in pages {
+            let index = page as usize;
+            if states.pages.get(index) == Some(&PageState::Own) {
+                states.pages[index] = PageState::Merging;
+                states.not_own += 1;
+                self.want(index, true);
+                proposed = true;
+            }
+        }
+        proposed.then(|| self.publish())
+    }
+
+    /// Completes the proposal: a page the process mapped from the merged file and whose
+    /// bytes in the region are still the merged file's becomes one copy; any other goes
+    /// back to being the cVM's own. Returns the pages merged.
+    pub fn commit(&self) -> u64 {
+        let mut states = self.states();
+        if states.closed {
+            return 0;
+        }
+        let mut changed = false;
+        let mut merged = 0;
+        for index in 0..states.pages.len() {
+            if states.pages[index] != PageState::Merging {
+                continue;
+            }
+            let same = self.applied(index) && self.region_page(index) == self.group.page(index as u64);
+            let start = self.region.start + index as u64 * PAGE;
+            let offset = index as u64 * PAGE;
+            // SAFETY: the page lies in the region, which is not closed (checked under the
+            // lock this holds); the merged page holds the same bytes as the region's, so
+            // the intravisor's readers see no change.
+            let mapped = same
+                && unsafe { memory_file::map_at(start, PAGE, libc::PROT_READ, &self.group.file, offset) }
+                    .is_ok();
+            if mapped && memory_file::punch_hole(&self.region_file, offset, PAGE).is_ok() {
+                states.pages[index] = PageState::Merged;
+                states.merged += 1;
+                merged += 1;
+            } else {
+                if mapped {
+                    // SAFETY: as above: the region's file still holds the page.
+                    let _ = unsafe { self.map_own(start, offset) };
+                }
+                states.pages[index] = PageState::Own;
+                states.not_own -= 1;
+                self.want(index, false);
+                changed = true;
+            }
+        }
+        states.peak_merged = states.peak_merged.max(states.merged);
+        if changed {
+            self.publish();
+        }
+        merged
+    }
+
+    /// Gives the cVM its own copy of every page of `[start, end)` that is merged or
+    /// being merged, with the bytes it holds (`keep`) or as zeros, then runs `write`
+    /// (the intravisor's write into those pages) before any page of the range can be
+    /// merged again. Its process maps the pages again before the cVM goes on.
+    pub fn with_own_pages<R>(&self, start: u64, end: u64, keep: bool, write: impl FnOnce() -> R) -> R {
+        let start = start.max(self.region.start);
+        let end = end.min(self.region.end);
+        let mut states = self.states();
+        if start >= end || states.not_own == 0 || states.closed {
+            return write();
+        }
+        let first = ((start - self.region.start) / PAGE) as usize;
+        let last = ((end - self.region.start).div_ceil(PAGE) as usize).min(states.pages.len());
+        let mut changed = false;
+        for index in first..last {
+            let page_start = self.region.start + index as u64 * PAGE;
+            let offset = index as u64 * PAGE;
+            match states.pages[index] {
+                PageState::Own => continue,
+                PageState::Merging => {}
+                PageState::Merged => {
+                    if keep {
+                        let bytes = self.group.page(index as u64);
+                        // SAFETY: pwrite of a page of the group's view into the region's
+                        // own file at the page's offset.
+                        let written = unsafe {
+                            libc::pwrite(
+                                self.region_file.as_raw_fd(),
+                                bytes.as_ptr().cast(),
+                                bytes.len(),
+                                offset as libc::off_t,
+                            )
+                        };
+                        if written != PAGE as isize {
+                            log::error!(
+                                "cannot give a cVM back its page {page_start:#x}: {}",
+                                io::Error::last_os_error()
+                            );
+                        }
+                    }
+                    // SAFETY: the page lies in the region, which is not closed (checked
+                    // under the lock this holds); its file now holds the page's bytes.
+                    if let Err(error) = unsafe { self.map_own(page_start, offset) } {
+                        log::error!("cannot map a cVM's page {page_start:#x} again: {error}");
+                    }
+                    states.merged -= 1;
+                }
+            }
+            states.pages[index] = PageState::Own;
+            states.not_own -= 1;
+            self.want(index, false);
+            changed = true;
+        }
+        if changed {
+            self.publish();
+        }
+        let result = write();
+        drop(states);
+        result
+    }
+
+    /// Whether the region was torn down.
+    pub fn closed(&self) -> bool {
+        self.states().closed
+    }
+
+    /// Maps the region's own page back in the intravisor's view.
+    ///
+    /// # Safety
+    /// `start` is a page of the region, which is not closed.
+    unsafe fn map_own(&self, start: u64, offset: u64) -> io::Result<()> {
+        // SAFETY: as the caller guarantees.
+        unsafe {
+            memory_file::map_at(start, PAGE, libc::PROT_READ | libc::PROT_WRITE, &self.region_file, offset)
+        }
+    }
+
+    /// The region is being torn down: nothing is mapped in it from now on.
+    pub(super) fn close(&self) {
+        self.states().closed = true;
+    }
+}
+
+impl Drop for RegionMerge {
+    fn drop(&mut self) {
+        // SAFETY: the map is this member's own mapping.
+        unsafe { libc::munmap(self.map as *mut libc::c_void, self.map_size as usize) };
+    }
+}
+
+/// Finds the pages of `members` (regions of one group) that hold the same bytes at the
+/// same offset in every member and are resident in all, writes them into the group's
+/// file and returns them. Only pages in `writable` (page ranges read-write in every
+/// member) are looked at.
+pub fn identical_pages(
+    group: &MergeGroup,
+    members: &[Arc<RegionMerge>],
+    writable: &[Range<u64>],
+) -> Vec<u64> {
+    let mut pages = Vec::new();
+    let Some(first) = members.first() else { return pages };
+    let states: Vec<MutexGuard<'_, States>> = members.iter().map(|member| member.states()).collect();
+    if states.iter().any(|states| states.closed) {
+        return pages;
+    }
+    for range in writable {
+        for page in range.clone() {
+            let index = page as usize;
+            if index >= states.iter().map(|states| states.pages.len()).min().unwrap_or(0)
+                || (page + 1) * PAGE > group.size
+                || states.iter().any(|states| states.pages[index] != PageState::Own)
+                || !members.iter().all(|member| resident(member.region.start + page * PAGE))
+            {
+                continue;
+            }
+            let bytes = first.region_page(index);
+            if members[1..].iter().all(|member| member.region_page(index) == bytes) {
+                group.set_page(page, bytes);
+                pages.push(page);
+            }
+        }
+    }
+    pages
+}
+
+/// Whether the page at `address` (in the intravisor's view of a region) is in memory.
+fn resident(address: u64) -> bool {
+    let mut vector = 0u8;
+    // SAFETY: mincore of one page of the arena writes one byte into `vector`.
+    let status = unsafe { libc::mincore(address as *mut libc::c_void, PAGE as usize, &mut vector) };
+    status == 0 && vector & 1 != 0
+}
