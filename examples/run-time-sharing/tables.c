@@ -12,6 +12,11 @@
  *   4. waits the second argument's milliseconds (the others write too), then checks
  *      every byte: its own writes where it wrote, the formula everywhere else.
  *
+ * A third argument tries, with a raw system call, what run-time sharing lets a cVM
+ * process map beyond what it is meant to: `exec` its region's file executable, `write`
+ * the group's merged file writable (system calls the seccomp filter forbids: the cVM
+ * ends), `bad` a descriptor a process without run-time sharing does not have (EBADF).
+ *
  * It prints `ok` and exits 0, or says what differs and exits 1. */
 #include <cvm.h>
 
@@ -21,6 +26,48 @@
 static unsigned char table[PAGES * PAGE] __attribute__((aligned(PAGE)));
 static unsigned char mine[PAGE] __attribute__((aligned(PAGE)));
 static volatile uint32_t never;
+
+static long raw_syscall(long number, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long result;
+    __asm__ volatile("syscall"
+                     : "=a"(result)
+                     : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return result;
+#else
+    register long x8 __asm__("x8") = number;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+    return x0;
+#endif
+}
+
+#if defined(__x86_64__)
+#define SYS_MMAP 9
+#else
+#define SYS_MMAP 222
+#endif
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define PROT_EXEC 4
+#define SHARED_FIXED 0x11
+
+/* mmap of descriptor `file` over the cVM's own page. */
+static long map_over_own_page(int protection, int file) {
+    /* Through a volatile: the address is this cVM's, read at run time, never a constant
+     * folded into the system call's operands (the cls-pass refuses those). */
+    unsigned char *volatile page = mine;
+    return raw_syscall(SYS_MMAP, (long)(uintptr_t)page, PAGE, protection, SHARED_FIXED, file, 0);
+}
 
 static unsigned char formula(uint64_t index) {
     return (unsigned char)((index * 2654435761u) >> 13);
@@ -112,6 +159,22 @@ int main(int argc, char **argv) {
     if (same) {
         cvm_printf("the intravisor's write did not reach page 20\n");
         return 1;
+    }
+    char attack = argc > 3 ? argv[3][0] : 0;
+    if (attack == 'e' || attack == 'w') {
+        cvm_printf("mapping %s\n", attack == 'e' ? "its region's file executable" : "the merged file writable");
+        long result = attack == 'e' ? map_over_own_page(PROT_READ | PROT_EXEC, 1)
+                                    : map_over_own_page(PROT_READ | PROT_WRITE, 2);
+        cvm_printf("the mapping was allowed: %ld\n", result);
+        return 1;
+    }
+    if (attack == 'b') {
+        /* Without run-time sharing the process keeps no file to map. */
+        long result = map_over_own_page(PROT_READ | PROT_WRITE, 1);
+        if (result != -9 /* EBADF */) {
+            cvm_printf("mapping descriptor 1 gave %ld\n", result);
+            return 1;
+        }
     }
     cvm_printf("ok (futex wait on a merged word: %lld)\n", (long long)waited);
     return 0;

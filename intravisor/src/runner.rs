@@ -364,7 +364,7 @@ impl Intravisor {
         report.cls_bytes = cls_bytes;
         report.objects = uses;
         report.private_bytes = private_bytes;
-        report.run_time_shared_bytes = merge.map_or(0, |merge| merge.merged_bytes().1);
+        report.run_time_shared_bytes = merge.map_or(0, |merge| merge.peak_merged_bytes());
         report
     }
 

@@ -1,23 +1,32 @@
 //! Run-time sharing (a tenant's `run_time_sharing:`), end to end on the real intravisor:
 //! pages that cVMs of one program fill alike become one copy, and each cVM still sees
-//! its own writes only, whichever way they are made.
+//! its own writes only, whichever way they are made; what run-time sharing lets a cVM
+//! process map stays its own.
 
 use tests::{root, run_deployment};
 
 #[test]
 fn merged_pages_stay_each_cvms_own_under_every_kind_of_write() {
     let run = run_deployment(&root().join("examples/run-time-sharing/deploy.yaml"));
-    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(run.code, Some(1), "`exec` and `write` faulted, nothing else did; stderr: {}", run.stderr);
     for name in ["tables1", "tables2", "tables3", "tables4", "other"] {
         let lines = run.lines_of(name);
         assert_eq!(lines.len(), 1, "{name}: {lines:?}");
         assert!(lines[0].starts_with("ok"), "{name} saw something it did not write: {lines:?}");
         assert_eq!(run.cvm(name)["exit_code"], 0, "{name}");
     }
-    for name in ["tables1", "tables2", "tables3", "tables4"] {
+    for name in ["tables1", "tables2", "tables3", "tables4", "exec", "write"] {
         let merged = run.cvm(name)["run_time_shared_bytes"].as_u64().unwrap();
         // The 64-page table, not the page of its own (its name).
         assert!((60 * 4096..=64 * 4096).contains(&merged), "{name}: {merged} bytes merged");
     }
     assert_eq!(run.cvm("other")["run_time_shared_bytes"], 0, "its tenant did not opt in");
+    for (name, attempt) in
+        [("exec", "mapping its region's file executable"), ("write", "mapping the merged file writable")]
+    {
+        let cvm = run.cvm(name);
+        assert_eq!(cvm["status"], "faulted", "{cvm}");
+        assert_eq!(cvm["fault"]["cause"], "forbidden system call", "{cvm}");
+        assert_eq!(run.lines_of(name), [attempt], "the system call never returned to it");
+    }
 }

@@ -114,7 +114,12 @@ impl Environment for Serving<'_, '_> {
     }
 
     fn copy_from_cvm(&self, address: u64, buffer: &mut [u8]) -> Result<(), Errno> {
-        self.0.arena.read(address, buffer).map_err(|_| Errno::Fault)
+        let read_own =
+            |address, buffer: &mut [u8]| self.0.arena.read(address, buffer).map_err(|_| Errno::Fault);
+        match &self.0.merge {
+            Some(merge) => merge.read(address, buffer, read_own),
+            None => read_own(address, buffer),
+        }
     }
 
     fn copy_to_cvm(&self, address: u64, bytes: &[u8]) -> Result<(), Errno> {

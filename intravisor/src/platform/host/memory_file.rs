@@ -101,33 +101,3 @@ pub(super) fn map_anywhere(file: &OwnedFd, size: u64, protection: libc::c_int) -
     }
     Ok(mapped as u64)
 }
-
-/// Maps `[offset, offset + length)` of `file` (shared) over `[start, start + length)`.
-///
-/// # Safety
-/// The range lies inside the arena's reservation, in a region that is in use, and its
-/// readers can take the new pages for the old (they hold the same bytes, or the cVM was
-/// told it must map them again).
-pub(super) unsafe fn map_at(
-    start: u64,
-    length: u64,
-    protection: libc::c_int,
-    file: &OwnedFd,
-    offset: u64,
-) -> io::Result<()> {
-    // SAFETY: as the caller guarantees.
-    let mapped = unsafe {
-        libc::mmap(
-            start as *mut libc::c_void,
-            length as usize,
-            protection,
-            libc::MAP_SHARED | libc::MAP_FIXED,
-            file.as_raw_fd(),
-            offset as libc::off_t,
-        )
-    };
-    if mapped == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}

@@ -20,13 +20,14 @@
 //! fault) maps the merged file's page over it read-only, unless a thread waits on a futex
 //! there; (3) the intravisor, under the page states' lock, checks that the process says
 //! so and that the region's page still holds the same bytes (nothing was written before
-//! the process mapped it), then maps the merged page in its own view of the region too
-//! and frees the region's page. A write by the cVM to a merged page faults in its
-//! process, which asks the intravisor to unshare it: the contents go back into the
-//! region's file, which both map again. Every write of the intravisor into the cVM's
-//! memory unshares the pages first (and the calling thread's process maps them again
-//! before the cVM runs on). Futex waits are made on the region's file only: a thread
-//! that would wait on a merged page unshares it first.
+//! the process mapped it), then frees the region's page. The intravisor's own view of
+//! the region is never remapped (what a cVM does cannot fragment the intravisor's
+//! address space): it reads a merged page from the group's file (`read`), and gives the
+//! cVM its own copy back before it writes one (`with_own_pages`). A write by the cVM to
+//! a merged page faults in its process, which asks the intravisor to unshare it: the
+//! contents go back into the region's file, which the process maps again (as it does,
+//! before the cVM runs on, after any write of the intravisor). Futex waits are made on
+//! the region's file only: a thread that would wait on a merged page unshares it first.
 //!
 //! The process can write every word of the map: what it says is an allegation that only
 //! decides what the cVM itself sees. The intravisor never merges a page whose bytes
@@ -52,10 +53,7 @@ mod word {
     pub(super) const APPLIED_GENERATION: usize = 1;
     pub(super) const REGION_START: usize = 2;
     pub(super) const PAGES: usize = 3;
-    /// The process's own lock while it applies the map.
-    pub(super) const _LOCK: usize = 4;
-    /// One word per hostcall slot.
-    pub(super) const _WAITING: usize = 16;
+    // 4: the process's lock while it applies the map; 16..80: the waiting words.
     pub(super) const BITS: usize = 128;
 }
 
@@ -70,7 +68,6 @@ enum PageState {
 /// One group's merged file: page `p` holds what every member had at page `p`.
 #[derive(Debug)]
 pub struct MergeGroup {
-    file: OwnedFd,
     read_only: OwnedFd,
     /// The intravisor's read-write mapping of the whole file.
     view: u64,
@@ -90,7 +87,8 @@ impl MergeGroup {
         let file = memory_file::create(c"cvm-merged", size)?;
         let read_only = memory_file::read_only(&file)?;
         let view = memory_file::map_anywhere(&file, size, libc::PROT_READ | libc::PROT_WRITE)?;
-        Ok(Arc::new(Self { file, read_only, view, size }))
+        // The view keeps the file; the read-write descriptor is not needed any more.
+        Ok(Arc::new(Self { read_only, view, size }))
     }
 
     fn page(&self, page: u64) -> &[u8] {
@@ -202,15 +200,9 @@ impl RegionMerge {
         self.region.clone()
     }
 
-    /// Pages the region has.
-    pub fn pages(&self) -> u64 {
-        self.states().pages.len() as u64
-    }
-
-    /// Bytes merged now, and at most.
-    pub fn merged_bytes(&self) -> (u64, u64) {
-        let states = self.states();
-        (states.merged * PAGE, states.peak_merged * PAGE)
+    /// The most bytes it had merged at once.
+    pub fn peak_merged_bytes(&self) -> u64 {
+        self.states().peak_merged * PAGE
     }
 
     fn states(&self) -> MutexGuard<'_, States> {
@@ -295,23 +287,11 @@ impl RegionMerge {
                 continue;
             }
             let same = self.applied(index) && self.region_page(index) == self.group.page(index as u64);
-            let start = self.region.start + index as u64 * PAGE;
-            let offset = index as u64 * PAGE;
-            // SAFETY: the page lies in the region, which is not closed (checked under the
-            // lock this holds); the merged page holds the same bytes as the region's, so
-            // the intravisor's readers see no change.
-            let mapped = same
-                && unsafe { memory_file::map_at(start, PAGE, libc::PROT_READ, &self.group.file, offset) }
-                    .is_ok();
-            if mapped && memory_file::punch_hole(&self.region_file, offset, PAGE).is_ok() {
+            if same && memory_file::punch_hole(&self.region_file, index as u64 * PAGE, PAGE).is_ok() {
                 states.pages[index] = PageState::Merged;
                 states.merged += 1;
                 merged += 1;
             } else {
-                if mapped {
-                    // SAFETY: as above: the region's file still holds the page.
-                    let _ = unsafe { self.map_own(start, offset) };
-                }
                 states.pages[index] = PageState::Own;
                 states.not_own -= 1;
                 self.want(index, false);
@@ -365,11 +345,6 @@ impl RegionMerge {
                             );
                         }
                     }
-                    // SAFETY: the page lies in the region, which is not closed (checked
-                    // under the lock this holds); its file now holds the page's bytes.
-                    if let Err(error) = unsafe { self.map_own(page_start, offset) } {
-                        log::error!("cannot map a cVM's page {page_start:#x} again: {error}");
-                    }
                     states.merged -= 1;
                 }
             }
@@ -391,18 +366,36 @@ impl RegionMerge {
         self.states().closed
     }
 
-    /// Maps the region's own page back in the intravisor's view.
-    ///
-    /// # Safety
-    /// `start` is a page of the region, which is not closed.
-    unsafe fn map_own(&self, start: u64, offset: u64) -> io::Result<()> {
-        // SAFETY: as the caller guarantees.
-        unsafe {
-            memory_file::map_at(start, PAGE, libc::PROT_READ | libc::PROT_WRITE, &self.region_file, offset)
+    /// Copies the cVM's bytes at `address` into `buffer`: a merged page's from the
+    /// group's file (the region's file no longer holds it), any other through
+    /// `read_own` (the intravisor's view of the region).
+    pub fn read<E>(
+        &self,
+        address: u64,
+        buffer: &mut [u8],
+        mut read_own: impl FnMut(u64, &mut [u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let states = self.states();
+        if states.not_own == 0 {
+            return read_own(address, buffer);
         }
+        let mut done = 0;
+        while done < buffer.len() {
+            let at = address + done as u64;
+            let within = (at % PAGE) as usize;
+            let length = (PAGE as usize - within).min(buffer.len() - done);
+            let chunk = &mut buffer[done..done + length];
+            let index = at.checked_sub(self.region.start).map(|offset| (offset / PAGE) as usize);
+            match index.filter(|&index| states.pages.get(index) == Some(&PageState::Merged)) {
+                Some(index) => chunk.copy_from_slice(&self.group.page(index as u64)[within..within + length]),
+                None => read_own(at, chunk)?,
+            }
+            done += length;
+        }
+        Ok(())
     }
 
-    /// The region is being torn down: nothing is mapped in it from now on.
+    /// The region is being torn down: nothing of it is touched from now on.
     pub(super) fn close(&self) {
         self.states().closed = true;
     }
@@ -430,10 +423,11 @@ pub fn identical_pages(
     if states.iter().any(|states| states.closed) {
         return pages;
     }
+    let pages_in_all = states.iter().map(|states| states.pages.len()).min().unwrap_or(0);
     for range in writable {
         for page in range.clone() {
             let index = page as usize;
-            if index >= states.iter().map(|states| states.pages.len()).min().unwrap_or(0)
+            if index >= pages_in_all
                 || (page + 1) * PAGE > group.size
                 || states.iter().any(|states| states.pages[index] != PageState::Own)
                 || !members.iter().all(|member| resident(member.region.start + page * PAGE))
