@@ -18,14 +18,8 @@
 //! program's), one process per transcode, all at once; memory is the peak of the sum of
 //! their Pss, sampled every 5 ms.
 //!
-//! A second table compares with Linux's KSM, which needs time to scan and merge: 8
-//! transcodes of inputs looped 30 times (1800 frames each), the cVMs' memory marked
-//! mergeable (`intravisor run --in-process --ksm`: KSM merges only private anonymous
-//! memory, and cVM processes share theirs with the intravisor through memory files)
-//! with `ksmd` scanning 20000 pages every 20 ms (its settings are put back afterwards),
-//! beside the same without KSM, as processes and in-process. Memory is sampled from
-//! outside every 50 ms, the intravisor and its cVM processes together: the peak, and
-//! the median over the second half of the run (the steady state KSM reaches).
+//! The second table, long transcodes where page merging (run-time sharing, KSM) has
+//! time to work, is `steady.rs`'s.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -36,7 +30,7 @@ use super::transcode::INPUTS;
 use super::{cargo, root, run};
 
 /// The transcode's frames.
-const FRAMES: f64 = 60.0;
+pub const FRAMES: f64 = 60.0;
 /// Timed runs per configuration (and one more for memory).
 const RUNS: usize = 3;
 /// How often the memory run samples Pss (the timed runs do not).
@@ -67,13 +61,15 @@ pub fn run_density() -> Result<(), String> {
     );
     println!("|---|---|---|---|---|---|---|");
     let native = super::ffmpeg::build_native(false)?;
-    let progress = indicatif::ProgressBar::new((COUNTS.len() * 3 * (RUNS + 1)) as u64 + STEADY_ROWS as u64);
+    let progress = indicatif::ProgressBar::new(
+        (COUNTS.len() * 3 * (RUNS + 1)) as u64 + super::steady::STEADY_ROWS as u64,
+    );
     progress.set_style(
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .map_err(|error| error.to_string())?,
     );
     let rows = measure_all(&directory, &native, &progress)?;
-    let steady = steady_state(&directory, &native, &progress)?;
+    let steady = super::steady::steady_state(&directory, &native, &progress)?;
     progress.finish_and_clear();
     write_results(&directory, &rows, &steady)
 }
@@ -115,8 +111,9 @@ fn measure_all(
             let mut runs = Vec::with_capacity(RUNS + 1);
             for sampling in [UNSAMPLED; RUNS].into_iter().chain([SAMPLED]) {
                 runs.push(match kind {
-                    Kind::Orc | Kind::Private => {
-                        measure(&write_deployment(directory, count, kind == Kind::Orc, 0)?, sampling)?
+                    Kind::Orc => measure(&write_deployment(directory, count, Objects::Shared, 0)?, sampling)?,
+                    Kind::Private => {
+                        measure(&write_deployment(directory, count, Objects::Private, 0)?, sampling)?
                     }
                     Kind::Native => measure_native(native, directory, count, 0, sampling)?,
                 });
@@ -185,18 +182,31 @@ fn write_results(directory: &Path, rows: &[Row], steady: &[serde_json::Value]) -
         [Kind::Orc, Kind::Private, Kind::Native]
             .into_iter()
             .map(|kind| {
-                let points =
-                    rows.iter().filter(|row| row.kind == kind).map(|row| (row.count, value(row))).collect();
+                let points = rows
+                    .iter()
+                    .filter(|row| row.kind == kind)
+                    .map(|row| (f64::from(row.count), value(row)))
+                    .collect();
                 (kind.name(), points)
             })
             .collect()
     };
     let memory = directory.join("memory.svg");
     let fps = directory.join("fps.svg");
-    super::plots::line_chart(&memory, "Pss per transcoder (kernel)", "MiB", &series(Row::mebibytes_per_cvm))?;
-    super::plots::line_chart(&fps, "frames per second per transcoder", "frames/s", &series(Row::fps))?;
+    let across = "cVMs (or native processes) at once";
+    let marked = super::plots::Points::Marked;
+    let title = "Pss per transcoder (kernel)";
+    super::plots::line_chart(&memory, title, across, "MiB", &series(Row::mebibytes_per_cvm), marked)?;
+    let title = "frames per second per transcoder";
+    super::plots::line_chart(&fps, title, across, "frames/s", &series(Row::fps), marked)?;
     println!();
-    println!("results: {}; plots: {}, {}", file.display(), memory.display(), fps.display());
+    println!(
+        "results: {}; plots: {}, {}, {}",
+        file.display(),
+        memory.display(),
+        fps.display(),
+        directory.join("steady.svg").display()
+    );
     Ok(())
 }
 
@@ -223,7 +233,12 @@ impl Kind {
 
 /// The native transcodes: `count` processes of the native build, each input played
 /// `loops` more times.
-fn native_commands(build: &Path, directory: &Path, count: u32, loops: u32) -> Result<Vec<Command>, String> {
+pub fn native_commands(
+    build: &Path,
+    directory: &Path,
+    count: u32,
+    loops: u32,
+) -> Result<Vec<Command>, String> {
     let inputs = root().join("examples/transcode/build");
     let library_path: Vec<String> = LIBRARIES
         .iter()
@@ -268,18 +283,20 @@ pub fn measure_native(
 }
 
 /// A run sampled from outside.
-#[derive(Debug, Clone, Copy)]
-struct Sampled {
-    seconds: f64,
+#[derive(Debug, Clone)]
+pub struct Sampled {
+    pub seconds: f64,
     /// The peak of the sum of the processes' Pss.
-    peak: u64,
+    pub peak: u64,
     /// The median of that sum over the second half of the run.
-    late_median: u64,
+    pub late_median: u64,
+    /// Every sample: (seconds since the start, the sum).
+    pub samples: Vec<(f64, u64)>,
 }
 
 /// Runs `commands` at once until all have ended, sampling the sum of their Pss every
 /// `interval`; without one, only timed (the peak is then 0).
-fn sampled(commands: Vec<Command>, interval: Option<Duration>) -> Result<Sampled, String> {
+pub fn sampled(commands: Vec<Command>, interval: Option<Duration>) -> Result<Sampled, String> {
     let started = Instant::now();
     let mut children: Vec<Child> = Vec::new();
     for mut command in commands {
@@ -297,7 +314,8 @@ fn sampled(commands: Vec<Command>, interval: Option<Duration>) -> Result<Sampled
                 return Err(format!("a transcode failed: {status}"));
             }
         }
-        return Ok(Sampled { seconds: started.elapsed().as_secs_f64(), peak: 0, late_median: 0 });
+        let seconds = started.elapsed().as_secs_f64();
+        return Ok(Sampled { seconds, peak: 0, late_median: 0, samples: Vec::new() });
     };
     let mut samples: Vec<(f64, u64)> = Vec::new();
     let mut running = children.len();
@@ -323,147 +341,7 @@ fn sampled(commands: Vec<Command>, interval: Option<Duration>) -> Result<Sampled
         .collect();
     late.sort_unstable();
     let late_median = late.get(late.len() / 2).copied().unwrap_or(peak);
-    Ok(Sampled { seconds, peak, late_median })
-}
-
-/// KSM's settings, as found and as the comparison sets them.
-#[derive(Debug, Clone)]
-struct KsmSettings {
-    run: String,
-    pages_to_scan: String,
-    sleep_milliseconds: String,
-}
-
-const KSM: &str = "/sys/kernel/mm/ksm";
-
-impl KsmSettings {
-    fn read() -> Result<Self, String> {
-        let field = |name: &str| {
-            std::fs::read_to_string(format!("{KSM}/{name}"))
-                .map(|text| text.trim().to_string())
-                .map_err(|error| format!("cannot read {KSM}/{name}: {error}"))
-        };
-        Ok(Self {
-            run: field("run")?,
-            pages_to_scan: field("pages_to_scan")?,
-            sleep_milliseconds: field("sleep_millisecs")?,
-        })
-    }
-
-    fn write(&self) -> Result<(), String> {
-        for (name, value) in [
-            ("pages_to_scan", &self.pages_to_scan),
-            ("sleep_millisecs", &self.sleep_milliseconds),
-            ("run", &self.run),
-        ] {
-            std::fs::write(format!("{KSM}/{name}"), value)
-                .map_err(|error| format!("cannot write {KSM}/{name}: {error}"))?;
-        }
-        Ok(())
-    }
-}
-
-/// Loops of each input in the steady-state table (30 plays: 1800 frames).
-const STEADY_LOOPS: u32 = 29;
-/// cVMs (and processes) in the steady-state table.
-const STEADY_COUNT: u32 = 8;
-
-/// Rows of the second table.
-const STEADY_ROWS: usize = 6;
-
-/// The second table: 8 long transcodes, with and without KSM.
-fn steady_state(
-    directory: &Path,
-    native: &Path,
-    progress: &indicatif::ProgressBar,
-) -> Result<Vec<serde_json::Value>, String> {
-    let mut results = Vec::new();
-    progress.suspend(|| println!());
-    progress.suspend(|| {
-        println!(
-            "steady state: {STEADY_COUNT} transcodes of 1800 frames each at once; Pss sampled every 50 ms; KSM scanning 20000 pages every 20 ms"
-        );
-        println!("| objects | peak Pss per cVM (MiB) | median Pss per cVM, second half (MiB) | fps per cVM | wall (s) |");
-        println!("|---|---|---|---|---|");
-    });
-    let found = KsmSettings::read();
-    // (name, shared or private copies (None: native processes), KSM, in-process). KSM
-    // merges only private anonymous memory: its rows run in-process.
-    let rows: [(&str, Option<bool>, bool, bool); STEADY_ROWS] = [
-        ("ORC (shared)", Some(true), false, false),
-        ("ORC (shared), in-process (not isolated)", Some(true), false, true),
-        ("ORC (shared) + KSM, in-process", Some(true), true, true),
-        ("private copies", Some(false), false, false),
-        ("private copies + KSM, in-process", Some(false), true, true),
-        ("native processes", None, false, false),
-    ];
-    for (name, shared, ksm, in_process) in rows {
-        progress.set_message(format!("steady state, {name}"));
-        progress.inc(1);
-        let commands = match shared {
-            Some(shared) => {
-                let deployment = write_deployment(directory, STEADY_COUNT, shared, STEADY_LOOPS)?;
-                let mut command = Command::new(root().join("target/release/intravisor"));
-                command.arg("run").arg(deployment);
-                if in_process {
-                    command.arg("--in-process");
-                }
-                if ksm {
-                    command.arg("--ksm");
-                }
-                vec![command]
-            }
-            None => native_commands(native, directory, STEADY_COUNT, STEADY_LOOPS)?,
-        };
-        if ksm {
-            let Ok(found) = &found else {
-                progress.suspend(|| {
-                    println!(
-                        "| {name} | KSM unavailable: {} | | | |",
-                        found.as_ref().err().map_or("", String::as_str)
-                    )
-                });
-                continue;
-            };
-            let aggressive = KsmSettings {
-                run: "1".to_string(),
-                pages_to_scan: "20000".to_string(),
-                sleep_milliseconds: "20".to_string(),
-            };
-            if let Err(error) = aggressive.write() {
-                progress.suspend(|| println!("| {name} | KSM unavailable: {error} | | | |"));
-                continue;
-            }
-            let run = sampled(commands, Some(Duration::from_millis(50)));
-            found.write()?;
-            results.push(steady_row(name, &run?, progress));
-        } else {
-            results.push(steady_row(name, &sampled(commands, Some(Duration::from_millis(50)))?, progress));
-        }
-    }
-    Ok(results)
-}
-
-/// Prints one row of the second table; returns it as JSON.
-fn steady_row(name: &str, run: &Sampled, progress: &indicatif::ProgressBar) -> serde_json::Value {
-    let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(STEADY_COUNT);
-    let fps = FRAMES * f64::from(STEADY_LOOPS + 1) / run.seconds;
-    progress.suspend(|| {
-        println!(
-            "| {name} | {:.2} | {:.2} | {fps:.0} | {:.2} |",
-            per_cvm(run.peak),
-            per_cvm(run.late_median),
-            run.seconds
-        )
-    });
-    serde_json::json!({
-        "objects": name,
-        "cvms": STEADY_COUNT,
-        "peak_pss_per_cvm_mib": per_cvm(run.peak),
-        "late_median_pss_per_cvm_mib": per_cvm(run.late_median),
-        "fps_per_cvm": fps,
-        "wall_seconds": run.seconds,
-    })
+    Ok(Sampled { seconds, peak, late_median, samples })
 }
 
 /// The Pss of process `id` and of every process it started (an intravisor's cVM
@@ -472,22 +350,49 @@ fn process_pss(id: u32) -> Option<u64> {
     intravisor::platform::process_tree_memory(&id.to_string()).map(|(_, pss)| pss)
 }
 
-/// A deployment of `count` transcoders over the example's build, all in one tenant
-/// (ORC sharing) or each in a tenant of its own (private copies), each input played
+/// What the transcoding cVMs of a deployment share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objects {
+    /// Each cVM in a tenant of its own: private copies of every object.
+    Private,
+    /// All in one tenant: every object loaded once.
+    Shared,
+    /// All in one tenant whose policy also opts into run-time sharing.
+    SharedAtRunTime { after_milliseconds: u32 },
+}
+
+/// A deployment of `count` transcoders over the example's build, each input played
 /// `loops` more times.
-pub fn write_deployment(directory: &Path, count: u32, shared: bool, loops: u32) -> Result<PathBuf, String> {
+pub fn write_deployment(
+    directory: &Path,
+    count: u32,
+    objects: Objects,
+    loops: u32,
+) -> Result<PathBuf, String> {
     let build = root().join("examples/transcode/build");
-    let kind = if shared { "orc" } else { "private" };
+    let kind = match objects {
+        Objects::Private => "private",
+        Objects::Shared => "orc",
+        Objects::SharedAtRunTime { .. } => "orc-run-time",
+    };
     let looped = if loops == 0 { String::new() } else { format!("-stream_loop, \"{loops}\", ") };
-    let objects: Vec<String> = ["libc.so", "libcvm.so"]
+    let object_files: Vec<String> = ["libc.so", "libcvm.so"]
         .iter()
         .chain(&LIBRARIES)
         .map(|object| build.join(object).display().to_string())
         .collect();
-    let mut text = String::from("cVMs:\n");
+    let mut text = String::new();
+    if let Objects::SharedAtRunTime { after_milliseconds } = objects {
+        let policy = directory.join("fleet-run-time-sharing.yaml");
+        let policy_text = format!("tenant: fleet\nrun_time_sharing:\n  after_ms: {after_milliseconds}\n");
+        std::fs::write(&policy, policy_text)
+            .map_err(|error| format!("cannot write {}: {error}", policy.display()))?;
+        text.push_str(&format!("tenants:\n  fleet: {}\n", policy.display()));
+    }
+    text.push_str("cVMs:\n");
     for index in 1..=count {
         let input = (index - 1) % INPUTS + 1;
-        let tenant = if shared { "fleet".to_string() } else { format!("tenant{index}") };
+        let tenant = if objects == Objects::Private { format!("tenant{index}") } else { "fleet".to_string() };
         text.push_str(&format!(
             "  - name: transcode{index}\n    tenant: {tenant}\n    runtime: {}\n    objects: [{}]\n    \
              args: [-hide_banner, -loglevel, warning, -nostdin, -y, {looped}-f, rawvideo, -pix_fmt, yuv420p, -s, 128x96, -r, \"30\", -i, in.yuv, {looped}-f, \
@@ -495,7 +400,7 @@ pub fn write_deployment(directory: &Path, count: u32, shared: bool, loops: u32) 
              files:\n      - {{path: {}, as: in.yuv}}\n      - {{path: {}, as: in.pcm}}\n    output: {}\n    \
              isolation: {{size: 64M}}\n",
             build.join("ffmpeg").display(),
-            objects.join(", "),
+            object_files.join(", "),
             build.join(format!("in{input}.yuv")).display(),
             build.join(format!("in{input}.pcm")).display(),
             directory.join("out").join(format!("{kind}-{count}-{index}")).display(),

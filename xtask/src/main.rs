@@ -6,6 +6,7 @@
 //! cargo xtask demo    build, then run examples/transcode (8 transcoding cVMs) and sum it up
 //! cargo xtask test    build, then every test, clippy and rustfmt
 //! cargo xtask bench   build, then the benchmarks (`bench density`: the transcode one;
+//!                     `bench steady`: its long-transcode table alone;
 //!                     `bench scale`: 1,000 idle cVMs)
 //! cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE
 //!                     a bootable bare-metal image of a deployment
@@ -31,6 +32,7 @@ mod plots;
 mod scale;
 mod setup;
 mod sources;
+mod steady;
 mod transcode;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +47,9 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") if arguments.get(1).is_some_and(|name| name == "density") => {
             build().and_then(|()| density::run_density())
+        }
+        Some("bench") if arguments.get(1).is_some_and(|name| name == "steady") => {
+            build().and_then(|()| steady::run_steady())
         }
         Some("bench") if arguments.get(1).is_some_and(|name| name == "scale") => build()
             .and_then(|()| run(cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"])))

@@ -1,0 +1,278 @@
+//! The second table of `cargo xtask bench density`: memory in the steady state of long
+//! transcodes, where page merging has had time to work. 8 transcodes of inputs looped 30
+//! times (1800 frames each), side by side:
+//!
+//! - ORC as processes, in-process, and with **run-time sharing** (the tenant's policy
+//!   opts in with `run_time_sharing: {after_ms: 500}`: the intravisor merges the pages
+//!   its cVMs fill alike, no kernel scanning);
+//! - ORC and private copies with Linux's KSM: the cVMs' memory marked mergeable
+//!   (`intravisor run --in-process --ksm`; KSM merges only private anonymous memory, and
+//!   cVM processes share theirs with the intravisor through memory files), `ksmd`
+//!   scanning 20000 pages every 20 ms (its settings are put back afterwards), its CPU
+//!   seconds shown;
+//! - private copies and native processes.
+//!
+//! Memory is sampled from outside every 50 ms, the intravisor and its cVM processes
+//! together: the peak, the median over the second half of the run (the steady state),
+//! and the time from which it stays at or below that steady state (+5 %): how soon
+//! merging pays. The samples are plotted against time (`steady.svg`).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::density::{native_commands, sampled, write_deployment, Objects, Sampled, FRAMES};
+use super::root;
+
+/// Loops of each input (30 plays: 1800 frames).
+const STEADY_LOOPS: u32 = 29;
+/// cVMs (and processes) in the table.
+const STEADY_COUNT: u32 = 8;
+/// How long after the last cVM started run-time sharing merges.
+const AFTER_MILLISECONDS: u32 = 500;
+/// The sampling interval.
+const INTERVAL: Duration = Duration::from_millis(50);
+
+/// What one row runs.
+#[derive(Debug, Clone, Copy)]
+struct Configuration {
+    name: &'static str,
+    /// The cVMs' objects (None: native processes).
+    objects: Option<Objects>,
+    ksm: bool,
+    in_process: bool,
+}
+
+/// The rows, in order. KSM merges only private anonymous memory: its rows run in-process.
+const CONFIGURATIONS: [Configuration; STEADY_ROWS] = [
+    Configuration { name: "ORC (shared)", objects: Some(Objects::Shared), ksm: false, in_process: false },
+    Configuration {
+        name: "ORC (shared) + run-time sharing",
+        objects: Some(Objects::SharedAtRunTime { after_milliseconds: AFTER_MILLISECONDS }),
+        ksm: false,
+        in_process: false,
+    },
+    Configuration {
+        name: "ORC (shared), in-process (not isolated)",
+        objects: Some(Objects::Shared),
+        ksm: false,
+        in_process: true,
+    },
+    Configuration {
+        name: "ORC (shared) + KSM, in-process",
+        objects: Some(Objects::Shared),
+        ksm: true,
+        in_process: true,
+    },
+    Configuration { name: "private copies", objects: Some(Objects::Private), ksm: false, in_process: false },
+    Configuration {
+        name: "private copies + KSM, in-process",
+        objects: Some(Objects::Private),
+        ksm: true,
+        in_process: true,
+    },
+    Configuration { name: "native processes", objects: None, ksm: false, in_process: false },
+];
+
+/// Rows of the table.
+pub const STEADY_ROWS: usize = 7;
+
+/// `cargo xtask bench steady`: this table alone (after `cargo xtask build`), written as
+/// `target/density/steady.json` with its plot beside it.
+pub fn run_steady() -> Result<(), String> {
+    super::run(super::cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"]))?;
+    let directory = root().join("target/density");
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    let native = super::ffmpeg::build_native(false)?;
+    let progress = indicatif::ProgressBar::new(STEADY_ROWS as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .map_err(|error| error.to_string())?,
+    );
+    let rows = steady_state(&directory, &native, &progress)?;
+    progress.finish_and_clear();
+    let file = directory.join("steady.json");
+    let text = serde_json::to_string_pretty(&rows).map_err(|error| error.to_string())?;
+    std::fs::write(&file, text + "\n")
+        .map_err(|error| format!("cannot write {}: {error}", file.display()))?;
+    println!();
+    println!("results: {}; plot: {}", file.display(), directory.join("steady.svg").display());
+    Ok(())
+}
+
+/// Runs the table, printing each row as it comes; returns the rows as JSON and plots
+/// the samples of each against time.
+pub fn steady_state(
+    directory: &Path,
+    native: &Path,
+    progress: &indicatif::ProgressBar,
+) -> Result<Vec<serde_json::Value>, String> {
+    progress.suspend(|| {
+        println!();
+        println!(
+            "steady state: {STEADY_COUNT} transcodes of 1800 frames each at once; Pss sampled every 50 ms; KSM scanning 20000 pages every 20 ms; run-time sharing {AFTER_MILLISECONDS} ms after the last cVM started"
+        );
+        println!(
+            "| objects | peak Pss per cVM (MiB) | median Pss per cVM, second half (MiB) | at or below it from (s) | ksmd CPU (s) | fps per cVM | wall (s) |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+    });
+    let found = KsmSettings::read();
+    let mut results = Vec::new();
+    let mut timelines = Vec::new();
+    for configuration in CONFIGURATIONS {
+        let name = configuration.name;
+        progress.set_message(format!("steady state, {name}"));
+        progress.inc(1);
+        let commands = match configuration.objects {
+            Some(objects) => {
+                let deployment = write_deployment(directory, STEADY_COUNT, objects, STEADY_LOOPS)?;
+                let mut command = Command::new(root().join("target/release/intravisor"));
+                command.arg("run").arg(deployment);
+                if configuration.in_process {
+                    command.arg("--in-process");
+                }
+                if configuration.ksm {
+                    command.arg("--ksm");
+                }
+                vec![command]
+            }
+            None => native_commands(native, directory, STEADY_COUNT, STEADY_LOOPS)?,
+        };
+        let (run, ksmd_seconds) = if configuration.ksm {
+            let Ok(found) = &found else {
+                let reason = found.as_ref().err().map_or("", String::as_str);
+                progress.suspend(|| println!("| {name} | KSM unavailable: {reason} | | | | | |"));
+                continue;
+            };
+            let aggressive = KsmSettings {
+                run: "1".to_string(),
+                pages_to_scan: "20000".to_string(),
+                sleep_milliseconds: "20".to_string(),
+            };
+            if let Err(error) = aggressive.write() {
+                progress.suspend(|| println!("| {name} | KSM unavailable: {error} | | | | | |"));
+                continue;
+            }
+            let before = ksmd_cpu_seconds();
+            let run = sampled(commands, Some(INTERVAL));
+            let after = ksmd_cpu_seconds();
+            found.write()?;
+            (run?, before.zip(after).map(|(before, after)| after - before))
+        } else {
+            (sampled(commands, Some(INTERVAL))?, None)
+        };
+        results.push(steady_row(name, &run, ksmd_seconds, progress));
+        let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(STEADY_COUNT);
+        timelines.push((name, run.samples.iter().map(|&(at, total)| (at, per_cvm(total))).collect()));
+    }
+    let plot = directory.join("steady.svg");
+    super::plots::line_chart(
+        &plot,
+        "Pss per transcoder over 8 long transcodes (kernel)",
+        "seconds since start",
+        "MiB",
+        &timelines,
+        super::plots::Points::Joined,
+    )?;
+    Ok(results)
+}
+
+/// Prints one row; returns it as JSON.
+fn steady_row(
+    name: &str,
+    run: &Sampled,
+    ksmd_seconds: Option<f64>,
+    progress: &indicatif::ProgressBar,
+) -> serde_json::Value {
+    let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(STEADY_COUNT);
+    let fps = FRAMES * f64::from(STEADY_LOOPS + 1) / run.seconds;
+    let settled = settled_at(run);
+    let ksmd = ksmd_seconds.map_or("-".to_string(), |seconds| format!("{seconds:.2}"));
+    progress.suspend(|| {
+        println!(
+            "| {name} | {:.2} | {:.2} | {settled:.2} | {ksmd} | {fps:.0} | {:.2} |",
+            per_cvm(run.peak),
+            per_cvm(run.late_median),
+            run.seconds
+        )
+    });
+    serde_json::json!({
+        "objects": name,
+        "cvms": STEADY_COUNT,
+        "peak_pss_per_cvm_mib": per_cvm(run.peak),
+        "late_median_pss_per_cvm_mib": per_cvm(run.late_median),
+        "steady_from_seconds": settled,
+        "ksmd_cpu_seconds": ksmd_seconds,
+        "fps_per_cvm": fps,
+        "wall_seconds": run.seconds,
+    })
+}
+
+/// The time from which the run's memory stays at or below its steady state (+5 %),
+/// the last tenth of the run (where transcodes end) aside.
+fn settled_at(run: &Sampled) -> f64 {
+    let ceiling = run.late_median as f64 * 1.05;
+    let ending = run.seconds * 0.9;
+    run.samples
+        .iter()
+        .filter(|&&(at, total)| at < ending && total as f64 > ceiling)
+        .map(|&(at, _)| at)
+        .fold(0.0, f64::max)
+}
+
+/// The CPU time `ksmd` has used, in seconds (user and system, in the kernel's 100 Hz
+/// ticks), or `None` without one.
+fn ksmd_cpu_seconds() -> Option<f64> {
+    let processes = std::fs::read_dir("/proc").ok()?;
+    for process in processes.flatten() {
+        let path = process.path();
+        if std::fs::read_to_string(path.join("comm")).is_ok_and(|name| name.trim() == "ksmd") {
+            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+            // Fields after the command's closing parenthesis: state is the 3rd field of
+            // the line, utime the 14th and stime the 15th.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+            return Some(ticks as f64 / 100.0);
+        }
+    }
+    None
+}
+
+/// KSM's settings, as found and as the comparison sets them.
+#[derive(Debug, Clone)]
+struct KsmSettings {
+    run: String,
+    pages_to_scan: String,
+    sleep_milliseconds: String,
+}
+
+const KSM: &str = "/sys/kernel/mm/ksm";
+
+impl KsmSettings {
+    fn read() -> Result<Self, String> {
+        let field = |name: &str| {
+            std::fs::read_to_string(format!("{KSM}/{name}"))
+                .map(|text| text.trim().to_string())
+                .map_err(|error| format!("cannot read {KSM}/{name}: {error}"))
+        };
+        Ok(Self {
+            run: field("run")?,
+            pages_to_scan: field("pages_to_scan")?,
+            sleep_milliseconds: field("sleep_millisecs")?,
+        })
+    }
+
+    fn write(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("pages_to_scan", &self.pages_to_scan),
+            ("sleep_millisecs", &self.sleep_milliseconds),
+            ("run", &self.run),
+        ] {
+            std::fs::write(format!("{KSM}/{name}"), value)
+                .map_err(|error| format!("cannot write {KSM}/{name}: {error}"))?;
+        }
+        Ok(())
+    }
+}
