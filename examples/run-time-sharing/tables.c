@@ -12,7 +12,12 @@
  *   4. waits the second argument's milliseconds (the others write too), then checks
  *      every byte: its own writes where it wrote, the formula everywhere else.
  *
- * A third argument tries, with a raw system call, what run-time sharing lets a cVM
+ * A third argument `race` starts a thread that, while the table is being merged, keeps
+ * writing into its pages (40 to 63, one after the other) and reading its write back: a
+ * write made between the intravisor's comparison of a page and its process mapping the
+ * merged copy must not be lost.
+ *
+ * A third argument may also try, with a raw system call, what run-time sharing lets a cVM
  * process map beyond what it is meant to: `exec` its region's file executable, `write`
  * the group's merged file writable (system calls the seccomp filter forbids: the cVM
  * ends), `bad` a descriptor a process without run-time sharing does not have (EBADF).
@@ -80,6 +85,30 @@ static uint64_t number(const char *text) {
     return value;
 }
 
+/* The racing thread: its stop flag, the word cleared when it ends, what it found. */
+static volatile uint32_t stop_racing;
+static volatile uint32_t racing = 1;
+static volatile uint64_t lost_writes, racing_writes;
+static unsigned char racer_stack[65536] __attribute__((aligned(16)));
+
+static int64_t race(uint64_t unused) {
+    (void)unused;
+    while (!stop_racing) {
+        for (uint64_t page = 40; page < PAGES && !stop_racing; page++) {
+            uint64_t index = page * PAGE + 7;
+            unsigned char marker = (unsigned char)(formula(index) ^ 0xff);
+            ((volatile unsigned char *)table)[index] = marker;
+            for (volatile int spin = 0; spin < 100000; spin++) {
+            }
+            if (((volatile unsigned char *)table)[index] != marker)
+                lost_writes++;
+            ((volatile unsigned char *)table)[index] = formula(index);
+            racing_writes++;
+        }
+    }
+    return 0;
+}
+
 static void wait_milliseconds(uint64_t milliseconds) {
     uint64_t deadline = cvm_clock_monotonic() + milliseconds * 1000000ULL;
     for (uint64_t now = cvm_clock_monotonic(); now < deadline; now = cvm_clock_monotonic()) {
@@ -140,7 +169,26 @@ int main(int argc, char **argv) {
         table[index] = formula(index);
     for (uint64_t index = 0; index < PAGE; index++)
         mine[index] = own_byte(name, index);
+    char attack = argc > 3 ? argv[3][0] : 0;
+    if (attack == 'r') {
+        uint64_t top = ((uint64_t)(uintptr_t)racer_stack + sizeof racer_stack) & ~15ULL;
+        if (cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)race, top, 0, 0,
+                         (uint64_t)(uintptr_t)&racing) < 0) {
+            cvm_printf("cannot start the racing thread\n");
+            return 1;
+        }
+    }
     wait_milliseconds(number(argv[1]));
+    if (attack == 'r') {
+        stop_racing = 1;
+        while (racing)
+            cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&racing, 1, 10000000, 0, 0);
+        if (lost_writes) {
+            cvm_printf("%llu of %llu writes made while the table was merged were lost\n",
+                       (unsigned long long)lost_writes, (unsigned long long)racing_writes);
+            return 1;
+        }
+    }
     if (check("after merging", 0, own))
         return 1;
     table[0] = own;
@@ -160,7 +208,6 @@ int main(int argc, char **argv) {
         cvm_printf("the intravisor's write did not reach page 20\n");
         return 1;
     }
-    char attack = argc > 3 ? argv[3][0] : 0;
     if (attack == 'e' || attack == 'w') {
         cvm_printf("mapping %s\n", attack == 'e' ? "its region's file executable" : "the merged file writable");
         long result = attack == 'e' ? map_over_own_page(PROT_READ | PROT_EXEC, 1)
@@ -176,6 +223,7 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    cvm_printf("ok (futex wait on a merged word: %lld)\n", (long long)waited);
+    cvm_printf("ok (futex wait on a merged word: %lld; writes while merging: %llu)\n", (long long)waited,
+               (unsigned long long)racing_writes);
     return 0;
 }

@@ -9,18 +9,20 @@ use tests::{root, run_deployment};
 fn merged_pages_stay_each_cvms_own_under_every_kind_of_write() {
     let run = run_deployment(&root().join("examples/run-time-sharing/deploy.yaml"));
     assert_eq!(run.code, Some(1), "`exec` and `write` faulted, nothing else did; stderr: {}", run.stderr);
-    for name in ["tables1", "tables2", "tables3", "tables4", "other"] {
+    for name in ["tables1", "tables2", "tables3", "tables4", "race", "other"] {
         let lines = run.lines_of(name);
         assert_eq!(lines.len(), 1, "{name}: {lines:?}");
         assert!(lines[0].starts_with("ok"), "{name} saw something it did not write: {lines:?}");
         assert_eq!(run.cvm(name)["exit_code"], 0, "{name}");
     }
-    for name in ["tables1", "tables2", "tables3", "tables4", "exec", "write"] {
+    for name in ["tables1", "tables2", "tables3", "tables4", "race", "exec", "write"] {
         let merged = run.cvm(name)["run_time_shared_bytes"].as_u64().unwrap();
         // The 64-page table, not the page of its own (its name).
         assert!((60 * 4096..=64 * 4096).contains(&merged), "{name}: {merged} bytes merged");
     }
     assert_eq!(run.cvm("other")["run_time_shared_bytes"], 0, "its tenant did not opt in");
+    let race = &run.lines_of("race")[0];
+    assert!(!race.ends_with("writes while merging: 0)"), "the racing thread never wrote: {race}");
     for (name, attempt) in
         [("exec", "mapping its region's file executable"), ("write", "mapping the merged file writable")]
     {

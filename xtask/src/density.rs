@@ -297,6 +297,16 @@ pub struct Sampled {
 /// Runs `commands` at once until all have ended, sampling the sum of their Pss every
 /// `interval`; without one, only timed (the peak is then 0).
 pub fn sampled(commands: Vec<Command>, interval: Option<Duration>) -> Result<Sampled, String> {
+    sampled_with(commands, interval, &mut |_, _| {})
+}
+
+/// As `sampled`, calling `each` after every sample with the seconds since the start and
+/// the first command's process.
+pub fn sampled_with(
+    commands: Vec<Command>,
+    interval: Option<Duration>,
+    each: &mut dyn FnMut(f64, u32),
+) -> Result<Sampled, String> {
     let started = Instant::now();
     let mut children: Vec<Child> = Vec::new();
     for mut command in commands {
@@ -322,6 +332,9 @@ pub fn sampled(commands: Vec<Command>, interval: Option<Duration>) -> Result<Sam
     while running > 0 {
         let total: u64 = children.iter().filter_map(|child| process_pss(child.id())).sum();
         samples.push((started.elapsed().as_secs_f64(), total));
+        if let Some(first) = children.first() {
+            each(started.elapsed().as_secs_f64(), first.id());
+        }
         running = 0;
         for child in &mut children {
             match child.try_wait() {

@@ -22,6 +22,7 @@
 
 mod bench;
 mod c64;
+mod census;
 mod demo;
 mod density;
 mod examples;

@@ -21,7 +21,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use super::density::{native_commands, sampled, write_deployment, Objects, Sampled, FRAMES};
+use super::census::Census;
+use super::density::{native_commands, sampled, sampled_with, write_deployment, Objects, Sampled, FRAMES};
 use super::root;
 
 /// Loops of each input (30 plays: 1800 frames).
@@ -32,6 +33,8 @@ const STEADY_COUNT: u32 = 8;
 const AFTER_MILLISECONDS: u32 = 500;
 /// The sampling interval.
 const INTERVAL: Duration = Duration::from_millis(50);
+/// When the oracle looks at the cVMs' pages (the runs take 3.5 s or more).
+const CENSUS_AT_SECONDS: f64 = 2.0;
 
 /// What one row runs.
 #[derive(Debug, Clone, Copy)]
@@ -41,37 +44,55 @@ struct Configuration {
     objects: Option<Objects>,
     ksm: bool,
     in_process: bool,
+    /// Whether the content-sharing oracle is taken during this row's run.
+    census: bool,
 }
 
 /// The rows, in order. KSM merges only private anonymous memory: its rows run in-process.
 const CONFIGURATIONS: [Configuration; STEADY_ROWS] = [
-    Configuration { name: "ORC (shared)", objects: Some(Objects::Shared), ksm: false, in_process: false },
+    Configuration {
+        name: "ORC (shared)",
+        objects: Some(Objects::Shared),
+        ksm: false,
+        in_process: false,
+        census: true,
+    },
     Configuration {
         name: "ORC (shared) + run-time sharing",
         objects: Some(Objects::SharedAtRunTime { after_milliseconds: AFTER_MILLISECONDS }),
         ksm: false,
         in_process: false,
+        census: false,
     },
     Configuration {
         name: "ORC (shared), in-process (not isolated)",
         objects: Some(Objects::Shared),
         ksm: false,
         in_process: true,
+        census: false,
     },
     Configuration {
         name: "ORC (shared) + KSM, in-process",
         objects: Some(Objects::Shared),
         ksm: true,
         in_process: true,
+        census: false,
     },
-    Configuration { name: "private copies", objects: Some(Objects::Private), ksm: false, in_process: false },
+    Configuration {
+        name: "private copies",
+        objects: Some(Objects::Private),
+        ksm: false,
+        in_process: false,
+        census: false,
+    },
     Configuration {
         name: "private copies + KSM, in-process",
         objects: Some(Objects::Private),
         ksm: true,
         in_process: true,
+        census: false,
     },
-    Configuration { name: "native processes", objects: None, ksm: false, in_process: false },
+    Configuration { name: "native processes", objects: None, ksm: false, in_process: false, census: false },
 ];
 
 /// Rows of the table.
@@ -140,6 +161,12 @@ pub fn steady_state(
             }
             None => native_commands(native, directory, STEADY_COUNT, STEADY_LOOPS)?,
         };
+        let mut census = None;
+        let mut take_census = |at: f64, intravisor: u32| {
+            if configuration.census && census.is_none() && at >= CENSUS_AT_SECONDS {
+                census = Some(super::census::take(intravisor));
+            }
+        };
         let (run, ksmd_seconds) = if configuration.ksm {
             let Ok(found) = &found else {
                 let reason = found.as_ref().err().map_or("", String::as_str);
@@ -161,9 +188,12 @@ pub fn steady_state(
             found.write()?;
             (run?, before.zip(after).map(|(before, after)| after - before))
         } else {
-            (sampled(commands, Some(INTERVAL))?, None)
+            (sampled_with(commands, Some(INTERVAL), &mut take_census)?, None)
         };
         results.push(steady_row(name, &run, ksmd_seconds, progress));
+        if let Some(census) = census {
+            results.push(oracle_row(&census?, &run, progress));
+        }
         let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(STEADY_COUNT);
         timelines.push((name, run.samples.iter().map(|&(at, total)| (at, per_cvm(total))).collect()));
     }
@@ -207,6 +237,41 @@ fn steady_row(
         "ksmd_cpu_seconds": ksmd_seconds,
         "fps_per_cvm": fps,
         "wall_seconds": run.seconds,
+    })
+}
+
+/// Prints the content-sharing oracle, taken during `run`: its steady state with every
+/// cVM region page that is resident replaced by one copy of each distinct non-zero
+/// content. Returns it as JSON.
+fn oracle_row(census: &Census, run: &Sampled, progress: &indicatif::ProgressBar) -> serde_json::Value {
+    let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(STEADY_COUNT);
+    let floor = run.late_median.saturating_sub(census.resident_bytes()) + census.floor_bytes();
+    let name = "oracle: ORC (shared) with every identical page one copy, zero pages free";
+    progress.suspend(|| {
+        println!("| {name} | | {:.2} | | | | |", per_cvm(floor));
+        println!(
+            "|   (at {CENSUS_AT_SECONDS} s, {} cVMs' regions: {} resident pages, {} zero, {} held by another cVM too, {} unique; {} distinct non-zero) | | | | | | |",
+            census.cvms,
+            census.resident_pages,
+            census.zero_pages,
+            census.shared_content_pages,
+            census.unique_pages,
+            census.distinct_contents
+        )
+    });
+    serde_json::json!({
+        "objects": name,
+        "cvms": STEADY_COUNT,
+        "late_median_pss_per_cvm_mib": per_cvm(floor),
+        "census": {
+            "at_seconds": CENSUS_AT_SECONDS,
+            "cvms": census.cvms,
+            "resident_pages": census.resident_pages,
+            "zero_pages": census.zero_pages,
+            "shared_content_pages": census.shared_content_pages,
+            "unique_pages": census.unique_pages,
+            "distinct_contents": census.distinct_contents,
+        },
     })
 }
 

@@ -17,10 +17,13 @@
 //!
 //! Merging a page is: (1) the intravisor writes the contents into the merged file and
 //! wants the page merged; (2) the process (`shim.c`, at its next hostcall, futex wait or
-//! fault) maps the merged file's page over it read-only, unless a thread waits on a futex
-//! there; (3) the intravisor, under the page states' lock, checks that the process says
-//! so and that the region's page still holds the same bytes (nothing was written before
-//! the process mapped it), then frees the region's page. The intravisor's own view of
+//! fault) first freezes its page (maps its own file's page read-only: from then on a
+//! write by any of its threads faults and unshares it), checks that the frozen page
+//! still holds the merged file's bytes (a thread may have written since the intravisor
+//! compared), and only then maps the merged file's page over it read-only, unless a
+//! thread waits on a futex there; (3) the intravisor, under the page states' lock,
+//! checks that the process says so and that the region's page still holds the same
+//! bytes, then frees the region's page. The intravisor's own view of
 //! the region is never remapped (what a cVM does cannot fragment the intravisor's
 //! address space): it reads a merged page from the group's file (`read`), and gives the
 //! cVM its own copy back before it writes one (`with_own_pages`). A write by the cVM to

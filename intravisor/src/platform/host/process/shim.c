@@ -208,6 +208,39 @@ static int has_waiter(uint64_t page) {
 /* Maps the pages the intravisor wants merged from the group's file, and those it gave
  * back from the region's own, until the map's generation is applied. A page a thread
  * waits on is left as it is (the intravisor then keeps it the cVM's own). */
+/* Maps page `page` of the region from the cVM's own file again, read-write. */
+static void map_own_page(uint64_t address, uint64_t page) {
+    long result = SYSCALL(SYS_mmap, address, 4096, 3 /* READ|WRITE */, 0x11 /* SHARED|FIXED */, MAPPED_REGION_FILE,
+                          page * 4096);
+    if (result < 0 && result > -4096)
+        exit_group(125); /* the cVM's own page cannot be mapped again */
+}
+
+/* A page of the shim's own, where a merged page is mapped to be compared. */
+static unsigned char merge_scratch[4096] __attribute__((aligned(4096)));
+
+/* Freezes page `page` of the region (its own file's page mapped read-only: a write by
+ * any thread from now on faults and unshares it), then says whether it holds what the
+ * merged file holds there. The intravisor compared the pages before it proposed them,
+ * but a thread may have written since: mapping the merged page over such a write would
+ * lose it. */
+static int frozen_and_same(uint64_t address, uint64_t page) {
+    long result = SYSCALL(SYS_mmap, address, 4096, 1 /* READ */, 0x11 /* SHARED|FIXED */, MAPPED_REGION_FILE,
+                          page * 4096);
+    if (result < 0 && result > -4096)
+        return 0;
+    result = SYSCALL(SYS_mmap, (uint64_t)merge_scratch, 4096, 1 /* READ */, 0x11 /* SHARED|FIXED */,
+                     MAPPED_MERGED_FILE, page * 4096);
+    if (result < 0 && result > -4096)
+        return 0;
+    const volatile uint64_t *own = (const volatile uint64_t *)address;
+    const volatile uint64_t *merged = (const volatile uint64_t *)merge_scratch;
+    for (int word = 0; word < 512; word++)
+        if (own[word] != merged[word])
+            return 0;
+    return 1;
+}
+
 static void apply_merges(void) {
     if (!merge || __atomic_load_n(&merge[MG_WANTED_GENERATION], __ATOMIC_ACQUIRE) ==
                       __atomic_load_n(&merge[MG_APPLIED_GENERATION], __ATOMIC_ACQUIRE))
@@ -226,18 +259,21 @@ static void apply_merges(void) {
                 uint64_t bit = differ & -differ, page = index * 64 + (uint64_t)__builtin_ctzll(differ);
                 uint64_t address = merge_region + page * 4096;
                 if (want & bit) {
-                    __atomic_fetch_or(&applied[index], bit, __ATOMIC_SEQ_CST);
+                    if (has_waiter(page))
+                        continue;
+                    int same = frozen_and_same(address, page);
                     long result = -1;
-                    if (!has_waiter(page))
+                    if (same) {
+                        __atomic_fetch_or(&applied[index], bit, __ATOMIC_SEQ_CST);
                         result = SYSCALL(SYS_mmap, address, 4096, 1 /* READ */, 0x11 /* SHARED|FIXED */,
                                          MAPPED_MERGED_FILE, page * 4096);
-                    if (result < 0 && result > -4096)
+                    }
+                    if (result < 0 && result > -4096) {
                         __atomic_fetch_and(&applied[index], ~bit, __ATOMIC_SEQ_CST);
+                        map_own_page(address, page);
+                    }
                 } else {
-                    long result = SYSCALL(SYS_mmap, address, 4096, 3 /* READ|WRITE */, 0x11 /* SHARED|FIXED */,
-                                          MAPPED_REGION_FILE, page * 4096);
-                    if (result < 0 && result > -4096)
-                        exit_group(125); /* the cVM's own page cannot be mapped again */
+                    map_own_page(address, page);
                     __atomic_fetch_and(&applied[index], ~bit, __ATOMIC_SEQ_CST);
                 }
             }

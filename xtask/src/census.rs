@@ -1,0 +1,126 @@
+//! The content-sharing oracle of the density benchmark: what perfect page sharing would
+//! reach, computed from the cVMs' own pages. Taken from outside while an intravisor runs
+//! its cVMs as processes: every page of each cVM process's region that is in its page
+//! tables (`/proc/PID/pagemap`) is read (`/proc/PID/mem`, as root) and hashed, then
+//! counted as zero, as content that another cVM also holds (at any offset), or as unique.
+//! The distinct non-zero contents are the floor: what the regions would cost if every
+//! identical page were one copy and zero pages cost nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use sha2::{Digest, Sha256};
+
+const PAGE: u64 = 4096;
+
+/// The pages of every cVM's region at one moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Census {
+    /// cVM processes looked at.
+    pub cvms: u32,
+    /// Pages in their regions' page tables.
+    pub resident_pages: u64,
+    /// Of those, pages of zeros.
+    pub zero_pages: u64,
+    /// Non-zero pages whose content another cVM also holds (anywhere in its region).
+    pub shared_content_pages: u64,
+    /// Non-zero pages whose content no other cVM holds.
+    pub unique_pages: u64,
+    /// Distinct non-zero contents over all regions (one copy of each).
+    pub distinct_contents: u64,
+}
+
+impl Census {
+    /// Bytes the regions would cost with every identical page one copy, zero pages free.
+    pub fn floor_bytes(&self) -> u64 {
+        self.distinct_contents * PAGE
+    }
+
+    pub fn resident_bytes(&self) -> u64 {
+        self.resident_pages * PAGE
+    }
+}
+
+/// Takes the census of the cVM processes of the intravisor `intravisor` (a pid).
+pub fn take(intravisor: u32) -> Result<Census, String> {
+    // Each content: the cVMs that hold it (by their index), and how many pages of it.
+    let mut contents: HashMap<[u8; 32], (HashSet<usize>, u64)> = HashMap::new();
+    let mut census = Census::default();
+    let zero = Sha256::digest([0u8; PAGE as usize]);
+    for (index, process) in children(intravisor).iter().enumerate() {
+        let mut resident = 0;
+        let looked = each_region_page(*process, &mut |page| {
+            resident += 1;
+            let digest = Sha256::digest(page);
+            if digest == zero {
+                census.zero_pages += 1;
+                return;
+            }
+            let entry = contents.entry(digest.into()).or_default();
+            entry.0.insert(index);
+            entry.1 += 1;
+        });
+        // A process without a region (one the intravisor is still starting) or gone.
+        if looked.is_ok() && resident > 0 {
+            census.cvms += 1;
+            census.resident_pages += resident;
+        }
+    }
+    for (holders, pages) in contents.values() {
+        census.distinct_contents += 1;
+        if holders.len() > 1 {
+            census.shared_content_pages += pages;
+        } else {
+            census.unique_pages += pages;
+        }
+    }
+    if census.cvms == 0 {
+        return Err(format!("intravisor {intravisor} has no cVM process with a region to look at"));
+    }
+    Ok(census)
+}
+
+/// The processes `process` started.
+fn children(process: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{process}/task")) else { return Vec::new() };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| list.split_whitespace().filter_map(|child| child.parse().ok()).collect::<Vec<u32>>())
+        .collect()
+}
+
+/// Hands `each` the bytes of every page of `process`'s region mappings that is in its
+/// page tables.
+fn each_region_page(process: u32, each: &mut dyn FnMut(&[u8])) -> Result<(), String> {
+    let failed =
+        |what: &str, error: std::io::Error| format!("cannot read {what} of process {process}: {error}");
+    let maps =
+        std::fs::read_to_string(format!("/proc/{process}/maps")).map_err(|error| failed("maps", error))?;
+    let pagemap = File::open(format!("/proc/{process}/pagemap")).map_err(|error| failed("pagemap", error))?;
+    let memory = File::open(format!("/proc/{process}/mem")).map_err(|error| failed("mem", error))?;
+    let mut bytes = vec![0u8; PAGE as usize];
+    for line in maps.lines().filter(|line| line.contains("cvm-region")) {
+        let Some((start, end)) = line.split_whitespace().next().and_then(|range| range.split_once('-'))
+        else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else {
+            continue;
+        };
+        let count = ((end - start) / PAGE) as usize;
+        let mut entries = vec![0u8; count * 8];
+        pagemap.read_exact_at(&mut entries, start / PAGE * 8).map_err(|error| failed("pagemap", error))?;
+        for (page, entry) in entries.chunks_exact(8).enumerate() {
+            let entry = u64::from_le_bytes(entry.try_into().unwrap_or_default());
+            if entry >> 63 == 0 {
+                continue;
+            }
+            if memory.read_exact_at(&mut bytes, start + page as u64 * PAGE).is_ok() {
+                each(&bytes);
+            }
+        }
+    }
+    Ok(())
+}
