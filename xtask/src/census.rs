@@ -48,23 +48,28 @@ pub fn take(intravisor: u32) -> Result<Census, String> {
     let mut contents: HashMap<[u8; 32], (HashSet<usize>, u64)> = HashMap::new();
     let mut census = Census::default();
     let zero = Sha256::digest([0u8; PAGE as usize]);
-    for (index, process) in children(intravisor).iter().enumerate() {
-        let mut resident = 0;
-        let looked = each_region_page(*process, &mut |page| {
-            resident += 1;
+    // Every page is read first, hashed after: the processes run on meanwhile, and the
+    // census should be of one moment as near as can be.
+    let mut regions: Vec<Vec<u8>> = Vec::new();
+    for process in children(intravisor) {
+        let mut bytes = Vec::new();
+        // A process without a region (one the intravisor is still starting) or gone.
+        if each_region_page(process, &mut |page| bytes.extend_from_slice(page)).is_ok() && !bytes.is_empty() {
+            regions.push(bytes);
+        }
+    }
+    for (index, bytes) in regions.iter().enumerate() {
+        census.cvms += 1;
+        for page in bytes.chunks_exact(PAGE as usize) {
+            census.resident_pages += 1;
             let digest = Sha256::digest(page);
             if digest == zero {
                 census.zero_pages += 1;
-                return;
+                continue;
             }
             let entry = contents.entry(digest.into()).or_default();
             entry.0.insert(index);
             entry.1 += 1;
-        });
-        // A process without a region (one the intravisor is still starting) or gone.
-        if looked.is_ok() && resident > 0 {
-            census.cvms += 1;
-            census.resident_pages += resident;
         }
     }
     for (holders, pages) in contents.values() {
