@@ -3,14 +3,18 @@
  * (its name), then checks that what it sees is what it wrote, whatever its
  * neighbours do:
  *
- *   1. fills `table` (64 pages) from a formula and `mine` with its name;
+ *   1. fills `table` (64 pages) from a formula and `mine` with its name, reads the
+ *      16 zero pages of `spare` and writes a byte into one of them (its own choice:
+ *      the others, zeros here and not in some other cVM, are given back);
  *   2. waits (in 10 ms slices, each with a hostcall) for the first argument's
  *      milliseconds: its tenant's run-time sharing merges the table meanwhile;
  *   3. checks the table, then writes into it three ways: a store of its own (a write
  *      to a merged page faults and gets its own copy), the intravisor's write (random
  *      bytes through a hostcall), and a futex wait on a word of it;
- *   4. waits the second argument's milliseconds (the others write too), then checks
- *      every byte: its own writes where it wrote, the formula everywhere else.
+ *   4. the same into `spare`'s given-back pages;
+ *   5. waits the second argument's milliseconds (the others write too), then checks
+ *      every byte: its own writes where it wrote, the formula (or zeros) everywhere
+ *      else.
  *
  * A third argument `race` starts a thread that, while the table is being merged, keeps
  * writing into its pages (40 to 63, one after the other) and reading its write back: a
@@ -30,6 +34,8 @@
 
 static unsigned char table[PAGES * PAGE] __attribute__((aligned(PAGE)));
 static unsigned char mine[PAGE] __attribute__((aligned(PAGE)));
+#define SPARE_PAGES 16
+static unsigned char spare[SPARE_PAGES * PAGE] __attribute__((aligned(PAGE)));
 static volatile uint32_t never;
 
 static long raw_syscall(long number, long a, long b, long c, long d, long e, long f) {
@@ -105,6 +111,17 @@ static int64_t race(uint64_t unused) {
             ((volatile unsigned char *)table)[index] = formula(index);
             racing_writes++;
         }
+        for (uint64_t page = 0; page < SPARE_PAGES && !stop_racing; page++) {
+            volatile unsigned char *byte = &spare[page * PAGE + 9];
+            unsigned char before = *byte;
+            *byte = 0xee;
+            for (volatile int spin = 0; spin < 100000; spin++) {
+            }
+            if (*byte != 0xee)
+                lost_writes++;
+            *byte = before;
+            racing_writes++;
+        }
     }
     return 0;
 }
@@ -128,6 +145,36 @@ static unsigned char own_byte(const char *name, uint64_t index) {
     while (name[length])
         length++;
     return length ? (unsigned char)name[index % length] : 0;
+}
+
+/* Byte `index` of `spare` as the cVM wrote it: `own` at the start of its page, and
+ * after the writes at byte 3 of the next page; the intravisor's random bytes fill the
+ * page after that. */
+static int check_spare(const char *when, int after_writes, unsigned char own) {
+    uint64_t chosen = own % SPARE_PAGES, stored = (chosen + 1) % SPARE_PAGES, random = (chosen + 2) % SPARE_PAGES;
+    int random_seen = 0;
+    for (uint64_t index = 0; index < sizeof spare; index++) {
+        uint64_t page = index / PAGE;
+        unsigned char expected = 0;
+        if (page == chosen && index % PAGE == 0)
+            expected = own;
+        if (after_writes && page == stored && index % PAGE == 3)
+            expected = own;
+        if (after_writes && page == random) {
+            random_seen |= spare[index] != 0;
+            continue;
+        }
+        if (spare[index] != expected) {
+            cvm_printf("%s: spare byte %llu is %u, not %u\n", when, (unsigned long long)index, spare[index],
+                       expected);
+            return 1;
+        }
+    }
+    if (after_writes && !random_seen) {
+        cvm_printf("%s: the intravisor's write did not reach spare page %llu\n", when, (unsigned long long)random);
+        return 1;
+    }
+    return 0;
 }
 
 static int check(const char *when, int after_writes, unsigned char own) {
@@ -169,6 +216,10 @@ int main(int argc, char **argv) {
         table[index] = formula(index);
     for (uint64_t index = 0; index < PAGE; index++)
         mine[index] = own_byte(name, index);
+    unsigned char sum = 0;
+    for (uint64_t index = 0; index < sizeof spare; index += PAGE)
+        sum |= ((volatile unsigned char *)spare)[index];
+    spare[(own % SPARE_PAGES) * PAGE] = (unsigned char)(own | sum);
     char attack = argc > 3 ? argv[3][0] : 0;
     if (attack == 'r') {
         uint64_t top = ((uint64_t)(uintptr_t)racer_stack + sizeof racer_stack) & ~15ULL;
@@ -189,7 +240,7 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    if (check("after merging", 0, own))
+    if (check("after merging", 0, own) || check_spare("after merging", 0, own))
         return 1;
     table[0] = own;
     table[10 * PAGE + 5] = own;
@@ -198,8 +249,11 @@ int main(int argc, char **argv) {
     cvm_hostcall(CVM_HOSTCALL_RANDOM, (uint64_t)(uintptr_t)&table[20 * PAGE], PAGE, 0, 0, 0);
     int64_t waited = cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&table[30 * PAGE],
                                   formula(30 * PAGE) + 1, 1000000, 0, 0);
+    spare[((own % SPARE_PAGES + 1) % SPARE_PAGES) * PAGE + 3] = own;
+    cvm_hostcall(CVM_HOSTCALL_RANDOM, (uint64_t)(uintptr_t)&spare[((own % SPARE_PAGES + 2) % SPARE_PAGES) * PAGE],
+                 PAGE, 0, 0, 0);
     wait_milliseconds(number(argv[2]));
-    if (check("after writing", 1, own))
+    if (check("after writing", 1, own) || check_spare("after writing", 1, own))
         return 1;
     int same = 1;
     for (uint64_t index = 0; index < PAGE; index++)

@@ -63,6 +63,9 @@ pub struct CvmReport {
     /// `run_time_sharing`), at the most: pages it held like every other cVM of its
     /// program and objects, one copy-on-write copy for all of them.
     pub run_time_shared_bytes: u64,
+    /// Bytes of its region given back at run time (with `run_time_sharing`), at the
+    /// most: pages of zeros it held where the others did not.
+    pub run_time_given_back_bytes: u64,
     /// What the kernel counted of its process's memory (none in the in-process mode, or
     /// for a cVM that ended before its first sample, 2 ms after it started).
     #[serde(skip_serializing_if = "Option::is_none")]

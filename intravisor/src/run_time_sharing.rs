@@ -167,24 +167,32 @@ impl Group {
     fn merge(&self, members: &[(Arc<RegionMerge>, Vec<Range<u64>>)]) {
         let writable = common_ranges(members.iter().map(|(_, writable)| writable.as_slice()));
         let regions: Vec<Arc<RegionMerge>> = members.iter().map(|(merge, _)| Arc::clone(merge)).collect();
-        let pages = identical_pages(&self.file, &regions, &writable);
-        if pages.is_empty() {
-            return;
-        }
+        let found = identical_pages(&self.file, &regions, &writable);
         let proposals: Vec<(&Arc<RegionMerge>, u64)> = regions
             .iter()
-            .filter_map(|merge| merge.propose(&pages).map(|generation| (merge, generation)))
+            .zip(&found.zero)
+            .filter_map(|(merge, zero)| {
+                merge.propose(&found.identical, zero).map(|generation| (merge, generation))
+            })
             .collect();
+        if proposals.is_empty() {
+            return;
+        }
         let deadline = Instant::now() + APPLY_DEADLINE;
         while Instant::now() < deadline
             && proposals.iter().any(|(merge, generation)| !merge.caught_up(*generation) && !merge.closed())
         {
             std::thread::sleep(APPLY_POLL);
         }
-        let merged: u64 = proposals.iter().map(|(merge, _)| merge.commit()).sum();
+        let (merged, emptied) = proposals
+            .iter()
+            .map(|(merge, _)| merge.commit())
+            .fold((0, 0), |(merged, emptied), (more_merged, more_emptied)| {
+                (merged + more_merged, emptied + more_emptied)
+            });
         log::info!(
-            "run-time sharing: {} pages held alike by {} cVMs, {merged} of their pages merged",
-            pages.len(),
+            "run-time sharing: {} pages held alike by {} cVMs, {merged} of their pages merged, {emptied} pages of zeros given back",
+            found.identical.len(),
             regions.len()
         );
     }

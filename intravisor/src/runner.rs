@@ -364,7 +364,8 @@ impl Intravisor {
         report.cls_bytes = cls_bytes;
         report.objects = uses;
         report.private_bytes = private_bytes;
-        report.run_time_shared_bytes = merge.map_or(0, |merge| merge.peak_merged_bytes());
+        report.run_time_shared_bytes = merge.as_ref().map_or(0, |merge| merge.peak_merged_bytes());
+        report.run_time_given_back_bytes = merge.map_or(0, |merge| merge.peak_emptied_bytes());
         report
     }
 
@@ -428,6 +429,7 @@ impl Intravisor {
             threads,
             objects: Vec::new(),
             run_time_shared_bytes: 0,
+            run_time_given_back_bytes: 0,
             kernel: memory.map(|memory| CvmKernelMemory {
                 peak_pss: memory.pss,
                 rss: memory.rss,
@@ -540,6 +542,7 @@ fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
         threads: 0,
         objects: Vec::new(),
         run_time_shared_bytes: 0,
+        run_time_given_back_bytes: 0,
         kernel: None,
     }
 }

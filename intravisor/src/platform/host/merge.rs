@@ -13,7 +13,8 @@
 //! - words `WANTED_GENERATION`, `APPLIED_GENERATION`, `REGION_START`, `PAGES`, `LOCK`;
 //! - at `WAITING`, one word per hostcall slot: the page a thread is futex-waiting on;
 //! - at `BITS`, the pages the intravisor wants mapped from the merged file, then the
-//!   pages the process says it has so mapped.
+//!   pages the process says it has so mapped, then the wanted pages that are *zero
+//!   pages*: given back rather than merged (below).
 //!
 //! Merging a page is: (1) the intravisor writes the contents into the merged file and
 //! wants the page merged; (2) the process (`shim.c`, at its next hostcall, futex wait or
@@ -31,6 +32,11 @@
 //! contents go back into the region's file, which the process maps again (as it does,
 //! before the cVM runs on, after any write of the intravisor). Futex waits are made on
 //! the region's file only: a thread that would wait on a merged page unshares it first.
+//!
+//! A page of zeros that is not the same in every member (a freed heap page, a buffer
+//! never written) is not merged but given back: the process freezes it and checks it
+//! holds zeros, then the intravisor punches it out of the region's file. Reading it
+//! again costs a page again; writing it faults and unshares it like a merged page.
 //!
 //! The process can write every word of the map: what it says is an allegation that only
 //! decides what the cVM itself sees. The intravisor never merges a page whose bytes
@@ -66,6 +72,10 @@ enum PageState {
     Own,
     Merging,
     Merged,
+    /// A page of zeros being given back.
+    Emptying,
+    /// A page of zeros given back: the region's file has a hole there.
+    Emptied,
 }
 
 /// One group's merged file: page `p` holds what every member had at page `p`.
@@ -131,6 +141,8 @@ struct States {
     not_own: u64,
     merged: u64,
     peak_merged: u64,
+    emptied: u64,
+    peak_emptied: u64,
     /// The region was torn down: nothing may be mapped in it any more.
     closed: bool,
 }
@@ -169,7 +181,7 @@ impl RegionMerge {
     ) -> io::Result<Self> {
         let pages = ((region.end - region.start) / PAGE).min(group.size / PAGE);
         let bit_words = pages.div_ceil(64) as usize;
-        let map_size = ((word::BITS + 2 * bit_words) as u64 * 8).next_multiple_of(PAGE);
+        let map_size = ((word::BITS + 3 * bit_words) as u64 * 8).next_multiple_of(PAGE);
         let map_file = memory_file::create(c"cvm-merge-map", map_size)?;
         let map = memory_file::map_anywhere(&map_file, map_size, libc::PROT_READ | libc::PROT_WRITE)?;
         let merge = Self {
@@ -185,6 +197,8 @@ impl RegionMerge {
                 not_own: 0,
                 merged: 0,
                 peak_merged: 0,
+                emptied: 0,
+                peak_emptied: 0,
                 closed: false,
             }),
         };
@@ -208,6 +222,11 @@ impl RegionMerge {
         self.states().peak_merged * PAGE
     }
 
+    /// The most bytes of zero pages it had given back at once.
+    pub fn peak_emptied_bytes(&self) -> u64 {
+        self.states().peak_emptied * PAGE
+    }
+
     fn states(&self) -> MutexGuard<'_, States> {
         self.states.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -223,16 +242,25 @@ impl RegionMerge {
         self.word(word::BITS + page / 64)
     }
 
+    fn zero_word(&self, page: usize) -> &AtomicU64 {
+        self.word(word::BITS + 2 * self.bit_words + page / 64)
+    }
+
     fn applied(&self, page: usize) -> bool {
         self.word(word::BITS + self.bit_words + page / 64).load(Ordering::Acquire) & (1 << (page % 64)) != 0
     }
 
-    fn want(&self, page: usize, merged: bool) {
+    /// Wants page `page` merged (or given back, if `zero`), or the cVM's own again.
+    fn want(&self, page: usize, merged: bool, zero: bool) {
         let bit = 1u64 << (page % 64);
         if merged {
+            if zero {
+                self.zero_word(page).fetch_or(bit, Ordering::AcqRel);
+            }
             self.wanted_word(page).fetch_or(bit, Ordering::AcqRel);
         } else {
             self.wanted_word(page).fetch_and(!bit, Ordering::AcqRel);
+            self.zero_word(page).fetch_and(!bit, Ordering::AcqRel);
         }
     }
 
@@ -256,56 +284,72 @@ impl RegionMerge {
     }
 
     /// Proposes `pages` (indexes into the region; their contents already in the group's
-    /// file) for merging; returns the generation the process must apply, if any.
-    pub fn propose(&self, pages: &[u64]) -> Option<u64> {
+    /// file) for merging and `zero_pages` for giving back; returns the generation the
+    /// process must apply, if any.
+    pub fn propose(&self, pages: &[u64], zero_pages: &[u64]) -> Option<u64> {
         let mut states = self.states();
         if states.closed {
             return None;
         }
         let mut proposed = false;
-        for &page in pages {
-            let index = page as usize;
-            if states.pages.get(index) == Some(&PageState::Own) {
-                states.pages[index] = PageState::Merging;
-                states.not_own += 1;
-                self.want(index, true);
-                proposed = true;
+        for (list, state) in [(pages, PageState::Merging), (zero_pages, PageState::Emptying)] {
+            for &page in list {
+                let index = page as usize;
+                if states.pages.get(index) == Some(&PageState::Own) {
+                    states.pages[index] = state;
+                    states.not_own += 1;
+                    self.want(index, true, state == PageState::Emptying);
+                    proposed = true;
+                }
             }
         }
         proposed.then(|| self.publish())
     }
 
     /// Completes the proposal: a page the process mapped from the merged file and whose
-    /// bytes in the region are still the merged file's becomes one copy; any other goes
-    /// back to being the cVM's own. Returns the pages merged.
-    pub fn commit(&self) -> u64 {
+    /// bytes in the region are still the merged file's becomes one copy, a zero page the
+    /// process froze and that still holds zeros is given back; any other goes back to
+    /// being the cVM's own. Returns the pages merged and the pages given back.
+    pub fn commit(&self) -> (u64, u64) {
         let mut states = self.states();
         if states.closed {
-            return 0;
+            return (0, 0);
         }
         let mut changed = false;
-        let mut merged = 0;
+        let (mut merged, mut emptied) = (0, 0);
         for index in 0..states.pages.len() {
-            if states.pages[index] != PageState::Merging {
-                continue;
-            }
-            let same = self.applied(index) && self.region_page(index) == self.group.page(index as u64);
-            if same && memory_file::punch_hole(&self.region_file, index as u64 * PAGE, PAGE).is_ok() {
-                states.pages[index] = PageState::Merged;
-                states.merged += 1;
-                merged += 1;
+            let state = states.pages[index];
+            let same = match state {
+                PageState::Merging => self.region_page(index) == self.group.page(index as u64),
+                PageState::Emptying => self.region_page(index).iter().all(|&byte| byte == 0),
+                _ => continue,
+            };
+            if same
+                && self.applied(index)
+                && memory_file::punch_hole(&self.region_file, index as u64 * PAGE, PAGE).is_ok()
+            {
+                if state == PageState::Merging {
+                    states.pages[index] = PageState::Merged;
+                    states.merged += 1;
+                    merged += 1;
+                } else {
+                    states.pages[index] = PageState::Emptied;
+                    states.emptied += 1;
+                    emptied += 1;
+                }
             } else {
                 states.pages[index] = PageState::Own;
                 states.not_own -= 1;
-                self.want(index, false);
+                self.want(index, false, false);
                 changed = true;
             }
         }
         states.peak_merged = states.peak_merged.max(states.merged);
+        states.peak_emptied = states.peak_emptied.max(states.emptied);
         if changed {
             self.publish();
         }
-        merged
+        (merged, emptied)
     }
 
     /// Gives the cVM its own copy of every page of `[start, end)` that is merged or
@@ -327,7 +371,9 @@ impl RegionMerge {
             let offset = index as u64 * PAGE;
             match states.pages[index] {
                 PageState::Own => continue,
-                PageState::Merging => {}
+                PageState::Merging | PageState::Emptying => {}
+                // The region's file reads as zeros there already.
+                PageState::Emptied => states.emptied -= 1,
                 PageState::Merged => {
                     if keep {
                         let bytes = self.group.page(index as u64);
@@ -353,7 +399,7 @@ impl RegionMerge {
             }
             states.pages[index] = PageState::Own;
             states.not_own -= 1;
-            self.want(index, false);
+            self.want(index, false, false);
             changed = true;
         }
         if changed {
@@ -370,8 +416,9 @@ impl RegionMerge {
     }
 
     /// Copies the cVM's bytes at `address` into `buffer`: a merged page's from the
-    /// group's file (the region's file no longer holds it), any other through
-    /// `read_own` (the intravisor's view of the region).
+    /// group's file (the region's file no longer holds it), a given-back page's as zeros
+    /// (reading the hole would fill it again), any other through `read_own` (the
+    /// intravisor's view of the region).
     pub fn read<E>(
         &self,
         address: u64,
@@ -389,9 +436,12 @@ impl RegionMerge {
             let length = (PAGE as usize - within).min(buffer.len() - done);
             let chunk = &mut buffer[done..done + length];
             let index = at.checked_sub(self.region.start).map(|offset| (offset / PAGE) as usize);
-            match index.filter(|&index| states.pages.get(index) == Some(&PageState::Merged)) {
-                Some(index) => chunk.copy_from_slice(&self.group.page(index as u64)[within..within + length]),
-                None => read_own(at, chunk)?,
+            match index.and_then(|index| Some((index, *states.pages.get(index)?))) {
+                Some((index, PageState::Merged)) => {
+                    chunk.copy_from_slice(&self.group.page(index as u64)[within..within + length])
+                }
+                Some((_, PageState::Emptied)) => chunk.fill(0),
+                _ => read_own(at, chunk)?,
             }
             done += length;
         }
@@ -411,20 +461,30 @@ impl Drop for RegionMerge {
     }
 }
 
-/// Finds the pages of `members` (regions of one group) that hold the same bytes at the
-/// same offset in every member and are resident in all, writes them into the group's
-/// file and returns them. Only pages in `writable` (page ranges read-write in every
-/// member) are looked at.
+/// What a comparison of a group's regions found.
+#[derive(Debug, Default)]
+pub struct Candidates {
+    /// Pages that hold the same bytes, not all zero, at the same offset in every member
+    /// (now in the group's file).
+    pub identical: Vec<u64>,
+    /// For each member, its resident pages of zeros (to give back).
+    pub zero: Vec<Vec<u64>>,
+}
+
+/// Finds the pages of `members` (regions of one group) that hold the same bytes, not
+/// all zero, at the same offset in every member and are resident in all, and writes
+/// them into the group's file; and each member's resident pages of zeros. Only pages in
+/// `writable` (page ranges read-write in every member) are looked at.
 pub fn identical_pages(
     group: &MergeGroup,
     members: &[Arc<RegionMerge>],
     writable: &[Range<u64>],
-) -> Vec<u64> {
-    let mut pages = Vec::new();
-    let Some(first) = members.first() else { return pages };
+) -> Candidates {
+    let mut found = Candidates { identical: Vec::new(), zero: vec![Vec::new(); members.len()] };
+    let Some(first) = members.first() else { return found };
     let states: Vec<MutexGuard<'_, States>> = members.iter().map(|member| member.states()).collect();
     if states.iter().any(|states| states.closed) {
-        return pages;
+        return found;
     }
     let pages_in_all = states.iter().map(|states| states.pages.len()).min().unwrap_or(0);
     for range in writable {
@@ -433,18 +493,37 @@ pub fn identical_pages(
             if index >= pages_in_all
                 || (page + 1) * PAGE > group.size
                 || states.iter().any(|states| states.pages[index] != PageState::Own)
-                || !members.iter().all(|member| resident(member.region.start + page * PAGE))
             {
                 continue;
             }
-            let bytes = first.region_page(index);
-            if members[1..].iter().all(|member| member.region_page(index) == bytes) {
-                group.set_page(page, bytes);
-                pages.push(page);
+            let resident: Vec<bool> =
+                members.iter().map(|member| resident(member.region.start + page * PAGE)).collect();
+            // (A page not in memory is never read: reading it through a shared mapping
+            // would make it so.)
+            if resident.iter().all(|&resident| resident) {
+                let bytes = first.region_page(index);
+                // Zeros are given back rather than merged: they then cost no page at all.
+                if bytes.iter().any(|&byte| byte != 0)
+                    && members[1..].iter().all(|member| member.region_page(index) == bytes)
+                {
+                    group.set_page(page, bytes);
+                    found.identical.push(page);
+                    continue;
+                }
+            }
+            for (member, zero) in members
+                .iter()
+                .zip(&mut found.zero)
+                .zip(resident)
+                .filter_map(|((member, zero), resident)| resident.then_some((member, zero)))
+            {
+                if member.region_page(index).iter().all(|&byte| byte == 0) {
+                    zero.push(page);
+                }
             }
         }
     }
-    pages
+    found
 }
 
 /// Whether the page at `address` (in the intravisor's view of a region) is in memory.

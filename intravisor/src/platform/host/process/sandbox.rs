@@ -110,6 +110,11 @@ fn compile_filter() -> Result<Vec<u64>, String> {
         mappings.push(SeccompRule::new(conditions).map_err(failed)?);
     }
     rules.insert(libc::SYS_mmap, mappings);
+    // ... and reads a page of the merged file to compare it with its own before mapping it.
+    rules.insert(
+        libc::SYS_pread64,
+        vec![equal(0, SeccompCmpArgLen::Dword, MAPPED_MERGED_FILE).map_err(failed)?],
+    );
     #[cfg(target_arch = "x86_64")]
     rules.insert(libc::SYS_arch_prctl, vec![equal(0, SeccompCmpArgLen::Dword, ARCH_SET_FS).map_err(failed)?]);
     let architecture = if cfg!(target_arch = "x86_64") { TargetArch::x86_64 } else { TargetArch::aarch64 };

@@ -95,7 +95,7 @@ enum {
     SYS_clone = 56, SYS_exit = 60, SYS_sigaltstack = 131, SYS_prctl = 157, SYS_arch_prctl = 158,
     SYS_gettid = 186, SYS_futex = 202, SYS_set_tid_address = 218, SYS_exit_group = 231,
     SYS_seccomp = 317, SYS_unshare = 272, SYS_prlimit64 = 302, SYS_recvmsg = 47,
-    SYS_munmap = 11, SYS_dup3 = 292,
+    SYS_munmap = 11, SYS_dup3 = 292, SYS_pread64 = 17,
 };
 #elif defined(__aarch64__)
 enum {
@@ -103,7 +103,7 @@ enum {
     SYS_rt_sigreturn = 139, SYS_clone = 220, SYS_exit = 93, SYS_sigaltstack = 132, SYS_prctl = 167,
     SYS_gettid = 178, SYS_futex = 98, SYS_set_tid_address = 96, SYS_exit_group = 94,
     SYS_seccomp = 277, SYS_unshare = 97, SYS_prlimit64 = 261, SYS_recvmsg = 212,
-    SYS_munmap = 215, SYS_dup3 = 24,
+    SYS_munmap = 215, SYS_dup3 = 24, SYS_pread64 = 67,
 };
 #else
 #error "cvm-process runs on x86-64 and AArch64 Linux"
@@ -194,6 +194,7 @@ static uint64_t merge_pages, merge_region;
 
 static volatile uint64_t *wanted_bits(void) { return merge + MG_BITS; }
 static volatile uint64_t *applied_bits(void) { return merge + MG_BITS + (merge_pages + 63) / 64; }
+static volatile uint64_t *zero_bits(void) { return merge + MG_BITS + 2 * ((merge_pages + 63) / 64); }
 
 /* Whether a thread of the cVM is futex-waiting on a word of page `page`. */
 static int has_waiter(uint64_t page) {
@@ -205,9 +206,6 @@ static int has_waiter(uint64_t page) {
     return 0;
 }
 
-/* Maps the pages the intravisor wants merged from the group's file, and those it gave
- * back from the region's own, until the map's generation is applied. A page a thread
- * waits on is left as it is (the intravisor then keeps it the cVM's own). */
 /* Maps page `page` of the region from the cVM's own file again, read-write. */
 static void map_own_page(uint64_t address, uint64_t page) {
     long result = SYSCALL(SYS_mmap, address, 4096, 3 /* READ|WRITE */, 0x11 /* SHARED|FIXED */, MAPPED_REGION_FILE,
@@ -216,31 +214,49 @@ static void map_own_page(uint64_t address, uint64_t page) {
         exit_group(125); /* the cVM's own page cannot be mapped again */
 }
 
-/* A page of the shim's own, where a merged page is mapped to be compared. */
-static unsigned char merge_scratch[4096] __attribute__((aligned(4096)));
+/* Maps page `page` of the region from the cVM's own file read-only: from then on a
+ * write by any thread faults and unshares it. */
+static int freeze(uint64_t address, uint64_t page) {
+    long result = SYSCALL(SYS_mmap, address, 4096, 1 /* READ */, 0x11 /* SHARED|FIXED */, MAPPED_REGION_FILE,
+                          page * 4096);
+    return !(result < 0 && result > -4096);
+}
 
-/* Freezes page `page` of the region (its own file's page mapped read-only: a write by
- * any thread from now on faults and unshares it), then says whether it holds what the
- * merged file holds there. The intravisor compared the pages before it proposed them,
+/* Where a merged page is read to be compared. */
+static uint64_t merge_scratch[512];
+
+/* Freezes page `page` of the region, then says whether it holds what the merged file
+ * holds there. The intravisor compared the pages before it proposed them,
  * but a thread may have written since: mapping the merged page over such a write would
  * lose it. */
 static int frozen_and_same(uint64_t address, uint64_t page) {
-    long result = SYSCALL(SYS_mmap, address, 4096, 1 /* READ */, 0x11 /* SHARED|FIXED */, MAPPED_REGION_FILE,
-                          page * 4096);
-    if (result < 0 && result > -4096)
+    if (!freeze(address, page))
         return 0;
-    result = SYSCALL(SYS_mmap, (uint64_t)merge_scratch, 4096, 1 /* READ */, 0x11 /* SHARED|FIXED */,
-                     MAPPED_MERGED_FILE, page * 4096);
-    if (result < 0 && result > -4096)
+    long result = SYSCALL(SYS_pread64, MAPPED_MERGED_FILE, (uint64_t)merge_scratch, 4096, page * 4096, 0, 0);
+    if (result != 4096)
         return 0;
     const volatile uint64_t *own = (const volatile uint64_t *)address;
-    const volatile uint64_t *merged = (const volatile uint64_t *)merge_scratch;
     for (int word = 0; word < 512; word++)
-        if (own[word] != merged[word])
+        if (own[word] != merge_scratch[word])
             return 0;
     return 1;
 }
 
+/* Freezes page `page` of the region, then says whether it holds zeros only. */
+static int frozen_and_zero(uint64_t address, uint64_t page) {
+    if (!freeze(address, page))
+        return 0;
+    const volatile uint64_t *own = (const volatile uint64_t *)address;
+    for (int word = 0; word < 512; word++)
+        if (own[word])
+            return 0;
+    return 1;
+}
+
+/* Maps the pages the intravisor wants merged from the group's file, freezes the pages
+ * of zeros it wants to give back, and maps from the region's own file those it gave
+ * back to the cVM, until the map's generation is applied. A page a thread waits on is
+ * left as it is (the intravisor then keeps it the cVM's own). */
 static void apply_merges(void) {
     if (!merge || __atomic_load_n(&merge[MG_WANTED_GENERATION], __ATOMIC_ACQUIRE) ==
                       __atomic_load_n(&merge[MG_APPLIED_GENERATION], __ATOMIC_ACQUIRE))
@@ -258,7 +274,16 @@ static void apply_merges(void) {
             for (uint64_t differ = want ^ have; differ; differ &= differ - 1) {
                 uint64_t bit = differ & -differ, page = index * 64 + (uint64_t)__builtin_ctzll(differ);
                 uint64_t address = merge_region + page * 4096;
-                if (want & bit) {
+                if (want & bit && __atomic_load_n(&zero_bits()[index], __ATOMIC_ACQUIRE) & bit) {
+                    /* A page of zeros to give back: it stays frozen (its own file's page,
+                     * read-only) while the intravisor punches it out of the file. */
+                    if (has_waiter(page))
+                        continue;
+                    if (frozen_and_zero(address, page))
+                        __atomic_fetch_or(&applied[index], bit, __ATOMIC_SEQ_CST);
+                    else
+                        map_own_page(address, page);
+                } else if (want & bit) {
                     if (has_waiter(page))
                         continue;
                     int same = frozen_and_same(address, page);
@@ -699,7 +724,7 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
         SYSCALL(SYS_munmap, head, 4096, 0, 0, 0, 0);
         if (merge_pages > MG_MOST_PAGES)
             fail(STAGE_LAYOUT, -22);
-        uint64_t size = ((MG_BITS + 2 * ((merge_pages + 63) / 64)) * 8 + 4095) & ~4095ULL;
+        uint64_t size = ((MG_BITS + 3 * ((merge_pages + 63) / 64)) * 8 + 4095) & ~4095ULL;
         result = SYSCALL(SYS_mmap, 0, size, 3 /* READ|WRITE */, 1 /* SHARED */, files[4], 0);
         if (result < 0 && result > -4096)
             fail(STAGE_MAP, result);
