@@ -33,8 +33,8 @@ const STEADY_COUNT: u32 = 8;
 const AFTER_MILLISECONDS: u32 = 500;
 /// The sampling interval.
 const INTERVAL: Duration = Duration::from_millis(50);
-/// When the oracle looks at the cVMs' pages (the runs take 3.5 s or more).
-const CENSUS_AT_SECONDS: f64 = 2.0;
+/// When the oracle looks at the cVMs' pages (the runs take 2.5 s or more).
+const CENSUS_AT_SECONDS: f64 = 1.0;
 
 /// What one row runs.
 #[derive(Debug, Clone, Copy)]

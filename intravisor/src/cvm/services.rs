@@ -7,8 +7,7 @@
 //! operations are carried out by the platform (`HostcallOutcome`).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use abi::Errno;
 
@@ -17,6 +16,7 @@ use super::files::FileTable;
 use crate::config::FileGrant;
 use crate::guest::GuestMemory;
 use crate::hostcall::{Environment, Files};
+use crate::platform::clock;
 use crate::platform::{Arena, HostcallHandler, HostcallOutcome, RegionMerge};
 
 /// Log lines one cVM may cause before the rest are dropped.
@@ -140,12 +140,11 @@ impl Environment for Serving<'_, '_> {
     }
 
     fn monotonic_nanoseconds(&self) -> u64 {
-        static START: OnceLock<Instant> = OnceLock::new();
-        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+        clock::monotonic_nanoseconds()
     }
 
     fn wall_nanoseconds(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos() as u64)
+        clock::wall_nanoseconds()
     }
 
     fn processor_count(&self) -> u64 {

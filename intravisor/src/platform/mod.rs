@@ -16,6 +16,8 @@ pub mod host;
 pub mod morello;
 
 #[cfg(feature = "std")]
+pub use host::clock;
+#[cfg(feature = "std")]
 pub use host::{
     give_back_free_memory, hostcall_entry_address, identical_pages, kernel_memory, process_tree_memory,
     remove_cgroups, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop,

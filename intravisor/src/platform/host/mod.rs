@@ -15,9 +15,11 @@
 //!   back (x86-64 and AArch64 assembly);
 //! - `group`: a cVM's threads, stopping them all when the cVM ends, their futexes;
 //! - `signals`: turning a fault on a cVM's thread into a value, and stopping a thread;
-//! - `merge`: run-time sharing of pages cVMs of one tenant filled identically.
+//! - `merge`: run-time sharing of pages cVMs of one tenant filled identically;
+//! - `clock`: the clocks cVMs read.
 
 mod arena;
+pub mod clock;
 mod futex;
 mod group;
 mod memory_file;

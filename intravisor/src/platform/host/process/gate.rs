@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// `"0RCGATE1"`, the first word.
 const MAGIC: u64 = 0x3145_5441_4743_5230;
 /// The layout's version, checked by the process.
-const VERSION: u64 = 2;
+const VERSION: u64 = 3;
 
 /// Header words.
 pub(super) mod header {
@@ -44,6 +44,9 @@ pub(super) mod header {
     pub(in super::super) const FUTEX_WAKE: usize = 20;
     pub(in super::super) const CPU_SECONDS: usize = 21;
     pub(in super::super) const NAMESPACE_FLAGS: usize = 22;
+    pub(in super::super) const CLOCK_MONOTONIC: usize = 23;
+    pub(in super::super) const CLOCK_WALL: usize = 24;
+    pub(in super::super) const CLOCK_BASE: usize = 25;
 }
 
 /// Gate states (the low half of the `STATE` word): the intravisor hands a gate over
@@ -175,6 +178,10 @@ impl Gate {
         gate.set(header::VERSION, VERSION);
         gate.set(header::FUTEX_WAIT, abi::Hostcall::FutexWait as u64);
         gate.set(header::FUTEX_WAKE, abi::Hostcall::FutexWake as u64);
+        // The process reads the clocks itself (`clock`).
+        gate.set(header::CLOCK_MONOTONIC, abi::Hostcall::ClockMonotonic as u64);
+        gate.set(header::CLOCK_WALL, abi::Hostcall::ClockWall as u64);
+        gate.set(header::CLOCK_BASE, crate::platform::clock::monotonic_base());
         Ok(gate)
     }
 

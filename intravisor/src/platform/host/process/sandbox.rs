@@ -110,6 +110,14 @@ fn compile_filter() -> Result<Vec<u64>, String> {
         mappings.push(SeccompRule::new(conditions).map_err(failed)?);
     }
     rules.insert(libc::SYS_mmap, mappings);
+    // The clocks a cVM reads (`clock`): monotonic and wall, nothing else.
+    rules.insert(
+        libc::SYS_clock_gettime,
+        vec![
+            equal(0, SeccompCmpArgLen::Dword, libc::CLOCK_REALTIME as u64).map_err(failed)?,
+            equal(0, SeccompCmpArgLen::Dword, libc::CLOCK_MONOTONIC as u64).map_err(failed)?,
+        ],
+    );
     // ... and reads a page of the merged file to compare it with its own before mapping it.
     rules.insert(
         libc::SYS_pread64,

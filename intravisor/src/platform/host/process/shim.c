@@ -29,7 +29,7 @@
  * A hostcall is a request in the calling thread's slot, a futex wake, and a futex wait
  * for the answer; the intravisor checks every argument against the cVM's capabilities,
  * as it does for a cVM in its own process. Futex waits and wakes on the cVM's own words
- * are the one exception: they are made here, as the system calls the filter allows
+ * and clock reads are the exceptions: they are made here, as the system calls the filter allows
  * anyway (the kernel checks the word; it is in the cVM's own memory file, so the
  * intravisor's wakes of the same word, on its own mapping, meet them). Everything here runs in the cVM's process
  * and is as untrusted as the cVM itself: the intravisor believes nothing it finds in the
@@ -40,7 +40,7 @@
 #include <stdint.h>
 
 #define GATE_MAGIC 0x3145544147435230ULL /* "0RCGATE1" */
-#define GATE_VERSION 2
+#define GATE_VERSION 3
 
 /* Header words. */
 enum {
@@ -48,6 +48,7 @@ enum {
     H_ARGUMENT, H_CLS_TABLE, H_BOOT_HOSTCALL_FIELD, H_MAPPING_COUNT, H_FILTER_LENGTH,
     H_LANDLOCK, H_FAULT_SIGNAL, H_FAULT_CODE, H_FAULT_ADDRESS, H_FAULT_PC, H_FAULT_SYSCALL,
     H_NAMESPACES, H_FUTEX_WAIT, H_FUTEX_WAKE, H_CPU_SECONDS, H_NAMESPACE_FLAGS,
+    H_CLOCK_MONOTONIC, H_CLOCK_WALL, H_CLOCK_BASE,
 };
 /* Gate states: the intravisor hands the process a gate that says GO (its groups are in
  * place); the process says FAILED if it cannot set up. */
@@ -95,7 +96,7 @@ enum {
     SYS_clone = 56, SYS_exit = 60, SYS_sigaltstack = 131, SYS_prctl = 157, SYS_arch_prctl = 158,
     SYS_gettid = 186, SYS_futex = 202, SYS_set_tid_address = 218, SYS_exit_group = 231,
     SYS_seccomp = 317, SYS_unshare = 272, SYS_prlimit64 = 302, SYS_recvmsg = 47,
-    SYS_munmap = 11, SYS_dup3 = 292, SYS_pread64 = 17,
+    SYS_munmap = 11, SYS_dup3 = 292, SYS_pread64 = 17, SYS_clock_gettime = 228,
 };
 #elif defined(__aarch64__)
 enum {
@@ -103,7 +104,7 @@ enum {
     SYS_rt_sigreturn = 139, SYS_clone = 220, SYS_exit = 93, SYS_sigaltstack = 132, SYS_prctl = 167,
     SYS_gettid = 178, SYS_futex = 98, SYS_set_tid_address = 96, SYS_exit_group = 94,
     SYS_seccomp = 277, SYS_unshare = 97, SYS_prlimit64 = 261, SYS_recvmsg = 212,
-    SYS_munmap = 215, SYS_dup3 = 24, SYS_pread64 = 67,
+    SYS_munmap = 215, SYS_dup3 = 24, SYS_pread64 = 67, SYS_clock_gettime = 113,
 };
 #else
 #error "cvm-process runs on x86-64 and AArch64 Linux"
@@ -155,6 +156,8 @@ static void relax(void) {
 }
 /* The hostcall numbers of futex waits and wakes, from the gate. */
 static uint64_t futex_wait_number, futex_wake_number;
+/* The clock hostcalls, answered here (`clock.rs`), and where the monotonic one starts. */
+static uint64_t clock_monotonic_number, clock_wall_number, clock_base;
 
 static _Noreturn void exit_group(int status) {
     for (;;)
@@ -450,6 +453,15 @@ void shim_first_returned(uint64_t value) {
     exit_thread();
 }
 
+/* Nanoseconds on the kernel's clock `clock` (0 if it cannot be read), as the
+ * intravisor reads it. */
+static uint64_t read_clock(uint64_t clock) {
+    struct { long seconds; long nanoseconds; } time = { 0, 0 };
+    if (SYSCALL(SYS_clock_gettime, clock, (uint64_t)&time, 0, 0, 0, 0) != 0)
+        return 0;
+    return (uint64_t)time.seconds * 1000000000ULL + (uint64_t)time.nanoseconds;
+}
+
 /* A futex wait on a word of the cVM: 0 when woken (or interrupted), -EAGAIN when the
  * word did not hold `expected`, -ETIMEDOUT, or the kernel's error for a bad word. */
 static int64_t cvm_futex_wait(uint64_t address, uint64_t expected, uint64_t timeout) {
@@ -481,6 +493,12 @@ int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, ui
         return cvm_futex_wait(a0, a1, a2);
     if (number == futex_wake_number)
         return SYSCALL(SYS_futex, a0, 1 /* FUTEX_WAKE, shared */, a1 > 0x7fffffff ? 0x7fffffff : a1, 0, 0, 0);
+    if (number == clock_monotonic_number) {
+        uint64_t now = read_clock(1 /* CLOCK_MONOTONIC */);
+        return (int64_t)(now > clock_base ? now - clock_base : 0);
+    }
+    if (number == clock_wall_number)
+        return (int64_t)read_clock(0 /* CLOCK_REALTIME */);
     volatile uint64_t *slot = own_slot();
     if (!slot)
         return -38; /* ENOSYS: a thread the intravisor did not start has no slot */
@@ -739,6 +757,9 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
     }
     futex_wait_number = gate[H_FUTEX_WAIT];
     futex_wake_number = gate[H_FUTEX_WAKE];
+    clock_monotonic_number = gate[H_CLOCK_MONOTONIC];
+    clock_wall_number = gate[H_CLOCK_WALL];
+    clock_base = gate[H_CLOCK_BASE];
     *(volatile uint64_t *)(uintptr_t)gate[H_BOOT_HOSTCALL_FIELD] = (uint64_t)(uintptr_t)shim_hostcall;
 #if defined(__x86_64__)
     SYSCALL(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, gate[H_CLS_TABLE], 0, 0, 0, 0);
