@@ -319,15 +319,16 @@ impl RegionMerge {
         let (mut merged, mut emptied) = (0, 0);
         for index in 0..states.pages.len() {
             let state = states.pages[index];
-            let same = match state {
-                PageState::Merging => self.region_page(index) == self.group.page(index as u64),
-                PageState::Emptying => self.region_page(index).iter().all(|&byte| byte == 0),
-                _ => continue,
-            };
-            if same
-                && self.applied(index)
-                && memory_file::punch_hole(&self.region_file, index as u64 * PAGE, PAGE).is_ok()
-            {
+            if !matches!(state, PageState::Merging | PageState::Emptying) {
+                continue;
+            }
+            // What the process says first: a page it did not apply is never read.
+            let same = self.applied(index)
+                && match state {
+                    PageState::Merging => self.region_page(index) == self.group.page(index as u64),
+                    _ => self.region_page(index).iter().all(|&byte| byte == 0),
+                };
+            if same && memory_file::punch_hole(&self.region_file, index as u64 * PAGE, PAGE).is_ok() {
                 if state == PageState::Merging {
                     states.pages[index] = PageState::Merged;
                     states.merged += 1;

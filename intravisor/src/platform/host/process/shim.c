@@ -29,12 +29,13 @@
  * A hostcall is a request in the calling thread's slot, a futex wake, and a futex wait
  * for the answer; the intravisor checks every argument against the cVM's capabilities,
  * as it does for a cVM in its own process. Futex waits and wakes on the cVM's own words
- * and clock reads are the exceptions: they are made here, as the system calls the filter allows
- * anyway (the kernel checks the word; it is in the cVM's own memory file, so the
- * intravisor's wakes of the same word, on its own mapping, meet them). Everything here runs in the cVM's process
- * and is as untrusted as the cVM itself: the intravisor believes nothing it finds in the
- * gate. The layout of the gate is `gate.rs`'s; the two must agree (the intravisor writes
- * the layout's version, checked here).
+ * and reads of the monotonic and wall clocks are the exceptions: they are made here, as
+ * the system calls the filter allows anyway (the kernel checks the word; it is in the
+ * cVM's own memory file, so the intravisor's wakes of the same word, on its own mapping,
+ * meet them). Everything here runs in the cVM's process and is as untrusted as the cVM
+ * itself: the intravisor believes nothing it finds in the gate. The layout of the gate
+ * is `gate.rs`'s; the two must agree (the intravisor writes the layout's version,
+ * checked here).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -277,18 +278,16 @@ static void apply_merges(void) {
             for (uint64_t differ = want ^ have; differ; differ &= differ - 1) {
                 uint64_t bit = differ & -differ, page = index * 64 + (uint64_t)__builtin_ctzll(differ);
                 uint64_t address = merge_region + page * 4096;
-                if (want & bit && __atomic_load_n(&zero_bits()[index], __ATOMIC_ACQUIRE) & bit) {
+                if (want & bit && has_waiter(page)) {
+                    continue;
+                } else if (want & bit && __atomic_load_n(&zero_bits()[index], __ATOMIC_ACQUIRE) & bit) {
                     /* A page of zeros to give back: it stays frozen (its own file's page,
                      * read-only) while the intravisor punches it out of the file. */
-                    if (has_waiter(page))
-                        continue;
                     if (frozen_and_zero(address, page))
                         __atomic_fetch_or(&applied[index], bit, __ATOMIC_SEQ_CST);
                     else
                         map_own_page(address, page);
                 } else if (want & bit) {
-                    if (has_waiter(page))
-                        continue;
                     int same = frozen_and_same(address, page);
                     long result = -1;
                     if (same) {
