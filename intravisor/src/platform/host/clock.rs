@@ -1,9 +1,11 @@
 //! The clocks cVMs read on the host: the kernel's `CLOCK_MONOTONIC`, counted from the
-//! intravisor's first reading of it (a cVM learns how long the intravisor has run, not
-//! the host's uptime), and the wall clock. A cVM process reads both itself, with the
-//! system call its seccomp filter allows for exactly these two clocks, and subtracts
-//! [`monotonic_base`] (its gate carries it): a clock read is then no round trip to the
-//! intravisor (ffmpeg reads the clock thousands of times a second).
+//! intravisor's first reading of it, and the wall clock. A cVM process reads both itself,
+//! with the system call its seccomp filter allows for exactly these two clocks, and
+//! subtracts [`monotonic_base`] (its gate carries it): a clock read is then no round trip
+//! to the intravisor (ffmpeg reads the clock thousands of times a second). The base keeps
+//! the cVM's clock the same as in-process; it hides nothing: cVM code may make the same
+//! allowed system call itself and read the host's monotonic clock (its uptime) raw
+//! (a time namespace would offset it; not done).
 
 use std::sync::OnceLock;
 
