@@ -13,7 +13,7 @@ use std::process::Command;
 
 use super::examples::{build_libos, build_pass, libos_archive, CvmTarget};
 use super::setup::CLANG;
-use super::{cargo, root, run};
+use super::{cargo, output, root, run};
 
 /// Calls timed per measurement.
 const TIMED_CALLS: &str = "100000000";
@@ -78,15 +78,6 @@ fn compartment_local_storage() -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn output(command: &mut Command) -> Result<String, String> {
-    let description = format!("{command:?}");
-    let output = command.output().map_err(|error| format!("cannot run {description}: {error}"))?;
-    if !output.status.success() {
-        return Err(format!("{description} failed: {}", String::from_utf8_lossy(&output.stderr)));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Total instructions callgrind counts for `binary ITERATIONS 0 [EXTRA]`.

@@ -19,7 +19,8 @@
 //! their Pss, sampled every 5 ms.
 //!
 //! The second table, long transcodes where page merging (run-time sharing, KSM) has
-//! time to work, is `steady.rs`'s.
+//! time to work, is `steady.rs`'s; the third, the same transcode in a Linux VM each,
+//! `vm.rs`'s.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -61,17 +62,40 @@ pub fn run_density() -> Result<(), String> {
     );
     println!("|---|---|---|---|---|---|---|");
     let native = super::ffmpeg::build_native(false)?;
-    let progress = indicatif::ProgressBar::new(
-        (COUNTS.len() * 3 * (RUNS + 1)) as u64 + super::steady::STEADY_ROWS as u64,
-    );
+    let progress = progress_bar(
+        (COUNTS.len() * 3 * (RUNS + 1)) as u64
+            + super::steady::STEADY_ROWS as u64
+            + super::vm::VM_ROWS as u64,
+    )?;
+    let rows = measure_all(&directory, &native, &progress)?;
+    let steady = super::steady::steady_state(&directory, &native, &progress)?;
+    let vms = super::vm::measure_vms(&native, &progress)?;
+    progress.finish_and_clear();
+    write_results(&directory, &rows, &steady, &super::vm::to_json(&vms))
+}
+
+/// `cargo xtask bench vm`: the virtual-machine table alone, written as
+/// `target/density/vm.json`.
+pub fn run_vms() -> Result<(), String> {
+    let native = super::ffmpeg::build_native(false)?;
+    let progress = progress_bar(super::vm::VM_ROWS as u64)?;
+    let vms = super::vm::measure_vms(&native, &progress)?;
+    progress.finish_and_clear();
+    let directory = root().join("target/density");
+    std::fs::create_dir_all(&directory)
+        .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    let file = directory.join("vm.json");
+    let text = serde_json::to_string_pretty(&super::vm::to_json(&vms)).map_err(|error| error.to_string())?;
+    std::fs::write(&file, text + "\n").map_err(|error| format!("cannot write {}: {error}", file.display()))
+}
+
+fn progress_bar(length: u64) -> Result<indicatif::ProgressBar, String> {
+    let progress = indicatif::ProgressBar::new(length);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .map_err(|error| error.to_string())?,
     );
-    let rows = measure_all(&directory, &native, &progress)?;
-    let steady = super::steady::steady_state(&directory, &native, &progress)?;
-    progress.finish_and_clear();
-    write_results(&directory, &rows, &steady)
+    Ok(progress)
 }
 
 /// The numbers of cVMs (and native processes) of the first table.
@@ -153,7 +177,12 @@ fn measure_all(
 }
 
 /// Writes both tables as JSON and the plots of the first.
-fn write_results(directory: &Path, rows: &[Row], steady: &[serde_json::Value]) -> Result<(), String> {
+fn write_results(
+    directory: &Path,
+    rows: &[Row],
+    steady: &[serde_json::Value],
+    vms: &[serde_json::Value],
+) -> Result<(), String> {
     let table: Vec<serde_json::Value> = rows
         .iter()
         .map(|row| {
@@ -173,6 +202,7 @@ fn write_results(directory: &Path, rows: &[Row], steady: &[serde_json::Value]) -
         "runs_per_configuration": RUNS,
         "short": table,
         "steady_state": steady,
+        "vms": vms,
     });
     let file = directory.join("density.json");
     let text = serde_json::to_string_pretty(&json).map_err(|error| error.to_string())?;
@@ -240,33 +270,44 @@ pub fn native_commands(
     loops: u32,
 ) -> Result<Vec<Command>, String> {
     let inputs = root().join("examples/transcode/build");
-    let library_path: Vec<String> = LIBRARIES
-        .iter()
-        .map(|library| build.join(library.split(".so").next().unwrap_or(library)).display().to_string())
-        .collect();
     let outputs = directory.join("out");
     std::fs::create_dir_all(&outputs)
         .map_err(|error| format!("cannot create {}: {error}", outputs.display()))?;
-    let looped: Vec<String> =
-        if loops == 0 { Vec::new() } else { vec!["-stream_loop".to_string(), loops.to_string()] };
     Ok((1..=count)
         .map(|index| {
             let input = (index - 1) % INPUTS + 1;
             let mut command = Command::new(build.join("ffmpeg"));
-            command
-                .env("LD_LIBRARY_PATH", library_path.join(":"))
-                .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y"])
-                .args(&looped)
-                .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "128x96", "-r", "30", "-i"])
-                .arg(inputs.join(format!("in{input}.yuv")))
-                .args(&looped)
-                .args(["-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
-                .arg(inputs.join(format!("in{input}.pcm")))
-                .args(["-vf", "hue=s=0", "-c:v", "mpeg4", "-c:a", "ac3"])
-                .arg(outputs.join(format!("native-{count}-{index}.avi")));
+            command.env("LD_LIBRARY_PATH", native_library_path(build)).args(ffmpeg_arguments(
+                &inputs.join(format!("in{input}.yuv")).display().to_string(),
+                &inputs.join(format!("in{input}.pcm")).display().to_string(),
+                &outputs.join(format!("native-{count}-{index}.avi")).display().to_string(),
+                loops,
+            ));
             command
         })
         .collect())
+}
+
+/// Where the native build's libraries are, as `LD_LIBRARY_PATH`.
+pub fn native_library_path(build: &Path) -> String {
+    let directories: Vec<String> = LIBRARIES
+        .iter()
+        .map(|library| build.join(library.split(".so").next().unwrap_or(library)).display().to_string())
+        .collect();
+    directories.join(":")
+}
+
+/// The native ffmpeg's arguments for one transcode, each input played `loops` more times.
+pub fn ffmpeg_arguments(yuv: &str, pcm: &str, output: &str, loops: u32) -> Vec<String> {
+    let loops = loops.to_string();
+    let looped: Vec<&str> = if loops == "0" { Vec::new() } else { vec!["-stream_loop", &loops] };
+    let mut arguments: Vec<&str> = vec!["-hide_banner", "-loglevel", "error", "-nostdin", "-y"];
+    arguments.extend(&looped);
+    arguments.extend(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "128x96", "-r", "30", "-i", yuv]);
+    arguments.extend(&looped);
+    arguments.extend(["-f", "s16le", "-ar", "48000", "-ac", "2", "-i", pcm]);
+    arguments.extend(["-vf", "hue=s=0", "-c:v", "mpeg4", "-c:a", "ac3", output]);
+    arguments.into_iter().map(str::to_string).collect()
 }
 
 /// Runs `count` short transcodes as native processes at once: the wall time until the

@@ -7,6 +7,7 @@
 //! cargo xtask test    build, then every test, clippy and rustfmt
 //! cargo xtask bench   build, then the benchmarks (`bench density`: the transcode one;
 //!                     `bench steady`: its long-transcode table alone;
+//!                     `bench vm`: its virtual-machine table alone;
 //!                     `bench scale`: 1,000 idle cVMs)
 //! cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE
 //!                     a bootable bare-metal image of a deployment
@@ -35,6 +36,7 @@ mod setup;
 mod sources;
 mod steady;
 mod transcode;
+mod vm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -51,6 +53,9 @@ fn main() -> ExitCode {
         }
         Some("bench") if arguments.get(1).is_some_and(|name| name == "steady") => {
             build().and_then(|()| steady::run_steady())
+        }
+        Some("bench") if arguments.get(1).is_some_and(|name| name == "vm") => {
+            build().and_then(|()| density::run_vms())
         }
         Some("bench") if arguments.get(1).is_some_and(|name| name == "scale") => build()
             .and_then(|()| run(cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"])))
@@ -86,6 +91,16 @@ fn run(command: &mut Command) -> Result<(), String> {
     } else {
         Err(format!("{description} failed with {status}"))
     }
+}
+
+/// Runs a command and returns what it printed, failing with what it printed to stderr.
+fn output(command: &mut Command) -> Result<String, String> {
+    let description = format!("{command:?}");
+    let output = command.output().map_err(|error| format!("cannot run {description}: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("{description} failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 fn cargo() -> Command {

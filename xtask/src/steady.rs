@@ -173,12 +173,7 @@ pub fn steady_state(
                 progress.suspend(|| println!("| {name} | KSM unavailable: {reason} | | | | | |"));
                 continue;
             };
-            let aggressive = KsmSettings {
-                run: "1".to_string(),
-                pages_to_scan: "20000".to_string(),
-                sleep_milliseconds: "20".to_string(),
-            };
-            if let Err(error) = aggressive.write() {
+            if let Err(error) = KsmSettings::aggressive().write() {
                 progress.suspend(|| println!("| {name} | KSM unavailable: {error} | | | | | |"));
                 continue;
             }
@@ -307,7 +302,7 @@ fn ksmd_cpu_seconds() -> Option<f64> {
 
 /// KSM's settings, as found and as the comparison sets them.
 #[derive(Debug, Clone)]
-struct KsmSettings {
+pub struct KsmSettings {
     run: String,
     pages_to_scan: String,
     sleep_milliseconds: String,
@@ -316,7 +311,16 @@ struct KsmSettings {
 const KSM: &str = "/sys/kernel/mm/ksm";
 
 impl KsmSettings {
-    fn read() -> Result<Self, String> {
+    /// Scanning 20,000 pages every 20 ms: ksmd's cost is measured, not its patience.
+    pub fn aggressive() -> Self {
+        Self {
+            run: "1".to_string(),
+            pages_to_scan: "20000".to_string(),
+            sleep_milliseconds: "20".to_string(),
+        }
+    }
+
+    pub fn read() -> Result<Self, String> {
         let field = |name: &str| {
             std::fs::read_to_string(format!("{KSM}/{name}"))
                 .map(|text| text.trim().to_string())
@@ -329,7 +333,7 @@ impl KsmSettings {
         })
     }
 
-    fn write(&self) -> Result<(), String> {
+    pub fn write(&self) -> Result<(), String> {
         for (name, value) in [
             ("pages_to_scan", &self.pages_to_scan),
             ("sleep_millisecs", &self.sleep_milliseconds),
