@@ -145,6 +145,8 @@ struct States {
     peak_emptied: u64,
     /// The region was torn down: nothing may be mapped in it any more.
     closed: bool,
+    /// The last generation of wanted pages published.
+    generation: u64,
 }
 
 /// One member cVM's side of run-time sharing.
@@ -200,6 +202,7 @@ impl RegionMerge {
                 emptied: 0,
                 peak_emptied: 0,
                 closed: false,
+                generation: 0,
             }),
         };
         merge.word(word::REGION_START).store(region.start, Ordering::Release);
@@ -264,8 +267,12 @@ impl RegionMerge {
         }
     }
 
-    fn publish(&self) -> u64 {
-        self.word(word::WANTED_GENERATION).fetch_add(1, Ordering::AcqRel) + 1
+    /// Tells the process there is a new generation of wanted pages. The count is the
+    /// intravisor's own: the map's word is only told it (the process can write it).
+    fn publish(&self, states: &mut States) -> u64 {
+        states.generation += 1;
+        self.word(word::WANTED_GENERATION).store(states.generation, Ordering::Release);
+        states.generation
     }
 
     /// The region's page `page` as the intravisor maps it.
@@ -303,7 +310,7 @@ impl RegionMerge {
                 }
             }
         }
-        proposed.then(|| self.publish())
+        proposed.then(|| self.publish(&mut states))
     }
 
     /// Completes the proposal: a page the process mapped from the merged file and whose
@@ -348,7 +355,7 @@ impl RegionMerge {
         states.peak_merged = states.peak_merged.max(states.merged);
         states.peak_emptied = states.peak_emptied.max(states.emptied);
         if changed {
-            self.publish();
+            self.publish(&mut states);
         }
         (merged, emptied)
     }
@@ -404,7 +411,7 @@ impl RegionMerge {
             changed = true;
         }
         if changed {
-            self.publish();
+            self.publish(&mut states);
         }
         let result = write();
         drop(states);
@@ -534,3 +541,7 @@ fn resident(address: u64) -> bool {
     let status = unsafe { libc::mincore(address as *mut libc::c_void, PAGE as usize, &mut vector) };
     status == 0 && vector & 1 != 0
 }
+
+#[cfg(test)]
+#[path = "merge_tests.rs"]
+mod tests;
