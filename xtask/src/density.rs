@@ -64,7 +64,7 @@ pub fn run_density() -> Result<(), String> {
     let native = super::ffmpeg::build_native(false)?;
     let progress = progress_bar(
         (COUNTS.len() * 3 * (RUNS + 1)) as u64
-            + super::steady::STEADY_ROWS as u64
+            + super::steady::STEADY_RUNS as u64
             + super::vm::VM_ROWS as u64,
     )?;
     let rows = measure_all(&directory, &native, &progress)?;
@@ -235,7 +235,7 @@ fn write_results(
         file.display(),
         memory.display(),
         fps.display(),
-        directory.join("steady.svg").display()
+        directory.join("steady-*.svg").display()
     );
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The second table of `cargo xtask bench density`: memory in the steady state of long
-//! transcodes, where page merging has had time to work. 8 transcodes of inputs looped 30
-//! times (1800 frames each), side by side:
+//! transcodes, where page merging has had time to work. 8, then 64 transcodes of inputs
+//! looped 30 times (1800 frames each), side by side:
 //!
 //! - ORC as processes, in-process, and with **run-time sharing** (the tenant's policy
 //!   opts in with `run_time_sharing: {after_ms: 500}`: the intravisor merges the pages
@@ -15,7 +15,7 @@
 //! Memory is sampled from outside every 50 ms, the intravisor and its cVM processes
 //! together: the peak, the median over the second half of the run (the steady state),
 //! and the time from which it stays at or below that steady state (+5 %): how soon
-//! merging pays. The samples are plotted against time (`steady.svg`).
+//! merging pays. The samples are plotted against time (`steady-8.svg`, `steady-64.svg`).
 
 use std::path::Path;
 use std::process::Command;
@@ -27,8 +27,8 @@ use super::root;
 
 /// Loops of each input (30 plays: 1800 frames).
 const STEADY_LOOPS: u32 = 29;
-/// cVMs (and processes) in the table.
-const STEADY_COUNT: u32 = 8;
+/// cVMs (and processes) at once: a table for each.
+const STEADY_COUNTS: [u32; 2] = [8, 64];
 /// How long after the last cVM started run-time sharing merges.
 const AFTER_MILLISECONDS: u32 = 500;
 /// The sampling interval.
@@ -95,8 +95,10 @@ const CONFIGURATIONS: [Configuration; STEADY_ROWS] = [
     Configuration { name: "native processes", objects: None, ksm: false, in_process: false, census: false },
 ];
 
-/// Rows of the table.
-pub const STEADY_ROWS: usize = 7;
+/// Rows of each table.
+const STEADY_ROWS: usize = 7;
+/// Rows of all the tables.
+pub const STEADY_RUNS: usize = STEADY_ROWS * STEADY_COUNTS.len();
 
 /// `cargo xtask bench steady`: this table alone (after `cargo xtask build`), written as
 /// `target/density/steady.json` with its plot beside it.
@@ -106,7 +108,7 @@ pub fn run_steady() -> Result<(), String> {
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
     let native = super::ffmpeg::build_native(false)?;
-    let progress = indicatif::ProgressBar::new(STEADY_ROWS as u64);
+    let progress = indicatif::ProgressBar::new(STEADY_RUNS as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .map_err(|error| error.to_string())?,
@@ -118,21 +120,35 @@ pub fn run_steady() -> Result<(), String> {
     std::fs::write(&file, text + "\n")
         .map_err(|error| format!("cannot write {}: {error}", file.display()))?;
     println!();
-    println!("results: {}; plot: {}", file.display(), directory.join("steady.svg").display());
+    println!("results: {}; plots: {}", file.display(), directory.join("steady-*.svg").display());
     Ok(())
 }
 
-/// Runs the table, printing each row as it comes; returns the rows as JSON and plots
+/// Runs the tables, printing each row as it comes; returns the rows as JSON and plots
 /// the samples of each against time.
 pub fn steady_state(
     directory: &Path,
     native: &Path,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<serde_json::Value>, String> {
+    let mut rows = Vec::new();
+    for count in STEADY_COUNTS {
+        rows.extend(steady_table(directory, native, count, progress)?);
+    }
+    Ok(rows)
+}
+
+/// The table for `count` transcodes at once.
+fn steady_table(
+    directory: &Path,
+    native: &Path,
+    count: u32,
+    progress: &indicatif::ProgressBar,
+) -> Result<Vec<serde_json::Value>, String> {
     progress.suspend(|| {
         println!();
         println!(
-            "steady state: {STEADY_COUNT} transcodes of 1800 frames each at once; Pss sampled every 50 ms; KSM scanning 20000 pages every 20 ms; run-time sharing {AFTER_MILLISECONDS} ms after the last cVM started"
+            "steady state: {count} transcodes of 1800 frames each at once; Pss sampled every 50 ms; KSM scanning 20000 pages every 20 ms; run-time sharing {AFTER_MILLISECONDS} ms after the last cVM started"
         );
         println!(
             "| objects | peak Pss per cVM (MiB) | median Pss per cVM, second half (MiB) | at or below it from (s) | ksmd CPU (s) | fps per cVM | wall (s) |"
@@ -144,11 +160,11 @@ pub fn steady_state(
     let mut timelines = Vec::new();
     for configuration in CONFIGURATIONS {
         let name = configuration.name;
-        progress.set_message(format!("steady state, {name}"));
+        progress.set_message(format!("steady state, {count} transcodes, {name}"));
         progress.inc(1);
         let commands = match configuration.objects {
             Some(objects) => {
-                let deployment = write_deployment(directory, STEADY_COUNT, objects, STEADY_LOOPS)?;
+                let deployment = write_deployment(directory, count, objects, STEADY_LOOPS)?;
                 let mut command = Command::new(root().join("target/release/intravisor"));
                 command.arg("run").arg(deployment);
                 if configuration.in_process {
@@ -159,7 +175,7 @@ pub fn steady_state(
                 }
                 vec![command]
             }
-            None => native_commands(native, directory, STEADY_COUNT, STEADY_LOOPS)?,
+            None => native_commands(native, directory, count, STEADY_LOOPS)?,
         };
         let mut census = None;
         let mut take_census = |at: f64, intravisor: u32| {
@@ -185,17 +201,17 @@ pub fn steady_state(
         } else {
             (sampled_with(commands, Some(INTERVAL), &mut take_census)?, None)
         };
-        results.push(steady_row(name, &run, ksmd_seconds, progress));
+        results.push(steady_row(name, count, &run, ksmd_seconds, progress));
         if let Some(census) = census {
-            results.push(oracle_row(&census?, &run, progress));
+            results.push(oracle_row(&census?, count, &run, progress));
         }
-        let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(STEADY_COUNT);
+        let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(count);
         timelines.push((name, run.samples.iter().map(|&(at, total)| (at, per_cvm(total))).collect()));
     }
-    let plot = directory.join("steady.svg");
+    let plot = directory.join(format!("steady-{count}.svg"));
     super::plots::line_chart(
         &plot,
-        "Pss per transcoder over 8 long transcodes (kernel)",
+        &format!("Pss per transcoder over {count} long transcodes (kernel)"),
         "seconds since start",
         "MiB",
         &timelines,
@@ -207,11 +223,12 @@ pub fn steady_state(
 /// Prints one row; returns it as JSON.
 fn steady_row(
     name: &str,
+    count: u32,
     run: &Sampled,
     ksmd_seconds: Option<f64>,
     progress: &indicatif::ProgressBar,
 ) -> serde_json::Value {
-    let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(STEADY_COUNT);
+    let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(count);
     let fps = FRAMES * f64::from(STEADY_LOOPS + 1) / run.seconds;
     let settled = settled_at(run);
     let ksmd = ksmd_seconds.map_or("-".to_string(), |seconds| format!("{seconds:.2}"));
@@ -225,7 +242,7 @@ fn steady_row(
     });
     serde_json::json!({
         "objects": name,
-        "cvms": STEADY_COUNT,
+        "cvms": count,
         "peak_pss_per_cvm_mib": per_cvm(run.peak),
         "late_median_pss_per_cvm_mib": per_cvm(run.late_median),
         "steady_from_seconds": settled,
@@ -238,8 +255,13 @@ fn steady_row(
 /// Prints the content-sharing oracle, taken during `run`: its steady state with every
 /// cVM region page that is resident replaced by one copy of each distinct non-zero
 /// content. Returns it as JSON.
-fn oracle_row(census: &Census, run: &Sampled, progress: &indicatif::ProgressBar) -> serde_json::Value {
-    let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(STEADY_COUNT);
+fn oracle_row(
+    census: &Census,
+    count: u32,
+    run: &Sampled,
+    progress: &indicatif::ProgressBar,
+) -> serde_json::Value {
+    let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(count);
     let floor = run.late_median.saturating_sub(census.resident_bytes()) + census.floor_bytes();
     let name = "oracle: ORC (shared) with every identical page one copy, zero pages free";
     progress.suspend(|| {
@@ -256,7 +278,7 @@ fn oracle_row(census: &Census, run: &Sampled, progress: &indicatif::ProgressBar)
     });
     serde_json::json!({
         "objects": name,
-        "cvms": STEADY_COUNT,
+        "cvms": count,
         "late_median_pss_per_cvm_mib": per_cvm(floor),
         "census": {
             "at_seconds": CENSUS_AT_SECONDS,
