@@ -6,7 +6,10 @@
 //! region size, run as processes, when there are at least two. Once every member has
 //! started (or could not), and the tenant's delay has passed since the last start, the
 //! pages every live member holds identically at the same offset of its region become
-//! one copy-on-write copy; the report gives each cVM's merged bytes.
+//! one copy-on-write copy; the report gives each cVM's merged bytes. Then again every
+//! [`ROUND_INTERVAL`] while two members live: members that were late to fill their
+//! tables (64 transcoders on two cores are not all past their set-up half a second
+//! after the last started) and pages that became alike since are merged then.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -19,6 +22,8 @@ use crate::guest::{Mapping, Protection};
 use crate::platform::{identical_pages, MergeGroup, RegionMerge};
 use policy::PolicySet;
 
+/// How long after a round of merging the next one is.
+const ROUND_INTERVAL: Duration = Duration::from_secs(1);
 /// How long the processes of a group get to map what is proposed.
 const APPLY_DEADLINE: Duration = Duration::from_secs(2);
 /// How often the merger looks whether the processes have.
@@ -119,11 +124,28 @@ impl SharingGroups {
         group.arrived.notify_all();
     }
 
-    /// Merges each group once its members have arrived and its delay has passed; returns
-    /// when every group is done or `done` is set.
+    /// Merges each group once its members have arrived and its delay has passed, then
+    /// every [`ROUND_INTERVAL`] while two of its members live; returns when no group has
+    /// two live members or `done` is set.
     pub fn run(&self, done: &AtomicBool) {
         for group in &self.groups {
             if !group.merge_when_ready(done) {
+                return;
+            }
+        }
+        loop {
+            let next = Instant::now() + ROUND_INTERVAL;
+            while Instant::now() < next {
+                if done.load(Ordering::Acquire) {
+                    return;
+                }
+                std::thread::sleep(WAIT_SLICE.min(next.saturating_duration_since(Instant::now())));
+            }
+            let mut any = false;
+            for group in &self.groups {
+                any |= group.merge_live_members();
+            }
+            if !any {
                 return;
             }
         }
@@ -155,12 +177,19 @@ impl Group {
                 }
             }
         }
-        let members: Vec<(Arc<RegionMerge>, Vec<Range<u64>>)> =
-            state.members.iter().filter(|(merge, _)| !merge.closed()).cloned().collect();
         drop(state);
-        if members.len() >= 2 {
-            self.merge(&members);
+        self.merge_live_members();
+        true
+    }
+
+    /// A round of merging among the members still running; false if fewer than two are.
+    fn merge_live_members(&self) -> bool {
+        let members: Vec<(Arc<RegionMerge>, Vec<Range<u64>>)> =
+            self.state().members.iter().filter(|(merge, _)| !merge.closed()).cloned().collect();
+        if members.len() < 2 {
+            return false;
         }
+        self.merge(&members);
         true
     }
 
@@ -190,11 +219,13 @@ impl Group {
             .fold((0, 0), |(merged, emptied), (more_merged, more_emptied)| {
                 (merged + more_merged, emptied + more_emptied)
             });
-        log::info!(
-            "run-time sharing: {} pages held alike by {} cVMs, {merged} of their pages merged, {emptied} pages of zeros given back",
-            found.identical.len(),
-            regions.len()
-        );
+        if merged + emptied > 0 {
+            log::info!(
+                "run-time sharing: {} pages held alike by {} cVMs, {merged} of their pages merged, {emptied} pages of zeros given back",
+                found.identical.len(),
+                regions.len()
+            );
+        }
     }
 }
 

@@ -85,6 +85,8 @@ pub struct MergeGroup {
     /// The intravisor's read-write mapping of the whole file.
     view: u64,
     size: u64,
+    /// The pages written (each is, once).
+    written: Mutex<Vec<bool>>,
 }
 
 // SAFETY: the view is a shared mapping owned by the group, only read and written through
@@ -101,7 +103,7 @@ impl MergeGroup {
         let read_only = memory_file::read_only(&file)?;
         let view = memory_file::map_anywhere(&file, size, libc::PROT_READ | libc::PROT_WRITE)?;
         // The view keeps the file; the read-write descriptor is not needed any more.
-        Ok(Arc::new(Self { read_only, view, size }))
+        Ok(Arc::new(Self { read_only, view, size, written: Mutex::default() }))
     }
 
     fn page(&self, page: u64) -> &[u8] {
@@ -111,18 +113,27 @@ impl MergeGroup {
         unsafe { core::slice::from_raw_parts((self.view + page * PAGE) as *const u8, PAGE as usize) }
     }
 
-    /// Writes the contents of page `page` (nothing for a page of zeros: the file's hole
-    /// reads as zeros).
-    fn set_page(&self, page: u64, bytes: &[u8]) {
+    /// Makes page `page` of the file hold `bytes`, if it can: a page is written once
+    /// (a member may map it from then on, even after the round that proposed it), so a
+    /// later round may merge it again only if it holds these same bytes. Whether the page
+    /// now holds `bytes`.
+    fn set_page(&self, page: u64, bytes: &[u8]) -> bool {
         assert!((page + 1) * PAGE <= self.size && bytes.len() == PAGE as usize, "a whole page of the file");
-        if bytes.iter().all(|&byte| byte == 0) {
-            return;
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if written.get(page as usize) == Some(&true) {
+            return self.page(page) == bytes;
         }
-        // SAFETY: the destination lies inside the view (checked above); no member maps
-        // this page yet (the group writes a page once, before it proposes it).
+        if written.len() <= page as usize {
+            written.resize(page as usize + 1, false);
+        }
+        written[page as usize] = true;
+        // SAFETY: the destination lies inside the view (checked above); no member has
+        // ever mapped this page (it was never written, so never proposed), and it is
+        // written once (marked above).
         unsafe {
             core::ptr::copy_nonoverlapping(bytes.as_ptr(), (self.view + page * PAGE) as *mut u8, bytes.len())
         };
+        true
     }
 }
 
@@ -514,8 +525,9 @@ pub fn identical_pages(
                 if bytes.iter().any(|&byte| byte != 0)
                     && members[1..].iter().all(|member| member.region_page(index) == bytes)
                 {
-                    group.set_page(page, bytes);
-                    found.identical.push(page);
+                    if group.set_page(page, bytes) {
+                        found.identical.push(page);
+                    }
                     continue;
                 }
             }

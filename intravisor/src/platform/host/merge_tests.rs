@@ -71,8 +71,8 @@ fn a_forged_merge_map_merges_nothing_that_differs_and_touches_no_other_member() 
     let other_pages = [table.clone(), filled(0x33), filled(0), filled(0x44)];
     let (forger, forger_file) = member(&group, &forger_pages);
     let (other, other_file) = member(&group, &other_pages);
-    group.set_page(0, &table);
-    group.set_page(1, &filled(0x77));
+    assert!(group.set_page(0, &table));
+    assert!(group.set_page(1, &filled(0x77)));
     let generation = forger.propose(&[0, 1], &[2, 3]).unwrap();
     let other_generation = other.propose(&[0], &[2]).unwrap();
     forge(&forger, other.region().start);
@@ -103,7 +103,7 @@ fn a_process_that_never_applies_merges_nothing() {
     let group = MergeGroup::new(PAGES * PAGE).unwrap();
     let pages = [filled(0x5a), filled(0), filled(0), filled(0)];
     let (merge, file) = member(&group, &pages);
-    group.set_page(0, &pages[0]);
+    assert!(group.set_page(0, &pages[0]));
     let generation = merge.propose(&[0], &[1, 2]).unwrap();
     // Its process keeps the applied generation at zero.
     merge.word(word::APPLIED_GENERATION).store(0, Ordering::Release);
@@ -111,4 +111,15 @@ fn a_process_that_never_applies_merges_nothing() {
     assert_eq!(merge.commit(), (0, 0), "a page the process did not say it applied stays its own");
     assert_eq!(file_pages(&file), pages);
     assert_eq!(intravisor_view(&merge, &file), pages);
+}
+
+#[test]
+fn a_page_of_the_merged_file_is_written_once() {
+    // A member may still map a page proposed in an earlier round: a later round may
+    // propose it again only with the bytes it already holds.
+    let group = MergeGroup::new(PAGES * PAGE).unwrap();
+    assert!(group.set_page(2, &filled(1)));
+    assert!(group.set_page(2, &filled(1)), "the same bytes: it may be merged again");
+    assert!(!group.set_page(2, &filled(2)), "other bytes are refused");
+    assert_eq!(group.page(2), filled(1).as_slice());
 }
