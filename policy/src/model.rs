@@ -27,8 +27,8 @@ pub struct Policy {
 /// pages are a timing side channel between those cVMs, which is why it is opt-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunTimeSharing {
-    /// How long after the last of them started their pages are compared
-    /// (`run_time_sharing.after_ms`, default 1000).
+    /// How long after the last of them started their pages are first compared (then
+    /// every second while two run; `run_time_sharing.after_ms`, default 1000).
     pub after_milliseconds: u64,
 }
 
