@@ -24,7 +24,10 @@
  *                   thread, which its process may use) until one fails, at most 2000;
  *   thread-bomb     asks for threads with the hostcall until one is refused;
  *   memory-bomb     allocates and touches memory until none is left;
- *   spin            computes forever without a hostcall.
+ *   spin            computes forever without a hostcall;
+ *   uptime          reads the monotonic clock with the system call its filter allows
+ *                   and prints its seconds: they must be its process's age, not the
+ *                   host's uptime (its process has a time namespace of its own).
  */
 #include <cvm.h>
 
@@ -328,6 +331,13 @@ static int memory_bomb(void) {
     return 0;
 }
 
+static int uptime(void) {
+    struct { long seconds; long nanoseconds; } time = { -1, 0 };
+    long result = raw_syscall(NUMBER(228, 113), 1 /* CLOCK_MONOTONIC */, (long)&time, 0, 0, 0, 0);
+    cvm_printf("monotonic clock: %ld (%ld s)\n", result, time.seconds);
+    return 0;
+}
+
 static int spin(void) {
     volatile uint64_t turns = 0;
     for (;;)
@@ -360,6 +370,8 @@ int main(int argc, char **argv) {
         return memory_bomb();
     if (same(mode, "spin"))
         return spin();
+    if (same(mode, "uptime"))
+        return uptime();
     cvm_printf("unknown attack %s\n", mode);
     return 2;
 }

@@ -146,6 +146,25 @@ fn bombs_are_held_by_their_limits() {
 }
 
 #[test]
+fn the_monotonic_clock_a_cvm_reads_itself_does_not_tell_the_host_uptime() {
+    let run = run_deployment(&deployment("hostile-uptime", &[("attacker", &program(), "uptime")]));
+    assert_neighbour_intact(&run);
+    let lines = run.lines_of("attacker");
+    let seconds: u64 = lines
+        .first()
+        .and_then(|line| line.strip_prefix("monotonic clock: 0 ("))
+        .and_then(|rest| rest.strip_suffix(" s)"))
+        .and_then(|seconds| seconds.parse().ok())
+        .unwrap_or_else(|| panic!("{lines:?}; stderr: {}", run.stderr));
+    // Its process started within this run (its pool keeps few waiting), and the host has
+    // been up longer than that: CI builds for minutes before the tests.
+    let host: f64 =
+        std::fs::read_to_string("/proc/uptime").unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    assert!(host > 120.0, "the host has been up {host} s: too short to tell");
+    assert!(seconds < 60, "the cVM read {seconds} s: the host's uptime ({host} s), not its process's age");
+}
+
+#[test]
 fn thread_pointers_that_are_not_cvm_memory_are_refused() {
     let run =
         run_deployment(&deployment("hostile-thread-pointer", &[("attacker", &program(), "thread-pointer")]));

@@ -3,9 +3,10 @@
 //! with the system call its seccomp filter allows for exactly these two clocks, and
 //! subtracts [`monotonic_base`] (its gate carries it): a clock read is then no round trip
 //! to the intravisor (ffmpeg reads the clock thousands of times a second). The base keeps
-//! the cVM's clock the same as in-process; it hides nothing: cVM code may make the same
-//! allowed system call itself and read the host's monotonic clock (its uptime) raw
-//! (a time namespace would offset it; not done).
+//! the cVM's clock the same as in-process. cVM code may make the same allowed system call
+//! itself: its process has a time namespace of its own whose monotonic clock starts near
+//! zero when the process starts (`shim.c`, `enter_time_namespace`), so what it reads raw
+//! is its process's age, not the host's uptime (the shim adds the difference back).
 
 use std::sync::OnceLock;
 

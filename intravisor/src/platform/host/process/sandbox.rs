@@ -8,7 +8,9 @@
 //!   The process asks to be killed if the intravisor's thread that started it ends
 //!   (`PR_SET_PDEATHSIG`), gives up core dumps and takes new user, mount, IPC, network,
 //!   UTS and cgroup namespaces ([`NAMESPACES`]) where the kernel allows them (the errno
-//!   is noted in the gate otherwise, and logged). The network namespace is one for all
+//!   is noted in the gate otherwise, and logged), and a time namespace whose monotonic
+//!   and boot clocks start near zero (the host's uptime stays hidden from cVM code that
+//!   reads the clock itself; `clock`). The network namespace is one for all
 //!   cVM processes where the intravisor may make one (`pool`): an empty one, with its
 //!   loopback down, which no cVM process has the capabilities to change. When a cVM is to run, [`Idle::hand`]
 //!   sends it the gate, the region and the read-only view of the shared objects; it

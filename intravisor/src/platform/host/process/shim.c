@@ -98,6 +98,7 @@ enum {
     SYS_gettid = 186, SYS_futex = 202, SYS_set_tid_address = 218, SYS_exit_group = 231,
     SYS_seccomp = 317, SYS_unshare = 272, SYS_prlimit64 = 302, SYS_recvmsg = 47,
     SYS_munmap = 11, SYS_dup3 = 292, SYS_pread64 = 17, SYS_clock_gettime = 228,
+    SYS_openat = 257, SYS_write = 1, SYS_setns = 308,
 };
 #elif defined(__aarch64__)
 enum {
@@ -106,6 +107,7 @@ enum {
     SYS_gettid = 178, SYS_futex = 98, SYS_set_tid_address = 96, SYS_exit_group = 94,
     SYS_seccomp = 277, SYS_unshare = 97, SYS_prlimit64 = 261, SYS_recvmsg = 212,
     SYS_munmap = 215, SYS_dup3 = 24, SYS_pread64 = 67, SYS_clock_gettime = 113,
+    SYS_openat = 56, SYS_write = 64, SYS_setns = 268,
 };
 #else
 #error "cvm-process runs on x86-64 and AArch64 Linux"
@@ -158,7 +160,9 @@ static void relax(void) {
 /* The hostcall numbers of futex waits and wakes, from the gate. */
 static uint64_t futex_wait_number, futex_wake_number;
 /* The clock hostcalls, answered here (`clock.rs`), and where the monotonic one starts. */
-static uint64_t clock_monotonic_number, clock_wall_number, clock_base;
+static uint64_t clock_monotonic_number, clock_wall_number;
+/* Added to this process's monotonic clock, it gives the cVM's (`clock.rs`). */
+static int64_t clock_shift;
 
 static _Noreturn void exit_group(int status) {
     for (;;)
@@ -461,6 +465,55 @@ static uint64_t read_clock(uint64_t clock) {
     return (uint64_t)time.seconds * 1000000000ULL + (uint64_t)time.nanoseconds;
 }
 
+/* Takes a time namespace of its own whose monotonic and boot clocks start at the whole
+ * seconds below zero that they read now, and enters it (this thread is still the
+ * process's only one): cVM code that reads the monotonic clock with the system call
+ * its filter allows learns how long ago its process started, not the host's uptime.
+ * Returns the seconds taken off (0 where the kernel does not allow it: the clock is
+ * then the host's). */
+static uint64_t enter_time_namespace(void) {
+    if (SYSCALL(SYS_unshare, 0x80 /* CLONE_NEWTIME */, 0, 0, 0, 0, 0) < 0)
+        return 0;
+    uint64_t seconds = read_clock(1 /* CLOCK_MONOTONIC */) / 1000000000ULL;
+    uint64_t boot_seconds = read_clock(7 /* CLOCK_BOOTTIME */) / 1000000000ULL;
+    /* "1 -S 0\n7 -B 0\n": the offsets of CLOCK_MONOTONIC and CLOCK_BOOTTIME. */
+    char text[64];
+    unsigned length = 0;
+    uint64_t values[2] = { seconds, boot_seconds };
+    for (unsigned clock = 0; clock < 2; clock++) {
+        text[length++] = clock == 0 ? '1' : '7';
+        text[length++] = ' ';
+        text[length++] = '-';
+        char digits[20];
+        unsigned count = 0;
+        uint64_t value = values[clock];
+        do {
+            digits[count++] = (char)('0' + value % 10);
+            value /= 10;
+        } while (value);
+        while (count)
+            text[length++] = digits[--count];
+        text[length++] = ' ';
+        text[length++] = '0';
+        text[length++] = '\n';
+    }
+    static const char offsets[] = "/proc/self/timens_offsets";
+    static const char children[] = "/proc/self/ns/time_for_children";
+    long file = SYSCALL(SYS_openat, -100 /* AT_FDCWD */, (uint64_t)offsets, 1 /* O_WRONLY */, 0, 0, 0);
+    if (file < 0)
+        return 0;
+    long written = SYSCALL(SYS_write, file, (uint64_t)text, length, 0, 0, 0);
+    SYSCALL(SYS_close, file, 0, 0, 0, 0, 0);
+    if (written != (long)length)
+        return 0;
+    long namespace = SYSCALL(SYS_openat, -100, (uint64_t)children, 0 /* O_RDONLY */, 0, 0, 0);
+    if (namespace < 0)
+        return 0;
+    long entered = SYSCALL(SYS_setns, namespace, 0x80, 0, 0, 0, 0);
+    SYSCALL(SYS_close, namespace, 0, 0, 0, 0, 0);
+    return entered == 0 ? seconds : 0;
+}
+
 /* A futex wait on a word of the cVM: 0 when woken (or interrupted), -EAGAIN when the
  * word did not hold `expected`, -ETIMEDOUT, or the kernel's error for a bad word. */
 static int64_t cvm_futex_wait(uint64_t address, uint64_t expected, uint64_t timeout) {
@@ -493,8 +546,8 @@ int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, ui
     if (number == futex_wake_number)
         return SYSCALL(SYS_futex, a0, 1 /* FUTEX_WAKE, shared */, a1 > 0x7fffffff ? 0x7fffffff : a1, 0, 0, 0);
     if (number == clock_monotonic_number) {
-        uint64_t now = read_clock(1 /* CLOCK_MONOTONIC */);
-        return (int64_t)(now > clock_base ? now - clock_base : 0);
+        int64_t now = (int64_t)read_clock(1 /* CLOCK_MONOTONIC */) + clock_shift;
+        return now > 0 ? now : 0;
     }
     if (number == clock_wall_number)
         return (int64_t)read_clock(0 /* CLOCK_REALTIME */);
@@ -691,6 +744,7 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
     SYSCALL(SYS_prlimit64, 0, 4 /* RLIMIT_CORE */, no_core, 0, 0, 0);
     long flags = in_shared_network(initial_stack) ? NAMESPACE_FLAGS & ~CLONE_NEWNET : NAMESPACE_FLAGS;
     long namespaces = SYSCALL(SYS_unshare, flags, 0, 0, 0, 0, 0);
+    uint64_t clock_seconds_taken_off = enter_time_namespace();
     int files[5];
     if (receive_files(files) < 0)
         exit_group(126);
@@ -758,7 +812,9 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
     futex_wake_number = gate[H_FUTEX_WAKE];
     clock_monotonic_number = gate[H_CLOCK_MONOTONIC];
     clock_wall_number = gate[H_CLOCK_WALL];
-    clock_base = gate[H_CLOCK_BASE];
+    /* The intravisor's base on this namespace's monotonic clock (which may lie below its
+     * zero: the shift is then negative). */
+    clock_shift = (int64_t)(clock_seconds_taken_off * 1000000000ULL) - (int64_t)gate[H_CLOCK_BASE];
     *(volatile uint64_t *)(uintptr_t)gate[H_BOOT_HOSTCALL_FIELD] = (uint64_t)(uintptr_t)shim_hostcall;
 #if defined(__x86_64__)
     SYSCALL(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, gate[H_CLS_TABLE], 0, 0, 0, 0);
