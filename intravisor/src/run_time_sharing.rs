@@ -6,10 +6,13 @@
 //! region size, run as processes, when there are at least two. Once every member has
 //! started (or could not), and the tenant's delay has passed since the last start, the
 //! pages every live member holds identically at the same offset of its region become
-//! one copy-on-write copy; the report gives each cVM's merged bytes. Then again every
-//! [`ROUND_INTERVAL`] while two members live: members that were late to fill their
-//! tables (64 transcoders on two cores are not all past their set-up half a second
-//! after the last started) and pages that became alike since are merged then.
+//! one copy-on-write copy; the report gives each cVM's merged bytes. Then again while two
+//! members live, [`FIRST_INTERVAL`] later, then twice as long after each round up to
+//! [`LONGEST_INTERVAL`]: members that were late to fill their tables (64 transcoders on
+//! two cores are not all past their set-up half a second after the last started) and
+//! pages that became alike since are merged then. The intervals grow because a round
+//! costs: it compares every member's pages under their locks, and the pages of zeros it
+//! gives back are often written again soon (a page fault each).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -22,8 +25,10 @@ use crate::guest::{Mapping, Protection};
 use crate::platform::{identical_pages, MergeGroup, RegionMerge};
 use policy::PolicySet;
 
-/// How long after a round of merging the next one is.
-const ROUND_INTERVAL: Duration = Duration::from_secs(1);
+/// How long after the first round of merging the second is.
+const FIRST_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest interval between rounds.
+const LONGEST_INTERVAL: Duration = Duration::from_secs(16);
 /// How long the processes of a group get to map what is proposed.
 const APPLY_DEADLINE: Duration = Duration::from_secs(2);
 /// How often the merger looks whether the processes have.
@@ -125,16 +130,18 @@ impl SharingGroups {
     }
 
     /// Merges each group once its members have arrived and its delay has passed, then
-    /// every [`ROUND_INTERVAL`] while two of its members live; returns when no group has
-    /// two live members or `done` is set.
+    /// in rounds further and further apart while two of its members live; returns when
+    /// no group has two live members or `done` is set.
     pub fn run(&self, done: &AtomicBool) {
         for group in &self.groups {
             if !group.merge_when_ready(done) {
                 return;
             }
         }
+        let mut interval = FIRST_INTERVAL;
         loop {
-            let next = Instant::now() + ROUND_INTERVAL;
+            let next = Instant::now() + interval;
+            interval = (interval * 2).min(LONGEST_INTERVAL);
             while Instant::now() < next {
                 if done.load(Ordering::Acquire) {
                     return;

@@ -28,7 +28,8 @@ pub struct Policy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunTimeSharing {
     /// How long after the last of them started their pages are first compared (then
-    /// every second while two run; `run_time_sharing.after_ms`, default 1000).
+    /// in rounds further apart while two run; `run_time_sharing.after_ms`, default
+    /// 1000).
     pub after_milliseconds: u64,
 }
 
