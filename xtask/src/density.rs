@@ -299,8 +299,8 @@ pub fn native_library_path(build: &Path) -> String {
 
 /// The native ffmpeg's arguments for one transcode, each input played `loops` more times.
 pub fn ffmpeg_arguments(yuv: &str, pcm: &str, output: &str, loops: u32) -> Vec<String> {
-    let loops = loops.to_string();
-    let looped: Vec<&str> = if loops == "0" { Vec::new() } else { vec!["-stream_loop", &loops] };
+    let count = loops.to_string();
+    let looped: Vec<&str> = if loops == 0 { Vec::new() } else { vec!["-stream_loop", &count] };
     let mut arguments: Vec<&str> = vec!["-hide_banner", "-loglevel", "error", "-nostdin", "-y"];
     arguments.extend(&looped);
     arguments.extend(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "128x96", "-r", "30", "-i", yuv]);

@@ -147,13 +147,14 @@ fn measure(
     let directory = root().join("target/vm/serial");
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    let tsc_kilohertz = tsc_kilohertz()?;
     let mut logs = Vec::new();
     let mut commands = Vec::new();
     for index in 1..=count {
         let input = ((index - 1) % INPUTS) as usize;
         let log = directory.join(format!("{count}-{index}{}.log", if ksm { "-ksm" } else { "" }));
         let _ = std::fs::remove_file(&log);
-        commands.push(qemu(kernel, &initrds[input], &log, tsc_kilohertz()?));
+        commands.push(qemu(kernel, &initrds[input], &log, tsc_kilohertz));
         logs.push((log, input));
     }
     let mut guest_peak = 0;

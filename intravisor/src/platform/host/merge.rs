@@ -85,7 +85,7 @@ pub struct MergeGroup {
     /// The intravisor's read-write mapping of the whole file.
     view: u64,
     size: u64,
-    /// The pages written (each is, once).
+    /// Which pages have been written (each is, once).
     written: Mutex<Vec<bool>>,
 }
 
@@ -103,7 +103,8 @@ impl MergeGroup {
         let read_only = memory_file::read_only(&file)?;
         let view = memory_file::map_anywhere(&file, size, libc::PROT_READ | libc::PROT_WRITE)?;
         // The view keeps the file; the read-write descriptor is not needed any more.
-        Ok(Arc::new(Self { read_only, view, size, written: Mutex::default() }))
+        let written = Mutex::new(vec![false; (size / PAGE) as usize]);
+        Ok(Arc::new(Self { read_only, view, size, written }))
     }
 
     fn page(&self, page: u64) -> &[u8] {
@@ -120,11 +121,8 @@ impl MergeGroup {
     fn set_page(&self, page: u64, bytes: &[u8]) -> bool {
         assert!((page + 1) * PAGE <= self.size && bytes.len() == PAGE as usize, "a whole page of the file");
         let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
-        if written.get(page as usize) == Some(&true) {
+        if written[page as usize] {
             return self.page(page) == bytes;
-        }
-        if written.len() <= page as usize {
-            written.resize(page as usize + 1, false);
         }
         written[page as usize] = true;
         // SAFETY: the destination lies inside the view (checked above); no member has
