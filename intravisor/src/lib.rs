@@ -41,6 +41,8 @@ pub mod run_time_sharing;
 #[cfg(feature = "std")]
 pub mod runner;
 pub mod sharing;
+#[cfg(feature = "std")]
+pub mod stop;
 pub mod store;
 #[cfg(feature = "std")]
 pub mod tenants;

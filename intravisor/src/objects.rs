@@ -4,7 +4,7 @@
 //! cannot be read is remembered with its error, so only the cVMs that need it are
 //! refused. Its bytes stay in memory only until the last cVM that names it is built. This is where the ORC object store grows in the next issue.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,7 +30,7 @@ pub struct ObjectFile {
     pub size: u64,
     /// SHA-256 of its bytes.
     pub sha256: [u8; 32],
-    bytes: Mutex<Option<Arc<[u8]>>>,
+    bytes: Mutex<Option<Arc<Vec<u8>>>>,
     /// cVMs that name it and are still to be built.
     pending: AtomicUsize,
 }
@@ -40,7 +40,7 @@ impl ObjectFile {
     pub fn read(path: &Path) -> Result<Self, String> {
         let bytes = Self::read_bytes(path)?;
         let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-        let sha256 = Sha256::digest(&bytes).into();
+        let sha256 = Sha256::digest(bytes.as_slice()).into();
         Ok(Self {
             name,
             path: path.to_path_buf(),
@@ -51,20 +51,21 @@ impl ObjectFile {
         })
     }
 
-    fn read_bytes(path: &Path) -> Result<Arc<[u8]>, String> {
+    fn read_bytes(path: &Path) -> Result<Arc<Vec<u8>>, String> {
+        // One copy of the bytes: `Arc<[u8]>` from the `Vec` would copy them again.
         std::fs::read(path)
-            .map(Arc::from)
+            .map(Arc::new)
             .map_err(|error| format!("cannot read `{}`: {error}", path.display()))
     }
 
     /// Its bytes: kept, or read again (and checked against its SHA-256).
-    pub fn bytes(&self) -> Result<Arc<[u8]>, String> {
+    pub fn bytes(&self) -> Result<Arc<Vec<u8>>, String> {
         let mut kept = self.bytes.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(bytes) = &*kept {
             return Ok(Arc::clone(bytes));
         }
         let bytes = Self::read_bytes(&self.path)?;
-        let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+        let sha256: [u8; 32] = Sha256::digest(bytes.as_slice()).into();
         if sha256 != self.sha256 {
             return Err(format!(
                 "`{}` changed since the deployment was read: its SHA-256 is now {}, it was {}",
@@ -85,6 +86,39 @@ impl ObjectFile {
     }
 }
 
+/// Reads and hashes `paths` on as many threads as there are processors (at most one per
+/// file): the files of a deployment are megabytes, and a run waits for them.
+fn read_all(paths: &[&PathBuf]) -> HashMap<PathBuf, Result<Arc<ObjectFile>, String>> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, paths.len().max(1));
+    let next = AtomicUsize::new(0);
+    let read_some = || {
+        let mut read = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(path) = paths.get(index) else { return read };
+            read.push(((*path).clone(), ObjectFile::read(path).map(Arc::new)));
+        }
+    };
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new().name("object-reader".into()).spawn_scoped(scope, read_some).ok()
+            })
+            .collect();
+        let mut files: HashMap<_, _> = read_some().into_iter().collect();
+        for helper in helpers {
+            files.extend(helper.join().unwrap_or_default());
+        }
+        // A helper that failed took its files with it: they are read here.
+        for path in paths {
+            if !files.contains_key(*path) {
+                files.insert((*path).clone(), ObjectFile::read(path).map(Arc::new));
+            }
+        }
+        files
+    })
+}
+
 /// Every object file a deployment names.
 #[derive(Debug, Default)]
 pub struct ObjectFiles {
@@ -95,17 +129,16 @@ impl ObjectFiles {
     /// Reads every program and shared object the deployment names, and counts the cVMs
     /// that name each.
     pub fn load(deployment: &Deployment) -> Self {
-        let mut files = HashMap::new();
+        let mut paths: Vec<&PathBuf> = Vec::new();
+        let mut seen = HashSet::new();
         for cvm in &deployment.cvms {
-            let paths = cvm.objects.iter().filter_map(|object| match object {
+            let named = cvm.objects.iter().filter_map(|object| match object {
                 ObjectRef::Path(path) => Some(path),
                 ObjectRef::Digest(_) => None,
             });
-            for path in core::iter::once(&cvm.runtime).chain(paths) {
-                files.entry(path.clone()).or_insert_with(|| ObjectFile::read(path).map(Arc::new));
-            }
+            paths.extend(core::iter::once(&cvm.runtime).chain(named).filter(|path| seen.insert(*path)));
         }
-        let objects = Self { files };
+        let objects = Self { files: read_all(&paths) };
         for cvm in &deployment.cvms {
             for file in objects.named_by(cvm) {
                 file.pending.fetch_add(1, Ordering::AcqRel);

@@ -16,13 +16,13 @@
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::{CvmConfig, Deployment};
 use crate::guest::{Mapping, Protection};
 use crate::platform::{identical_pages, MergeGroup, RegionMerge};
+use crate::stop::Stop;
 use policy::PolicySet;
 
 /// How long after the first round of merging the second is.
@@ -33,7 +33,8 @@ const LONGEST_INTERVAL: Duration = Duration::from_secs(16);
 const APPLY_DEADLINE: Duration = Duration::from_secs(2);
 /// How often the merger looks whether the processes have.
 const APPLY_POLL: Duration = Duration::from_millis(2);
-/// How often a waiting merger looks whether the deployment ended.
+/// How long a merger waiting for members sleeps before it looks again (the end of the
+/// run and every arrival wake it sooner).
 const WAIT_SLICE: Duration = Duration::from_millis(50);
 /// Page size.
 const PAGE: u64 = 4096;
@@ -132,22 +133,18 @@ impl SharingGroups {
     /// Merges each group once its members have arrived and its delay has passed, then
     /// in rounds further and further apart while two of its members live; returns when
     /// no group has two live members or `done` is set.
-    pub fn run(&self, done: &AtomicBool) {
+    pub fn run(&self, stop: &Stop) {
         for group in &self.groups {
-            if !group.merge_when_ready(done) {
+            if !group.merge_when_ready(stop) {
                 return;
             }
         }
         let mut interval = FIRST_INTERVAL;
-        loop {
-            let next = Instant::now() + interval;
-            interval = (interval * 2).min(LONGEST_INTERVAL);
-            while Instant::now() < next {
-                if done.load(Ordering::Acquire) {
-                    return;
-                }
-                std::thread::sleep(WAIT_SLICE.min(next.saturating_duration_since(Instant::now())));
+        while !self.groups.is_empty() {
+            if stop.sleep(interval) {
+                return;
             }
+            interval = (interval * 2).min(LONGEST_INTERVAL);
             let mut any = false;
             for group in &self.groups {
                 any |= group.merge_live_members();
@@ -157,6 +154,14 @@ impl SharingGroups {
             }
         }
     }
+
+    /// The run is over: wakes the merger if it waits for members.
+    pub fn wake(&self) {
+        for group in &self.groups {
+            let _state = group.state();
+            group.arrived.notify_all();
+        }
+    }
 }
 
 impl Group {
@@ -164,11 +169,11 @@ impl Group {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits for the members and the delay, then merges; false if `done` came first.
-    fn merge_when_ready(&self, done: &AtomicBool) -> bool {
+    /// Waits for the members and the delay, then merges; false if the run ended first.
+    fn merge_when_ready(&self, stop: &Stop) -> bool {
         let mut state = self.state();
         loop {
-            if done.load(Ordering::Acquire) {
+            if stop.is_stopped() {
                 return false;
             }
             let due = state.last_start.map(|start| start + self.after);

@@ -19,7 +19,6 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -37,6 +36,7 @@ use crate::platform::{
 use crate::region::region_alignment;
 use crate::report::{CvmKernelMemory, CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
 use crate::run_time_sharing::SharingGroups;
+use crate::stop::Stop;
 
 /// Stack of the intravisor's side of each cVM thread (hostcall handling).
 const HOST_THREAD_STACK: usize = 1 << 20;
@@ -83,8 +83,8 @@ struct Prepared {
     files: Vec<Arc<ObjectFile>>,
     prepared: crate::lifecycle::Prepared,
     uses: Vec<ObjectUse>,
-    /// Its tenant's limits, for the kernel to hold.
-    limits: policy::Limits,
+    /// Its process (cVM processes only), readied while the cVM is prepared and built.
+    placed: Option<ProcessStart>,
 }
 
 impl Intravisor {
@@ -159,15 +159,18 @@ impl Intravisor {
         {
             log::warn!("isolation.cpu_seconds is not held in the in-process mode: cVMs run without a processor time limit");
         }
+        if self.isolation == Isolation::Process {
+            ProcessStart::prepare_pool();
+        }
         let objects = ObjectFiles::load(deployment);
         let usage = ObjectUsage::default();
         let (baseline_rss, baseline_pss) = kernel_memory().unwrap_or_default();
         let mut reports: Vec<Option<CvmReport>> = vec![None; deployment.cvms.len()];
-        let done = AtomicBool::new(false);
+        let stop = Stop::new();
         let sharing = SharingGroups::plan(deployment, &policies, self.isolation == Isolation::Process);
         let (peak_rss, peak_pss) = std::thread::scope(|scope| {
-            let sampler = scope.spawn(|| sample_peaks(&done, Duration::from_millis(50)));
-            let merger = scope.spawn(|| sharing.run(&done));
+            let sampler = scope.spawn(|| sample_peaks(&stop, Duration::from_millis(50)));
+            let merger = scope.spawn(|| sharing.run(&stop));
             let mut running = Vec::new();
             let mut first = 0;
             while first < deployment.cvms.len() {
@@ -229,7 +232,8 @@ impl Intravisor {
                     refused(&deployment.cvms[index], "the intravisor failed while running it".to_string())
                 }));
             }
-            done.store(true, Ordering::Release);
+            stop.stop();
+            sharing.wake();
             let _ = merger.join();
             sampler.join().unwrap_or_default()
         });
@@ -283,6 +287,15 @@ impl Intravisor {
                 }
             }
         }
+        let limits = policies.policy(&cvm.tenant).map(|policy| policy.limits.clone()).unwrap_or_default();
+        // A cVM process is readied (taken from the pool, put into the cVM's groups, which
+        // the kernel takes milliseconds to make) while the cVM is prepared and built; one
+        // whose cVM is refused from here on is killed.
+        let placed = (self.isolation == Isolation::Process).then(|| {
+            let tenant =
+                TenantLimits { name: &cvm.tenant, cvms: limits.cvms, memory_total: limits.memory_total };
+            ProcessStart::begin(cvm.region_size, tenant)
+        });
         let bytes = file_bytes(&files)?;
         let request = CvmRequest {
             tenant: &cvm.tenant,
@@ -305,8 +318,7 @@ impl Intravisor {
                 bytes: if shared.is_some() { shared_bytes } else { prepared.image_sizes[index] },
             });
         }
-        let limits = policies.policy(&cvm.tenant).map(|policy| policy.limits.clone()).unwrap_or_default();
-        Ok(Prepared { files, prepared, uses, limits })
+        Ok(Prepared { files, prepared, uses, placed })
     }
 
     /// Builds a prepared cVM in its region, runs it, and tears it down. `built` is called
@@ -319,7 +331,7 @@ impl Intravisor {
         member: Option<(&SharingGroups, usize)>,
         built: impl FnOnce(),
     ) -> CvmReport {
-        let Prepared { files, prepared, uses, limits } = ready;
+        let Prepared { files, prepared, uses, placed } = ready;
         let layout = &prepared.layout;
         let cls_bytes = layout.cls_bytes();
         let private_bytes = layout.private_image_bytes() + cls_bytes + crate::region::PAGE_SIZE;
@@ -328,13 +340,6 @@ impl Intravisor {
             Isolation::Process => 0,
             Isolation::InProcess => crate::platform::hostcall_entry_address(),
         };
-        // A cVM process is readied (taken from the pool, put into the cVM's groups) while
-        // the cVM is built.
-        let placed = (self.isolation == Isolation::Process).then(|| {
-            let tenant =
-                TenantLimits { name: &cvm.tenant, cvms: limits.cvms, memory_total: limits.memory_total };
-            ProcessStart::begin(prepared.region.end - prepared.region.start, tenant)
-        });
         let instance = file_bytes(&files).and_then(|bytes| {
             let objects = request_objects(&files, &bytes);
             self.cvms.build(&prepared, &objects, &cvm.name, &cvm.arguments, hostcall_entry)
@@ -516,11 +521,11 @@ impl Drop for Intravisor {
 
 /// The lifecycle's view of a cVM's object files.
 /// The bytes of a cVM's files (kept in memory until it is built).
-fn file_bytes(files: &[Arc<ObjectFile>]) -> Result<Vec<Arc<[u8]>>, String> {
+fn file_bytes(files: &[Arc<ObjectFile>]) -> Result<Vec<Arc<Vec<u8>>>, String> {
     files.iter().map(|file| file.bytes()).collect()
 }
 
-fn request_objects<'a>(files: &'a [Arc<ObjectFile>], bytes: &'a [Arc<[u8]>]) -> Vec<CvmObject<'a>> {
+fn request_objects<'a>(files: &'a [Arc<ObjectFile>], bytes: &'a [Arc<Vec<u8>>]) -> Vec<CvmObject<'a>> {
     files
         .iter()
         .zip(bytes)

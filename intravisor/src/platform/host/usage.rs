@@ -4,8 +4,9 @@
 //! page among those that map it, so the sum counts every page once), sampled while cVMs
 //! run.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use crate::stop::Stop;
 
 /// What the kernel counts of one process's memory, in bytes (`smaps_rollup`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,29 +77,20 @@ pub fn kernel_memory() -> Option<(u64, u64)> {
     process_tree_memory("self")
 }
 
-/// Samples Rss and Pss every `interval` until `done` is set; returns the peaks. A sample
-/// reads every cVM process's `smaps_rollup`: where that takes longer than a twentieth of
-/// `interval` (a thousand cVMs), the samples are spaced so that sampling takes no more
-/// than 5 % of a processor.
-pub fn sample_peaks(done: &AtomicBool, interval: Duration) -> (u64, u64) {
+/// Samples Rss and Pss every `interval` until the run stops; returns the peaks. A sample
+/// reads every cVM process's `smaps_rollup`, which walks its page tables: where that
+/// takes longer than a hundredth of `interval` (a thousand cVMs), the samples are spaced
+/// so that sampling takes no more than 1 % of a processor from the cVMs.
+pub fn sample_peaks(stop: &Stop, interval: Duration) -> (u64, u64) {
     let mut peak = (0, 0);
     loop {
         let started = std::time::Instant::now();
         if let Some((rss, pss)) = kernel_memory() {
             peak = (peak.0.max(rss), peak.1.max(pss));
         }
-        // Until the next sample, look every 10 ms whether the run is over: it ends
-        // when this returns.
-        let next = started + interval.max(started.elapsed() * 20);
-        loop {
-            if done.load(Ordering::Acquire) {
-                return peak;
-            }
-            let now = std::time::Instant::now();
-            if now >= next {
-                break;
-            }
-            std::thread::sleep((next - now).min(Duration::from_millis(10)));
+        let pause = interval.max(started.elapsed() * 100).saturating_sub(started.elapsed());
+        if stop.sleep(pause) {
+            return peak;
         }
     }
 }
@@ -115,19 +107,19 @@ pub fn give_back_free_memory() {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
     use super::sample_peaks;
+    use crate::stop::Stop;
 
     #[test]
     fn the_sampler_ends_with_the_run_not_at_its_next_sample() {
-        let done = AtomicBool::new(false);
+        let stop = Stop::new();
         let started = Instant::now();
         let peaks = std::thread::scope(|scope| {
-            let sampler = scope.spawn(|| sample_peaks(&done, Duration::from_secs(30)));
+            let sampler = scope.spawn(|| sample_peaks(&stop, Duration::from_secs(30)));
             std::thread::sleep(Duration::from_millis(50));
-            done.store(true, Ordering::Release);
+            stop.stop();
             sampler.join().unwrap()
         });
         assert!(started.elapsed() < Duration::from_secs(10), "it waited for its next sample");

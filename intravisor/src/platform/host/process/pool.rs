@@ -109,6 +109,12 @@ impl ProcessStart {
         Self { placement: Some(placement) }
     }
 
+    /// Starts the pool's thread now, if it has not started: the first cVM's process is
+    /// then started while the intravisor reads and loads the objects, not after.
+    pub fn prepare_pool() {
+        pool();
+    }
+
     /// The process and its groups, once placed.
     pub(super) fn wait(mut self) -> Result<(Idle, CvmGroups), String> {
         let placement = self.placement.take().expect("a process start is waited for once");
