@@ -5,7 +5,10 @@
 //! - the argument of a `__cls_get_addr` call (through a constant cast or not),
 //! - the initializer of a global variable or the aliasee of an alias (templates hold
 //!   template addresses by design; the intravisor relocates them per instance),
-//! - a constant that nothing uses any more (left over by the rewrite).
+//! - a constant that nothing uses any more (left over by the rewrite),
+//! - the distance between two of this module's own templates (`sub (ptrtoint @b),
+//!   (ptrtoint @a)`), which the rewrite adds to one template's per-cVM address to find
+//!   the other's: it is the same in every cVM, and no address.
 //!
 //! Anything else is an error, so that a use the pass missed can never run against the
 //! shared template silently.
@@ -14,7 +17,9 @@ use std::collections::HashSet;
 
 use crate::classify::Classification;
 use crate::diagnostics::ClsError;
+use crate::ir::sys::LLVMOpcode;
 use crate::ir::Value;
+use crate::rewrite::is_own_template;
 use crate::runtime_function;
 
 /// Checks the remaining uses of every CLS symbol; problems go to `errors`.
@@ -54,6 +59,8 @@ fn check_users(
         } else if user.is_function() {
             errors
                 .push(ClsError::OutsideBody { function: user.display_name(), global: symbol.display_name() });
+        } else if is_distance_between_own_templates(user) {
+            // The same in the template and in every instance.
         } else if user.is_constant() && !user.is_global_value() {
             if visited.insert((user, symbol)) {
                 check_users(user, symbol, visited, errors);
@@ -62,4 +69,18 @@ fn check_users(
             errors.push(ClsError::UnknownUser { global: symbol.display_name(), user: user.describe() });
         }
     }
+}
+
+/// Whether `value` is `sub (ptrtoint @b), (ptrtoint @a)` for two of this module's own
+/// templates.
+fn is_distance_between_own_templates(value: Value) -> bool {
+    let own_template_address = |operand: Option<Value>| {
+        operand.is_some_and(|operand| {
+            operand.constant_opcode() == Some(LLVMOpcode::LLVMPtrToInt)
+                && operand.operand(0).is_some_and(is_own_template)
+        })
+    };
+    value.constant_opcode() == Some(LLVMOpcode::LLVMSub)
+        && own_template_address(value.operand(0))
+        && own_template_address(value.operand(1))
 }

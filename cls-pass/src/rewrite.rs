@@ -27,6 +27,7 @@ use crate::expand::{Expander, Unexpandable};
 use crate::inline_asm;
 use crate::ir::sys::LLVMOpcode;
 use crate::ir::{Block, Builder, Module, Value};
+use crate::placement;
 use crate::runtime_function::{self, RuntimeFunction};
 
 /// One operand to rewrite: operand `index` of `user` is the constant `constant`.
@@ -147,6 +148,16 @@ impl<'a> Rewriter<'a> {
 
     /// Creates one `__cls_get_addr` call per symbol at the top of the entry block,
     /// after its leading `alloca`s; returns symbol -> per-cVM address.
+    ///
+    /// This module's own templates (defined here, not interposable) share one call: an
+    /// object's templates are one range with one offset to the cVM's instance of it, so
+    /// each lies as far from the first one's per-cVM address as its template lies from
+    /// the first one's template:
+    ///
+    /// ```llvm
+    /// %a.cls = call ptr @__cls_get_addr(ptr @a)
+    /// %b.cls = getelementptr i8, ptr %a.cls, i64 sub (i64 ptrtoint (ptr @b to i64), i64 ptrtoint (ptr @a to i64))
+    /// ```
     fn entry_calls(
         &mut self,
         builder: &mut Builder,
@@ -162,31 +173,60 @@ impl<'a> Rewriter<'a> {
         });
         let Some(anchor) = anchor else { return addresses };
         builder.position_before(anchor, None);
+        let own = symbols.iter().filter(|symbol| is_own_template(**symbol)).count();
+        let mut first_own: Option<(Value, Value)> = None;
         for &symbol in symbols {
-            let argument = self.module.constant_pointer_cast(symbol, runtime.pointer_type);
             let typed = symbol.type_of() != runtime.pointer_type;
             let base_name =
                 if symbol.name().is_empty() { "cls".to_string() } else { format!("{}.cls", symbol.name()) };
-            let call_name = CString::new(if typed { format!("{base_name}.raw") } else { base_name.clone() })
-                .unwrap_or_default();
-            let Some(call) = builder.call(runtime.function_type, runtime.function, &[argument], &call_name)
-            else {
-                continue;
+            let raw_name = if typed { format!("{base_name}.raw") } else { base_name.clone() };
+            let raw = match first_own.filter(|_| is_own_template(symbol)) {
+                Some((first, first_address)) => self.same_offset(builder, first, first_address, symbol),
+                None => {
+                    let argument = self.module.constant_pointer_cast(symbol, runtime.pointer_type);
+                    let call_name = CString::new(raw_name.clone()).unwrap_or_default();
+                    let call = builder.call(runtime.function_type, runtime.function, &[argument], &call_name);
+                    if own >= 2 && is_own_template(symbol) {
+                        first_own = call.map(|call| (symbol, call));
+                    }
+                    call
+                }
             };
+            let Some(raw) = raw else { continue };
+            raw.set_name(&raw_name);
             let address = if typed {
-                let cast = builder.cast(LLVMOpcode::LLVMBitCast, call, symbol.type_of());
+                let cast = builder.cast(LLVMOpcode::LLVMBitCast, raw, symbol.type_of());
                 if let Some(cast) = cast {
                     cast.set_name(&base_name);
                 }
                 cast
             } else {
-                Some(call)
+                Some(raw)
             };
             if let Some(address) = address {
                 addresses.insert(symbol, address);
             }
         }
         addresses
+    }
+
+    /// `symbol`'s per-cVM address (as `i8*`), from `first`'s (`first_address`, the
+    /// result of its call): the same distance apart as their templates.
+    fn same_offset(
+        &self,
+        builder: &mut Builder,
+        first: Value,
+        first_address: Value,
+        symbol: Value,
+    ) -> Option<Value> {
+        let (byte, word) = self.module.byte_and_word_types();
+        let to_word =
+            |builder: &mut Builder, template: Value| builder.cast(LLVMOpcode::LLVMPtrToInt, template, word);
+        let distance = match (to_word(builder, symbol), to_word(builder, first)) {
+            (Some(symbol), Some(first)) => builder.binary(LLVMOpcode::LLVMSub, symbol, first)?,
+            _ => return None,
+        };
+        builder.gep(byte, first_address, &[distance], false)
     }
 
     /// Replaces one operand by its per-cVM equivalent.
@@ -239,4 +279,16 @@ impl<'a> Rewriter<'a> {
             user: site.user.describe(),
         }
     }
+}
+
+/// Whether `symbol` is a template of this module that no other object can interpose:
+/// its per-cVM address is the first such template's plus their distance.
+pub(crate) fn is_own_template(symbol: Value) -> bool {
+    symbol.is_global_variable()
+        && symbol.is_local_definition()
+        && symbol.section().is_some_and(|section| {
+            [placement::DATA_SECTION, placement::BSS_SECTION]
+                .iter()
+                .any(|known| known.to_bytes() == section.as_bytes())
+        })
 }

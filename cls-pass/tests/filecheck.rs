@@ -107,6 +107,7 @@ ir_tests!("ir":
     aggregate_operand,
     intrinsic_arrays,
     run_twice,
+    own_templates_one_call,
     error_foreign_section,
     error_inline_asm_immediate,
     error_thread_local_initializer,
@@ -124,6 +125,7 @@ ir_tests!("ir16":
     opaque_pointers,
     opaque_errors,
     opaque_extern_constant,
+    opaque_own_templates,
 );
 
 #[test]

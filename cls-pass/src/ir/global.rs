@@ -6,7 +6,7 @@
 use std::ffi::CStr;
 
 use super::sys::core as llvm;
-use super::sys::LLVMLinkage;
+use super::sys::{LLVMLinkage, LLVMVisibility};
 use super::Value;
 
 impl Value {
@@ -91,6 +91,26 @@ impl Value {
         // SAFETY: checked above that the value is a `GlobalValue`; LLVM only returns
         // linkages that the `LLVMLinkage` enum lists.
         Some(unsafe { llvm::LLVMGetLinkage(self.raw()) })
+    }
+
+    /// For a global value: whether every reference in this module reaches this
+    /// definition (no other object can interpose one of its own): a defined global with
+    /// internal or private linkage, or hidden or protected visibility.
+    pub(crate) fn is_local_definition(self) -> bool {
+        if self.initializer().is_none() {
+            return false;
+        }
+        let local_linkage = matches!(
+            self.linkage(),
+            Some(LLVMLinkage::LLVMInternalLinkage | LLVMLinkage::LLVMPrivateLinkage)
+        );
+        // SAFETY: a defined global variable (checked above) is a `GlobalValue`.
+        let visibility = unsafe { llvm::LLVMGetVisibility(self.raw()) };
+        local_linkage
+            || matches!(
+                visibility,
+                LLVMVisibility::LLVMHiddenVisibility | LLVMVisibility::LLVMProtectedVisibility
+            )
     }
 
     /// For a global value: sets its linkage. No-op on other values.

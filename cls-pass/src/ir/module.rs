@@ -87,6 +87,17 @@ impl Module {
         unsafe { Type::from_raw(llvm::LLVMPointerType(llvm::LLVMInt8TypeInContext(self.context), 0)) }
     }
 
+    /// `i8` and `i64`.
+    pub(crate) fn byte_and_word_types(&self) -> (Type, Type) {
+        // SAFETY: the module's live context.
+        unsafe {
+            (
+                Type::from_raw(llvm::LLVMInt8TypeInContext(self.context)),
+                Type::from_raw(llvm::LLVMInt64TypeInContext(self.context)),
+            )
+        }
+    }
+
     /// The non-variadic function type `result (parameters...)`.
     pub(crate) fn function_type(&self, result: Type, parameters: &[Type]) -> Type {
         let mut raw_parameters: Vec<_> = parameters.iter().map(|parameter| parameter.raw()).collect();

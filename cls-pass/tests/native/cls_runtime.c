@@ -6,9 +6,11 @@
  * Templates. The CLS sections (".cls.data", ".cls.bss", any ".cls*") are not C
  * identifiers, so the linker defines no __start_/__stop_ symbols for them. Instead, at
  * the first call, the runtime walks every loaded object (dl_iterate_phdr), opens its
- * file (/proc/self/exe for the main program) and reads its section headers: each
- * allocated section whose name starts with ".cls" is one template, at load bias +
- * sh_addr, sh_size bytes long.
+ * file (/proc/self/exe for the main program) and reads its section headers: the span of
+ * an object's allocated sections whose names start with ".cls", from the first one's
+ * start to the last one's end (at load bias + sh_addr), is its one template, as the
+ * intravisor's is: every template address of an object is the same distance from its
+ * per-instance address (the pass counts on it).
  *
  * Instances. CLS_INSTANCES copies of every template are made from the templates as the
  * dynamic loader left them (relocations already applied, pointing at templates).
@@ -100,14 +102,19 @@ static void read_object(const char *path, uintptr_t bias) {
     const Elf64_Shdr *sections = (const Elf64_Shdr *)(file + header->e_shoff);
     const char *names = (const char *)(file + sections[header->e_shstrndx].sh_offset);
     int first = template_count;
+    uintptr_t start = UINTPTR_MAX, end = 0;
     for (int index = 0; index < header->e_shnum; index++) {
         const Elf64_Shdr *section = &sections[index];
         if (!(section->sh_flags & SHF_ALLOC) || section->sh_size == 0) continue;
         if (strncmp(names + section->sh_name, ".cls", 4) != 0) continue;
+        if (bias + section->sh_addr < start) start = bias + section->sh_addr;
+        if (bias + section->sh_addr + section->sh_size > end) end = bias + section->sh_addr + section->sh_size;
+    }
+    if (start < end) {
         if (template_count == CLS_MAX_TEMPLATES) fail("too many templates");
         struct cls_template *template = &templates[template_count++];
-        template->start = bias + section->sh_addr;
-        template->size = section->sh_size;
+        template->start = start;
+        template->size = end - start;
         template->object = strdup(path);
     }
     for (int index = 0; index < header->e_shnum; index++) {

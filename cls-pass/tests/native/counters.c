@@ -87,7 +87,7 @@ void check_instance(int instance, int rounds) {
 }
 
 void check_templates(void) {
-    CHECK(cls_template_count() >= 2);
+    CHECK(cls_template_count() >= 1); /* one per object: the span of its .cls sections */
     CHECK(cls_relocation_count() >= 4);
 }
 
