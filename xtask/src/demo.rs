@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use super::density::{measure, measure_native, write_deployment, Measurement, Objects};
+use super::density::{measure, measure_native, Measurement};
+use super::workload::{write_deployment, Objects, Workload};
 use super::{root, run};
 
 /// Transcoders in the example.
@@ -27,11 +28,12 @@ pub fn run_demo() -> Result<(), String> {
     let orc = run_example(&report, &console)?;
     let summary = read_report(&report)?;
     eprintln!("demo: the same transcodes with private copies of every object, then as native processes...");
-    let private_deployment = write_deployment(&directory, TRANSCODERS, Objects::Private, 0)?;
+    let private_deployment = write_deployment(&directory, TRANSCODERS, Objects::Private, Workload::small(0))?;
     let private = timed_and_sampled(|sampling| measure(&private_deployment, sampling))?;
     let native_build = super::ffmpeg::build_native(false)?;
-    let native =
-        timed_and_sampled(|sampling| measure_native(&native_build, &directory, TRANSCODERS, 0, sampling))?;
+    let native = timed_and_sampled(|sampling| {
+        measure_native(&native_build, &directory, TRANSCODERS, Workload::small(0), sampling)
+    })?;
     let lines = std::fs::read_to_string(&console).map(|text| text.lines().count()).unwrap_or(0);
     println!();
     println!(

@@ -1,7 +1,9 @@
 //! `cargo xtask bench density`: the flagship figure. Memory per cVM and frames per
-//! second per cVM for 1, 4, 8, 32 and 64 transcoding cVMs (`examples/transcode`), with ORC
-//! (ffmpeg, its libraries and musl loaded once and shared) against the same cVMs with
-//! private copies of every object (each cVM its own tenant without a sharing policy).
+//! second per cVM for 1, 4, 8, 32 and 64 transcoding cVMs (`examples/transcode`, 128x96
+//! frames; 1, 8, 32 and 64 at 640x360 and 1280x720; 1, 8 and 64 by the full build of
+//! ffmpeg at 128x96 and 1280x720: `crate::workload`), with ORC (ffmpeg,
+//! its libraries and musl loaded once and shared) against the same cVMs with private
+//! copies of every object (each cVM its own tenant without a sharing policy).
 //!
 //! Each configuration runs the release intravisor three times for the time (the
 //! median run's), and once more for the memory: the kernel's proportional set size of
@@ -26,8 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::ffmpeg::LIBRARIES;
-use super::transcode::INPUTS;
+use super::workload::{native_commands, write_deployment, Objects, Workload};
 use super::{cargo, root, run};
 
 /// The transcode's frames.
@@ -48,30 +49,70 @@ pub struct Measurement {
 
 /// Runs every configuration and prints the tables (after `cargo xtask build`), then
 /// writes them as JSON (`target/density/density.json`) and plots memory and frames per
-/// second per cVM against the number of cVMs (`memory.svg`, `fps.svg` beside it).
+/// second per cVM against the number of cVMs (`memory.svg`, `fps.svg` beside it for
+/// 128x96, `memory-640x360.svg` ... for the larger frames).
 pub fn run_density() -> Result<(), String> {
+    let (directory, native) = start_table()?;
+    let short_runs: usize = SIZES.iter().map(|(_, counts)| counts.len() * 3 * (RUNS + 1)).sum();
+    let progress =
+        progress_bar(short_runs as u64 + super::steady::STEADY_RUNS as u64 + super::vm::VM_ROWS as u64)?;
+    let rows = measure_all(&directory, &native, &progress)?;
+    let steady = super::steady::steady_state(&directory, &native.reduced, &progress)?;
+    let vms = super::vm::measure_vms(&native.reduced, &progress)?;
+    progress.finish_and_clear();
+    write_results(&directory.join("density.json"), &rows, &steady, &super::vm::to_json(&vms))
+}
+
+/// `cargo xtask bench short`: the first table alone (every frame size), written as
+/// `target/density/short.json` with its plots.
+pub fn run_short() -> Result<(), String> {
+    let (directory, native) = start_table()?;
+    let short_runs: usize = SIZES.iter().map(|(_, counts)| counts.len() * 3 * (RUNS + 1)).sum();
+    let progress = progress_bar(short_runs as u64)?;
+    let rows = measure_all(&directory, &native, &progress)?;
+    progress.finish_and_clear();
+    write_results(&directory.join("short.json"), &rows, &[], &[])
+}
+
+/// The native builds of ffmpeg (their build directories).
+struct NativeBuilds {
+    reduced: PathBuf,
+    full: PathBuf,
+}
+
+impl NativeBuilds {
+    fn of(&self, workload: Workload) -> &Path {
+        if workload.full {
+            &self.full
+        } else {
+            &self.reduced
+        }
+    }
+}
+
+/// Builds what the first table runs (the full build of ffmpeg too, for cVMs and
+/// natively: minutes the first time) and prints its head; returns where results go
+/// and the native builds.
+fn start_table() -> Result<(PathBuf, NativeBuilds), String> {
     run(cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"]))?;
     let directory = root().join("target/density");
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    let target = super::examples::CvmTarget::host();
+    let (libc, libos) = (super::libc::build_libc(target)?, super::examples::build_libos(target)?);
+    super::ffmpeg::build_ffmpeg(target, true, &libc, &libos)?;
+    let native = NativeBuilds {
+        reduced: super::ffmpeg::build_native(false)?,
+        full: super::ffmpeg::build_native(true)?,
+    };
     println!(
-        "transcode density: 128x96, 60 frames + 2 s stereo audio per cVM, mpeg4 + ac3, {RUNS} runs each"
+        "transcode density: 60 frames + 2 s stereo audio per cVM, mpeg4 + ac3, at three frame sizes, by the reduced and the full ffmpeg, {RUNS} runs each"
     );
     println!(
-        "| cVMs | objects | Pss per cVM (MiB) | above the idle intravisor, per cVM (MiB) | Pss total (MiB) | fps per cVM | wall (s) |"
+        "| ffmpeg | frames | cVMs | objects | Pss per cVM (MiB) | above the idle intravisor, per cVM (MiB) | Pss total (MiB) | fps per cVM | wall (s) |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    let native = super::ffmpeg::build_native(false)?;
-    let progress = progress_bar(
-        (COUNTS.len() * 3 * (RUNS + 1)) as u64
-            + super::steady::STEADY_RUNS as u64
-            + super::vm::VM_ROWS as u64,
-    )?;
-    let rows = measure_all(&directory, &native, &progress)?;
-    let steady = super::steady::steady_state(&directory, &native, &progress)?;
-    let vms = super::vm::measure_vms(&native, &progress)?;
-    progress.finish_and_clear();
-    write_results(&directory, &rows, &steady, &super::vm::to_json(&vms))
+    println!("|---|---|---|---|---|---|---|---|---|");
+    Ok((directory, native))
 }
 
 /// `cargo xtask bench vm`: the virtual-machine table alone, written as
@@ -98,18 +139,55 @@ fn progress_bar(length: u64) -> Result<indicatif::ProgressBar, String> {
     Ok(progress)
 }
 
-/// The numbers of cVMs (and native processes) of the first table.
+/// The numbers of cVMs (and native processes) of the first table at 128x96.
 const COUNTS: [u32; 5] = [1, 4, 8, 32, 64];
+/// At larger frames, where a run takes seconds.
+const LARGER_COUNTS: [u32; 4] = [1, 8, 32, 64];
+/// With the full build of ffmpeg.
+const FULL_COUNTS: [u32; 3] = [1, 8, 64];
+/// The frame sizes and builds of the first table.
+const SIZES: [(Workload, &[u32]); 5] = [
+    (Workload::small(0), &COUNTS),
+    (Workload::sized(640, 360), &LARGER_COUNTS),
+    (Workload::sized(1280, 720), &LARGER_COUNTS),
+    (Workload::small(0).by_full_build(), &FULL_COUNTS),
+    (Workload::sized(1280, 720).by_full_build(), &FULL_COUNTS),
+];
 
 /// One row of the first table.
 #[derive(Debug, Clone, Copy)]
 struct Row {
+    workload: Workload,
     count: u32,
     kind: Kind,
     median: Measurement,
 }
 
 impl Row {
+    /// Its line of the console table.
+    fn line(&self) -> String {
+        let above = match self.kind {
+            Kind::Native => "-".to_string(),
+            _ => format!(
+                "{:.2}",
+                self.median.peak_pss.saturating_sub(self.median.baseline_pss) as f64
+                    / (1024.0 * 1024.0)
+                    / f64::from(self.count)
+            ),
+        };
+        format!(
+            "| {} | {} | {} | {} | {:.2} | {above} | {:.1} | {:.1} | {:.3} |",
+            self.workload.build(),
+            self.workload.size(),
+            self.count,
+            self.kind.name(),
+            self.mebibytes_per_cvm(),
+            self.median.peak_pss as f64 / (1024.0 * 1024.0),
+            self.fps(),
+            self.median.seconds
+        )
+    }
+
     fn mebibytes_per_cvm(&self) -> f64 {
         self.median.peak_pss as f64 / (1024.0 * 1024.0) / f64::from(self.count)
     }
@@ -119,66 +197,64 @@ impl Row {
     }
 }
 
-/// The first table: 1 to 64 short transcodes.
+/// The first table: 1 to 64 short transcodes at each frame size.
 fn measure_all(
     directory: &Path,
-    native: &Path,
+    native: &NativeBuilds,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
-    for count in COUNTS {
-        for kind in [Kind::Orc, Kind::Private, Kind::Native] {
-            progress.set_message(format!("{count} transcodes, {}", kind.name()));
-            // Timed runs read nothing of the processes (reading a thousand page tables
-            // every few milliseconds would slow what is timed); one more run samples
-            // their Pss every 5 ms for the memory.
-            let mut runs = Vec::with_capacity(RUNS + 1);
-            for sampling in [UNSAMPLED; RUNS].into_iter().chain([SAMPLED]) {
-                runs.push(match kind {
-                    Kind::Orc => measure(&write_deployment(directory, count, Objects::Shared, 0)?, sampling)?,
-                    Kind::Private => {
-                        measure(&write_deployment(directory, count, Objects::Private, 0)?, sampling)?
-                    }
-                    Kind::Native => measure_native(native, directory, count, 0, sampling)?,
-                });
-                progress.inc(1);
+    for (workload, counts) in SIZES {
+        for &count in counts {
+            for kind in [Kind::Orc, Kind::Private, Kind::Native] {
+                progress.set_message(format!(
+                    "{count} transcodes of {} ({} ffmpeg), {}",
+                    workload.size(),
+                    workload.build(),
+                    kind.name()
+                ));
+                let row = measure_row(directory, native.of(workload), workload, count, kind, progress)?;
+                progress.suspend(|| println!("{}", row.line()));
+                rows.push(row);
             }
-            let memory = runs.pop().ok_or("no memory run")?;
-            runs.sort_by(|left, right| left.seconds.total_cmp(&right.seconds));
-            let median = Measurement {
-                peak_pss: memory.peak_pss,
-                baseline_pss: memory.baseline_pss,
-                ..runs[RUNS / 2]
-            };
-            let row = Row { count, kind, median };
-            let above = match kind {
-                Kind::Native => "-".to_string(),
-                _ => format!(
-                    "{:.2}",
-                    row.median.peak_pss.saturating_sub(row.median.baseline_pss) as f64
-                        / (1024.0 * 1024.0)
-                        / f64::from(count)
-                ),
-            };
-            progress.suspend(|| {
-                println!(
-                    "| {count} | {} | {:.2} | {above} | {:.1} | {:.0} | {:.3} |",
-                    kind.name(),
-                    row.mebibytes_per_cvm(),
-                    row.median.peak_pss as f64 / (1024.0 * 1024.0),
-                    row.fps(),
-                    row.median.seconds
-                )
-            });
-            rows.push(row);
         }
     }
     Ok(rows)
 }
 
-/// Writes both tables as JSON and the plots of the first.
-fn write_results(
+/// One row: the median of the timed runs, the memory of one more.
+fn measure_row(
     directory: &Path,
+    native: &Path,
+    workload: Workload,
+    count: u32,
+    kind: Kind,
+    progress: &indicatif::ProgressBar,
+) -> Result<Row, String> {
+    // Timed runs read nothing of the processes (reading a thousand page tables every few
+    // milliseconds would slow what is timed); one more run samples their Pss every 5 ms
+    // for the memory.
+    let mut runs = Vec::with_capacity(RUNS + 1);
+    for sampling in [UNSAMPLED; RUNS].into_iter().chain([SAMPLED]) {
+        runs.push(match kind {
+            Kind::Orc => measure(&write_deployment(directory, count, Objects::Shared, workload)?, sampling)?,
+            Kind::Private => {
+                measure(&write_deployment(directory, count, Objects::Private, workload)?, sampling)?
+            }
+            Kind::Native => measure_native(native, directory, count, workload, sampling)?,
+        });
+        progress.inc(1);
+    }
+    let memory = runs.pop().ok_or("no memory run")?;
+    runs.sort_by(|left, right| left.seconds.total_cmp(&right.seconds));
+    let median =
+        Measurement { peak_pss: memory.peak_pss, baseline_pss: memory.baseline_pss, ..runs[RUNS / 2] };
+    Ok(Row { workload, count, kind, median })
+}
+
+/// Writes the tables as JSON to `file` and the plots of the first beside it.
+fn write_results(
+    file: &Path,
     rows: &[Row],
     steady: &[serde_json::Value],
     vms: &[serde_json::Value],
@@ -187,6 +263,8 @@ fn write_results(
         .iter()
         .map(|row| {
             serde_json::json!({
+                "ffmpeg": row.workload.build(),
+                "frame_size": row.workload.size(),
                 "cvms": row.count,
                 "objects": row.kind.name(),
                 "peak_pss_bytes": row.median.peak_pss,
@@ -198,44 +276,56 @@ fn write_results(
         })
         .collect();
     let json = serde_json::json!({
-        "workload": "128x96, 60 frames + 2 s stereo audio per cVM, mpeg4 + ac3",
+        "workload": "60 frames (128x96, 640x360 or 1280x720) + 2 s stereo audio per cVM, mpeg4 + ac3, by the reduced or the full build of ffmpeg",
         "runs_per_configuration": RUNS,
         "short": table,
         "steady_state": steady,
         "vms": vms,
     });
-    let file = directory.join("density.json");
+    let directory = file.parent().unwrap_or(Path::new("."));
     let text = serde_json::to_string_pretty(&json).map_err(|error| error.to_string())?;
-    std::fs::write(&file, text + "\n")
-        .map_err(|error| format!("cannot write {}: {error}", file.display()))?;
-    let series = |value: fn(&Row) -> f64| -> Vec<super::plots::Series<'static>> {
-        [Kind::Orc, Kind::Private, Kind::Native]
-            .into_iter()
-            .map(|kind| {
-                let points = rows
-                    .iter()
-                    .filter(|row| row.kind == kind)
-                    .map(|row| (f64::from(row.count), value(row)))
-                    .collect();
-                (kind.name(), points)
-            })
-            .collect()
-    };
-    let memory = directory.join("memory.svg");
-    let fps = directory.join("fps.svg");
-    let across = "cVMs (or native processes) at once";
-    let marked = super::plots::Points::Marked;
-    let title = "Pss per transcoder (kernel)";
-    super::plots::line_chart(&memory, title, across, "MiB", &series(Row::mebibytes_per_cvm), marked)?;
-    let title = "frames per second per transcoder";
-    super::plots::line_chart(&fps, title, across, "frames/s", &series(Row::fps), marked)?;
+    std::fs::write(file, text + "\n").map_err(|error| format!("cannot write {}: {error}", file.display()))?;
+    let mut plots = Vec::new();
+    for (workload, _) in SIZES {
+        let series = |value: fn(&Row) -> f64| -> Vec<super::plots::Series<'static>> {
+            [Kind::Orc, Kind::Private, Kind::Native]
+                .into_iter()
+                .map(|kind| {
+                    let points = rows
+                        .iter()
+                        .filter(|row| row.kind == kind && row.workload == workload)
+                        .map(|row| (f64::from(row.count), value(row)))
+                        .collect();
+                    (kind.name(), points)
+                })
+                .collect()
+        };
+        let suffix = if workload == Workload::small(0) {
+            String::new()
+        } else {
+            format!("-{}-{}", workload.build(), workload.size())
+        };
+        let memory = directory.join(format!("memory{suffix}.svg"));
+        let fps = directory.join(format!("fps{suffix}.svg"));
+        let across = "cVMs (or native processes) at once";
+        let marked = super::plots::Points::Marked;
+        let title = format!("Pss per transcoder (kernel), {}, {} ffmpeg", workload.size(), workload.build());
+        super::plots::line_chart(&memory, &title, across, "MiB", &series(Row::mebibytes_per_cvm), marked)?;
+        let title =
+            format!("frames per second per transcoder, {}, {} ffmpeg", workload.size(), workload.build());
+        super::plots::line_chart(&fps, &title, across, "frames/s", &series(Row::fps), marked)?;
+        plots.extend([memory, fps]);
+    }
     println!();
     println!(
-        "results: {}; plots: {}, {}, {}",
+        "results: {}; plots: {}{}",
         file.display(),
-        memory.display(),
-        fps.display(),
-        directory.join("steady-*.svg").display()
+        plots.iter().map(|plot| plot.display().to_string()).collect::<Vec<_>>().join(", "),
+        if steady.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", directory.join("steady-*.svg").display())
+        }
     );
     Ok(())
 }
@@ -261,65 +351,16 @@ impl Kind {
     }
 }
 
-/// The native transcodes: `count` processes of the native build, each input played
-/// `loops` more times.
-pub fn native_commands(
-    build: &Path,
-    directory: &Path,
-    count: u32,
-    loops: u32,
-) -> Result<Vec<Command>, String> {
-    let inputs = root().join("examples/transcode/build");
-    let outputs = directory.join("out");
-    std::fs::create_dir_all(&outputs)
-        .map_err(|error| format!("cannot create {}: {error}", outputs.display()))?;
-    Ok((1..=count)
-        .map(|index| {
-            let input = (index - 1) % INPUTS + 1;
-            let mut command = Command::new(build.join("ffmpeg"));
-            command.env("LD_LIBRARY_PATH", native_library_path(build)).args(ffmpeg_arguments(
-                &inputs.join(format!("in{input}.yuv")).display().to_string(),
-                &inputs.join(format!("in{input}.pcm")).display().to_string(),
-                &outputs.join(format!("native-{count}-{index}.avi")).display().to_string(),
-                loops,
-            ));
-            command
-        })
-        .collect())
-}
-
-/// Where the native build's libraries are, as `LD_LIBRARY_PATH`.
-pub fn native_library_path(build: &Path) -> String {
-    let directories: Vec<String> = LIBRARIES
-        .iter()
-        .map(|library| build.join(library.split(".so").next().unwrap_or(library)).display().to_string())
-        .collect();
-    directories.join(":")
-}
-
-/// The native ffmpeg's arguments for one transcode, each input played `loops` more times.
-pub fn ffmpeg_arguments(yuv: &str, pcm: &str, output: &str, loops: u32) -> Vec<String> {
-    let count = loops.to_string();
-    let looped: Vec<&str> = if loops == 0 { Vec::new() } else { vec!["-stream_loop", &count] };
-    let mut arguments: Vec<&str> = vec!["-hide_banner", "-loglevel", "error", "-nostdin", "-y"];
-    arguments.extend(&looped);
-    arguments.extend(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", "128x96", "-r", "30", "-i", yuv]);
-    arguments.extend(&looped);
-    arguments.extend(["-f", "s16le", "-ar", "48000", "-ac", "2", "-i", pcm]);
-    arguments.extend(["-vf", "hue=s=0", "-c:v", "mpeg4", "-c:a", "ac3", output]);
-    arguments.into_iter().map(str::to_string).collect()
-}
-
-/// Runs `count` short transcodes as native processes at once: the wall time until the
-/// last ends, and the peak of the sum of their Pss.
+/// Runs `count` transcodes as native processes at once: the wall time until the last
+/// ends, and the peak of the sum of their Pss.
 pub fn measure_native(
     build: &Path,
     directory: &Path,
     count: u32,
-    loops: u32,
+    workload: Workload,
     sampling: Option<Duration>,
 ) -> Result<Measurement, String> {
-    let run = sampled(native_commands(build, directory, count, loops)?, sampling)?;
+    let run = sampled(native_commands(build, directory, count, workload)?, sampling)?;
     Ok(Measurement { seconds: run.seconds, peak_pss: run.peak, baseline_pss: 0 })
 }
 
@@ -402,67 +443,6 @@ pub fn sampled_with(
 /// processes), in bytes, or `None` once it is gone.
 fn process_pss(id: u32) -> Option<u64> {
     intravisor::platform::process_tree_memory(&id.to_string()).map(|(_, pss)| pss)
-}
-
-/// What the transcoding cVMs of a deployment share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Objects {
-    /// Each cVM in a tenant of its own: private copies of every object.
-    Private,
-    /// All in one tenant: every object loaded once.
-    Shared,
-    /// All in one tenant whose policy also opts into run-time sharing.
-    SharedAtRunTime { after_milliseconds: u32 },
-}
-
-/// A deployment of `count` transcoders over the example's build, each input played
-/// `loops` more times.
-pub fn write_deployment(
-    directory: &Path,
-    count: u32,
-    objects: Objects,
-    loops: u32,
-) -> Result<PathBuf, String> {
-    let build = root().join("examples/transcode/build");
-    let kind = match objects {
-        Objects::Private => "private",
-        Objects::Shared => "orc",
-        Objects::SharedAtRunTime { .. } => "orc-run-time",
-    };
-    let looped = if loops == 0 { String::new() } else { format!("-stream_loop, \"{loops}\", ") };
-    let object_files: Vec<String> = ["libc.so", "libcvm.so"]
-        .iter()
-        .chain(&LIBRARIES)
-        .map(|object| build.join(object).display().to_string())
-        .collect();
-    let mut text = String::new();
-    if let Objects::SharedAtRunTime { after_milliseconds } = objects {
-        let policy = directory.join("fleet-run-time-sharing.yaml");
-        let policy_text = format!("tenant: fleet\nrun_time_sharing:\n  after_ms: {after_milliseconds}\n");
-        std::fs::write(&policy, policy_text)
-            .map_err(|error| format!("cannot write {}: {error}", policy.display()))?;
-        text.push_str(&format!("tenants:\n  fleet: {}\n", policy.display()));
-    }
-    text.push_str("cVMs:\n");
-    for index in 1..=count {
-        let input = (index - 1) % INPUTS + 1;
-        let tenant = if objects == Objects::Private { format!("tenant{index}") } else { "fleet".to_string() };
-        text.push_str(&format!(
-            "  - name: transcode{index}\n    tenant: {tenant}\n    runtime: {}\n    objects: [{}]\n    \
-             args: [-hide_banner, -loglevel, warning, -nostdin, -y, {looped}-f, rawvideo, -pix_fmt, yuv420p, -s, 128x96, -r, \"30\", -i, in.yuv, {looped}-f, \
-             s16le, -ar, \"48000\", -ac, \"2\", -i, in.pcm, -vf, hue=s=0, -c:v, mpeg4, -c:a, ac3, out.avi]\n    \
-             files:\n      - {{path: {}, as: in.yuv}}\n      - {{path: {}, as: in.pcm}}\n    output: {}\n    \
-             isolation: {{size: 64M}}\n",
-            build.join("ffmpeg").display(),
-            object_files.join(", "),
-            build.join(format!("in{input}.yuv")).display(),
-            build.join(format!("in{input}.pcm")).display(),
-            directory.join("out").join(format!("{kind}-{count}-{index}")).display(),
-        ));
-    }
-    let file = directory.join(format!("{kind}-{count}-{loops}.yaml"));
-    std::fs::write(&file, text).map_err(|error| format!("cannot write {}: {error}", file.display()))?;
-    Ok(file)
 }
 
 /// Runs a deployment once: its wall time, and the kernel's peak Pss of the intravisor

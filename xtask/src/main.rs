@@ -6,6 +6,7 @@
 //! cargo xtask demo    build, then run examples/transcode (8 transcoding cVMs) and sum it up
 //! cargo xtask test    build, then every test, clippy and rustfmt
 //! cargo xtask bench   build, then the benchmarks (`bench density`: the transcode one;
+//!                     `bench short`: its first table alone, every frame size;
 //!                     `bench steady`: its long-transcode table alone;
 //!                     `bench vm`: its virtual-machine table alone;
 //!                     `bench scale`: 1,000 idle cVMs)
@@ -37,6 +38,7 @@ mod sources;
 mod steady;
 mod transcode;
 mod vm;
+mod workload;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -50,6 +52,9 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") if arguments.get(1).is_some_and(|name| name == "density") => {
             build().and_then(|()| density::run_density())
+        }
+        Some("bench") if arguments.get(1).is_some_and(|name| name == "short") => {
+            build().and_then(|()| density::run_short())
         }
         Some("bench") if arguments.get(1).is_some_and(|name| name == "steady") => {
             build().and_then(|()| steady::run_steady())

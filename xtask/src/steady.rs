@@ -22,8 +22,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::census::Census;
-use super::density::{native_commands, sampled, sampled_with, write_deployment, Objects, Sampled, FRAMES};
+use super::density::{sampled, sampled_with, Sampled, FRAMES};
 use super::root;
+use super::workload::{native_commands, write_deployment, Objects, Workload};
 
 /// Loops of each input (30 plays: 1800 frames).
 const STEADY_LOOPS: u32 = 29;
@@ -164,7 +165,7 @@ fn steady_table(
         progress.inc(1);
         let commands = match configuration.objects {
             Some(objects) => {
-                let deployment = write_deployment(directory, count, objects, STEADY_LOOPS)?;
+                let deployment = write_deployment(directory, count, objects, Workload::small(STEADY_LOOPS))?;
                 let mut command = Command::new(root().join("target/release/intravisor"));
                 command.arg("run").arg(deployment);
                 if configuration.in_process {
@@ -175,7 +176,7 @@ fn steady_table(
                 }
                 vec![command]
             }
-            None => native_commands(native, directory, count, STEADY_LOOPS)?,
+            None => native_commands(native, directory, count, Workload::small(STEADY_LOOPS))?,
         };
         let mut census = None;
         let mut take_census = |at: f64, intravisor: u32| {

@@ -39,29 +39,30 @@ pub fn build_for(
     copy(&libc.library, &build.join("libc.so"))?;
     copy(&libos.library, &build.join("libcvm.so"))?;
     for input in 1..=INPUTS {
-        write_if_changed(&build.join(format!("in{input}.yuv")), &video(input))?;
+        write_if_changed(&build.join(format!("in{input}.yuv")), &video(input, WIDTH, HEIGHT))?;
         write_if_changed(&build.join(format!("in{input}.pcm")), &audio(input))?;
     }
     Ok(())
 }
 
 /// Frames of a gradient that moves at a speed set by `input`, with a bright square
-/// crossing it; chroma drifts the other way.
-fn video(input: u32) -> Vec<u8> {
+/// crossing it; chroma drifts the other way. `width` x `height`, [`FRAMES`] frames.
+pub(crate) fn video(input: u32, width: usize, height: usize) -> Vec<u8> {
     let speed = input as usize;
-    let mut bytes = Vec::with_capacity(WIDTH * HEIGHT * 3 / 2 * FRAMES);
+    let top = height * 40 / 96;
+    let mut bytes = Vec::with_capacity(width * height * 3 / 2 * FRAMES);
     for frame in 0..FRAMES {
-        let square = (frame * 2 + speed * 7) % (WIDTH - 16);
-        for row in 0..HEIGHT {
-            for column in 0..WIDTH {
-                let inside = (square..square + 16).contains(&column) && (40..56).contains(&row);
+        let square = (frame * 2 + speed * 7) % (width - 16);
+        for row in 0..height {
+            for column in 0..width {
+                let inside = (square..square + 16).contains(&column) && (top..top + 16).contains(&row);
                 let luma = if inside { 235 } else { 16 + (column * 2 + row + frame * speed) % 200 };
                 bytes.push(luma as u8);
             }
         }
         for plane in 0..2 {
-            for row in 0..HEIGHT / 2 {
-                for column in 0..WIDTH / 2 {
+            for row in 0..height / 2 {
+                for column in 0..width / 2 {
                     let value = if plane == 0 { column + frame * 2 } else { row * 2 + speed * 16 + frame };
                     bytes.push((16 + value % 224) as u8);
                 }
@@ -72,7 +73,7 @@ fn video(input: u32) -> Vec<u8> {
 }
 
 /// A tone at 220 Hz times `input` on the left, a fifth above on the right.
-fn audio(input: u32) -> Vec<u8> {
+pub(crate) fn audio(input: u32) -> Vec<u8> {
     let samples = SAMPLE_RATE * SECONDS;
     let left = 220.0 * f64::from(input);
     let right = left * 1.5;
@@ -89,7 +90,7 @@ fn audio(input: u32) -> Vec<u8> {
 
 /// Writes `bytes` unless the file holds them already (keeps its time for `make`-like
 /// tools and saves rewriting megabytes on every build).
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), String> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(());
     }

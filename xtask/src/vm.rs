@@ -26,9 +26,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::density::{ffmpeg_arguments, native_library_path, sampled_with, Sampled};
+use super::density::{sampled_with, Sampled};
 use super::steady::KsmSettings;
 use super::transcode::INPUTS;
+use super::workload::{ffmpeg_arguments, native_commands, native_library_path, Workload};
 use super::{output, root, run};
 
 /// The guest's memory: the least with which Debian's kernel unpacks the initramfs and
@@ -319,12 +320,12 @@ fn find_kernel(directory: &Path) -> Option<PathBuf> {
 
 /// The md5 of the native build's output for each input.
 fn native_digests(native: &Path) -> Result<Vec<String>, String> {
-    let commands = super::density::native_commands(native, &root().join("target/vm"), INPUTS, 0)?;
-    let outputs = root().join("target/vm/out");
+    let directory = root().join("target/vm");
+    let commands = native_commands(native, &directory, INPUTS, Workload::small(0))?;
     let mut digests = Vec::new();
     for (index, mut command) in commands.into_iter().enumerate() {
         run(&mut command)?;
-        let file = outputs.join(format!("native-{INPUTS}-{}.avi", index + 1));
+        let file = Workload::small(0).native_output(&directory, INPUTS, index as u32 + 1);
         let digest = output(Command::new("md5sum").arg(&file))?;
         digests.push(digest.split_whitespace().next().unwrap_or_default().to_string());
     }
@@ -360,7 +361,7 @@ fn initramfs(native: &Path, input: u32) -> Result<PathBuf, String> {
 
 /// `/init`: the transcode, timed by the guest, then its report and power-off.
 fn init_script() -> String {
-    let arguments = ffmpeg_arguments("in.yuv", "in.pcm", "out.avi", 0).join(" ");
+    let arguments = ffmpeg_arguments("in.yuv", "in.pcm", "out.avi", Workload::small(0)).join(" ");
     format!(
         "#!/bin/busybox sh\n\
          /bin/busybox --install -s /bin\n\
