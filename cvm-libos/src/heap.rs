@@ -1,12 +1,17 @@
 //! The cVM's heap: whole pages over the heap range of the boot block, one bit each.
 //!
-//! Free memory is always zero: the intravisor hands a cVM its region zeroed, the map of
-//! used pages lives apart from them (in the heap's last pages), and pages are zeroed
-//! when they are given back (long runs by the intravisor, which gives their memory back
-//! to the host rather than making it resident with zeros). So an anonymous mapping (`allocate_pages`, the C library's
-//! `mmap`) needs no zeroing, and pages the program never touches stay untouched, not
-//! resident, as with the kernel's anonymous memory. Allocation is first fit from the
-//! lowest page that may be free.
+//! Free memory reads as zero when it is handed out: the intravisor hands a cVM its
+//! region zeroed, the maps of used and of dirty pages live apart from them (in the
+//! heap's last pages), and a page freed with its bytes still in it is *dirty*: zeroed
+//! when it is handed out again. Up to [`DIRTY_LIMIT`] pages stay dirty, resident for the
+//! next allocation; past that, pages are zeroed as they are given back (runs of
+//! [`DISCARD_PAGES`] or more by the intravisor, which gives their memory back to the
+//! host rather than making it resident with zeros). musl's malloc maps and unmaps every
+//! large block (ffmpeg's packets and frames, each frame): without dirty pages, each was
+//! a hostcall to give the pages back and a page fault for each page when the next frame
+//! took them again (where glibc's malloc keeps such blocks in its heap). Pages the
+//! program never touches stay untouched, not resident, as with the kernel's anonymous
+//! memory. Allocation is first fit from the lowest page that may be free.
 //!
 //! `cvm_malloc` blocks (`allocate`) are whole pages too, with a 16-byte header holding
 //! their size, so that `cvm_free` needs only the pointer, as C's `free` does; the C
@@ -23,6 +28,9 @@ const PAGE: usize = 4096;
 const HEADER: usize = 16;
 /// Released runs at least this long (64 KiB) are given back to the host, not zeroed.
 const DISCARD_PAGES: usize = 16;
+/// At most this many free pages (4 MiB) keep their old bytes until they are handed out
+/// again.
+const DIRTY_LIMIT: usize = 1024;
 
 /// The heap: its pages and the map of the used ones.
 #[derive(Debug)]
@@ -31,30 +39,48 @@ struct Heap {
     base: usize,
     /// How many pages there are to hand out.
     pages: usize,
-    /// The address of the map: one bit per page, set when used.
+    /// The address of the map: one bit per page, set when used; then as many words of
+    /// the map of dirty pages: one bit per free page that is not zero.
     map: usize,
     /// No page below this one is free.
     lowest_free: usize,
+    /// How many free pages are dirty.
+    dirty: usize,
 }
 
 #[link_section = ".cls.data"]
-static HEAP: Mutex<Heap> = Mutex::new(Heap { base: 0, pages: 0, map: 0, lowest_free: 0 });
+static HEAP: Mutex<Heap> = Mutex::new(Heap { base: 0, pages: 0, map: 0, lowest_free: 0, dirty: 0 });
 
 impl Heap {
-    /// The map of used pages.
-    fn map(&mut self) -> &mut [u64] {
+    /// The maps of used pages and of dirty ones.
+    fn maps(&mut self) -> (&mut [u64], &mut [u64]) {
         if self.map == 0 {
-            return &mut [];
+            return (&mut [], &mut []);
         }
-        // SAFETY: `init` reserved `pages.div_ceil(64)` words at `map`, in the heap's own
-        // last pages, which nothing else uses; `&mut self` is the only way to them.
-        unsafe { core::slice::from_raw_parts_mut(self.map as *mut u64, self.pages.div_ceil(64)) }
+        let words = self.pages.div_ceil(64);
+        // SAFETY: `init` reserved `2 * pages.div_ceil(64)` words at `map`, in the heap's
+        // own last pages, which nothing else uses; `&mut self` is the only way to them.
+        let both = unsafe { core::slice::from_raw_parts_mut(self.map as *mut u64, 2 * words) };
+        both.split_at_mut(words)
     }
 
+    /// Hands out `count` free pages, zeroing those that are dirty.
     fn allocate(&mut self, count: usize) -> Option<usize> {
-        let (pages, lowest_free) = (self.pages, self.lowest_free);
-        let start = first_free(self.map(), pages, count, lowest_free)?;
-        mark(self.map(), start, count, true);
+        let (pages, lowest_free, base) = (self.pages, self.lowest_free, self.base);
+        let (used, dirty) = self.maps();
+        let start = first_free(used, pages, count, lowest_free)?;
+        mark(used, start, count, true);
+        let mut cleaned = 0;
+        for page in start..start + count {
+            if dirty[page / 64] & (1 << (page % 64)) != 0 {
+                dirty[page / 64] &= !(1 << (page % 64));
+                // SAFETY: the page lies in the heap and was free; it is now this
+                // allocation's, and it is zeroed before it is handed out.
+                unsafe { core::ptr::write_bytes((base + page * PAGE) as *mut u8, 0, PAGE) };
+                cleaned += 1;
+            }
+        }
+        self.dirty -= cleaned;
         if start == self.lowest_free {
             self.lowest_free = start + count;
         }
@@ -68,19 +94,38 @@ impl Heap {
         start.checked_add(count).filter(|&end| end <= self.pages).map(|_| start)
     }
 
-    /// Marks released pages (already zero) free.
-    fn mark_free(&mut self, start: usize, count: usize) {
-        mark(self.map(), start, count, false);
+    /// Marks released pages free, `dirty` if their bytes are still in them.
+    fn mark_free(&mut self, start: usize, count: usize, dirty: bool) {
+        let (used, dirty_map) = self.maps();
+        mark(used, start, count, false);
+        if dirty {
+            mark(dirty_map, start, count, true);
+            self.dirty += count;
+        }
         self.lowest_free = self.lowest_free.min(start);
+    }
+
+    /// Whether `count` more pages may stay dirty.
+    fn may_keep_dirty(&self, count: usize) -> bool {
+        self.dirty + count <= DIRTY_LIMIT
     }
 }
 
-/// Gives back `count` pages at `address` that the heap handed out: they are made zero
-/// (this module's invariant) before they are marked free, outside the heap's lock. A
-/// run of [`DISCARD_PAGES`] or more goes back to the intravisor (`discard_pages`), which
-/// gives the memory back to the host; shorter runs, or where that fails, are zeroed here.
+/// Gives back `count` pages at `address` that the heap handed out: they stay dirty while
+/// fewer than [`DIRTY_LIMIT`] are, else they are made zero before they are marked free,
+/// outside the heap's lock. A run of [`DISCARD_PAGES`] or more goes back to the
+/// intravisor (`discard_pages`), which gives the memory back to the host; shorter runs,
+/// or where that fails, are zeroed here.
 fn give_back(address: usize, count: usize) {
-    let Some(start) = local(&HEAP).lock().pages_of(address, count) else { return };
+    let start = {
+        let mut heap = local(&HEAP).lock();
+        let Some(start) = heap.pages_of(address, count) else { return };
+        if heap.may_keep_dirty(count) {
+            heap.mark_free(start, count, true);
+            return;
+        }
+        start
+    };
     let discarded = count >= DISCARD_PAGES
         && crate::hostcall::call(Hostcall::DiscardPages, [address as u64, (count * PAGE) as u64, 0, 0, 0])
             .is_ok();
@@ -89,7 +134,7 @@ fn give_back(address: usize, count: usize) {
         // gave them back, so they are ours to zero.
         unsafe { core::ptr::write_bytes(address as *mut u8, 0, count * PAGE) };
     }
-    local(&HEAP).lock().mark_free(start, count);
+    local(&HEAP).lock().mark_free(start, count, false);
 }
 
 /// The first run of `count` free pages at or above `from`, among `pages`.
@@ -137,12 +182,17 @@ pub(crate) unsafe fn init(base: *mut u8, size: usize) {
     let start = (base as usize).next_multiple_of(PAGE);
     let end = (base as usize + size) & !(PAGE - 1);
     let total = end.saturating_sub(start) / PAGE;
-    // The map covers every page; it takes the last pages.
-    let map_pages = (total.div_ceil(64) * 8).div_ceil(PAGE);
+    // The two maps cover every page; they take the last pages.
+    let map_pages = (2 * total.div_ceil(64) * 8).div_ceil(PAGE);
     let pages = total.saturating_sub(map_pages);
     let mut heap = local(&HEAP).lock();
-    *heap =
-        Heap { base: start, pages, map: if pages == 0 { 0 } else { start + pages * PAGE }, lowest_free: 0 };
+    *heap = Heap {
+        base: start,
+        pages,
+        map: if pages == 0 { 0 } else { start + pages * PAGE },
+        lowest_free: 0,
+        dirty: 0,
+    };
 }
 
 /// Allocates `size` bytes aligned to 16, or returns null.
@@ -196,7 +246,36 @@ pub(crate) unsafe fn release_pages(pointer: *mut u8, length: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::{first_free, mark};
+    use super::{first_free, mark, Heap, DIRTY_LIMIT, PAGE};
+
+    /// A heap of `pages` pages over `memory`, its maps in the last page.
+    fn heap_over(memory: &mut [u8], pages: usize) -> Heap {
+        let base = (memory.as_mut_ptr() as usize).next_multiple_of(PAGE);
+        Heap { base, pages, map: base + pages * PAGE, lowest_free: 0, dirty: 0 }
+    }
+
+    #[test]
+    fn dirty_pages_are_zero_when_handed_out_again_and_counted_until_then() {
+        let mut memory = [0u8; 12 * PAGE];
+        let mut heap = heap_over(&mut memory, 8);
+        let block = heap.allocate(4).expect("room for four pages");
+        // SAFETY: the four pages lie in `memory`, handed out by the heap.
+        unsafe { core::ptr::write_bytes(block as *mut u8, 0xa5, 4 * PAGE) };
+        let start = heap.pages_of(block, 4).expect("the block is the heap's");
+        assert!(heap.may_keep_dirty(4));
+        heap.mark_free(start, 4, true);
+        assert_eq!(heap.dirty, 4);
+        let again = heap.allocate(2).expect("the freed pages");
+        assert_eq!(again, block, "first fit takes the dirty pages again");
+        // SAFETY: as above.
+        let bytes = unsafe { core::slice::from_raw_parts(again as *const u8, 2 * PAGE) };
+        assert!(bytes.iter().all(|&byte| byte == 0), "handed out zeroed");
+        assert_eq!(heap.dirty, 2, "the two pages not handed out stay dirty");
+        // SAFETY: as above: the third page is free and still dirty.
+        let left = unsafe { core::slice::from_raw_parts((block + 2 * PAGE) as *const u8, PAGE) };
+        assert!(left.iter().all(|&byte| byte == 0xa5), "dirty pages keep their bytes until handed out");
+        assert!(!heap.may_keep_dirty(DIRTY_LIMIT - 1), "no more than the limit stay dirty");
+    }
 
     #[test]
     fn first_fit_finds_the_lowest_run_and_skips_used_pages() {
