@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// `"0RCGATE1"`, the first word.
 const MAGIC: u64 = 0x3145_5441_4743_5230;
 /// The layout's version, checked by the process.
-const VERSION: u64 = 3;
+const VERSION: u64 = 4;
 
 /// Header words.
 pub(super) mod header {
@@ -47,6 +47,8 @@ pub(super) mod header {
     pub(in super::super) const CLOCK_MONOTONIC: usize = 23;
     pub(in super::super) const CLOCK_WALL: usize = 24;
     pub(in super::super) const CLOCK_BASE: usize = 25;
+    /// Why the process has no time namespace of its own (an errno), or 0.
+    pub(in super::super) const TIME_NAMESPACE: usize = 26;
 }
 
 /// Gate states (the low half of the `STATE` word): the intravisor hands a gate over

@@ -308,16 +308,23 @@ fn setup_failure(gate: &Gate) -> Option<String> {
     Some(format!("its process failed {stage}: {error}"))
 }
 
-/// Logs once what the kernel did not allow: namespaces, Landlock.
+/// Logs once what the kernel did not allow: namespaces, the time namespace, Landlock.
 fn note_weaker_sandbox(gate: &Gate) {
     static NOTED: AtomicBool = AtomicBool::new(false);
     let namespaces = gate.get(header::NAMESPACES);
+    let time_namespace = gate.get(header::TIME_NAMESPACE);
     let landlock = gate.get(header::LANDLOCK) as i64;
-    if (namespaces != 0 || landlock <= 0) && !NOTED.swap(true, Ordering::Relaxed) {
+    if (namespaces != 0 || time_namespace != 0 || landlock <= 0) && !NOTED.swap(true, Ordering::Relaxed) {
         if namespaces != 0 {
             log::warn!(
                 "cVM processes run without new namespaces: {}",
                 std::io::Error::from_raw_os_error(namespaces as i32)
+            );
+        }
+        if time_namespace != 0 {
+            log::warn!(
+                "cVM processes run without a time namespace of their own (a cVM reads how long the host has been up, not its own process): {}",
+                std::io::Error::from_raw_os_error(time_namespace as i32)
             );
         }
         if landlock <= 0 {

@@ -41,7 +41,7 @@
 #include <stdint.h>
 
 #define GATE_MAGIC 0x3145544147435230ULL /* "0RCGATE1" */
-#define GATE_VERSION 3
+#define GATE_VERSION 4
 
 /* Header words. */
 enum {
@@ -49,7 +49,7 @@ enum {
     H_ARGUMENT, H_CLS_TABLE, H_BOOT_HOSTCALL_FIELD, H_MAPPING_COUNT, H_FILTER_LENGTH,
     H_LANDLOCK, H_FAULT_SIGNAL, H_FAULT_CODE, H_FAULT_ADDRESS, H_FAULT_PC, H_FAULT_SYSCALL,
     H_NAMESPACES, H_FUTEX_WAIT, H_FUTEX_WAKE, H_CPU_SECONDS, H_NAMESPACE_FLAGS,
-    H_CLOCK_MONOTONIC, H_CLOCK_WALL, H_CLOCK_BASE,
+    H_CLOCK_MONOTONIC, H_CLOCK_WALL, H_CLOCK_BASE, H_TIME_NAMESPACE,
 };
 /* Gate states: the intravisor hands the process a gate that says GO (its groups are in
  * place); the process says FAILED if it cannot set up. */
@@ -461,9 +461,18 @@ static uint64_t read_clock(uint64_t clock) {
  * its filter allows learns how long ago its process started, not the host's uptime.
  * Returns the seconds taken off (0 where the kernel does not allow it: the clock is
  * then the host's). */
+/* Why the process has no time namespace of its own (a negative errno), or 0. */
+static long time_namespace_error;
+
+static uint64_t no_time_namespace(long error) {
+    time_namespace_error = error;
+    return 0;
+}
+
 static uint64_t enter_time_namespace(void) {
-    if (SYSCALL(SYS_unshare, 0x80 /* CLONE_NEWTIME */, 0, 0, 0, 0, 0) < 0)
-        return 0;
+    long unshared = SYSCALL(SYS_unshare, 0x80 /* CLONE_NEWTIME */, 0, 0, 0, 0, 0);
+    if (unshared < 0)
+        return no_time_namespace(unshared);
     uint64_t seconds = read_clock(1 /* CLOCK_MONOTONIC */) / 1000000000ULL;
     uint64_t boot_seconds = read_clock(7 /* CLOCK_BOOTTIME */) / 1000000000ULL;
     /* "1 -S 0\n7 -B 0\n": the offsets of CLOCK_MONOTONIC and CLOCK_BOOTTIME. */
@@ -491,17 +500,19 @@ static uint64_t enter_time_namespace(void) {
     static const char children[] = "/proc/self/ns/time_for_children";
     long file = SYSCALL(SYS_openat, -100 /* AT_FDCWD */, (uint64_t)offsets, 1 /* O_WRONLY */, 0, 0, 0);
     if (file < 0)
-        return 0;
+        return no_time_namespace(file);
     long written = SYSCALL(SYS_write, file, (uint64_t)text, length, 0, 0, 0);
     SYSCALL(SYS_close, file, 0, 0, 0, 0, 0);
     if (written != (long)length)
-        return 0;
+        return no_time_namespace(written < 0 ? written : -5 /* EIO */);
     long namespace = SYSCALL(SYS_openat, -100, (uint64_t)children, 0 /* O_RDONLY */, 0, 0, 0);
     if (namespace < 0)
-        return 0;
+        return no_time_namespace(namespace);
     long entered = SYSCALL(SYS_setns, namespace, 0x80, 0, 0, 0, 0);
     SYSCALL(SYS_close, namespace, 0, 0, 0, 0, 0);
-    return entered == 0 ? seconds : 0;
+    if (entered < 0)
+        return no_time_namespace(entered);
+    return seconds;
 }
 
 /* A futex wait on a word of the cVM: 0 when woken (or interrupted), -EAGAIN when the
@@ -746,6 +757,7 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
     if (gate[H_MAGIC] != GATE_MAGIC || gate[H_VERSION] != GATE_VERSION || gate[H_NAMESPACE_FLAGS] != NAMESPACE_FLAGS)
         fail(STAGE_LAYOUT, -22);
     gate[H_NAMESPACES] = namespaces < 0 ? (uint64_t)-namespaces : 0;
+    gate[H_TIME_NAMESPACE] = (uint64_t)-time_namespace_error;
     if (gate[H_CPU_SECONDS]) {
         /* SIGXCPU at the limit ends the process (no handler); the hard limit a second
          * later kills it whatever it does. */
