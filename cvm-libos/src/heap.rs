@@ -28,9 +28,9 @@ const PAGE: usize = 4096;
 const HEADER: usize = 16;
 /// Released runs at least this long (64 KiB) are given back to the host, not zeroed.
 const DISCARD_PAGES: usize = 16;
-/// At most this many free pages (4 MiB) keep their old bytes until they are handed out
+/// At most this many free pages (2 MiB) keep their old bytes until they are handed out
 /// again.
-const DIRTY_LIMIT: usize = 1024;
+const DIRTY_LIMIT: usize = 512;
 
 /// The heap: its pages and the map of the used ones.
 #[derive(Debug)]
