@@ -14,8 +14,10 @@
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Range;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use loader::ObjectInput;
 use policy::{Domain, PolicySet, Usage};
@@ -115,7 +117,17 @@ pub struct Cvms<A> {
     code_model: CodeModel,
     /// Per tenant: cVMs prepared and not yet torn down, and the bytes of their regions.
     tenants: Mutex<BTreeMap<String, (u64, u64)>>,
+    /// The last plan made, and the objects it was made of: a fleet of cVMs of the same
+    /// objects is planned once (symbol resolution over every object is most of what
+    /// preparing a cVM costs). Kept until [`Cvms::forget_plan`].
+    last_plan: Mutex<Option<(Vec<PlanKey>, Arc<loader::LoadPlan>)>>,
+    /// Plans made (not taken from `last_plan`).
+    plans_made: AtomicU64,
 }
+
+/// What a plan is made of, per object: its name, where its bytes are, how many there
+/// are, and their SHA-256.
+type PlanKey = (String, usize, usize, [u8; 32]);
 
 impl<A: RegionMemory> Cvms<A> {
     /// cVMs in `arena`, which spans `range`: regions are carved below `shared_start`,
@@ -143,7 +155,47 @@ impl<A: RegionMemory> Cvms<A> {
             slots,
             code_model,
             tenants: Mutex::new(BTreeMap::new()),
+            last_plan: Mutex::new(None),
+            plans_made: AtomicU64::new(0),
         }
+    }
+
+    /// How many plans were made (for tests: once per run of cVMs of the same objects).
+    pub fn plans_made(&self) -> u64 {
+        self.plans_made.load(Ordering::Relaxed)
+    }
+
+    /// Drops the plan kept for the next cVM of the same objects (its memory counts
+    /// against the intravisor while cVMs run).
+    pub fn forget_plan(&self) {
+        *self.last_plan.lock() = None;
+    }
+
+    /// The plan of `program` and `libraries`: the last one if it was made of the same
+    /// objects (the same names, bytes at the same place, the same SHA-256), else a new
+    /// one, kept in its place.
+    fn plan(
+        &self,
+        program: &CvmObject<'_>,
+        libraries: &[CvmObject<'_>],
+    ) -> Result<Arc<loader::LoadPlan>, loader::LoadError> {
+        let key: Vec<PlanKey> = core::iter::once(program)
+            .chain(libraries)
+            .map(|object| {
+                (object.name.to_string(), object.bytes.as_ptr() as usize, object.bytes.len(), object.sha256)
+            })
+            .collect();
+        if let Some((known, plan)) = &*self.last_plan.lock() {
+            if *known == key {
+                return Ok(Arc::clone(plan));
+            }
+        }
+        let inputs: Vec<ObjectInput<'_>> =
+            libraries.iter().map(|object| ObjectInput { name: object.name, bytes: object.bytes }).collect();
+        let plan = Arc::new(loader::plan(ObjectInput { name: program.name, bytes: program.bytes }, &inputs)?);
+        self.plans_made.fetch_add(1, Ordering::Relaxed);
+        *self.last_plan.lock() = Some((key, Arc::clone(&plan)));
+        Ok(plan)
     }
 
     /// The arena.
@@ -162,9 +214,8 @@ impl<A: RegionMemory> Cvms<A> {
     pub fn prepare(&self, request: &CvmRequest<'_>, policies: &PolicySet) -> Result<Prepared, String> {
         let refusal = |refusal: policy::Refusal| format!("refused by a sharing policy: {refusal}");
         let (program, libraries) = request.objects.split_first().ok_or("it names no program")?;
-        let inputs: Vec<ObjectInput<'_>> =
-            libraries.iter().map(|object| ObjectInput { name: object.name, bytes: object.bytes }).collect();
-        let plan = loader::plan(ObjectInput { name: program.name, bytes: program.bytes }, &inputs)
+        let plan = self
+            .plan(program, libraries)
             .map_err(|error| format!("the loader refused its objects: {error}"))?;
         if self.code_model == CodeModel::Plain {
             crate::instance::refuse_purecap(&plan)?;

@@ -194,6 +194,7 @@ impl Intravisor {
                         }
                     }
                 }
+                self.cvms.forget_plan();
                 for (index, ready) in prepared {
                     let cvm = &deployment.cvms[index];
                     let (done_sender, finished) = mpsc::channel();
@@ -508,6 +509,11 @@ impl Intravisor {
     /// Shared objects loaded now (for tests: zero once every cVM is torn down).
     pub fn shared_objects_loaded(&self) -> usize {
         self.cvms.shared_objects_loaded()
+    }
+
+    /// Plans made so far (for tests: cVMs of the same objects in one batch share one).
+    pub fn plans_made(&self) -> u64 {
+        self.cvms.plans_made()
     }
 }
 
