@@ -180,13 +180,14 @@ impl<'a> Rewriter<'a> {
             let base_name =
                 if symbol.name().is_empty() { "cls".to_string() } else { format!("{}.cls", symbol.name()) };
             let raw_name = if typed { format!("{base_name}.raw") } else { base_name.clone() };
-            let raw = match first_own.filter(|_| is_own_template(symbol)) {
+            let own_symbol = is_own_template(symbol);
+            let raw = match first_own.filter(|_| own_symbol) {
                 Some((first, first_address)) => self.same_offset(builder, first, first_address, symbol),
                 None => {
                     let argument = self.module.constant_pointer_cast(symbol, runtime.pointer_type);
                     let call_name = CString::new(raw_name.clone()).unwrap_or_default();
                     let call = builder.call(runtime.function_type, runtime.function, &[argument], &call_name);
-                    if own >= 2 && is_own_template(symbol) {
+                    if own >= 2 && own_symbol {
                         first_own = call.map(|call| (symbol, call));
                     }
                     call

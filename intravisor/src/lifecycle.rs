@@ -208,11 +208,10 @@ impl<A: RegionMemory> Cvms<A> {
         self.store.loaded_count()
     }
 
-    /// Plans a cVM, checks it against `policies`, acquires its shared objects, carves
-    /// and lays out its region. On refusal (the reason in words) nothing of it stays
-    /// mapped.
-    pub fn prepare(&self, request: &CvmRequest<'_>, policies: &PolicySet) -> Result<Prepared, String> {
-        let refusal = |refusal: policy::Refusal| format!("refused by a sharing policy: {refusal}");
+    /// The plan of a cVM's objects, or why the loader refuses them (kept for the next cVM
+    /// of the same objects, so a caller may check a cVM's objects before it prepares it,
+    /// at no extra cost).
+    pub fn checked_plan(&self, request: &CvmRequest<'_>) -> Result<Arc<loader::LoadPlan>, String> {
         let (program, libraries) = request.objects.split_first().ok_or("it names no program")?;
         let plan = self
             .plan(program, libraries)
@@ -220,6 +219,15 @@ impl<A: RegionMemory> Cvms<A> {
         if self.code_model == CodeModel::Plain {
             crate::instance::refuse_purecap(&plan)?;
         }
+        Ok(plan)
+    }
+
+    /// Plans a cVM, checks it against `policies`, acquires its shared objects, carves
+    /// and lays out its region. On refusal (the reason in words) nothing of it stays
+    /// mapped.
+    pub fn prepare(&self, request: &CvmRequest<'_>, policies: &PolicySet) -> Result<Prepared, String> {
+        let refusal = |refusal: policy::Refusal| format!("refused by a sharing policy: {refusal}");
+        let plan = self.checked_plan(request)?;
         let files = plan
             .objects
             .iter()

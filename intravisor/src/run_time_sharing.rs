@@ -132,7 +132,7 @@ impl SharingGroups {
 
     /// Merges each group once its members have arrived and its delay has passed, then
     /// in rounds further and further apart while two of its members live; returns when
-    /// no group has two live members or `done` is set.
+    /// no group has two live members or the run stops.
     pub fn run(&self, stop: &Stop) {
         for group in &self.groups {
             if !group.merge_when_ready(stop) {

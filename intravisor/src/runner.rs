@@ -288,15 +288,6 @@ impl Intravisor {
                 }
             }
         }
-        let limits = policies.policy(&cvm.tenant).map(|policy| policy.limits.clone()).unwrap_or_default();
-        // A cVM process is readied (taken from the pool, put into the cVM's groups, which
-        // the kernel takes milliseconds to make) while the cVM is prepared and built; one
-        // whose cVM is refused from here on is killed.
-        let placed = (self.isolation == Isolation::Process).then(|| {
-            let tenant =
-                TenantLimits { name: &cvm.tenant, cvms: limits.cvms, memory_total: limits.memory_total };
-            ProcessStart::begin(cvm.region_size, tenant)
-        });
         let bytes = file_bytes(&files)?;
         let request = CvmRequest {
             tenant: &cvm.tenant,
@@ -305,6 +296,17 @@ impl Intravisor {
             stack_size: cvm.stack_size,
             publishers,
         };
+        // Objects the loader refuses are refused before a process is started for them.
+        self.cvms.checked_plan(&request)?;
+        let limits = policies.policy(&cvm.tenant).map(|policy| policy.limits.clone()).unwrap_or_default();
+        // A cVM process is readied (taken from the pool, put into the cVM's groups, which
+        // the kernel takes milliseconds to make) while the cVM is prepared and built; one
+        // whose cVM is refused from here on (by a policy, a limit, its layout) is killed.
+        let placed = (self.isolation == Isolation::Process).then(|| {
+            let tenant =
+                TenantLimits { name: &cvm.tenant, cvms: limits.cvms, memory_total: limits.memory_total };
+            ProcessStart::begin(cvm.region_size, tenant)
+        });
         let prepared = self.cvms.prepare(&request, policies)?;
         let mut uses = Vec::with_capacity(prepared.files.len());
         for ((index, (loaded, shared)), owner) in prepared.object_uses().enumerate().zip(&prepared.owners) {

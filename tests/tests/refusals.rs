@@ -71,3 +71,39 @@ fn an_invalid_deployment_runs_nothing_and_says_where() {
     assert!(run.stderr.contains("unknown field `colour`"), "{}", run.stderr);
     assert!(run.stderr.contains("line 5"), "the error has a line number: {}", run.stderr);
 }
+
+#[test]
+fn cvms_whose_objects_the_loader_refuses_cost_no_process() {
+    use intravisor::cvm::OutputSink;
+    use intravisor::platform::ProcessStart;
+    use intravisor::report::Status;
+    use intravisor::runner::Intravisor;
+
+    tests::build_examples();
+    let directory = scratch("refused-objects");
+    // A hostile tenant's "library": bytes that are no ELF object, named by many cVMs.
+    std::fs::write(directory.join("libhostile.so"), [0xbe_u8; 5000]).unwrap();
+    let hello = root().join("examples/hello/build/hello");
+    let libcvm = root().join("examples/hello/build/libcvm.so");
+    let mut text = String::from("cVMs:\n");
+    for index in 0..30 {
+        text.push_str(&format!(
+            "  - name: refused{index}\n    runtime: {}\n    objects: [libhostile.so, {}]\n    isolation: {{ size: 8M }}\n",
+            hello.display(),
+            libcvm.display()
+        ));
+    }
+    let file = directory.join("deploy.yaml");
+    std::fs::write(&file, text).unwrap();
+    let deployment = intravisor::config::load(&file).expect("the deployment itself is valid");
+    let intravisor =
+        Intravisor::for_deployment(&deployment, OutputSink::new(Box::new(std::io::sink()))).unwrap();
+    let before = ProcessStart::processes_started();
+    let report = intravisor.run(&deployment, intravisor::policies::load(&deployment).unwrap());
+    assert!(report.cvms.iter().all(|cvm| cvm.status == Status::Refused), "{report:?}");
+    let reason = report.cvms[0].reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("libhostile.so") && reason.contains("not an ELF file"), "{reason}");
+    // The pool keeps two processes ready; none is started per refused cVM.
+    let started = ProcessStart::processes_started() - before;
+    assert!(started <= 3, "{started} cVM processes started for 30 cVMs the loader refused");
+}

@@ -94,23 +94,26 @@ impl Value {
     }
 
     /// For a global value: whether every reference in this module reaches this
-    /// definition (no other object can interpose one of its own): a defined global with
-    /// internal or private linkage, or hidden or protected visibility.
+    /// definition (no other object can interpose one of its own, and the linker cannot
+    /// replace it with another translation unit's): a defined global with internal or
+    /// private linkage, or a strong (external) definition with hidden or protected
+    /// visibility. Weak, common and `linkonce` definitions are not.
     pub(crate) fn is_local_definition(self) -> bool {
         if self.initializer().is_none() {
             return false;
         }
-        let local_linkage = matches!(
-            self.linkage(),
-            Some(LLVMLinkage::LLVMInternalLinkage | LLVMLinkage::LLVMPrivateLinkage)
-        );
-        // SAFETY: a defined global variable (checked above) is a `GlobalValue`.
-        let visibility = unsafe { llvm::LLVMGetVisibility(self.raw()) };
-        local_linkage
-            || matches!(
-                visibility,
-                LLVMVisibility::LLVMHiddenVisibility | LLVMVisibility::LLVMProtectedVisibility
-            )
+        match self.linkage() {
+            Some(LLVMLinkage::LLVMInternalLinkage | LLVMLinkage::LLVMPrivateLinkage) => true,
+            Some(LLVMLinkage::LLVMExternalLinkage) => {
+                // SAFETY: a defined global variable (checked above) is a `GlobalValue`.
+                let visibility = unsafe { llvm::LLVMGetVisibility(self.raw()) };
+                matches!(
+                    visibility,
+                    LLVMVisibility::LLVMHiddenVisibility | LLVMVisibility::LLVMProtectedVisibility
+                )
+            }
+            _ => false,
+        }
     }
 
     /// For a global value: sets its linkage. No-op on other values.

@@ -88,7 +88,8 @@ pub fn sample_peaks(stop: &Stop, interval: Duration) -> (u64, u64) {
         if let Some((rss, pss)) = kernel_memory() {
             peak = (peak.0.max(rss), peak.1.max(pss));
         }
-        let pause = interval.max(started.elapsed() * 100).saturating_sub(started.elapsed());
+        let took = started.elapsed();
+        let pause = interval.max(took * 100).saturating_sub(took);
         if stop.sleep(pause) {
             return peak;
         }

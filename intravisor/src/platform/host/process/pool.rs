@@ -115,6 +115,12 @@ impl ProcessStart {
         pool();
     }
 
+    /// How many cVM processes this intravisor has started (for tests: a cVM refused
+    /// before it is prepared costs none).
+    pub fn processes_started() -> u64 {
+        super::sandbox::STARTED.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The process and its groups, once placed.
     pub(super) fn wait(mut self) -> Result<(Idle, CvmGroups), String> {
         let placement = self.placement.take().expect("a process start is waited for once");

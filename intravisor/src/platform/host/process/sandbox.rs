@@ -192,6 +192,9 @@ pub(super) struct Idle {
     socket: OwnedFd,
 }
 
+/// cVM processes started so far ([`start_idle`] calls), by this intravisor.
+pub(super) static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Starts `cvm-process`, with one end of a socket as its descriptor 0 and nothing else
 /// (standard output and error are `/dev/null`). With nothing to do between fork and exec,
 /// the standard library starts it with `posix_spawn`, without copying the intravisor's
@@ -200,6 +203,7 @@ pub(super) struct Idle {
 /// `shared_network`: the calling thread is in the empty network namespace all cVM
 /// processes share (`pool`), so the process needs no network namespace of its own.
 pub(super) fn start_idle(shared_network: bool) -> Result<Idle, String> {
+    STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let program = program_file()?;
     let mut ends = [0; 2];
     // SAFETY: socketpair writes two new descriptors into `ends`.

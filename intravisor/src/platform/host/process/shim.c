@@ -455,12 +455,6 @@ static uint64_t read_clock(uint64_t clock) {
     return (uint64_t)time.seconds * 1000000000ULL + (uint64_t)time.nanoseconds;
 }
 
-/* Takes a time namespace of its own whose monotonic and boot clocks start at the whole
- * seconds below zero that they read now, and enters it (this thread is still the
- * process's only one): cVM code that reads the monotonic clock with the system call
- * its filter allows learns how long ago its process started, not the host's uptime.
- * Returns the seconds taken off (0 where the kernel does not allow it: the clock is
- * then the host's). */
 /* Why the process has no time namespace of its own (a negative errno), or 0. */
 static long time_namespace_error;
 
@@ -469,6 +463,12 @@ static uint64_t no_time_namespace(long error) {
     return 0;
 }
 
+/* Takes a time namespace of its own whose monotonic and boot clocks start at the whole
+ * seconds below zero that they read now, and enters it (this thread is still the
+ * process's only one): cVM code that reads the monotonic clock with the system call
+ * its filter allows learns how long ago its process started, not the host's uptime.
+ * Returns the seconds taken off (0 where the kernel does not allow it: the clock is
+ * then the host's). */
 static uint64_t enter_time_namespace(void) {
     long unshared = SYSCALL(SYS_unshare, 0x80 /* CLONE_NEWTIME */, 0, 0, 0, 0, 0);
     if (unshared < 0)
