@@ -38,10 +38,17 @@ fn boot_file(file: &std::path::Path, name: &str) -> (Option<i32>, String) {
         .status()
         .expect("the xtask runs");
     assert!(built.success(), "the image of {} builds", file.display());
+    boot_image(&image, "el1")
+}
+
+/// Boots `image` on QEMU with the core started at exception level `entry` (`el1`, `el2`
+/// or `el3`).
+fn boot_image(image: &std::path::Path, entry: &str) -> (Option<i32>, String) {
     let output = Command::new("bash")
         .arg(root().join("morello-ci/run-qemu.sh"))
-        .arg(&image)
+        .arg(image)
         .arg("120")
+        .env("ENTRY", entry)
         .output()
         .expect("QEMU runs");
     (output.status.code(), String::from_utf8_lossy(&output.stdout).replace('\r', ""))
@@ -320,4 +327,27 @@ fn hostile_wfi_and_wfe_at_el0_do_not_stop_the_core() {
         && console.contains("intravisor: cVM `wfe` exited with status 0");
     assert!(trapped || went_on, "{console}");
     neighbour_ran(console, "after-wfe");
+}
+
+#[test]
+fn an_image_entered_at_el2_or_el3_drops_to_el1_and_its_cvms_fare_as_when_entered_at_el1() {
+    // Firmware hands a payload over at EL2 (TF-A on the Morello board); a model started
+    // at reset enters it at EL3. The image drops to EL1 itself; every attack of the
+    // hostile deployment (registers, FP state, threads, WFI, console flood) must end as
+    // when QEMU starts the core at EL1.
+    let (code, console) = hostile_run();
+    let image = root().join("target/images/hostile-baremetal-deploy.elf");
+    let (first, rest) = console.split_once('\n').expect("the console has lines");
+    assert!(first.contains("entered at EL1, running at EL1"), "{first}");
+    for level in [2, 3] {
+        let (entered_code, entered) = boot_image(&image, &format!("el{level}"));
+        let (entered_first, entered_rest) = entered.split_once('\n').expect("the console has lines");
+        assert!(entered_first.contains(&format!("entered at EL{level}, running at EL1")), "{entered_first}");
+        assert_eq!(entered_code, *code, "{}", &entered[..entered.len().min(3000)]);
+        assert!(
+            entered_rest == rest,
+            "at EL{level} the console differs from EL1's:\n{}",
+            &entered[..entered.len().min(3000)]
+        );
+    }
 }

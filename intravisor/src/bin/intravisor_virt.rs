@@ -1,4 +1,5 @@
-//! The bare-metal intravisor for QEMU `-M virt` (platform `aarch64-virt`).
+//! The bare-metal intravisor (platform `aarch64-virt`, or `morello`), for the board the
+//! image is built for (`board`: QEMU `-M virt`, the Morello FVP or the Morello board).
 //!
 //! Built by `cargo xtask image` for `aarch64-unknown-none` with the image's manifest
 //! (the validated deployment and its objects) included. At boot it turns on the MMU,
@@ -18,6 +19,7 @@ use intravisor::manifest;
 use intravisor::platform::aarch64_virt::console::exit;
 use intravisor::platform::aarch64_virt::mmu::{self, Arena, ARENA};
 use intravisor::platform::aarch64_virt::run::{Outcome, Runner};
+use intravisor::platform::board::BOARD;
 use linked_list_allocator::Heap;
 use sha2::{Digest, Sha256};
 use spin::Mutex;
@@ -50,8 +52,9 @@ extern "C" {
     static __heap_start: u8;
 }
 
+/// Called by `_start` at EL1 with the exception level the image was entered at.
 #[no_mangle]
-extern "C" fn kernel_main() -> ! {
+extern "C" fn kernel_main(entry_level: u64) -> ! {
     // SAFETY: the heap runs from the end of the image to the cVM arena, memory nothing
     // else uses; this is the only initialisation.
     unsafe {
@@ -73,8 +76,9 @@ extern "C" fn kernel_main() -> ! {
         .map(|object| Sha256::digest(object.bytes).as_slice() != object.sha256)
         .collect();
     console_print!(
-        "intravisor: {}, {} cVMs, {} objects ({} with the wrong SHA-256)\n",
+        "intravisor: {} on board {}, entered at EL{entry_level}, running at EL1; {} cVMs, {} objects ({} with the wrong SHA-256)\n",
         if cfg!(feature = "morello") { "morello" } else { "aarch64-virt" },
+        BOARD.name,
         manifest.cvms.len(),
         manifest.objects.len(),
         corrupt.iter().filter(|&&corrupt| corrupt).count()

@@ -7,10 +7,12 @@
 //! sandboxed Linux process (or, in a mode that does not isolate, as threads of the
 //! intravisor's process); `aarch64_virt` is the bare-metal
 //! intravisor (with the `morello` feature, the same with hardware capabilities); `morello`
-//! holds the Morello instruction encoder and fault decoding, pure code tested on the host.
+//! holds the Morello instruction encoder and fault decoding, pure code tested on the host;
+//! `board` describes the machines a bare-metal image can be built for.
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod aarch64_virt;
+pub mod board;
 #[cfg(feature = "std")]
 pub mod host;
 pub mod morello;

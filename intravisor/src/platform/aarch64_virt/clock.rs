@@ -1,5 +1,7 @@
-//! Clocks: the generic timer's virtual counter for monotonic time, and QEMU virt's
-//! PL031 real-time clock (at 0x0901_0000) for wall time.
+//! Clocks: the generic timer's virtual counter for monotonic time, and the board's PL031
+//! real-time clock for wall time (time since boot on a board without one).
+
+use crate::platform::board::BOARD;
 
 /// Nanoseconds since boot, from the generic timer.
 pub fn monotonic_nanoseconds() -> u64 {
@@ -16,10 +18,12 @@ pub fn monotonic_nanoseconds() -> u64 {
     (u128::from(count) * 1_000_000_000 / u128::from(frequency)) as u64
 }
 
-/// Nanoseconds since the Unix epoch: the PL031's seconds plus the timer's fraction.
+/// Nanoseconds since the Unix epoch: the PL031's seconds plus the timer's fraction (on a
+/// board without a PL031, nanoseconds since boot).
 pub fn wall_nanoseconds() -> u64 {
+    let Some(clock) = BOARD.real_time_clock else { return monotonic_nanoseconds() };
     // SAFETY: the PL031's data register is mapped as device memory by `mmu`; reading it
     // has no side effects.
-    let seconds = u64::from(unsafe { core::ptr::read_volatile(0x0901_0000 as *const u32) });
+    let seconds = u64::from(unsafe { core::ptr::read_volatile(clock as *const u32) });
     seconds * 1_000_000_000 + monotonic_nanoseconds() % 1_000_000_000
 }

@@ -1,21 +1,21 @@
 //! The MMU: an identity map of QEMU virt's memory, and the arena of cVM memory whose
 //! pages each get the protection the cVM's layout says.
 //!
-//! Translation uses 4 KiB granules and 39-bit addresses. The first GiB is unmapped but
-//! for the 2 MiB block holding the PL011 and the PL031 (device memory, EL1 only), so a
-//! wild access faults. RAM starts at 1 GiB: the intravisor's part (image, stack, heap)
-//! is mapped in 2 MiB blocks, normal memory, EL1 only; the arena is mapped page by page
-//! through level-3 tables, every page invalid (a guard) until `Arena::protect` gives it a
+//! Translation uses 4 KiB granules and 39-bit addresses. Nothing is mapped but the
+//! board's devices and the RAM the intravisor uses (`board`), so a wild access faults:
+//! in the first GiB, the 2 MiB blocks holding the UART and the real-time clock (device
+//! memory, EL1 only); then the intravisor's part of RAM (image, stack, heap) in 2 MiB
+//! blocks, normal memory, EL1 only, and the arena after it, mapped page by page through
+//! level-3 tables, every page invalid (a guard) until `Arena::protect` gives it a
 //! protection. cVM pages are never executable at EL1.
 
 use core::ops::Range;
 
 use crate::guest::Protection;
+use crate::platform::board::BOARD;
 
 /// The cVM arena: 256 MiB of RAM past the intravisor's own 128 MiB.
-pub const ARENA: Range<u64> = 0x4800_0000..0x5800_0000;
-/// Where RAM starts on QEMU virt.
-const RAM_START: u64 = 0x4000_0000;
+pub const ARENA: Range<u64> = BOARD.arena();
 const PAGE: u64 = 4096;
 const BLOCK: u64 = 2 << 20;
 const ARENA_TABLES: usize = ((ARENA.end - ARENA.start) / BLOCK) as usize;
@@ -56,22 +56,27 @@ pub unsafe fn enable() {
     unsafe {
         let level1 = &raw mut LEVEL1;
         let low = &raw mut LOW_LEVEL2;
-        let ram = &raw mut RAM_LEVEL2;
+        let ram_table = &raw mut RAM_LEVEL2;
         let arena = &raw mut ARENA_LEVEL3;
-        (*low).0[(0x0900_0000 / BLOCK) as usize] = 0x0900_0000
-            | VALID
-            | ATTRIBUTE_DEVICE
-            | ACCESSED
-            | PRIVILEGED_EXECUTE_NEVER
-            | UNPRIVILEGED_EXECUTE_NEVER;
-        for block in 0..512u64 {
-            let address = RAM_START + block * BLOCK;
-            let index = block as usize;
+        let devices = [Some(BOARD.uart), BOARD.real_time_clock];
+        for device in devices.into_iter().flatten() {
+            let block = device & !(BLOCK - 1);
+            (*low).0[(block / BLOCK) as usize] = block
+                | VALID
+                | ATTRIBUTE_DEVICE
+                | ACCESSED
+                | PRIVILEGED_EXECUTE_NEVER
+                | UNPRIVILEGED_EXECUTE_NEVER;
+        }
+        let ram = BOARD.mapped_ram();
+        let gigabyte = ram.start & !((1 << 30) - 1);
+        for address in ram.step_by(BLOCK as usize) {
+            let index = ((address - gigabyte) / BLOCK) as usize;
             if ARENA.contains(&address) {
                 let table = (address - ARENA.start) / BLOCK;
-                (*ram).0[index] = (&raw const (*arena)[table as usize]) as u64 | VALID | TABLE;
+                (*ram_table).0[index] = (&raw const (*arena)[table as usize]) as u64 | VALID | TABLE;
             } else {
-                (*ram).0[index] = address
+                (*ram_table).0[index] = address
                     | VALID
                     | ATTRIBUTE_NORMAL
                     | INNER_SHAREABLE
@@ -81,7 +86,7 @@ pub unsafe fn enable() {
             }
         }
         (*level1).0[0] = low as u64 | VALID | TABLE;
-        (*level1).0[1] = ram as u64 | VALID | TABLE;
+        (*level1).0[(gigabyte >> 30) as usize] = ram_table as u64 | VALID | TABLE;
         // MAIR: attribute 0 device-nGnRnE, attribute 1 normal write-back.
         let mair: u64 = 0xff << 8;
         // TCR: T0SZ 25 (39-bit), walks write-back inner shareable, 4 KiB granule, no

@@ -10,6 +10,80 @@ core::arch::global_asm!(
     ".section .text.boot, \"ax\"",
     ".global _start",
     "_start:",
+    // Entered at EL3 (a model started at reset) or EL2 (as firmware hands a payload over,
+    // and QEMU with virtualization=on): drop to EL1, the level the intravisor runs at,
+    // with nothing trapped to the levels above. x19 keeps the level of entry.
+    "mrs x19, CurrentEL",
+    "lsr x19, x19, #2",
+    "cmp x19, #3",
+    "b.eq 3f",
+    "cmp x19, #2",
+    "b.eq 4f",
+    "b 5f",
+    "3:",
+    // EL3: capabilities (Morello: CPTR_EL3.EC) and FP/SIMD not trapped.
+    "mov x0, #{el3_traps}",
+    "msr cptr_el3, x0",
+    "isb",
+    // The counter's frequency, where no firmware set it.
+    "mrs x0, cntfrq_el0",
+    "cbnz x0, 6f",
+    "ldr x0, ={counter_frequency}",
+    "msr cntfrq_el0, x0",
+    "6:",
+    // SCR_EL3: lower levels non-secure (NS), AArch64 (RW), HVC allowed (HCE); RES1 5:4.
+    "mov x0, #0x531",
+    "msr scr_el3, x0",
+    // To EL2 where the core has it (ID_AA64PFR0_EL1.EL2), to EL1 otherwise.
+    "mrs x0, id_aa64pfr0_el1",
+    "ubfx x0, x0, #8, #4",
+    "mov x1, #0x3c9", // EL2h, interrupts masked
+    "adr x2, 4f",
+    "cbnz x0, 7f",
+    "mov x1, #0x3c5", // EL1h, interrupts masked
+    "adr x2, 5f",
+    "7:",
+    "msr spsr_el3, x1",
+    ".if MORELLO",
+    "mov x0, x2",
+    ".inst {cvtp_c1_x0}",
+    ".inst {msr_celr_el3_c1}",
+    ".else",
+    "msr elr_el3, x2",
+    ".endif",
+    "ldr x0, ={sctlr_el1_reset}",
+    "msr sctlr_el1, x0",
+    "eret",
+    "4:",
+    // EL2: EL1 is AArch64 (HCR_EL2.RW) with no stage-2 translation and nothing trapped:
+    // FP/SIMD and (Morello) capabilities (CPTR_EL2), the physical counter and timer
+    // (CNTHCTL_EL2); the virtual counter is the physical one; EL1 reads the core's own
+    // identification registers.
+    "mov x0, #(1 << 31)",
+    "msr hcr_el2, x0",
+    "mov x0, #{el2_traps}",
+    "msr cptr_el2, x0",
+    "mov x0, #3",
+    "msr cnthctl_el2, x0",
+    "msr cntvoff_el2, xzr",
+    "mrs x0, midr_el1",
+    "msr vpidr_el2, x0",
+    "mrs x0, mpidr_el1",
+    "msr vmpidr_el2, x0",
+    "ldr x0, ={sctlr_el1_reset}",
+    "msr sctlr_el1, x0",
+    "mov x0, #0x3c5", // EL1h, interrupts masked
+    "msr spsr_el2, x0",
+    "adr x0, 5f",
+    ".if MORELLO",
+    ".inst {cvtp_c1_x0}",
+    ".inst {msr_celr_el2_c1}",
+    ".else",
+    "msr elr_el2, x0",
+    ".endif",
+    "isb",
+    "eret",
+    "5:",
     "adrp x0, __stack_top",
     "add x0, x0, :lo12:__stack_top",
     "mov sp, x0",
@@ -41,6 +115,7 @@ core::arch::global_asm!(
     "msr vbar_el1, x0",
     ".endif",
     "isb",
+    "mov x0, x19",
     "bl kernel_main",
     "2:",
     "wfe",
@@ -396,6 +471,12 @@ core::arch::global_asm!(
     morello = const cfg!(feature = "morello") as u32,
     cvtp_c1_x0 = const encoding::cvtp_from_address(C::new(1), X::new(0)),
     msr_cvbar_c1 = const encoding::msr(CapabilityRegister::CvbarEl1, C::new(1)),
+    msr_celr_el3_c1 = const encoding::msr(CapabilityRegister::CelrEl3, C::new(1)),
+    msr_celr_el2_c1 = const encoding::msr(CapabilityRegister::CelrEl2, C::new(1)),
+    el3_traps = const if cfg!(feature = "morello") { 1u32 << 9 } else { 0 },
+    el2_traps = const if cfg!(feature = "morello") { 0x31ffu32 } else { 0x33ff },
+    counter_frequency = const crate::platform::board::BOARD.counter_frequency,
+    sctlr_el1_reset = const SCTLR_EL1_RESET,
     mrs_c9_ddc = const encoding::mrs(C::new(9), CapabilityRegister::Ddc),
     scvalue_c9_c9_x4 = const encoding::scvalue(C::new(9), C::new(9), X::new(4)),
     scbnds_c9_c9_x5 = const encoding::scbnds(C::new(9), C::new(9), X::new(5)),
@@ -441,6 +522,10 @@ core::arch::global_asm!(
     msr_rcsp_el0_czr = const encoding::msr(CapabilityRegister::RcspEl0, C::CZR),
     msr_cid_el0_czr = const encoding::msr(CapabilityRegister::CidEl0, C::CZR),
 );
+
+/// SCTLR_EL1 as the intravisor wants it before its MMU is on: its RES1 bits (11, 20,
+/// 22, 23, 28, 29), little-endian, MMU, caches and alignment checks off.
+const SCTLR_EL1_RESET: u64 = 0x30d0_0800;
 
 /// Permissions a cVM's DDC loses: Execute, System, Seal, Unseal, CompartmentID,
 /// BranchSealedPair, Executive (FACTS §1.3).
