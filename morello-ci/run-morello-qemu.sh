@@ -11,7 +11,14 @@ set -u
 : "${QEMU_MORELLO:?set QEMU_MORELLO to a Morello-capable qemu-system binary}"
 image=${1:?usage: run-morello-qemu.sh IMAGE [SECONDS]}
 seconds=${2:-120}
-timeout --foreground "$seconds" "$QEMU_MORELLO" -M virt -cpu morello -m 1G -nographic -no-reboot \
+# ENTRY=el2 or el3 starts the core there, as with run-qemu.sh.
+case "${ENTRY:-el1}" in
+    el1) machine=virt,gic-version=3 ;;
+    el2) machine=virt,gic-version=3,virtualization=on ;;
+    el3) machine=virt,gic-version=3,virtualization=on,secure=on ;;
+    *) echo "run-morello-qemu.sh: ENTRY must be el1, el2 or el3, not ${ENTRY}" >&2; exit 2 ;;
+esac
+timeout --foreground "$seconds" "$QEMU_MORELLO" -M "$machine" -cpu morello -m 1G -nographic -no-reboot \
     -semihosting -kernel "$image" </dev/null
 status=$?
 [ "$status" -eq 124 ] && echo "run-morello-qemu.sh: $image did not finish within $seconds s" >&2

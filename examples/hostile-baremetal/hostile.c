@@ -13,6 +13,13 @@
  *             waits: each must get its own back;
  *   flood N   writes N bytes of 'A' to the console, never a newline;
  *   wfi, wfe  executes WFI or WFE, which would stop the core until an interrupt;
+ *   spin      computes forever without a hostcall (its deployment gives it a
+ *             processor time limit);
+ *   spin-threads  starts a thread that computes forever, then waits 50 ms on a word
+ *             nobody wakes: only the end of the spinner's time slice gives the core
+ *             back, and the first thread says so and exits;
+ *   mask-interrupts, stop-timer  try to keep the core: mask interrupts (MSR DAIFSet)
+ *             or turn off the timer that ends a slice (CNTV_CTL_EL0), then spin;
  *   healthy   prints one line and exits 0;
  *   plant-capabilities, inspect-capabilities (Morello only, morello.yaml): the first
  *             leaves its DDC, a tagged capability, in CID_EL0, RCTPIDR_EL0 and RCSP_EL0;
@@ -330,6 +337,51 @@ static _Noreturn void second_thread(uint64_t argument) {
     }
 }
 
+/* spin: computes forever, and never makes a hostcall. */
+static int spin(void) {
+    static volatile uint64_t counter;
+    for (;;)
+        counter++;
+    return 0;
+}
+
+static _Noreturn void spinner(uint64_t argument) {
+    volatile uint64_t *counter = (volatile uint64_t *)(uintptr_t)argument;
+    for (;;)
+        (*counter)++;
+}
+
+static int spin_threads(void) {
+    static volatile uint64_t counter;
+    static uint32_t never;
+    uint64_t thread_pointer;
+    __asm__ volatile("mrs %0, tpidr_el0" : "=r"(thread_pointer));
+    char *stack = cvm_malloc(64 * 1024);
+    uint64_t top = ((uint64_t)(uintptr_t)stack + 64 * 1024) & ~15ULL;
+    int64_t started = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)spinner, top,
+                                   (uint64_t)(uintptr_t)&counter, thread_pointer, 0);
+    if (started < 0) {
+        cvm_printf("spin-threads: no second thread: %lld\n", (long long)started);
+        return 1;
+    }
+    /* The spinner takes the core; without preemption this thread would never run again. */
+    cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&never, 0, 50 * 1000 * 1000, 0, 0);
+    cvm_printf("spin-threads: the first thread ran again while the second spun (it had %s)\n",
+               counter > 0 ? "counted" : "not counted");
+    return 0;
+}
+
+/* Tries to keep the core: masks interrupts, or turns the timer off; then spins. Each
+ * instruction traps at EL0, ending the cVM. */
+static int keep_core(int timer) {
+    if (timer)
+        __asm__ volatile("msr cntv_ctl_el0, xzr");
+    else
+        __asm__ volatile("msr daifset, #0xf");
+    cvm_printf("%s: still running\n", timer ? "stop-timer" : "mask-interrupts");
+    return spin();
+}
+
 static int threads(void) {
     static struct turns turns;
     static struct registers in, out;
@@ -472,6 +524,12 @@ int main(int argc, char **argv) {
         return plant_capabilities();
     if (same(mode, "inspect-capabilities"))
         return inspect_capabilities();
+    if (same(mode, "spin"))
+        return spin();
+    if (same(mode, "spin-threads"))
+        return spin_threads();
+    if (same(mode, "mask-interrupts") || same(mode, "stop-timer"))
+        return keep_core(same(mode, "stop-timer"));
     if (same(mode, "wfi") || same(mode, "wfe"))
         return wait_instruction(same(mode, "wfe"));
     cvm_printf("hostile: unknown mode %s\n", mode);

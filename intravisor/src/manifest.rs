@@ -7,10 +7,10 @@
 //! and UTF-8 bytes):
 //!
 //! ```text
-//! "ORCIMG01"
+//! "ORCIMG03"
 //! u32 objects, then per object: str name, [u8; 32] sha256, u64 size
 //! u32 cVMs, then per cVM: str name, str tenant, u64 region size, u64 stack size,
-//!     u32 program (object index), u32 n, n × u32 objects, u32 m, m × str arguments
+//!     u64 processor seconds (0: no limit), u32 program (object index), u32 n, n × u32 objects, u32 m, m × str arguments
 //! u32 policies, then per policy: str tenant, str file name, str text
 //! the objects' bytes, in order
 //! ```
@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// The first bytes of a manifest.
-pub const MAGIC: &[u8; 8] = b"ORCIMG02";
+pub const MAGIC: &[u8; 8] = b"ORCIMG03";
 
 /// An object of the image.
 #[derive(Debug, Clone)]
@@ -44,6 +44,8 @@ pub struct ImageCvm {
     pub region_size: u64,
     /// Its stack size.
     pub stack_size: u64,
+    /// The processor time it may use, in seconds (`isolation.cpu_seconds`).
+    pub cpu_seconds: Option<u64>,
     /// Index of its program among the objects.
     pub program: usize,
     /// Indices of the shared objects it may link against.
@@ -96,7 +98,7 @@ impl fmt::Display for ManifestError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadMagic => {
-                write!(formatter, "the image has no manifest (it does not start with ORCIMG01)")
+                write!(formatter, "the image has no manifest (it does not start with ORCIMG03)")
             }
             Self::Truncated { offset } => write!(formatter, "the manifest ends early, at byte {offset}"),
             Self::NotText { offset } => {
@@ -161,6 +163,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
         let tenant = reader.text()?;
         let region_size = reader.u64()?;
         let stack_size = reader.u64()?;
+        let cpu_seconds = Some(reader.u64()?).filter(|&seconds| seconds != 0);
         let program = reader.u32()? as usize;
         let objects = (0..reader.u32()?)
             .map(|_| reader.u32().map(|index| index as usize))
@@ -180,6 +183,7 @@ pub fn decode(bytes: &[u8]) -> Result<Manifest<'_>, ManifestError> {
             tenant,
             region_size,
             stack_size,
+            cpu_seconds,
             program,
             objects,
             arguments,
@@ -224,6 +228,7 @@ pub fn encode(
         text(&mut out, &cvm.tenant);
         out.extend(cvm.region_size.to_le_bytes());
         out.extend(cvm.stack_size.to_le_bytes());
+        out.extend(cvm.cpu_seconds.unwrap_or(0).to_le_bytes());
         out.extend((cvm.program as u32).to_le_bytes());
         out.extend((cvm.objects.len() as u32).to_le_bytes());
         for &index in &cvm.objects {
@@ -267,6 +272,7 @@ mod tests {
             tenant: "default".into(),
             region_size: 16 << 20,
             stack_size: 1 << 20,
+            cpu_seconds: Some(3),
             program: 0,
             objects: vec![1],
             arguments: vec!["alpha".into()],

@@ -351,3 +351,43 @@ fn an_image_entered_at_el2_or_el3_drops_to_el1_and_its_cvms_fare_as_when_entered
         );
     }
 }
+
+#[test]
+fn a_cvm_that_spins_forever_is_preempted_and_ended_by_its_processor_time_limit() {
+    let (code, console) = {
+        let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        boot_deployment("hostile-baremetal", "preemption")
+    };
+    // The run ends (not 124, QEMU's timeout): 1, because three cVMs were ended.
+    assert_eq!(code, Some(1), "{console}");
+    assert!(console.contains("intravisor: time slices of 10 ms"), "{console}");
+    // The spinner, beside two cVMs that finish, is ended by its limit; they finish.
+    assert!(
+        console.contains(
+            "intravisor: cVM `spin` faulted: killed: it used its processor time limit (isolation.cpu_seconds: 1 s)"
+        ),
+        "{console}"
+    );
+    for healthy in ["first", "second", "last"] {
+        neighbour_ran(&console, healthy);
+    }
+    // A thread that spins gives the core back at the end of its slice: the cVM's other
+    // thread, waiting 50 ms, runs again and ends the cVM.
+    assert_eq!(
+        lines_by_cvm(&console).get("spin-threads").map(Vec::as_slice),
+        Some(
+            &["spin-threads: the first thread ran again while the second spun (it had counted)".to_string()]
+                [..]
+        ),
+        "{console}"
+    );
+    assert!(console.contains("intravisor: cVM `spin-threads` exited with status 0"), "{console}");
+    // Masking interrupts or stopping the timer traps at EL0, before the cVM can spin.
+    for (cvm, register) in [("mask-interrupts", "msr S0_6_C4_C15_3"), ("stop-timer", "msr S3_3_C14_C3_1")] {
+        assert!(
+            console.contains(&format!("intravisor: cVM `{cvm}` faulted: system register trap on {register}")),
+            "{console}"
+        );
+        assert!(!console.contains(&format!("{cvm}: still running")), "{console}");
+    }
+}

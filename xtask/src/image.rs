@@ -120,6 +120,7 @@ fn build_image(deployment_file: &Path, output: &Path, platform: &str, board: Boa
             tenant: cvm.tenant.clone(),
             region_size: cvm.region_size,
             stack_size: cvm.stack_size,
+            cpu_seconds: cvm.cpu_seconds,
             program,
             objects: libraries,
             arguments: cvm.arguments.clone(),

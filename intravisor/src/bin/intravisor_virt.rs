@@ -17,6 +17,7 @@ use core::ptr::NonNull;
 use intravisor::console_print;
 use intravisor::manifest;
 use intravisor::platform::aarch64_virt::console::exit;
+use intravisor::platform::aarch64_virt::interrupts;
 use intravisor::platform::aarch64_virt::mmu::{self, Arena, ARENA};
 use intravisor::platform::aarch64_virt::run::{Outcome, Runner};
 use intravisor::platform::board::BOARD;
@@ -63,6 +64,8 @@ extern "C" fn kernel_main(entry_level: u64) -> ! {
     }
     // SAFETY: once, at boot, on the only core, before anything relies on the MMU.
     unsafe { mmu::enable() };
+    // SAFETY: once, at boot, on the only core; the MMU maps the board's GIC.
+    let preemption = unsafe { interrupts::enable() };
     let manifest = match manifest::decode(MANIFEST) {
         Ok(manifest) => manifest,
         Err(error) => {
@@ -83,6 +86,12 @@ extern "C" fn kernel_main(entry_level: u64) -> ! {
         manifest.objects.len(),
         corrupt.iter().filter(|&&corrupt| corrupt).count()
     );
+    match preemption {
+        Ok(()) => console_print!("intravisor: time slices of {} ms\n", interrupts::SLICE_NANOSECONDS / 1_000_000),
+        Err(reason) => console_print!(
+            "intravisor: no preemption ({reason}): a thread keeps the core until it blocks; processor time limits are not enforced\n"
+        ),
+    }
     let policies = match policies(&manifest) {
         Ok(policies) => policies,
         Err(error) => {

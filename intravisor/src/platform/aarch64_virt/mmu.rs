@@ -3,8 +3,8 @@
 //!
 //! Translation uses 4 KiB granules and 39-bit addresses. Nothing is mapped but the
 //! board's devices and the RAM the intravisor uses (`board`), so a wild access faults:
-//! in the first GiB, the 2 MiB blocks holding the UART and the real-time clock (device
-//! memory, EL1 only); then the intravisor's part of RAM (image, stack, heap) in 2 MiB
+//! in the first GiB, the 2 MiB blocks holding the UART, the real-time clock and the
+//! GIC's distributor and redistributor (device memory, EL1 only); then the intravisor's part of RAM (image, stack, heap) in 2 MiB
 //! blocks, normal memory, EL1 only, and the arena after it, mapped page by page through
 //! level-3 tables, every page invalid (a guard) until `Arena::protect` gives it a
 //! protection. cVM pages are never executable at EL1.
@@ -58,7 +58,9 @@ pub unsafe fn enable() {
         let low = &raw mut LOW_LEVEL2;
         let ram_table = &raw mut RAM_LEVEL2;
         let arena = &raw mut ARENA_LEVEL3;
-        let devices = [Some(BOARD.uart), BOARD.real_time_clock];
+        let gic = BOARD.interrupt_controller;
+        let devices =
+            [Some(BOARD.uart), BOARD.real_time_clock, Some(gic.distributor), Some(gic.redistributor)];
         for device in devices.into_iter().flatten() {
             let block = device & !(BLOCK - 1);
             (*low).0[(block / BLOCK) as usize] = block
@@ -106,6 +108,8 @@ pub unsafe fn enable() {
             "orr {control}, {control}, #(1 << 2)", // C: data cache
             "orr {control}, {control}, #(1 << 12)", // I: instruction cache
             "bic {control}, {control}, #(1 << 1)", // A: no alignment checks
+            // UMA: EL0 may not mask interrupts (a cVM may not keep the core).
+            "bic {control}, {control}, #(1 << 9)",
             // nTWI, nTWE: WFI and WFE at EL0 trap to EL1 (a cVM may not idle the core).
             "bic {control}, {control}, #(1 << 16)",
             "bic {control}, {control}, #(1 << 18)",

@@ -11,6 +11,7 @@
 //! - `console`: the PL011 UART, and semihosting or PSCI to end the run;
 //! - `mmu`: the identity map and the per-page protections of cVM memory;
 //! - `clock`: the generic timer and the PL031 real-time clock;
+//! - `interrupts`: the GICv3 and the timer's interrupt that ends a thread's time slice;
 //! - `run`: preparing and running the image's cVMs; `services`: their hostcalls;
 //!   `threads`: a cVM's threads, taking turns on the core;
 //! - `files`: a cVM's granted inputs (packed in the image) and outputs (on the host,
@@ -20,6 +21,7 @@ pub mod boot;
 pub mod clock;
 pub mod console;
 pub mod files;
+pub mod interrupts;
 pub mod mmu;
 pub mod run;
 pub mod semihosting;

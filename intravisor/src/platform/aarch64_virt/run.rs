@@ -149,7 +149,11 @@ impl<'a> Runner<'a> {
         let inputs =
             cvm.files.iter().map(|(name, index)| (name.as_str(), self.objects[*index].bytes)).collect();
         let files = FileTable::new(inputs, cvm.output.as_deref());
-        let mut services = Services::new(&cvm.name, self.cvms.arena(), instance.memory, files);
+        let mut services =
+            Services::new(&cvm.name, self.cvms.arena(), instance.memory, instance.code.clone(), files);
+        if let Some(seconds) = cvm.cpu_seconds {
+            services.limit_processor_time(seconds);
+        }
         // SAFETY: the instance was built from a layout verified for its region: the
         // entry is in code mapped executable for EL0 (inside `code`), the stack top is
         // the aligned top of its stack, the boot block and CLS table lie in its region;

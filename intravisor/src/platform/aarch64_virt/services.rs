@@ -1,7 +1,8 @@
 //! The bare-metal side of one cVM's hostcalls: what `crate::hostcall` decodes and
 //! checks, served with the image's files, the console, the generic timer's clocks and
-//! the cooperative scheduler of the cVM's threads (`threads`). A trapped WFI or WFE
-//! ends the cVM as a fault.
+//! the scheduler of the cVM's threads (`threads`), which the end of a time slice also
+//! runs; a cVM past its processor time limit is ended there. A trapped WFI or WFE ends
+//! the cVM as a fault.
 //!
 //! Every buffer a cVM hands over is checked before a byte moves: on Morello by loads and
 //! stores through the cVM's own DDC (a faulting one answers `-EFAULT`), elsewhere
@@ -35,6 +36,12 @@ pub struct Services<'a> {
     threads: Threads,
     /// Random state: SplitMix64 seeded with both clocks.
     random: u64,
+    /// When it started, on the monotonic clock.
+    started: u64,
+    /// The processor time it may use, in nanoseconds.
+    processor_limit: Option<u64>,
+    /// Its own code in its region (where, on Morello, its PCC is its own).
+    code: core::ops::Range<u64>,
     /// Its exit status, once it exited.
     pub status: i32,
     /// What ended it, if it faulted.
@@ -42,8 +49,15 @@ pub struct Services<'a> {
 }
 
 impl<'a> Services<'a> {
-    /// Services for cVM `name` with `memory`, in `arena`, over its `files`.
-    pub fn new(name: &'a str, arena: &'a Arena, memory: GuestMemory, files: FileTable<'a>) -> Self {
+    /// Services for cVM `name` with `memory` and its own `code`, in `arena`, over its
+    /// `files`.
+    pub fn new(
+        name: &'a str,
+        arena: &'a Arena,
+        memory: GuestMemory,
+        code: core::ops::Range<u64>,
+        files: FileTable<'a>,
+    ) -> Self {
         Self {
             name,
             arena,
@@ -52,9 +66,26 @@ impl<'a> Services<'a> {
             console: ConsoleLines::default(),
             threads: Threads::new(),
             random: clock::monotonic_nanoseconds() ^ clock::wall_nanoseconds().rotate_left(32),
+            started: clock::monotonic_nanoseconds(),
+            processor_limit: None,
+            code,
             status: 0,
             fault: None,
         }
+    }
+
+    /// Ends the cVM once it has used `seconds` of processor time (checked at every
+    /// time slice's end: `interrupts`).
+    pub fn limit_processor_time(&mut self, seconds: u64) {
+        self.processor_limit = Some(seconds.saturating_mul(1_000_000_000));
+    }
+
+    /// The processor time the cVM used: the time since it started but what the core
+    /// spent idle, waiting for one of its threads' deadlines.
+    fn processor_time(&self) -> u64 {
+        clock::monotonic_nanoseconds()
+            .saturating_sub(self.started)
+            .saturating_sub(self.threads.idle_nanoseconds())
     }
 
     /// Prints unfinished console lines and closes the files; the cVM has ended.
@@ -248,6 +279,28 @@ impl TrapHandler for Services<'_> {
         let arguments = [registers[0], registers[1], registers[2], registers[3], registers[4]];
         let outcome = crate::hostcall::serve(self, registers[8], arguments);
         self.carry_out(frame, outcome)
+    }
+
+    /// The running thread's slice is over: the cVM ends if it used its processor time,
+    /// and otherwise its next runnable thread takes the core (round robin). A thread
+    /// interrupted outside the cVM's own code (on Morello, in an entered C64 object,
+    /// under that object's PCC, which the frame's capability slot holds and a switch
+    /// would hand to the next thread) keeps the core until it returns there.
+    fn slice_over(&mut self, frame: &mut TrapFrame) -> TrapOutcome {
+        if let Some(limit) = self.processor_limit {
+            if self.processor_time() >= limit {
+                self.fault = Some(alloc::format!(
+                    "killed: it used its processor time limit (isolation.cpu_seconds: {} s)",
+                    limit / 1_000_000_000
+                ));
+                return TrapOutcome::Leave(LEFT_FAULTED);
+            }
+        }
+        if cfg!(feature = "morello") && !self.code.contains(&frame.exception_link) {
+            return TrapOutcome::Resume;
+        }
+        let switched = self.threads.switch(frame);
+        self.after_switch(switched)
     }
 }
 

@@ -1,14 +1,15 @@
-//! A bare-metal cVM's threads: cooperative, on the one core.
+//! A bare-metal cVM's threads, taking turns on the one core.
 //!
-//! The intravisor runs one cVM at a time and has no timer, so a cVM's threads take turns
-//! at the hostcalls that block: a thread runs until it waits on a futex word or ends,
-//! then the next runnable thread of the cVM (round robin) resumes, its saved registers
-//! put into the trap frame the exception return restores, its thread pointer into
-//! TPIDR_EL0. A wake makes waiters runnable without switching. A wait that times out
-//! makes its thread runnable again when its deadline has passed; when no thread can
-//! run but one waits with a deadline, the core idles until then. When every thread
-//! left waits with no deadline, nothing can wake them: the cVM is deadlocked and ended.
-//! A thread that computes without a blocking hostcall keeps the core (no preemption).
+//! The intravisor runs one cVM at a time. A thread runs until it waits on a futex word,
+//! ends, or its time slice is over (`interrupts`; on a core without a GICv3 a thread
+//! that computes without a blocking hostcall keeps the core); then the next runnable
+//! thread of the cVM (round robin) resumes, its saved registers put into the trap
+//! frame the exception return restores, its thread pointer into TPIDR_EL0. A wake makes
+//! waiters runnable without switching. A wait that times out makes its thread runnable
+//! again when its deadline has passed; when no thread can run but one waits with a
+//! deadline, the core idles until then (time the cVM is not charged for). When every
+//! thread left waits with no deadline, nothing can wake them: the cVM is deadlocked and
+//! ended.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -60,6 +61,8 @@ pub struct Threads {
     current: usize,
     /// How many threads the cVM has run; the last one's id.
     started: u64,
+    /// Time the core spent idle for the cVM, waiting for a deadline.
+    idle: u64,
 }
 
 impl Default for Threads {
@@ -73,12 +76,17 @@ impl Threads {
     pub fn new() -> Self {
         let first =
             Thread { id: 1, state: State::Runnable, saved: None, thread_pointer: 0, clear_address: 0 };
-        Self { threads: alloc::vec![first], current: 0, started: 1 }
+        Self { threads: alloc::vec![first], current: 0, started: 1, idle: 0 }
     }
 
     /// How many threads the cVM has run.
     pub fn count(&self) -> u64 {
         self.started
+    }
+
+    /// Nanoseconds the core spent idle for the cVM, waiting for a deadline.
+    pub fn idle_nanoseconds(&self) -> u64 {
+        self.idle
     }
 
     /// The running thread's id.
@@ -185,6 +193,7 @@ impl Threads {
                     while clock::monotonic_nanoseconds() < deadline {
                         core::hint::spin_loop();
                     }
+                    self.idle += clock::monotonic_nanoseconds().saturating_sub(now);
                 }
                 (None, None) if self.threads.iter().all(|thread| thread.state == State::Ended) => {
                     return Err(NoneRunnable::AllEnded)

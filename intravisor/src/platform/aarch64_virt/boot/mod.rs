@@ -6,7 +6,7 @@
 //! TPIDR_EL0, every other register it can read cleared: general and SIMD/FP registers,
 //! FPCR, FPSR, TPIDRRO_EL0, and on Morello the C registers, CTPIDRRO_EL0, RCTPIDR_EL0,
 //! RCSP_EL0 and CID_EL0 (its DDC, RDDC_EL0, PCC and CTPIDR_EL0 are its own). An
-//! exception from EL0 saves the cVM's whole state (general registers, SP_EL0, ELR, SPSR,
+//! exception from EL0 (a hostcall, a fault, or the timer's interrupt: `interrupts`) saves the cVM's whole state (general registers, SP_EL0, ELR, SPSR,
 //! FP/SIMD registers and controls) in a [`TrapFrame`] on the intravisor's stack, runs
 //! the intravisor with FPCR zero, and asks the [`TrapHandler`]: resume the cVM (after a
 //! hostcall, every register restored from the frame but the answer in x0), or leave it
@@ -72,6 +72,9 @@ pub enum TrapOutcome {
 pub trait TrapHandler {
     /// Handles one exception with syndrome `esr` and fault address `far`.
     fn trap(&mut self, frame: &mut TrapFrame, esr: u64, far: u64) -> TrapOutcome;
+
+    /// The running thread's time slice is over (the timer's interrupt).
+    fn slice_over(&mut self, frame: &mut TrapFrame) -> TrapOutcome;
 }
 
 /// The handler of the cVM running now (single core: set by `run_el0` only).
@@ -101,6 +104,7 @@ pub unsafe fn run_el0(
     let handler: *mut (dyn TrapHandler + 'static) = unsafe { core::mem::transmute(handler) };
     // SAFETY: single core, and no exception from EL0 can happen before the eret below.
     unsafe { core::ptr::write(&raw mut HANDLER, Some(handler)) };
+    super::interrupts::start_slice();
     // SAFETY: the caller's guarantees; the assembly saves and restores every register the
     // ABI asks callee-saved.
     let reason = unsafe {
@@ -115,6 +119,7 @@ pub unsafe fn run_el0(
             code.end - code.start,
         )
     };
+    super::interrupts::stop();
     // SAFETY: as above.
     unsafe { core::ptr::write(&raw mut HANDLER, None) };
     reason
@@ -222,22 +227,40 @@ extern "C" {
     fn intravisor_copy_from_cvm(destination: *mut u8, address: u64, length: u64) -> u64;
 }
 
-/// Called by the vector for every synchronous exception from EL0.
-extern "C" fn intravisor_el0_trap(frame: &mut TrapFrame) -> u64 {
-    let (esr, far): (u64, u64);
-    // SAFETY: reading the syndrome and fault address registers has no side effects.
-    unsafe {
-        core::arch::asm!("mrs {}, esr_el1", out(reg) esr, options(nomem, nostack));
-        core::arch::asm!("mrs {}, far_el1", out(reg) far, options(nomem, nostack));
-    }
+/// SPSR_EL1's bits no cVM resumes with: its mode is EL0t (M[4:0] zero) and its
+/// interrupts unmasked (DAIF) whatever a frame says, so no thread can keep the core.
+const NEVER_RESUMED: u64 = 0x1f | (0xf << 6);
+
+/// Called by the vectors for every exception from EL0: `kind` 0 for a synchronous one,
+/// 1 for an interrupt.
+extern "C" fn intravisor_el0_trap(frame: &mut TrapFrame, kind: u64) -> u64 {
     // SAFETY: set by `run_el0` for the duration of the cVM's run.
-    match unsafe { core::ptr::read(&raw const HANDLER) } {
+    let Some(handler) = (unsafe { core::ptr::read(&raw const HANDLER) }) else { return 1 };
+    let outcome = if kind == 1 {
+        if super::interrupts::acknowledge() {
+            // SAFETY: the pointer is the live `&mut` run_el0 was given.
+            let outcome = unsafe { (*handler).slice_over(frame) };
+            super::interrupts::start_slice();
+            outcome
+        } else {
+            TrapOutcome::Resume
+        }
+    } else {
+        let (esr, far): (u64, u64);
+        // SAFETY: reading the syndrome and fault address registers has no side effects.
+        unsafe {
+            core::arch::asm!("mrs {}, esr_el1", out(reg) esr, options(nomem, nostack));
+            core::arch::asm!("mrs {}, far_el1", out(reg) far, options(nomem, nostack));
+        }
         // SAFETY: the pointer is the live `&mut` run_el0 was given.
-        Some(handler) => match unsafe { (*handler).trap(frame, esr, far) } {
-            TrapOutcome::Resume => 0,
-            TrapOutcome::Leave(reason) => reason.max(1),
-        },
-        None => 1,
+        unsafe { (*handler).trap(frame, esr, far) }
+    };
+    match outcome {
+        TrapOutcome::Resume => {
+            frame.saved_state &= !NEVER_RESUMED;
+            0
+        }
+        TrapOutcome::Leave(reason) => reason.max(1),
     }
 }
 

@@ -34,6 +34,20 @@ core::arch::global_asm!(
     // SCR_EL3: lower levels non-secure (NS), AArch64 (RW), HVC allowed (HCE); RES1 5:4.
     "mov x0, #0x531",
     "msr scr_el3, x0",
+    // A GICv3 (ID_AA64PFR0_EL1.GIC): its system registers for the levels below
+    // (ICC_SRE_EL3: Enable, SRE), and one security state (GICD_CTLR.DS), so that EL1
+    // can route the timer's interrupt to itself as no firmware did.
+    "mrs x0, id_aa64pfr0_el1",
+    "ubfx x0, x0, #24, #4",
+    "cbz x0, 8f",
+    "mov x0, #0xf",
+    "msr S3_6_C12_C12_5, x0",
+    "isb",
+    "ldr x1, ={distributor}",
+    "ldr w0, [x1]",
+    "orr w0, w0, #(1 << 6)",
+    "str w0, [x1]",
+    "8:",
     // To EL2 where the core has it (ID_AA64PFR0_EL1.EL2), to EL1 otherwise.
     "mrs x0, id_aa64pfr0_el1",
     "ubfx x0, x0, #8, #4",
@@ -65,6 +79,14 @@ core::arch::global_asm!(
     "msr cptr_el2, x0",
     "mov x0, #3",
     "msr cnthctl_el2, x0",
+    // A GICv3's system registers for EL1 (ICC_SRE_EL2: Enable, SRE).
+    "mrs x0, id_aa64pfr0_el1",
+    "ubfx x0, x0, #24, #4",
+    "cbz x0, 9f",
+    "mov x0, #0xf",
+    "msr S3_4_C12_C9_5, x0",
+    "isb",
+    "9:",
     "msr cntvoff_el2, xzr",
     "mrs x0, midr_el1",
     "msr vpidr_el2, x0",
@@ -221,9 +243,17 @@ core::arch::global_asm!(
     "mov x0, #0",
     "b intravisor_el1_fault",
     ".endr",
-    ".balign 128", // lower EL, AArch64, synchronous: the cVM
-    "b intravisor_el0_sync",
-    ".rept 7",
+    ".balign 128", // lower EL, AArch64, synchronous: the cVM's hostcall or fault
+    "sub sp, sp, #816",
+    "stp x0, x1, [sp, #0]",
+    "mov x1, #0",
+    "b intravisor_el0_entry",
+    ".balign 128", // lower EL, AArch64, IRQ: the timer ends the cVM's slice
+    "sub sp, sp, #816",
+    "stp x0, x1, [sp, #0]",
+    "mov x1, #1",
+    "b intravisor_el0_entry",
+    ".rept 6",
     ".balign 128",
     "mov x0, #1",
     "b intravisor_el1_fault",
@@ -348,9 +378,9 @@ core::arch::global_asm!(
     "ret",
     ".endif",
     "",
-    "intravisor_el0_sync:",
-    "sub sp, sp, #816",
-    "stp x0, x1, [sp, #0]",
+    // An exception from EL0 (x1: 0 synchronous, 1 an interrupt; the vector saved the
+    // cVM's x0 and x1): the cVM's whole state into a frame on the intravisor's stack.
+    "intravisor_el0_entry:",
     "stp x2, x3, [sp, #16]",
     "stp x4, x5, [sp, #32]",
     "stp x6, x7, [sp, #48]",
@@ -476,6 +506,7 @@ core::arch::global_asm!(
     el3_traps = const if cfg!(feature = "morello") { 1u32 << 9 } else { 0 },
     el2_traps = const if cfg!(feature = "morello") { 0x31ffu32 } else { 0x33ff },
     counter_frequency = const crate::platform::board::BOARD.counter_frequency,
+    distributor = const crate::platform::board::BOARD.interrupt_controller.distributor,
     sctlr_el1_reset = const SCTLR_EL1_RESET,
     mrs_c9_ddc = const encoding::mrs(C::new(9), CapabilityRegister::Ddc),
     scvalue_c9_c9_x4 = const encoding::scvalue(C::new(9), C::new(9), X::new(4)),
