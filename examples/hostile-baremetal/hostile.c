@@ -20,6 +20,9 @@
  *             back, and the first thread says so and exits;
  *   mask-interrupts, stop-timer  try to keep the core: mask interrupts (MSR DAIFSet)
  *             or turn off the timer that ends a slice (CNTV_CTL_EL0), then spin;
+ *   neighbour reads and then writes the byte at its own stack's offset in the next
+ *             cVM's region (regions of one size lie side by side), while that cVM,
+ *             built and live, waits for the core;
  *   healthy   prints one line and exits 0;
  *   plant-capabilities, inspect-capabilities (Morello only, morello.yaml): the first
  *             leaves its DDC, a tagged capability, in CID_EL0, RCTPIDR_EL0 and RCSP_EL0;
@@ -371,6 +374,16 @@ static int spin_threads(void) {
     return 0;
 }
 
+static int neighbour(void) {
+    volatile char here = 1;
+    volatile char *there = (volatile char *)((uintptr_t)&here + 8 * 1024 * 1024);
+    char value = *there;
+    cvm_printf("neighbour: read %d from the next cVM's region\n", value);
+    *there = 'X';
+    cvm_printf("neighbour: wrote into the next cVM's region\n");
+    return 0;
+}
+
 /* Tries to keep the core: masks interrupts, or turns the timer off; then spins. Each
  * instruction traps at EL0, ending the cVM. */
 static int keep_core(int timer) {
@@ -524,6 +537,8 @@ int main(int argc, char **argv) {
         return plant_capabilities();
     if (same(mode, "inspect-capabilities"))
         return inspect_capabilities();
+    if (same(mode, "neighbour"))
+        return neighbour();
     if (same(mode, "spin"))
         return spin();
     if (same(mode, "spin-threads"))

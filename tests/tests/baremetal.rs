@@ -353,7 +353,7 @@ fn an_image_entered_at_el2_or_el3_drops_to_el1_and_its_cvms_fare_as_when_entered
 }
 
 #[test]
-fn a_cvm_that_spins_forever_is_preempted_and_ended_by_its_processor_time_limit() {
+fn cvms_run_at_once_and_one_that_spins_forever_is_preempted_and_ended_by_its_processor_time_limit() {
     let (code, console) = {
         let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         boot_deployment("hostile-baremetal", "preemption")
@@ -371,6 +371,13 @@ fn a_cvm_that_spins_forever_is_preempted_and_ended_by_its_processor_time_limit()
     for healthy in ["first", "second", "last"] {
         neighbour_ran(&console, healthy);
     }
+    // They run at once: the last cVM finishes while the spinner, before it, still runs.
+    let finished = |cvm: &str| console.find(&format!("[{cvm}] healthy: {cvm} ran to the end"));
+    assert!(
+        finished("last").is_some()
+            && console.find("spin-threads: the first thread ran again") > finished("last"),
+        "{console}"
+    );
     // A thread that spins gives the core back at the end of its slice: the cVM's other
     // thread, waiting 50 ms, runs again and ends the cVM.
     assert_eq!(
@@ -382,6 +389,13 @@ fn a_cvm_that_spins_forever_is_preempted_and_ended_by_its_processor_time_limit()
         "{console}"
     );
     assert!(console.contains("intravisor: cVM `spin-threads` exited with status 0"), "{console}");
+    // All cVMs are live at once, taking turns: the one on the core reaches no other's
+    // region (the spinner's, after it, is hidden while it waits).
+    assert!(
+        console.contains("intravisor: cVM `neighbour` faulted: permission fault at level 3 on a load from"),
+        "{console}"
+    );
+    assert!(!console.contains("neighbour: read"), "{console}");
     // Masking interrupts or stopping the timer traps at EL0, before the cVM can spin.
     for (cvm, register) in [("mask-interrupts", "msr S0_6_C4_C15_3"), ("stop-timer", "msr S3_3_C14_C3_1")] {
         assert!(

@@ -124,6 +124,34 @@ pub unsafe fn enable() {
     }
 }
 
+/// Software bits of a page entry (bits 55..58 are the software's): the page is hidden
+/// from EL0, and it was executable at EL0 before.
+const HIDDEN: u64 = 1 << 55;
+const HIDDEN_EXECUTABLE: u64 = 1 << 56;
+
+/// A valid page entry hidden from EL0 (no access, never executable) or shown again as
+/// it was; an invalid one stays as it is.
+const fn reach(entry: u64, reachable: bool) -> u64 {
+    if entry & VALID == 0 {
+        return entry;
+    }
+    match (reachable, entry & HIDDEN != 0) {
+        (false, false) => {
+            let executable = if entry & UNPRIVILEGED_EXECUTE_NEVER == 0 { HIDDEN_EXECUTABLE } else { 0 };
+            (entry & !AP_EL0) | UNPRIVILEGED_EXECUTE_NEVER | HIDDEN | executable
+        }
+        (true, true) => {
+            let shown = (entry | AP_EL0) & !(HIDDEN | HIDDEN_EXECUTABLE);
+            if entry & HIDDEN_EXECUTABLE != 0 {
+                shown & !UNPRIVILEGED_EXECUTE_NEVER
+            } else {
+                shown
+            }
+        }
+        _ => entry,
+    }
+}
+
 /// Why an arena operation was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfArena {
@@ -226,6 +254,29 @@ impl Arena {
                 core::arch::asm!("ic iallu", "dsb ish", "isb", options(nostack));
             }
         }
+        Ok(())
+    }
+
+    /// Makes the pages of `[start, end)` (a cVM's region) reachable from EL0 as their
+    /// protection says, or not at all (`reachable` false: EL0 may neither access nor
+    /// execute them; EL1 keeps its access). The cVM that runs now is the only one whose
+    /// region EL0 reaches: the others wait on the same tables.
+    pub fn set_reachable(&self, start: u64, end: u64, reachable: bool) -> Result<(), OutOfArena> {
+        Self::check(start, end)?;
+        let mut page = start;
+        while page < end {
+            let offset = page - ARENA.start;
+            // SAFETY: the index is inside the arena's tables (checked above); the
+            // intravisor runs on one core and edits them only here and in `protect`.
+            unsafe {
+                let tables = &raw mut ARENA_LEVEL3;
+                let entry = &mut (*tables)[(offset / BLOCK) as usize].0[((offset % BLOCK) / PAGE) as usize];
+                *entry = reach(*entry, reachable);
+            }
+            page += PAGE;
+        }
+        // SAFETY: make the changed entries visible and drop stale translations.
+        unsafe { core::arch::asm!("dsb ishst", "tlbi vmalle1", "dsb ish", "isb", options(nostack)) };
         Ok(())
     }
 

@@ -1,10 +1,15 @@
 //! Running the image's cVMs bare metal: each planned, its shared objects acquired from
 //! the same object store as on the host, its region laid out and built by the same code,
-//! then run at EL0 one after another; hostcalls arrive as `svc #0` and are checked
-//! against the cVM's capabilities exactly as on the host.
+//! then all run at EL0 at once, taking turns on the core; hostcalls arrive as `svc #0`
+//! and are checked against the cVM's capabilities exactly as on the host.
 //!
-//! Every cVM is prepared before the first runs, so an object several cVMs name is loaded
-//! once and stays loaded until its last user is torn down. The tenants' sharing policies
+//! Every cVM is prepared and built before the first runs, so an object several cVMs
+//! name is loaded once and stays loaded until its last user is torn down. The cVMs then
+//! take turns, round robin, in deployment order: each holds the core until its slice
+//! ends (`interrupts`), none of its threads can run before a deadline, or it ends (then
+//! it is torn down). Only the region of the cVM on the core is reachable from EL0
+//! (`Arena::set_reachable`): the others' pages are hidden while they wait. When every
+//! cVM left waits for a deadline, the core idles until the earliest. The tenants' sharing policies
 //! decide, with the same `policy` crate as on the host: whose copy of each object a cVM
 //! uses, whether a published object still has its policy's digest, and the limits.
 
@@ -13,10 +18,11 @@ use alloc::vec::Vec;
 
 use policy::PolicySet;
 
-use super::boot::run_el0;
+use super::boot::{resume_el0, run_el0};
+use super::clock;
 use super::files::FileTable;
 use super::mmu::Arena;
-use super::services::{Services, LEFT_EXITED};
+use super::services::{Paused, Services, LEFT_EXITED, LEFT_PAUSED};
 use crate::instance::Instance;
 use crate::lifecycle::{CodeModel, CvmObject, CvmRequest, Cvms, Prepared};
 use crate::manifest::{ImageCvm, ImageObject, Manifest};
@@ -74,18 +80,159 @@ impl<'a> Runner<'a> {
         &self.counts
     }
 
-    /// Prepares and runs every cVM of the manifest, in order; returns what became of each.
+    /// Prepares, builds and runs every cVM of the manifest, taking turns on the core;
+    /// returns what became of each.
     pub fn run(&mut self, manifest: &Manifest<'_>) -> Vec<Outcome> {
         let prepared: Vec<Result<Prepared, String>> =
             manifest.cvms.iter().map(|cvm| self.prepare(cvm)).collect();
-        let mut outcomes = Vec::with_capacity(prepared.len());
-        for (cvm, ready) in manifest.cvms.iter().zip(prepared) {
-            outcomes.push(match ready {
-                Ok(ready) => self.execute(cvm, ready),
-                Err(reason) => Outcome::Refused(reason),
-            });
+        let mut outcomes: Vec<Option<Outcome>> = alloc::vec![None; prepared.len()];
+        let mut live = Vec::new();
+        for ((index, cvm), ready) in manifest.cvms.iter().enumerate().zip(prepared) {
+            match ready.and_then(|ready| self.build(cvm, ready)) {
+                Ok(built) => live.push((index, built)),
+                Err(reason) => outcomes[index] = Some(Outcome::Refused(reason)),
+            }
+        }
+        let mut next = 0;
+        while !live.is_empty() {
+            next %= live.len();
+            let shared = live.len() > 1;
+            match self.turn(&manifest.cvms[live[next].0], &mut live[next].1, shared) {
+                Some(outcome) => {
+                    let (index, ended) = live.remove(next);
+                    self.end(ended);
+                    outcomes[index] = Some(outcome);
+                }
+                None => next += 1,
+            }
+            if next >= live.len() {
+                self.idle_while_all_wait(&live);
+            }
         }
         outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or_else(|| Outcome::Refused(String::new())))
+            .collect()
+    }
+
+    /// Builds a prepared cVM in its region, hidden from EL0 until its turn.
+    fn build<'r>(&'r self, cvm: &'r ImageCvm, ready: Prepared) -> Result<Live<'r>, String> {
+        let objects = self.objects_of(cvm);
+        let instance = match self.cvms.build(&ready, &objects, &cvm.name, &cvm.arguments, 0) {
+            Ok(instance) => instance,
+            Err(reason) => {
+                self.cvms.tear_down(ready);
+                return Err(reason);
+            }
+        };
+        #[cfg(feature = "morello")]
+        for entry in &instance.entries {
+            // SAFETY: the slot was laid out in the boot block, in the cVM's writable
+            // stack (its pages keep tags on Morello); the function and its object's
+            // image are in the shared area, mapped for EL0.
+            unsafe {
+                super::boot::store_entry_capability(
+                    entry.slot,
+                    entry.function.object.clone(),
+                    entry.function.address,
+                )
+            };
+        }
+        let region = instance.region.clone();
+        self.cvms.arena().set_reachable(region.start, region.end, false).map_err(|error| {
+            alloc::format!("its region {:#x}..{:#x} is not the arena's", error.start, error.end)
+        })?;
+        let inputs =
+            cvm.files.iter().map(|(name, index)| (name.as_str(), self.objects[*index].bytes)).collect();
+        let files = FileTable::new(inputs, cvm.output.as_deref());
+        let mut services = Services::new(
+            &cvm.name,
+            self.cvms.arena(),
+            instance.memory.clone(),
+            instance.code.clone(),
+            files,
+        );
+        if let Some(seconds) = cvm.cpu_seconds {
+            services.limit_processor_time(seconds);
+        }
+        Ok(Live { prepared: ready, instance, services, started: false })
+    }
+
+    /// Gives the core to a built cVM until it gives it up (`None`) or ends.
+    fn turn(&self, cvm: &ImageCvm, live: &mut Live<'_>, shared: bool) -> Option<Outcome> {
+        let region = live.instance.region.clone();
+        let code = live.instance.code.clone();
+        let mut frame = super::boot::TrapFrame::default();
+        let thread_pointer = if live.started {
+            match live.services.resume(&mut frame) {
+                Ok(thread_pointer) => Some(thread_pointer),
+                Err(Paused::WaitsUntil(_)) => return None,
+                Err(Paused::Left(reason)) => return Some(self.outcome(cvm, &mut live.services, reason)),
+            }
+        } else {
+            None
+        };
+        let arena = self.cvms.arena();
+        // The region was checked to be the arena's when it was hidden.
+        let _ = arena.set_reachable(region.start, region.end, true);
+        live.services.take_core(shared);
+        let reason = match thread_pointer {
+            // SAFETY: the frame is the state this cVM's thread had when it left the core,
+            // saved by the vectors; its thread pointer is its own.
+            Some(thread_pointer) => unsafe {
+                resume_el0(&frame, thread_pointer, region.clone(), code, &mut live.services)
+            },
+            // SAFETY: the instance was built from a layout verified for its region: the
+            // entry is in code mapped executable for EL0 (inside `code`), the stack top is
+            // the aligned top of its stack, the boot block and CLS table lie in its
+            // region; every hostcall goes through `services`, which checks it against the
+            // cVM's capabilities.
+            None => unsafe {
+                live.started = true;
+                run_el0(
+                    live.instance.entry,
+                    live.instance.stack_top,
+                    live.instance.boot_block,
+                    live.instance.cls_table,
+                    region.clone(),
+                    code,
+                    &mut live.services,
+                )
+            },
+        };
+        live.services.leave_core();
+        let _ = arena.set_reachable(region.start, region.end, false);
+        (reason != LEFT_PAUSED).then(|| self.outcome(cvm, &mut live.services, reason))
+    }
+
+    /// What became of a cVM that left the core for good with `reason`.
+    fn outcome(&self, cvm: &ImageCvm, services: &mut Services<'_>, reason: u64) -> Outcome {
+        services.finish();
+        if services.thread_count() > 1 {
+            crate::console_print!("intravisor: cVM `{}` ran {} threads\n", cvm.name, services.thread_count());
+        }
+        match (reason, services.fault.take()) {
+            (LEFT_EXITED, _) => Outcome::Exited(services.status),
+            (_, Some(cause)) => Outcome::Faulted(cause),
+            _ => Outcome::Faulted(String::from("left for an unknown reason")),
+        }
+    }
+
+    /// Tears an ended cVM down: its region is scrubbed, its shared objects released.
+    fn end(&self, ended: Live<'_>) {
+        let Live { prepared, services, .. } = ended;
+        drop(services);
+        self.cvms.tear_down(prepared);
+    }
+
+    /// Idles the core until the earliest deadline when every live cVM waits for one.
+    fn idle_while_all_wait(&self, live: &[(usize, Live<'_>)]) {
+        let deadlines: Option<Vec<u64>> = live.iter().map(|(_, live)| live.services.waits_until()).collect();
+        if let Some(earliest) = deadlines.and_then(|deadlines| deadlines.into_iter().min()) {
+            while clock::monotonic_nanoseconds() < earliest {
+                core::hint::spin_loop();
+            }
+        }
     }
 
     /// The image's objects a cVM names: its program, then its libraries.
@@ -122,62 +269,14 @@ impl<'a> Runner<'a> {
         }
         Ok(prepared)
     }
+}
 
-    fn execute(&mut self, cvm: &ImageCvm, ready: Prepared) -> Outcome {
-        let objects = self.objects_of(cvm);
-        let ran = self
-            .cvms
-            .run(ready, &objects, &cvm.name, &cvm.arguments, 0, |instance| self.enter(cvm, instance));
-        ran.unwrap_or_else(Outcome::Refused)
-    }
-
-    /// Runs a built cVM at EL0 until it exits or faults.
-    fn enter(&self, cvm: &ImageCvm, instance: Instance) -> Outcome {
-        #[cfg(feature = "morello")]
-        for entry in &instance.entries {
-            // SAFETY: the slot was laid out in the boot block, in the cVM's writable
-            // stack (its pages keep tags on Morello); the function and its object's
-            // image are in the shared area, mapped for EL0.
-            unsafe {
-                super::boot::store_entry_capability(
-                    entry.slot,
-                    entry.function.object.clone(),
-                    entry.function.address,
-                )
-            };
-        }
-        let inputs =
-            cvm.files.iter().map(|(name, index)| (name.as_str(), self.objects[*index].bytes)).collect();
-        let files = FileTable::new(inputs, cvm.output.as_deref());
-        let mut services =
-            Services::new(&cvm.name, self.cvms.arena(), instance.memory, instance.code.clone(), files);
-        if let Some(seconds) = cvm.cpu_seconds {
-            services.limit_processor_time(seconds);
-        }
-        // SAFETY: the instance was built from a layout verified for its region: the
-        // entry is in code mapped executable for EL0 (inside `code`), the stack top is
-        // the aligned top of its stack, the boot block and CLS table lie in its region;
-        // every hostcall goes through `services`, which checks it against the cVM's
-        // capabilities.
-        let left = unsafe {
-            run_el0(
-                instance.entry,
-                instance.stack_top,
-                instance.boot_block,
-                instance.cls_table,
-                instance.region.clone(),
-                instance.code.clone(),
-                &mut services,
-            )
-        };
-        services.finish();
-        if services.thread_count() > 1 {
-            crate::console_print!("intravisor: cVM `{}` ran {} threads\n", cvm.name, services.thread_count());
-        }
-        match (left, services.fault) {
-            (LEFT_EXITED, _) => Outcome::Exited(services.status),
-            (_, Some(cause)) => Outcome::Faulted(cause),
-            _ => Outcome::Faulted(String::from("left for an unknown reason")),
-        }
-    }
+/// A built cVM taking turns on the core.
+#[derive(Debug)]
+struct Live<'r> {
+    prepared: Prepared,
+    instance: Instance,
+    services: Services<'r>,
+    /// Whether it has run (then it resumes; else it is entered).
+    started: bool,
 }

@@ -24,6 +24,18 @@ use crate::hostcall::{ConsoleLines, Environment, Files, HostcallOutcome};
 /// Reasons `run_el0` returns with.
 pub const LEFT_EXITED: u64 = 1;
 pub const LEFT_FAULTED: u64 = 2;
+/// The cVM gave up the core to the others: its slice is over, or none of its threads
+/// can run before a deadline ([`Services::waits_until`]).
+pub const LEFT_PAUSED: u64 = 3;
+
+/// Why a cVM given the core back cannot run now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paused {
+    /// None of its threads can run before this monotonic time.
+    WaitsUntil(u64),
+    /// It has ended: `run_el0`'s reason.
+    Left(u64),
+}
 
 /// The hostcalls of one cVM, bare metal.
 #[derive(Debug)]
@@ -36,12 +48,16 @@ pub struct Services<'a> {
     threads: Threads,
     /// Random state: SplitMix64 seeded with both clocks.
     random: u64,
-    /// When it started, on the monotonic clock.
-    started: u64,
+    /// When it last got the core, on the monotonic clock.
+    on_core_since: u64,
+    /// The time it held the core before that.
+    held_core: u64,
     /// The processor time it may use, in nanoseconds.
     processor_limit: Option<u64>,
     /// Its own code in its region (where, on Morello, its PCC is its own).
     code: core::ops::Range<u64>,
+    /// Until when none of its threads can run, when it gave up the core for that.
+    waits_until: Option<u64>,
     /// Its exit status, once it exited.
     pub status: i32,
     /// What ended it, if it faulted.
@@ -66,9 +82,11 @@ impl<'a> Services<'a> {
             console: ConsoleLines::default(),
             threads: Threads::new(),
             random: clock::monotonic_nanoseconds() ^ clock::wall_nanoseconds().rotate_left(32),
-            started: clock::monotonic_nanoseconds(),
+            on_core_since: 0,
+            held_core: 0,
             processor_limit: None,
             code,
+            waits_until: None,
             status: 0,
             fault: None,
         }
@@ -80,12 +98,44 @@ impl<'a> Services<'a> {
         self.processor_limit = Some(seconds.saturating_mul(1_000_000_000));
     }
 
-    /// The processor time the cVM used: the time since it started but what the core
-    /// spent idle, waiting for one of its threads' deadlines.
+    /// The processor time the cVM used: the time it held the core, but what the core
+    /// spent idle waiting for one of its threads' deadlines.
     fn processor_time(&self) -> u64 {
-        clock::monotonic_nanoseconds()
-            .saturating_sub(self.started)
+        let now = clock::monotonic_nanoseconds();
+        (self.held_core + now.saturating_sub(self.on_core_since))
             .saturating_sub(self.threads.idle_nanoseconds())
+    }
+
+    /// The cVM gets the core; `shared`: other cVMs wait for it, so the cVM gives it up at
+    /// the end of its slice, or when none of its threads can run.
+    pub fn take_core(&mut self, shared: bool) {
+        self.on_core_since = clock::monotonic_nanoseconds();
+        self.threads.shares_core = shared;
+    }
+
+    /// The cVM leaves the core.
+    pub fn leave_core(&mut self) {
+        let now = clock::monotonic_nanoseconds();
+        self.held_core += now.saturating_sub(self.on_core_since);
+        self.on_core_since = now;
+    }
+
+    /// The registers and thread pointer of the thread that runs when the cVM gets the
+    /// core back, or why none can (it ended, or until when it waits).
+    pub fn resume(&mut self, frame: &mut TrapFrame) -> Result<u64, Paused> {
+        match self.threads.resume(frame) {
+            Ok(thread_pointer) => Ok(thread_pointer),
+            Err(none) => match self.after_switch(Err(none)) {
+                TrapOutcome::Leave(LEFT_PAUSED) => Err(Paused::WaitsUntil(self.waits_until.unwrap_or(0))),
+                TrapOutcome::Leave(reason) => Err(Paused::Left(reason)),
+                TrapOutcome::Resume => Err(Paused::WaitsUntil(0)),
+            },
+        }
+    }
+
+    /// Until when no thread of the cVM can run, if it gave up the core for that.
+    pub fn waits_until(&self) -> Option<u64> {
+        self.waits_until
     }
 
     /// Prints unfinished console lines and closes the files; the cVM has ended.
@@ -176,8 +226,13 @@ impl<'a> Services<'a> {
 
     /// Resumes the thread switched in, or ends the cVM when none can run.
     fn after_switch(&mut self, switched: Result<(), NoneRunnable>) -> TrapOutcome {
+        self.waits_until = None;
         match switched {
             Ok(()) => TrapOutcome::Resume,
+            Err(NoneRunnable::WaitsUntil(deadline)) => {
+                self.waits_until = Some(deadline);
+                TrapOutcome::Leave(LEFT_PAUSED)
+            }
             Err(NoneRunnable::AllEnded) => {
                 self.status = 0;
                 TrapOutcome::Leave(LEFT_EXITED)
@@ -298,6 +353,11 @@ impl TrapHandler for Services<'_> {
         }
         if cfg!(feature = "morello") && !self.code.contains(&frame.exception_link) {
             return TrapOutcome::Resume;
+        }
+        if self.threads.shares_core {
+            self.threads.preempt(frame);
+            self.waits_until = None;
+            return TrapOutcome::Leave(LEFT_PAUSED);
         }
         let switched = self.threads.switch(frame);
         self.after_switch(switched)

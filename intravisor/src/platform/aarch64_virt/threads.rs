@@ -29,6 +29,9 @@ pub enum NoneRunnable {
     AllEnded,
     /// Every thread left waits on a futex word with no deadline.
     Deadlocked,
+    /// No thread can run before this monotonic time, and the core has other cVMs to
+    /// run meanwhile.
+    WaitsUntil(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +66,8 @@ pub struct Threads {
     started: u64,
     /// Time the core spent idle for the cVM, waiting for a deadline.
     idle: u64,
+    /// Whether other cVMs share the core: then no thread of this one idles it.
+    pub shares_core: bool,
 }
 
 impl Default for Threads {
@@ -76,7 +81,7 @@ impl Threads {
     pub fn new() -> Self {
         let first =
             Thread { id: 1, state: State::Runnable, saved: None, thread_pointer: 0, clear_address: 0 };
-        Self { threads: alloc::vec![first], current: 0, started: 1, idle: 0 }
+        Self { threads: alloc::vec![first], current: 0, started: 1, idle: 0, shares_core: false }
     }
 
     /// How many threads the cVM has run.
@@ -166,9 +171,56 @@ impl Threads {
     }
 
     /// Saves the running thread into its slot and restores the next runnable one into
-    /// `frame`, idling until a deadline if none can run yet.
+    /// `frame`, idling until a deadline if none can run yet (or, when the core is
+    /// shared, saying until when none can).
     pub fn switch(&mut self, frame: &mut TrapFrame) -> Result<(), NoneRunnable> {
-        let next = loop {
+        let running = &mut self.threads[self.current];
+        if running.saved.is_none() && running.state != State::Ended {
+            running.saved = Some(Box::new(frame.clone()));
+        }
+        let next = match self.next_runnable() {
+            Ok(next) => next,
+            Err(none) => {
+                // Resumed later by `resume`, which sets the thread pointer it had.
+                self.threads[self.current].thread_pointer = cvm_thread_pointer();
+                return Err(none);
+            }
+        };
+        if next != self.current {
+            self.threads[self.current].thread_pointer = cvm_thread_pointer();
+            self.current = next;
+            set_cvm_thread_pointer(self.threads[next].thread_pointer);
+        }
+        if let Some(saved) = self.threads[next].saved.take() {
+            *frame = *saved;
+        }
+        Ok(())
+    }
+
+    /// The running thread's slice is over and the core goes to another cVM: it is saved,
+    /// runnable, with its thread pointer.
+    pub fn preempt(&mut self, frame: &TrapFrame) {
+        let running = &mut self.threads[self.current];
+        running.saved = Some(Box::new(frame.clone()));
+        running.thread_pointer = cvm_thread_pointer();
+    }
+
+    /// The cVM gets the core back: the next runnable thread's registers into `frame`;
+    /// returns its thread pointer (the core's register holds another cVM's now).
+    pub fn resume(&mut self, frame: &mut TrapFrame) -> Result<u64, NoneRunnable> {
+        let next = self.next_runnable()?;
+        self.current = next;
+        if let Some(saved) = self.threads[next].saved.take() {
+            *frame = *saved;
+        }
+        Ok(self.threads[next].thread_pointer)
+    }
+
+    /// The next runnable thread after the running one (round robin), after waking the
+    /// waits whose deadline passed; idles until the earliest deadline if none is, unless
+    /// the core is shared.
+    fn next_runnable(&mut self) -> Result<usize, NoneRunnable> {
+        loop {
             let now = clock::monotonic_nanoseconds();
             let mut earliest: Option<u64> = None;
             for thread in &mut self.threads {
@@ -188,7 +240,8 @@ impl Threads {
                 .map(|step| (self.current + step) % count)
                 .find(|&index| self.threads[index].state == State::Runnable);
             match (runnable, earliest) {
-                (Some(index), _) => break index,
+                (Some(index), _) => return Ok(index),
+                (None, Some(deadline)) if self.shares_core => return Err(NoneRunnable::WaitsUntil(deadline)),
                 (None, Some(deadline)) => {
                     while clock::monotonic_nanoseconds() < deadline {
                         core::hint::spin_loop();
@@ -200,19 +253,6 @@ impl Threads {
                 }
                 (None, None) => return Err(NoneRunnable::Deadlocked),
             }
-        };
-        let running = &mut self.threads[self.current];
-        if running.saved.is_none() && running.state != State::Ended {
-            running.saved = Some(Box::new(frame.clone()));
         }
-        if next != self.current {
-            running.thread_pointer = cvm_thread_pointer();
-            self.current = next;
-            set_cvm_thread_pointer(self.threads[next].thread_pointer);
-        }
-        if let Some(saved) = self.threads[next].saved.take() {
-            *frame = *saved;
-        }
-        Ok(())
     }
 }

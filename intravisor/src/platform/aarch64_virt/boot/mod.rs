@@ -25,7 +25,7 @@ use super::console::{exit, Console};
 /// The cVM state saved on an exception from EL0 (on Morello, the cVM's PCC follows it,
 /// and the exception returns to `exception_link` inside that PCC's bounds).
 #[repr(C)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TrapFrame {
     /// x0..x30.
     pub registers: [u64; 31],
@@ -125,7 +125,55 @@ pub unsafe fn run_el0(
     reason
 }
 
+/// Resumes a cVM at EL0 in the state `frame` holds (its thread pointer, which the frame
+/// does not hold, is `thread_pointer`), until the handler leaves it; returns the value
+/// it left with. On Morello the cVM's DDC is bounded to `region` and its PCC to `code`,
+/// as when it was entered; the registers a cVM can write but a frame does not hold
+/// (TPIDRRO_EL0; on Morello CID_EL0, RCTPIDR_EL0, RCSP_EL0, CTPIDRRO_EL0) are cleared,
+/// so nothing another cVM left there reaches it.
+///
+/// # Safety
+/// `frame` is a state this cVM had when it left the core (its registers, and an
+/// exception link inside its code), saved by the vectors; `thread_pointer` its own.
+pub unsafe fn resume_el0(
+    frame: &TrapFrame,
+    thread_pointer: u64,
+    region: core::ops::Range<u64>,
+    code: core::ops::Range<u64>,
+    handler: &mut dyn TrapHandler,
+) -> u64 {
+    // SAFETY: the handler outlives this call; the pointer is cleared before returning.
+    let handler: *mut (dyn TrapHandler + 'static) = unsafe { core::mem::transmute(handler) };
+    // SAFETY: single core, and no exception from EL0 can happen before the eret.
+    unsafe { core::ptr::write(&raw mut HANDLER, Some(handler)) };
+    super::interrupts::start_slice();
+    // SAFETY: the caller's guarantees; the assembly copies the frame onto the
+    // intravisor's stack and returns through the vectors' exception return.
+    let reason = unsafe {
+        intravisor_resume_el0(
+            frame,
+            thread_pointer,
+            region.start,
+            region.end - region.start,
+            code.start,
+            code.end - code.start,
+        )
+    };
+    super::interrupts::stop();
+    // SAFETY: as above.
+    unsafe { core::ptr::write(&raw mut HANDLER, None) };
+    reason
+}
+
 extern "C" {
+    fn intravisor_resume_el0(
+        frame: *const TrapFrame,
+        thread_pointer: u64,
+        base: u64,
+        length: u64,
+        code_base: u64,
+        code_length: u64,
+    ) -> u64;
     fn intravisor_enter_el0(
         entry: u64,
         stack: u64,
