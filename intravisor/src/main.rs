@@ -50,11 +50,19 @@ enum Command {
         /// --in-process: KSM merges only private anonymous memory.
         #[arg(long, requires = "in_process")]
         ksm: bool,
+        /// A directory, besides the deployment's own, that its cVMs' granted files,
+        /// outputs and control directory may lie under (repeatable).
+        #[arg(long = "allow-root", value_name = "DIR")]
+        allow_roots: Vec<PathBuf>,
     },
     /// Validate a deployment file and its tenants' policies without running it.
     Check {
         /// The deployment file (YAML).
         deployment: PathBuf,
+        /// A directory, besides the deployment's own, that its cVMs' granted files,
+        /// outputs and control directory may lie under (repeatable).
+        #[arg(long = "allow-root", value_name = "DIR")]
+        allow_roots: Vec<PathBuf>,
     },
     /// Show what each tenant (or one) sees in a run's JSON report.
     Report {
@@ -75,13 +83,17 @@ enum Command {
         /// The published object, by name or SHA-256.
         #[arg(long)]
         object: String,
+        /// A directory, besides the deployment's own, that its cVMs' granted files,
+        /// outputs and control directory may lie under (repeatable).
+        #[arg(long = "allow-root", value_name = "DIR")]
+        allow_roots: Vec<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     match Arguments::parse().command {
-        Command::Check { deployment } => match load(&deployment) {
+        Command::Check { deployment, allow_roots } => match load(&deployment, &allow_roots) {
             Ok((deployment, _)) => {
                 println!(
                     "{}: {} cVMs, {} tenant policies, valid",
@@ -93,13 +105,13 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Run { deployment, report, in_process, ksm } => {
+        Command::Run { deployment, report, in_process, ksm, allow_roots } => {
             let isolation = if in_process { Isolation::InProcess } else { Isolation::Process };
-            run(&deployment, report.as_deref(), isolation, ksm)
+            run(&deployment, &allow_roots, report.as_deref(), isolation, ksm)
         }
         Command::Report { report, tenant } => show_report(&report, tenant.as_deref()),
-        Command::Revoke { deployment, tenant, object } => {
-            let deployment = match config::load(&deployment) {
+        Command::Revoke { deployment, tenant, object, allow_roots } => {
+            let deployment = match config::load_allowing(&deployment, &allow_roots) {
                 Ok(deployment) => deployment,
                 Err(error) => {
                     eprintln!("intravisor: {error}");
@@ -124,8 +136,11 @@ fn main() -> ExitCode {
 }
 
 /// Reads a deployment and its policies, or says why not (exit status 2).
-fn load(file: &std::path::Path) -> Result<(config::Deployment, policy::PolicySet), ExitCode> {
-    let deployment = config::load(file).map_err(|error| {
+fn load(
+    file: &std::path::Path,
+    allowed: &[PathBuf],
+) -> Result<(config::Deployment, policy::PolicySet), ExitCode> {
+    let deployment = config::load_allowing(file, allowed).map_err(|error| {
         eprintln!("intravisor: {error}");
         ExitCode::from(2)
     })?;
@@ -171,11 +186,12 @@ fn show_report(file: &std::path::Path, tenant: Option<&str>) -> ExitCode {
 
 fn run(
     file: &std::path::Path,
+    allowed: &[PathBuf],
     report_file: Option<&std::path::Path>,
     isolation: Isolation,
     ksm: bool,
 ) -> ExitCode {
-    let (deployment, policies) = match load(file) {
+    let (deployment, policies) = match load(file, allowed) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

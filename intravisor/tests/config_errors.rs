@@ -214,5 +214,5 @@ fn wait_args_files_and_outputs_are_checked() {
         "granted twice",
     );
     let shared_output = format!("{ONE}    output: out\n  - name: two\n    runtime: program\n    isolation: {{ size: 16M }}\n    output: out\n");
-    assert_field_error(&shared_output, "two", "output", "already the output directory of another cVM");
+    assert_field_error(&shared_output, "two", "output", "is, or is nested with, cVM `one`'s output");
 }

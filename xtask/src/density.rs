@@ -452,7 +452,8 @@ fn process_pss(id: u32) -> Option<u64> {
 pub fn measure(deployment: &Path, sampling: Option<Duration>) -> Result<Measurement, String> {
     let report = deployment.with_extension("json");
     let mut command = Command::new(root().join("target/release/intravisor"));
-    command.arg("run").arg(deployment).arg("--report").arg(&report);
+    // The inputs lie in the workspace, outside the bench's deployment directory.
+    command.arg("run").arg(deployment).arg("--report").arg(&report).arg("--allow-root").arg(root());
     let run =
         sampled(vec![command], sampling).map_err(|error| format!("{}: {error}", deployment.display()))?;
     let text = std::fs::read_to_string(&report)

@@ -167,7 +167,8 @@ fn steady_table(
             Some(objects) => {
                 let deployment = write_deployment(directory, count, objects, Workload::small(STEADY_LOOPS))?;
                 let mut command = Command::new(root().join("target/release/intravisor"));
-                command.arg("run").arg(deployment);
+                // The inputs lie in the workspace, outside the bench's deployment directory.
+                command.arg("run").arg(deployment).arg("--allow-root").arg(root());
                 if configuration.in_process {
                     command.arg("--in-process");
                 }

@@ -3,7 +3,9 @@
 //! A deployment is read in two steps, as Hubris reads its configuration: the YAML is
 //! deserialised into raw types that refuse unknown fields (`raw`), then checked field by
 //! field and across cVMs into a [`Deployment`] (`validate`): names unique, files
-//! present, sizes representable and large enough. Every error names the file, the cVM
+//! present, sizes representable and large enough, every path a cVM reads or writes
+//! through under the deployment's directory or a root the operator allows (`confine`),
+//! outputs neither shared, nested, nor over anything the deployment reads. Every error names the file, the cVM
 //! and the field, and says what was expected, before anything runs.
 //!
 //! ```yaml
@@ -24,6 +26,7 @@
 //! control: control/               # optional: where `intravisor revoke` writes
 //! ```
 
+mod confine;
 mod raw;
 mod size;
 mod validate;
@@ -31,7 +34,7 @@ mod validate;
 use std::path::PathBuf;
 
 pub use size::parse_size;
-pub use validate::{is_plain_file_name, load, parse};
+pub use validate::{is_plain_file_name, load, load_allowing, parse, parse_allowing};
 
 /// The stack size of a cVM that names none.
 pub const DEFAULT_STACK: u64 = 1024 * 1024;
@@ -71,6 +74,16 @@ pub enum ConfigError {
         file: PathBuf,
         /// The tenant.
         tenant: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A field of the deployment itself is wrong.
+    #[error("{file}: `{field}`: {message}")]
+    Deployment {
+        /// The file.
+        file: PathBuf,
+        /// The field.
+        field: String,
         /// What is wrong.
         message: String,
     },

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::Value;
 
+use super::confine::{nested, Roots};
 use super::raw::{RawCvm, RawDeployment};
 use super::{
     parse_size, ConfigError, CvmConfig, Deployment, FileGrant, ObjectRef, Wait, DEFAULT_STACK, MAXIMUM_REGION,
@@ -16,25 +17,41 @@ use crate::region::{check_region_size, PAGE_SIZE};
 /// The most processor time a cVM may be given, in seconds (a day).
 const MOST_CPU_SECONDS: u64 = 86_400;
 
-/// Reads and validates the deployment file at `file`.
+/// Reads and validates the deployment file at `file`; what its cVMs read and write must
+/// lie under its directory.
 pub fn load(file: &Path) -> Result<Deployment, ConfigError> {
+    load_allowing(file, &[])
+}
+
+/// Reads and validates the deployment file at `file`; what its cVMs read and write must
+/// lie under its directory or one of the operator's `allowed` roots.
+pub fn load_allowing(file: &Path, allowed: &[PathBuf]) -> Result<Deployment, ConfigError> {
     let text = std::fs::read_to_string(file)
         .map_err(|source| ConfigError::Read { file: file.to_path_buf(), source })?;
-    parse(&text, file)
+    parse_allowing(&text, file, allowed)
 }
 
 /// Validates the text of a deployment file; relative paths in it are taken from the
-/// directory `file` is in.
+/// directory `file` is in, and what its cVMs read and write must lie under it.
 pub fn parse(text: &str, file: &Path) -> Result<Deployment, ConfigError> {
+    parse_allowing(text, file, &[])
+}
+
+/// [`parse`], with the operator's `allowed` roots besides the deployment's directory.
+pub fn parse_allowing(text: &str, file: &Path, allowed: &[PathBuf]) -> Result<Deployment, ConfigError> {
     let raw: RawDeployment = serde_yaml_ng::from_str(text)
         .map_err(|error| ConfigError::Syntax { file: file.to_path_buf(), message: error.to_string() })?;
     if raw.cvms.is_empty() {
         return Err(ConfigError::NoCvms { file: file.to_path_buf() });
     }
     let directory = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let checker = Checker { file, directory: &directory };
+    let roots = Roots::new(&directory, allowed).map_err(|message| ConfigError::Deployment {
+        file: file.to_path_buf(),
+        field: "directory".into(),
+        message,
+    })?;
+    let checker = Checker { file, directory: &directory, roots: &roots };
     let mut names = HashSet::new();
-    let mut outputs = HashSet::new();
     let mut cvms = Vec::with_capacity(raw.cvms.len());
     for (index, raw_cvm) in raw.cvms.iter().enumerate() {
         let cvm = checker.cvm(index, raw_cvm)?;
@@ -44,18 +61,6 @@ pub fn parse(text: &str, file: &Path) -> Result<Deployment, ConfigError> {
                 "name",
                 "another cVM already has this name; names must be unique",
             ));
-        }
-        if let Some(output) = &cvm.output {
-            if !outputs.insert(output.clone()) {
-                return Err(checker.error(
-                    &cvm.name,
-                    "output",
-                    format!(
-                        "`{}` is already the output directory of another cVM; give each cVM its own",
-                        output.display()
-                    ),
-                ));
-            }
         }
         cvms.push(cvm);
     }
@@ -81,13 +86,85 @@ pub fn parse(text: &str, file: &Path) -> Result<Deployment, ConfigError> {
         }
         tenants.push((tenant.clone(), path));
     }
-    let control = raw.control.as_ref().map(|control| directory.join(control));
-    Ok(Deployment { file: file.to_path_buf(), cvms, tenants, control })
+    let control = match &raw.control {
+        Some(control) => Some(roots.directory(&directory.join(control)).map_err(|message| {
+            ConfigError::Deployment { file: file.to_path_buf(), field: "control".into(), message }
+        })?),
+        None => None,
+    };
+    let deployment = Deployment { file: file.to_path_buf(), cvms, tenants, control };
+    check_outputs(&deployment)?;
+    Ok(deployment)
+}
+
+/// Refuses outputs that are the same directory, nested, or hold anything the deployment
+/// reads (itself, programs, objects, granted files, policies, its control directory).
+fn check_outputs(deployment: &Deployment) -> Result<(), ConfigError> {
+    let file = &deployment.file;
+    let error = |cvm: &str, message: String| ConfigError::Field {
+        file: file.clone(),
+        cvm: cvm.to_string(),
+        field: "output".to_string(),
+        message,
+    };
+    let mut read: Vec<(PathBuf, String)> = vec![(file.clone(), "the deployment file".to_string())];
+    for (tenant, policy) in &deployment.tenants {
+        read.push((policy.clone(), format!("tenant `{tenant}`'s policy")));
+    }
+    if let Some(control) = &deployment.control {
+        read.push((control.clone(), "the control directory".to_string()));
+    }
+    for cvm in &deployment.cvms {
+        read.push((cvm.runtime.clone(), format!("cVM `{}`'s program", cvm.name)));
+        for object in &cvm.objects {
+            if let ObjectRef::Path(path) = object {
+                read.push((path.clone(), format!("an object of cVM `{}`", cvm.name)));
+            }
+        }
+        for grant in &cvm.files {
+            read.push((grant.path.clone(), format!("a file granted to cVM `{}`", cvm.name)));
+        }
+    }
+    // Compared resolved (a directory that does not exist yet is already resolved).
+    for (path, _) in &mut read {
+        if let Ok(resolved) = path.canonicalize() {
+            *path = resolved;
+        }
+    }
+    let outputs: Vec<(&str, &PathBuf)> =
+        deployment.cvms.iter().filter_map(|cvm| Some((cvm.name.as_str(), cvm.output.as_ref()?))).collect();
+    for (index, (cvm, output)) in outputs.iter().enumerate() {
+        for (other, other_output) in &outputs[..index] {
+            if nested(output, other_output) || nested(other_output, output) {
+                return Err(error(
+                    cvm,
+                    format!(
+                        "`{}` is, or is nested with, cVM `{other}`'s output `{}`; give each cVM a directory of its own",
+                        output.display(),
+                        other_output.display()
+                    ),
+                ));
+            }
+        }
+        if let Some((path, what)) = read.iter().find(|(path, _)| nested(path, output) || nested(output, path))
+        {
+            return Err(error(
+                cvm,
+                format!(
+                    "`{}` would hold `{}`, {what}; a cVM may not write where the deployment reads from",
+                    output.display(),
+                    path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 struct Checker<'a> {
     file: &'a Path,
     directory: &'a Path,
+    roots: &'a Roots,
 }
 
 impl Checker<'_> {
@@ -203,7 +280,14 @@ impl Checker<'_> {
                 ));
             }
         }
-        let output = raw.output.as_ref().map(|output| self.directory.join(output));
+        let output = match &raw.output {
+            Some(output) => Some(
+                self.roots
+                    .directory(&self.directory.join(output))
+                    .map_err(|message| self.error(&name, "output", message))?,
+            ),
+            None => None,
+        };
         Ok(CvmConfig {
             name,
             tenant,
@@ -308,6 +392,8 @@ impl Checker<'_> {
             _ => return Err(self.error(cvm, &field, "expected a path, or a mapping with `path` and `as`")),
         };
         let full = self.existing_file(cvm, &format!("{field}.path"), &path)?;
+        let full =
+            self.roots.file(&full).map_err(|message| self.error(cvm, &format!("{field}.path"), message))?;
         let name = match name {
             Some(name) => name,
             None => Path::new(&path)

@@ -1,9 +1,12 @@
 //! A cVM's files: the ones the deployment granted for reading, and the ones it creates
 //! in its own output directory. Nothing outside those is ever opened: names are looked
-//! up in the grants, or must be plain file names inside the output directory.
+//! up in the grants, or must be plain file names inside the output directory; both were
+//! resolved when the deployment was validated (`config`), and no symlink is followed
+//! when a file is opened.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use abi::{Errno, OpenMode};
@@ -41,7 +44,10 @@ impl Files for FileTable {
         let file = match mode {
             OpenMode::Read => {
                 let grant = self.grants.iter().find(|grant| grant.name == name).ok_or(Errno::NoEntry)?;
-                OpenFile::Reading(File::open(&grant.path).map_err(|_| Errno::Io)?)
+                // The grant's path was resolved at validation: a symlink put in its
+                // place since is not followed.
+                let file = File::options().read(true).custom_flags(libc::O_NOFOLLOW).open(&grant.path);
+                OpenFile::Reading(file.map_err(|_| Errno::Io)?)
             }
             OpenMode::Write => {
                 let directory = self.output.as_ref().ok_or(Errno::Access)?;
@@ -49,7 +55,14 @@ impl Files for FileTable {
                     return Err(Errno::Access);
                 }
                 std::fs::create_dir_all(directory).map_err(|_| Errno::Io)?;
-                OpenFile::Writing(File::create(directory.join(name)).map_err(|_| Errno::Io)?)
+                // A symlink in the output directory is never followed (nor replaced).
+                let file = File::options()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(directory.join(name));
+                OpenFile::Writing(file.map_err(|_| Errno::Io)?)
             }
         };
         self.open.insert(file)
