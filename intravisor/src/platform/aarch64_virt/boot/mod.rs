@@ -100,14 +100,9 @@ pub unsafe fn run_el0(
     code: core::ops::Range<u64>,
     handler: &mut dyn TrapHandler,
 ) -> u64 {
-    // SAFETY: the handler outlives this call; the pointer is cleared before returning.
-    let handler: *mut (dyn TrapHandler + 'static) = unsafe { core::mem::transmute(handler) };
-    // SAFETY: single core, and no exception from EL0 can happen before the eret below.
-    unsafe { core::ptr::write(&raw mut HANDLER, Some(handler)) };
-    super::interrupts::start_slice();
     // SAFETY: the caller's guarantees; the assembly saves and restores every register the
     // ABI asks callee-saved.
-    let reason = unsafe {
+    on_core(handler, || unsafe {
         intravisor_enter_el0(
             entry,
             stack,
@@ -118,7 +113,18 @@ pub unsafe fn run_el0(
             code.start,
             code.end - code.start,
         )
-    };
+    })
+}
+
+/// Runs `enter` (which enters a cVM at EL0 and returns when `handler` leaves it) with
+/// `handler` taking the cVM's exceptions and the timer slicing its time.
+fn on_core(handler: &mut dyn TrapHandler, enter: impl FnOnce() -> u64) -> u64 {
+    // SAFETY: the handler outlives this call; the pointer is cleared before returning.
+    let handler: *mut (dyn TrapHandler + 'static) = unsafe { core::mem::transmute(handler) };
+    // SAFETY: single core, and no exception from EL0 can happen before `enter` erets.
+    unsafe { core::ptr::write(&raw mut HANDLER, Some(handler)) };
+    super::interrupts::start_slice();
+    let reason = enter();
     super::interrupts::stop();
     // SAFETY: as above.
     unsafe { core::ptr::write(&raw mut HANDLER, None) };
@@ -142,33 +148,28 @@ pub unsafe fn resume_el0(
     code: core::ops::Range<u64>,
     handler: &mut dyn TrapHandler,
 ) -> u64 {
-    // SAFETY: the handler outlives this call; the pointer is cleared before returning.
-    let handler: *mut (dyn TrapHandler + 'static) = unsafe { core::mem::transmute(handler) };
-    // SAFETY: single core, and no exception from EL0 can happen before the eret.
-    unsafe { core::ptr::write(&raw mut HANDLER, Some(handler)) };
-    super::interrupts::start_slice();
     // SAFETY: the caller's guarantees; the assembly copies the frame onto the
     // intravisor's stack and returns through the vectors' exception return.
-    let reason = unsafe {
+    on_core(handler, || unsafe {
         intravisor_resume_el0(
             frame,
             thread_pointer,
+            0,
+            0,
             region.start,
             region.end - region.start,
             code.start,
             code.end - code.start,
         )
-    };
-    super::interrupts::stop();
-    // SAFETY: as above.
-    unsafe { core::ptr::write(&raw mut HANDLER, None) };
-    reason
+    })
 }
 
 extern "C" {
     fn intravisor_resume_el0(
         frame: *const TrapFrame,
         thread_pointer: u64,
+        unused: u64,
+        unused_too: u64,
         base: u64,
         length: u64,
         code_base: u64,

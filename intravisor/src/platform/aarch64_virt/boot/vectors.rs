@@ -149,7 +149,9 @@ core::arch::global_asm!(
     //                          code base x6, code length x7)
     ".global intravisor_enter_el0",
     ".p2align 4",
-    "intravisor_enter_el0:",
+    // Saves the intravisor's callee-saved registers and its stack pointer, which the
+    // exception vectors return to when a cVM leaves the core.
+    ".macro SAVE_INTRAVISOR",
     "sub sp, sp, #160",
     "stp x19, x20, [sp, #0]",
     "stp x21, x22, [sp, #16]",
@@ -164,23 +166,30 @@ core::arch::global_asm!(
     "adrp x9, INTRAVISOR_STACK",
     "mov x10, sp",
     "str x10, [x9, :lo12:INTRAVISOR_STACK]",
-    ".if MORELLO",
-    // DDC for the cVM: the intravisor's DDC bounded to the region, data permissions only.
+    ".endm",
+    // Morello: the cVM's DDC (also RDDC, for Restricted mode), the intravisor's bounded to
+    // its region [x4, x4 + x5), data permissions only; and in c10 its PCC, bounded to its
+    // code [x6, x6 + x7), no Store, no System.
+    ".macro CVM_CAPABILITIES",
     ".inst {mrs_c9_ddc}",
     ".inst {scvalue_c9_c9_x4}",
     ".inst {scbnds_c9_c9_x5}",
     "mov x10, #{data_clear}",
     ".inst {clrperm_c9_c9_x10}",
     ".inst {msr_ddc_el0_c9}",
-    // The same for Restricted mode, so a cVM that gives up Executive gets no more.
     ".inst {msr_rddc_el0_c9}",
-    // PCC for the cVM: bounded to its code, no Store, no System; entered by eret.
     ".inst {cvtp_c10_x6}",
     ".inst {scbnds_c10_c10_x7}",
-    ".inst {scvalue_c10_c10_x0}",
     "mov x11, #{code_clear_low}",
     "movk x11, #{code_clear_high}, lsl #16",
     ".inst {clrperm_c10_c10_x11}",
+    ".endm",
+    "intravisor_enter_el0:",
+    "SAVE_INTRAVISOR",
+    ".if MORELLO",
+    "CVM_CAPABILITIES",
+    // Entered by eret at the entry.
+    ".inst {scvalue_c10_c10_x0}",
     ".inst {msr_celr_c10}",
     ".else",
     "msr elr_el1, x0",
@@ -228,40 +237,17 @@ core::arch::global_asm!(
     "mov x26, xzr", "mov x27, xzr", "mov x28, xzr", "mov x29, xzr", "mov x30, xzr",
     "eret",
     "",
-    // u64 intravisor_resume_el0(frame x0, thread pointer x1, region base x2, region
-    //                           length x3, code base x4, code length x5)
+    // u64 intravisor_resume_el0(frame x0, thread pointer x1, x2 and x3 unused,
+    //                           region base x4, region length x5,
+    //                           code base x6, code length x7)
     ".global intravisor_resume_el0",
     ".p2align 4",
     "intravisor_resume_el0:",
-    "sub sp, sp, #160",
-    "stp x19, x20, [sp, #0]",
-    "stp x21, x22, [sp, #16]",
-    "stp x23, x24, [sp, #32]",
-    "stp x25, x26, [sp, #48]",
-    "stp x27, x28, [sp, #64]",
-    "stp x29, x30, [sp, #80]",
-    "stp d8, d9, [sp, #96]",
-    "stp d10, d11, [sp, #112]",
-    "stp d12, d13, [sp, #128]",
-    "stp d14, d15, [sp, #144]",
-    "adrp x9, INTRAVISOR_STACK",
-    "mov x10, sp",
-    "str x10, [x9, :lo12:INTRAVISOR_STACK]",
+    "SAVE_INTRAVISOR",
     ".if MORELLO",
-    // The cVM's DDC and PCC exactly as `intravisor_enter_el0` makes them (the return
-    // path gives the PCC the frame's resume address), its thread pointer in CTPIDR_EL0.
-    ".inst {mrs_c9_ddc}",
-    ".inst {scvalue_c9_c9_x2}",
-    ".inst {scbnds_c9_c9_x3}",
-    "mov x10, #{data_clear}",
-    ".inst {clrperm_c9_c9_x10}",
-    ".inst {msr_ddc_el0_c9}",
-    ".inst {msr_rddc_el0_c9}",
-    ".inst {cvtp_c10_x4}",
-    ".inst {scbnds_c10_c10_x5}",
-    "mov x11, #{code_clear_low}",
-    "movk x11, #{code_clear_high}, lsl #16",
-    ".inst {clrperm_c10_c10_x11}",
+    // The cVM's DDC and PCC exactly as when it was entered (the return path gives the
+    // PCC the frame's resume address), its thread pointer in CTPIDR_EL0.
+    "CVM_CAPABILITIES",
     ".inst {scvalue_c12_c9_x1}",
     ".inst {msr_ctpidr_el0_c12}",
     ".inst {msr_ctpidrro_el0_czr}",
@@ -577,10 +563,6 @@ core::arch::global_asm!(
     msr_ddc_el0_c9 = const encoding::msr(CapabilityRegister::DdcEl0, C::new(9)),
     msr_rddc_el0_c9 = const encoding::msr(CapabilityRegister::RddcEl0, C::new(9)),
     cvtp_c10_x6 = const encoding::cvtp_from_address(C::new(10), X::new(6)),
-    scvalue_c9_c9_x2 = const encoding::scvalue(C::new(9), C::new(9), X::new(2)),
-    scbnds_c9_c9_x3 = const encoding::scbnds(C::new(9), C::new(9), X::new(3)),
-    cvtp_c10_x4 = const encoding::cvtp_from_address(C::new(10), X::new(4)),
-    scbnds_c10_c10_x5 = const encoding::scbnds(C::new(10), C::new(10), X::new(5)),
     scvalue_c12_c9_x1 = const encoding::scvalue(C::new(12), C::new(9), X::new(1)),
     str_c10_x11 = const encoding::str_capability(C::new(10), X::new(11), 0),
     scbnds_c10_c10_x7 = const encoding::scbnds(C::new(10), C::new(10), X::new(7)),
