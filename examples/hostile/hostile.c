@@ -24,6 +24,8 @@
  *                   thread, which its process may use) until one fails, at most 2000;
  *   thread-bomb     asks for threads with the hostcall until one is refused;
  *   memory-bomb     allocates and touches memory until none is left;
+ *   forge           prints a carriage return, escape sequences and the neighbour's
+ *                   prefix, to pass a line of its own off as the neighbour's;
  *   spin            computes forever without a hostcall;
  *   uptime          reads the monotonic clock with the system call its filter allows
  *                   and prints its seconds: they must be its process's age, not the
@@ -338,6 +340,12 @@ static int uptime(void) {
     return 0;
 }
 
+static int forge(void) {
+    cvm_printf("harmless\r\x1b[2K[neighbour] %s\n", "neighbour: NEIGHBOUR-FORGED");
+    cvm_printf("\x1b]0;title\x07\xc2\x9b" "2J\n");
+    return 0;
+}
+
 static int spin(void) {
     volatile uint64_t turns = 0;
     for (;;)
@@ -350,6 +358,8 @@ int main(int argc, char **argv) {
         return neighbour();
     if (same(mode, "thread-pointer"))
         return thread_pointer();
+    if (same(mode, "forge"))
+        return forge();
     if (same(mode, "discard"))
         return discard();
     if (same(mode, "alignment-flag"))

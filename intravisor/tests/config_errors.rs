@@ -151,6 +151,9 @@ fn objects_by_digest_and_tenants_are_checked() {
     assert!(message.contains("tenant `a b` is not a valid tenant name"), "{message}");
     let message = error(&format!("{ONE}tenants:\n  private: input.txt\n"));
     assert!(message.contains("tenant `private` is not a valid tenant name"), "{message}");
+    // YAML keeps the last of two equal keys: a tenant listed twice is refused instead.
+    let message = error(&format!("{ONE}tenants:\n  acme: input.txt\n  acme: input.txt\n"));
+    assert!(message.contains("tenant `acme` is listed twice; list each tenant once"), "{message}");
     let deployment = check(&format!("{ONE}tenants:\n  acme: input.txt\ncontrol: control\n")).unwrap();
     assert_eq!(deployment.tenants, [("acme".to_string(), directory().join("input.txt"))]);
     assert_eq!(deployment.control, Some(directory().join("control")));
@@ -176,6 +179,16 @@ fn sizes_must_parse_be_representable_and_fit() {
     assert_field_error(&with_size("1M"), "one", "isolation.size", "does not fit the stack");
     assert_field_error(&with_size("[1]"), "one", "isolation.size", "expected a size");
     assert_field_error(&format!("{ONE}    stack: 1000\n"), "one", "stack", "must be a multiple of 0x1000");
+    // The largest stacks: refused for not fitting, never wrapped around (a debug build
+    // panicked on this overflow, a release build called it valid).
+    for stack in ["0xfffffffffffff000", "18446744073709547520", "0x7ffffffffffff000"] {
+        assert_field_error(
+            &format!("{ONE}    stack: {stack}\n"),
+            "one",
+            "isolation.size",
+            "does not fit the stack",
+        );
+    }
 }
 
 #[test]

@@ -258,3 +258,19 @@ fn an_object_claiming_a_huge_image_is_refused_at_once() {
         assert!(reason.contains("is too small"), "{reason}");
     }
 }
+
+#[test]
+fn a_cvm_cannot_forge_another_cvms_console_line() {
+    let file = deployment("hostile-forge", &[("forge", &program(), "forge")]);
+    let run = run_deployment(&file);
+    assert_neighbour_intact(&run);
+    // Its carriage return and escape sequences are shown, not obeyed: every byte it
+    // printed stays on its own prefixed line.
+    assert_eq!(
+        run.lines_of("forge"),
+        ["harmless\\x0d\\x1b[2K[neighbour] neighbour: NEIGHBOUR-FORGED", "\\x1b]0;title\\x07\\xc2\\x9b2J",],
+        "stdout: {}",
+        run.stdout
+    );
+    assert!(!run.stdout.bytes().any(|byte| byte == b'\r' || byte == 0x1b), "{}", run.stdout);
+}

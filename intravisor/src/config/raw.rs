@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::{Deserializer, Error, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
@@ -12,7 +13,7 @@ pub(super) struct RawDeployment {
     #[serde(rename = "cVMs")]
     pub(super) cvms: Vec<RawCvm>,
     /// Tenant name → its policy file.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     pub(super) tenants: BTreeMap<String, String>,
     /// The directory revocations are written to (`intravisor revoke`).
     #[serde(default)]
@@ -49,4 +50,30 @@ pub(super) struct RawIsolation {
     pub(super) size: Value,
     #[serde(default)]
     pub(super) cpu_seconds: Option<Value>,
+}
+
+/// A mapping of strings in which no key appears twice (YAML would keep the last).
+fn unique_keys<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Unique;
+    impl<'de> Visitor<'de> for Unique {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a mapping of tenant names to policy files")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut entries = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if entries.contains_key(&key) {
+                    return Err(A::Error::custom(format!(
+                        "tenant `{key}` is listed twice; list each tenant once"
+                    )));
+                }
+                entries.insert(key, value);
+            }
+            Ok(entries)
+        }
+    }
+    deserializer.deserialize_map(Unique)
 }

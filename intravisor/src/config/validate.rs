@@ -231,8 +231,9 @@ impl Checker<'_> {
                 ),
             ));
         }
-        let fixed = stack_size + MINIMUM_HEAP + 2 * PAGE_SIZE;
-        if fixed >= region_size {
+        // Checked: a stack near 2^64 must be refused, not wrap around.
+        let fixed = stack_size.checked_add(MINIMUM_HEAP + 2 * PAGE_SIZE);
+        if fixed.is_none_or(|fixed| fixed >= region_size) {
             return Err(self.error(
                 &name,
                 "isolation.size",
