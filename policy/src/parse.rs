@@ -6,6 +6,7 @@
 //! `null`, or nothing at all, is an empty value and refused where a value is needed.
 //! Lists are flow (`[a, b]`) or block (`- a`) sequences alike.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -253,6 +254,7 @@ impl Reader<'_> {
     fn publications(&self, node: &Node, tenant: &str) -> Result<Vec<Publication>, PolicyError> {
         let items = self.sequence(node, "publishes", "a list of publications (`- object: ...` entries)")?;
         let mut publications: Vec<(Publication, Position)> = Vec::with_capacity(items.len());
+        let mut earliest = Earliest::default();
         for (index, item) in items.iter().enumerate() {
             let section = format!("publishes[{index}]");
             let entries = self.mapping(item, &section, PUBLICATION_FIELDS)?;
@@ -274,23 +276,41 @@ impl Reader<'_> {
             let audience_node = self.required(item, entries, &section, "to")?;
             let to = self.audience(audience_node, &format!("{section}.to"), tenant)?;
             let publication = Publication { object: object.to_string(), sha256, to };
-            self.check_against_earlier(&publication, index, item.position, &publications)?;
+            self.check_against_earlier(&publication, index, item.position, &publications, &earliest)?;
+            earliest.by_object.entry(publication.object.clone()).or_insert(index);
+            earliest.by_digest.entry(publication.sha256).or_insert(index);
             publications.push((publication, item.position));
         }
         Ok(publications.into_iter().map(|(publication, _)| publication).collect())
     }
 
     /// Refuses a publication that repeats or contradicts an earlier one: one object
-    /// name has one digest, and one digest is published once, to one audience.
+    /// name has one digest, and one digest is published once, to one audience. The
+    /// earlier one named is the first that does, found through `earliest` (so a policy
+    /// of n publications is checked in O(n log n)).
     fn check_against_earlier(
         &self,
         publication: &Publication,
         index: usize,
         position: Position,
         earlier: &[(Publication, Position)],
+        earliest: &Earliest,
     ) -> Result<(), PolicyError> {
         let (file, line, column) = (self.file.to_string(), position.line, position.column);
-        for (first_index, (first, first_position)) in earlier.iter().enumerate() {
+        // Every earlier publication of one object has one digest (or it was refused),
+        // so the first of the object is the first with another digest, if any is.
+        let other_digest = earliest
+            .by_object
+            .get(&publication.object)
+            .copied()
+            .filter(|&first| earlier[first].0.sha256 != publication.sha256);
+        let same_digest = earliest.by_digest.get(&publication.sha256).copied();
+        let first = match (other_digest, same_digest) {
+            (Some(one), Some(other)) => Some(one.min(other)),
+            (one, other) => one.or(other),
+        };
+        if let Some(first_index) = first {
+            let (first, first_position) = &earlier[first_index];
             let first_line = first_position.line;
             if first.object == publication.object && first.sha256 != publication.sha256 {
                 return Err(PolicyError::ConflictingDigests {
@@ -304,9 +324,6 @@ impl Reader<'_> {
                     first_digest: first.sha256,
                     second_digest: publication.sha256,
                 });
-            }
-            if first.sha256 != publication.sha256 {
-                continue;
             }
             if !first.to.same_as(&publication.to) {
                 return Err(PolicyError::ConflictingAudiences {
@@ -478,4 +495,11 @@ impl Reader<'_> {
         }
         Ok(limits)
     }
+}
+
+/// The first publication of each object name and of each digest so far.
+#[derive(Debug, Default)]
+struct Earliest {
+    by_object: BTreeMap<String, usize>,
+    by_digest: BTreeMap<Digest, usize>,
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: the benchmarks, with what they measure printed as figures.
 //!
 //! - the cVM lifecycle (create, run, tear down a trivial cVM; `intravisor/benches`);
+//! - policy validation, 1,000 to 100,000 publications (`policy/benches`);
 //! - compartment-local storage: the cost of one `__cls_get_addr` fast-path lookup, and
 //!   a small function that uses a global, called in a loop, built with the cls-pass
 //!   against the same function built without it. Time per call from the clock, and
@@ -20,6 +21,7 @@ const TIMED_CALLS: &str = "100000000";
 
 pub fn run_all() -> Result<(), String> {
     run(cargo().args(["bench", "-p", "intravisor", "--bench", "lifecycle"]))?;
+    run(cargo().args(["bench", "-p", "policy", "--bench", "validation"]))?;
     compartment_local_storage()?;
     super::density::run_density()
 }
