@@ -94,15 +94,7 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     match Arguments::parse().command {
         Command::Check { deployment, allow_roots } => match load(&deployment, &allow_roots) {
-            Ok((deployment, _)) => {
-                println!(
-                    "{}: {} cVMs, {} tenant policies, valid",
-                    deployment.file.display(),
-                    deployment.cvms.len(),
-                    deployment.tenants.len()
-                );
-                ExitCode::SUCCESS
-            }
+            Ok((deployment, policies)) => check(&deployment, policies),
             Err(code) => code,
         },
         Command::Run { deployment, report, in_process, ksm, allow_roots } => {
@@ -149,6 +141,33 @@ fn load(
         ExitCode::from(2)
     })?;
     Ok((deployment, policies))
+}
+
+/// `check`: what `run` would refuse before starting a cVM is refused here, with the same
+/// message (exit status 2); no cVM runs.
+fn check(deployment: &config::Deployment, policies: policy::PolicySet) -> ExitCode {
+    let intravisor =
+        match Intravisor::for_deployment_with(deployment, OutputSink::stdout(), Isolation::InProcess) {
+            Ok(intravisor) => intravisor,
+            Err(error) => {
+                eprintln!("intravisor: {error}");
+                return ExitCode::from(2);
+            }
+        };
+    let refusals = intravisor.check(deployment, policies);
+    for (cvm, reason) in &refusals {
+        eprintln!("intravisor: cVM `{cvm}` refused: {reason}");
+    }
+    if !refusals.is_empty() {
+        return ExitCode::from(2);
+    }
+    println!(
+        "{}: {} cVMs, {} tenant policies, valid: every cVM's objects load and plan, and its tenant's policy and limits admit it",
+        deployment.file.display(),
+        deployment.cvms.len(),
+        deployment.tenants.len()
+    );
+    ExitCode::SUCCESS
 }
 
 fn show_report(file: &std::path::Path, tenant: Option<&str>) -> ExitCode {

@@ -174,10 +174,7 @@ impl Intravisor {
             let mut running = Vec::new();
             let mut first = 0;
             while first < deployment.cvms.len() {
-                // A batch ends with the first cVM that makes the deployment wait.
-                let last = (first..deployment.cvms.len())
-                    .find(|&index| deployment.cvms[index].wait != Wait::No)
-                    .unwrap_or(deployment.cvms.len() - 1);
+                let last = batch_end(deployment, first);
                 if let Err(error) =
                     crate::policies::apply_revocations(&mut policies, deployment.control.as_deref())
                 {
@@ -245,6 +242,37 @@ impl Intravisor {
             objects: objects.report(&usage),
             kernel: KernelMemory { baseline_rss, baseline_pss, peak_rss, peak_pss },
         }
+    }
+
+    /// What `run` would refuse before starting any cVM of `deployment`, without running
+    /// one: each cVM is prepared as `run` prepares it (objects read, hashed and planned,
+    /// the policies with their revocations applied, the tenants' limits held by the
+    /// cVMs of its batch, its region laid out), then released. Returns each refused
+    /// cVM's name and the reason `run` would give.
+    pub fn check(&self, deployment: &Deployment, mut policies: PolicySet) -> Vec<(String, String)> {
+        let objects = ObjectFiles::load(deployment);
+        let usage = ObjectUsage::default();
+        if let Err(error) = crate::policies::apply_revocations(&mut policies, deployment.control.as_deref()) {
+            log::error!("{error}; revocations are not applied");
+        }
+        let mut refusals = Vec::new();
+        let mut first = 0;
+        while first < deployment.cvms.len() {
+            let last = batch_end(deployment, first);
+            let mut prepared = Vec::new();
+            for cvm in &deployment.cvms[first..=last] {
+                match self.prepare(cvm, &objects, &usage, &policies) {
+                    Ok(ready) => prepared.push(ready),
+                    Err(reason) => refusals.push((cvm.name.clone(), reason)),
+                }
+            }
+            self.cvms.forget_plan();
+            for ready in prepared {
+                self.cvms.tear_down(ready.prepared);
+            }
+            first = last + 1;
+        }
+        refusals
     }
 
     /// Prepares, runs and tears down one cVM on the calling thread, with no policies.
@@ -539,6 +567,14 @@ fn request_objects<'a>(files: &'a [Arc<ObjectFile>], bytes: &'a [Arc<Vec<u8>>]) 
         .zip(bytes)
         .map(|(file, bytes)| CvmObject { name: &file.name, bytes, sha256: file.sha256 })
         .collect()
+}
+
+/// The last cVM of the batch that starts at `first`: a batch ends with the first cVM
+/// that makes the deployment wait.
+fn batch_end(deployment: &Deployment, first: usize) -> usize {
+    (first..deployment.cvms.len())
+        .find(|&index| deployment.cvms[index].wait != Wait::No)
+        .unwrap_or(deployment.cvms.len() - 1)
 }
 
 fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
