@@ -74,6 +74,7 @@ struct ProcessPlan {
     boot_block: u64,
     mappings: Vec<crate::guest::Mapping>,
     cpu_seconds: Option<u64>,
+    wall_seconds: Option<u64>,
 }
 
 /// A cVM ready to be built and entered.
@@ -155,9 +156,9 @@ impl Intravisor {
     /// Runs every cVM of `deployment` under `policies` and reports what became of each.
     pub fn run(&self, deployment: &Deployment, mut policies: PolicySet) -> Report {
         if self.isolation == Isolation::InProcess
-            && deployment.cvms.iter().any(|cvm| cvm.cpu_seconds.is_some())
+            && deployment.cvms.iter().any(|cvm| cvm.cpu_seconds.is_some() || cvm.wall_seconds.is_some())
         {
-            log::warn!("isolation.cpu_seconds is not held in the in-process mode: cVMs run without a processor time limit");
+            log::warn!("isolation.cpu_seconds and wall_seconds are not held in the in-process mode: cVMs run without time limits");
         }
         if self.isolation == Isolation::Process {
             ProcessStart::prepare_pool();
@@ -417,6 +418,7 @@ impl Intravisor {
             boot_block: instance.boot_block,
             mappings: instance.memory.mappings().to_vec(),
             cpu_seconds: cvm.cpu_seconds,
+            wall_seconds: cvm.wall_seconds,
         };
         let services = CvmServices::new(
             &cvm.name,
@@ -526,6 +528,7 @@ impl Intravisor {
             mappings: &process.mappings,
             hostcall_field: process.boot_block + core::mem::offset_of!(abi::BootInfo, hostcall_entry) as u64,
             cpu_seconds: process.cpu_seconds,
+            wall_seconds: process.wall_seconds,
             merge: files.merge.as_ref().map(|merge| merge.files()),
         };
         // SAFETY: the region and the shared area are backed by these files at these

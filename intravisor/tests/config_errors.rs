@@ -179,6 +179,20 @@ fn sizes_must_parse_be_representable_and_fit() {
     assert_field_error(&with_size("1M"), "one", "isolation.size", "does not fit the stack");
     assert_field_error(&with_size("[1]"), "one", "isolation.size", "expected a size");
     assert_field_error(&format!("{ONE}    stack: 1000\n"), "one", "stack", "must be a multiple of 0x1000");
+    // Time limits: whole seconds from 1 to a day.
+    for field in ["cpu_seconds", "wall_seconds"] {
+        for value in ["0", "86401", "-1", "1.5", "soon"] {
+            let message = error(&format!(
+                "cVMs:\n  - name: one\n    runtime: program\n    isolation: {{ size: 16M, {field}: {value} }}\n"
+            ));
+            assert!(
+                message.contains(&format!(
+                    "`isolation.{field}`: expected a whole number of seconds from 1 to 86400"
+                )),
+                "{value}: {message}"
+            );
+        }
+    }
     // The largest stacks: refused for not fitting, never wrapped around (a debug build
     // panicked on this overflow, a release build called it valid).
     for stack in ["0xfffffffffffff000", "18446744073709547520", "0x7ffffffffffff000"] {

@@ -274,3 +274,23 @@ fn a_cvm_cannot_forge_another_cvms_console_line() {
     );
     assert!(!run.stdout.bytes().any(|byte| byte == b'\r' || byte == 0x1b), "{}", run.stdout);
 }
+
+#[test]
+fn a_cvm_past_its_wall_time_is_killed_by_name() {
+    // It computes forever; the neighbour finishes.
+    let run = run_deployment(&deployment_with(
+        "hostile-wall",
+        &[("spin", &program(), "spin")],
+        ", wall_seconds: 1",
+    ));
+    assert_neighbour_intact(&run);
+    let spin = run.cvm("spin");
+    assert_eq!(spin["status"], "killed", "{spin}");
+    assert_eq!(spin["reason"], "killed at its wall time limit (1 s, isolation.wall_seconds)");
+    assert!(
+        run.stderr
+            .contains("intravisor: cVM `spin` killed at its wall time limit (1 s, isolation.wall_seconds)"),
+        "{}",
+        run.stderr
+    );
+}

@@ -13,7 +13,8 @@
 //!   - name: hello1
 //!     runtime: build/hello        # the program object, relative to this file
 //!     args: "one two"             # or a list
-//!     isolation: { size: 16M }    # the region; a representable capability length
+//!     isolation: { size: 16M }    # the region; a representable capability length;
+//!                                 # cpu_seconds, wall_seconds: time limits (optional)
 //!     wait: 0                     # seconds to wait before starting the next cVM; -1: until it ends
 //!     tenant: acme                # optional
 //!     objects: [build/libx.so]    # shared objects the program links against, by path,
@@ -161,6 +162,9 @@ pub struct CvmConfig {
     /// The processor time it may use, in seconds (`isolation.cpu_seconds`; none: no
     /// limit). Held by the kernel for a cVM process.
     pub cpu_seconds: Option<u64>,
+    /// The time it may run, in seconds, from its start (`isolation.wall_seconds`; none:
+    /// no limit). Held on the host with cVM processes.
+    pub wall_seconds: Option<u64>,
     /// When to start the next cVM.
     pub wait: Wait,
     /// Shared objects its program may link against.

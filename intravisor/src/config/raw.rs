@@ -50,6 +50,8 @@ pub(super) struct RawIsolation {
     pub(super) size: Value,
     #[serde(default)]
     pub(super) cpu_seconds: Option<Value>,
+    #[serde(default)]
+    pub(super) wall_seconds: Option<Value>,
 }
 
 /// A mapping of strings in which no key appears twice (YAML would keep the last).

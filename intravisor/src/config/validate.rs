@@ -14,8 +14,8 @@ use super::{
 use crate::layout::MINIMUM_HEAP;
 use crate::region::{check_region_size, PAGE_SIZE};
 
-/// The most processor time a cVM may be given, in seconds (a day).
-const MOST_CPU_SECONDS: u64 = 86_400;
+/// The most processor or wall time a cVM may be given, in seconds (a day).
+const MOST_SECONDS: u64 = 86_400;
 
 /// Reads and validates the deployment file at `file`; what its cVMs read and write must
 /// lie under its directory.
@@ -240,19 +240,9 @@ impl Checker<'_> {
                 format!("{region_size:#x} bytes does not fit the stack ({stack_size:#x}), the minimum heap ({MINIMUM_HEAP:#x}) and the program; give it more"),
             ));
         }
-        let cpu_seconds = match &raw.isolation.cpu_seconds {
-            None | Some(Value::Null) => None,
-            Some(value) => match value.as_u64() {
-                Some(seconds) if (1..=MOST_CPU_SECONDS).contains(&seconds) => Some(seconds),
-                _ => {
-                    return Err(self.error(
-                        &name,
-                        "isolation.cpu_seconds",
-                        format!("expected a whole number of seconds from 1 to {MOST_CPU_SECONDS}"),
-                    ))
-                }
-            },
-        };
+        let cpu_seconds = self.seconds(&name, "isolation.cpu_seconds", raw.isolation.cpu_seconds.as_ref())?;
+        let wall_seconds =
+            self.seconds(&name, "isolation.wall_seconds", raw.isolation.wall_seconds.as_ref())?;
         let wait = match raw.wait.unwrap_or(0) {
             0 => Wait::No,
             -1 => Wait::UntilEnd,
@@ -297,11 +287,27 @@ impl Checker<'_> {
             region_size,
             stack_size,
             cpu_seconds,
+            wall_seconds,
             wait,
             objects,
             files,
             output,
         })
+    }
+
+    /// A time limit: a whole number of seconds from 1 to a day, or none.
+    fn seconds(&self, cvm: &str, field: &str, value: Option<&Value>) -> Result<Option<u64>, ConfigError> {
+        match value {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => match value.as_u64() {
+                Some(seconds) if (1..=MOST_SECONDS).contains(&seconds) => Ok(Some(seconds)),
+                _ => Err(self.error(
+                    cvm,
+                    field,
+                    format!("expected a whole number of seconds from 1 to {MOST_SECONDS}"),
+                )),
+            },
+        }
     }
 
     fn existing_file(&self, cvm: &str, field: &str, path: &str) -> Result<PathBuf, ConfigError> {

@@ -31,7 +31,7 @@ use std::ops::Range;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::merge::MergeFiles;
 use super::signals::Fault;
@@ -65,6 +65,8 @@ pub struct CvmProcess<'a> {
     pub hostcall_field: u64,
     /// The processor time the process may use, in seconds (none: no limit).
     pub cpu_seconds: Option<u64>,
+    /// The time the cVM may run, in seconds from now (none: no limit).
+    pub wall_seconds: Option<u64>,
     /// The files of its run-time sharing, when its tenant opted in.
     pub merge: Option<MergeFiles<'a>>,
 }
@@ -205,8 +207,10 @@ pub unsafe fn run_cvm_process(
         if first.is_err() {
             served.end(Some(CvmStop::HandlerPanicked));
         }
-        let memory = wait_for_end(pid, pidfd.as_raw_fd(), ended.as_raw_fd());
-        served.end(None);
+        let deadline = process.wall_seconds.map(|seconds| Instant::now() + Duration::from_secs(seconds));
+        let (memory, timed_out) = wait_for_end(pid, pidfd.as_raw_fd(), ended.as_raw_fd(), deadline);
+        let stop = timed_out.then(|| CvmStop::Killed(Limit::WallSeconds(process.wall_seconds.unwrap_or(0))));
+        served.end(stop);
         memory
     });
     note_weaker_sandbox(&gate);
@@ -264,7 +268,12 @@ fn abandon(child: &mut std::process::Child, reason: String) -> String {
 /// its cVM (`ended`, an eventfd, is written); samples its memory meanwhile (at
 /// [`FIRST_SAMPLE`], then ever less often) and returns the sample with the highest Pss,
 /// if any was taken.
-fn wait_for_end(pid: u32, pidfd: libc::c_int, ended: libc::c_int) -> Option<ProcessMemory> {
+fn wait_for_end(
+    pid: u32,
+    pidfd: libc::c_int,
+    ended: libc::c_int,
+    deadline: Option<Instant>,
+) -> (Option<ProcessMemory>, bool) {
     let mut watched = [
         libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: ended, events: libc::POLLIN, revents: 0 },
@@ -272,13 +281,18 @@ fn wait_for_end(pid: u32, pidfd: libc::c_int, ended: libc::c_int) -> Option<Proc
     let mut peak: Option<ProcessMemory> = None;
     let mut timeout = FIRST_SAMPLE;
     loop {
+        let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            return (peak, true);
+        }
+        let wait = left.map_or(timeout, |left| left.min(timeout));
         // SAFETY: poll reads and writes the two entries of `watched`.
-        let ready = unsafe { libc::poll(watched.as_mut_ptr(), 2, timeout.as_millis() as libc::c_int) };
+        let ready = unsafe { libc::poll(watched.as_mut_ptr(), 2, wait.as_millis().max(1) as libc::c_int) };
         if ready > 0 {
-            return peak;
+            return (peak, false);
         }
         if ready < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return peak;
+            return (peak, false);
         }
         if ready == 0 {
             if let Some(sample) = process_memory(pid) {

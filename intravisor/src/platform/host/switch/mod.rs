@@ -70,6 +70,8 @@ pub enum Limit {
     Memory(u64),
     /// Another kill by the kernel, with this signal.
     Signal(i32),
+    /// The time it may run, in seconds.
+    WallSeconds(u64),
 }
 
 impl core::fmt::Display for Limit {
@@ -80,6 +82,9 @@ impl core::fmt::Display for Limit {
             }
             Self::Memory(bytes) => write!(formatter, "its memory limit ({bytes:#x} bytes)"),
             Self::Signal(signal) => write!(formatter, "a kill by the kernel (signal {signal})"),
+            Self::WallSeconds(seconds) => {
+                write!(formatter, "its wall time limit ({seconds} s, isolation.wall_seconds)")
+            }
         }
     }
 }
