@@ -340,6 +340,16 @@ static _Noreturn void second_thread(uint64_t argument) {
     }
 }
 
+/* Starts a thread at entry(argument) on a 64 KiB stack of its own, with this thread's
+ * thread pointer; its id, or the hostcall's error. */
+static int64_t start_thread(void (*entry)(uint64_t), uint64_t argument) {
+    uint64_t thread_pointer;
+    __asm__ volatile("mrs %0, tpidr_el0" : "=r"(thread_pointer));
+    char *stack = cvm_malloc(64 * 1024);
+    uint64_t top = ((uint64_t)(uintptr_t)stack + 64 * 1024) & ~15ULL;
+    return cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)entry, top, argument, thread_pointer, 0);
+}
+
 /* spin: computes forever, and never makes a hostcall. */
 static int spin(void) {
     static volatile uint64_t counter;
@@ -357,12 +367,7 @@ static _Noreturn void spinner(uint64_t argument) {
 static int spin_threads(void) {
     static volatile uint64_t counter;
     static uint32_t never;
-    uint64_t thread_pointer;
-    __asm__ volatile("mrs %0, tpidr_el0" : "=r"(thread_pointer));
-    char *stack = cvm_malloc(64 * 1024);
-    uint64_t top = ((uint64_t)(uintptr_t)stack + 64 * 1024) & ~15ULL;
-    int64_t started = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)spinner, top,
-                                   (uint64_t)(uintptr_t)&counter, thread_pointer, 0);
+    int64_t started = start_thread(spinner, (uint64_t)(uintptr_t)&counter);
     if (started < 0) {
         cvm_printf("spin-threads: no second thread: %lld\n", (long long)started);
         return 1;
@@ -398,12 +403,7 @@ static int keep_core(int timer) {
 static int threads(void) {
     static struct turns turns;
     static struct registers in, out;
-    uint64_t thread_pointer;
-    __asm__ volatile("mrs %0, tpidr_el0" : "=r"(thread_pointer));
-    char *stack = cvm_malloc(64 * 1024);
-    uint64_t top = ((uint64_t)(uintptr_t)stack + 64 * 1024) & ~15ULL;
-    int64_t started = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)second_thread, top,
-                                   (uint64_t)(uintptr_t)&turns, thread_pointer, 0);
+    int64_t started = start_thread(second_thread, (uint64_t)(uintptr_t)&turns);
     if (started < 0) {
         cvm_printf("threads: no second thread: %lld\n", (long long)started);
         return 1;
