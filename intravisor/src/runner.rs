@@ -26,6 +26,7 @@ use policy::PolicySet;
 
 use crate::config::{CvmConfig, Deployment, ObjectRef, Wait};
 use crate::cvm::{CvmServices, OutputSink};
+use crate::hostcall::WriteBudget;
 use crate::instance::Instance;
 use crate::lifecycle::{CodeModel, CvmObject, CvmRequest, Cvms};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
@@ -428,7 +429,8 @@ impl Intravisor {
             cvm.files.clone(),
             cvm.output.clone(),
         )
-        .with_run_time_sharing(merge);
+        .with_run_time_sharing(merge)
+        .with_write_budget(WriteBudget::new(cvm.console_bytes, cvm.output_bytes));
         let start = CvmEntry {
             entry: instance.entry,
             stack_top: instance.stack_top,
@@ -503,6 +505,13 @@ impl Intravisor {
                 report.status = Status::Killed;
                 report.reason = Some(format!("killed at {limit}"));
             }
+        }
+        // A write past one of its limits ended it (as an exit would end it).
+        if let Some(over) = services.over_limit() {
+            log::warn!("cVM `{}` killed at {over}", cvm.name);
+            report.status = Status::Killed;
+            report.exit_code = None;
+            report.reason = Some(format!("killed at {over}"));
         }
         report
     }

@@ -193,6 +193,13 @@ fn sizes_must_parse_be_representable_and_fit() {
             );
         }
     }
+    // Write limits are sizes.
+    for field in ["console_bytes", "output_bytes"] {
+        let message = error(&format!(
+            "cVMs:\n  - name: one\n    runtime: program\n    isolation: {{ size: 16M, {field}: lots }}\n"
+        ));
+        assert!(message.contains(&format!("`isolation.{field}`")), "{message}");
+    }
     // The largest stacks: refused for not fitting, never wrapped around (a debug build
     // panicked on this overflow, a release build called it valid).
     for stack in ["0xfffffffffffff000", "18446744073709547520", "0x7ffffffffffff000"] {

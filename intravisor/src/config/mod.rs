@@ -14,7 +14,8 @@
 //!     runtime: build/hello        # the program object, relative to this file
 //!     args: "one two"             # or a list
 //!     isolation: { size: 16M }    # the region; a representable capability length;
-//!                                 # cpu_seconds, wall_seconds: time limits (optional)
+//!                                 # cpu_seconds, wall_seconds: time limits (optional);
+//!                                 # console_bytes, output_bytes: write limits
 //!     wait: 0                     # seconds to wait before starting the next cVM; -1: until it ends
 //!     tenant: acme                # optional
 //!     objects: [build/libx.so]    # shared objects the program links against, by path,
@@ -165,6 +166,12 @@ pub struct CvmConfig {
     /// The time it may run, in seconds, from its start (`isolation.wall_seconds`; none:
     /// no limit). Held on the host with cVM processes.
     pub wall_seconds: Option<u64>,
+    /// The bytes it may write to its console (`isolation.console_bytes`, 64 MiB unless
+    /// named); a write past them ends it.
+    pub console_bytes: u64,
+    /// The bytes it may write into its output directory (`isolation.output_bytes`,
+    /// 1 GiB unless named); a write past them ends it.
+    pub output_bytes: u64,
     /// When to start the next cVM.
     pub wait: Wait,
     /// Shared objects its program may link against.

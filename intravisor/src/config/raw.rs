@@ -52,6 +52,10 @@ pub(super) struct RawIsolation {
     pub(super) cpu_seconds: Option<Value>,
     #[serde(default)]
     pub(super) wall_seconds: Option<Value>,
+    #[serde(default)]
+    pub(super) console_bytes: Option<Value>,
+    #[serde(default)]
+    pub(super) output_bytes: Option<Value>,
 }
 
 /// A mapping of strings in which no key appears twice (YAML would keep the last).

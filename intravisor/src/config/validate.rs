@@ -11,6 +11,7 @@ use super::raw::{RawCvm, RawDeployment};
 use super::{
     parse_size, ConfigError, CvmConfig, Deployment, FileGrant, ObjectRef, Wait, DEFAULT_STACK, MAXIMUM_REGION,
 };
+use crate::hostcall::WriteBudget;
 use crate::layout::MINIMUM_HEAP;
 use crate::region::{check_region_size, PAGE_SIZE};
 
@@ -243,6 +244,20 @@ impl Checker<'_> {
         let cpu_seconds = self.seconds(&name, "isolation.cpu_seconds", raw.isolation.cpu_seconds.as_ref())?;
         let wall_seconds =
             self.seconds(&name, "isolation.wall_seconds", raw.isolation.wall_seconds.as_ref())?;
+        let bytes = |field: &str, value: Option<&Value>, default: u64| match value {
+            None | Some(Value::Null) => Ok(default),
+            Some(value) => self.size(&name, field, value),
+        };
+        let console_bytes = bytes(
+            "isolation.console_bytes",
+            raw.isolation.console_bytes.as_ref(),
+            WriteBudget::DEFAULT_CONSOLE_BYTES,
+        )?;
+        let output_bytes = bytes(
+            "isolation.output_bytes",
+            raw.isolation.output_bytes.as_ref(),
+            WriteBudget::DEFAULT_OUTPUT_BYTES,
+        )?;
         let wait = match raw.wait.unwrap_or(0) {
             0 => Wait::No,
             -1 => Wait::UntilEnd,
@@ -288,6 +303,8 @@ impl Checker<'_> {
             stack_size,
             cpu_seconds,
             wall_seconds,
+            console_bytes,
+            output_bytes,
             wait,
             objects,
             files,

@@ -15,9 +15,13 @@ use super::console::{Console, OutputSink};
 use super::files::FileTable;
 use crate::config::FileGrant;
 use crate::guest::GuestMemory;
-use crate::hostcall::{Environment, Files};
+use crate::hostcall::{Environment, Files, OverLimit, WriteBudget};
 use crate::platform::clock;
 use crate::platform::{Arena, HostcallHandler, HostcallOutcome, RegionMerge};
+
+/// The status a cVM ended at a limit exits with (128 + SIGKILL, as a shell reports a
+/// killed process); its report says killed.
+const KILLED_STATUS: i32 = 137;
 
 /// Log lines one cVM may cause before the rest are dropped.
 const LOG_BUDGET: u32 = 16;
@@ -40,6 +44,9 @@ struct State<'a> {
     console: Console<'a>,
     files: FileTable,
     log_budget: u32,
+    write_budget: WriteBudget,
+    /// The limit it asked to write past, which ended it.
+    over_limit: Option<OverLimit>,
 }
 
 impl<'a> CvmServices<'a> {
@@ -56,6 +63,8 @@ impl<'a> CvmServices<'a> {
             console: Console::new(name, sink),
             files: FileTable::new(grants, output),
             log_budget: LOG_BUDGET,
+            write_budget: WriteBudget::default(),
+            over_limit: None,
         };
         Self { name, arena, memory, state: Mutex::new(state), merge: None }
     }
@@ -77,6 +86,17 @@ impl<'a> CvmServices<'a> {
             Some(merge) => merge.with_own_pages(start, start.saturating_add(length), keep, write),
             None => write(),
         }
+    }
+
+    /// What the cVM may write to its console and into its output directory.
+    pub fn with_write_budget(self, budget: WriteBudget) -> Self {
+        self.state().write_budget = budget;
+        self
+    }
+
+    /// The limit the cVM asked to write past, which ended it.
+    pub fn over_limit(&self) -> Option<OverLimit> {
+        self.state().over_limit
     }
 
     /// Writes out unfinished console lines; called when the cVM has stopped.
@@ -131,6 +151,10 @@ impl Environment for Serving<'_, '_> {
         self.0.state().console.write(error, bytes);
     }
 
+    fn spend_write_budget(&mut self, console: bool, bytes: u64) -> Result<(), OverLimit> {
+        self.0.state().write_budget.spend(console, bytes)
+    }
+
     fn files<R>(&mut self, operation: impl FnOnce(&mut dyn Files) -> R) -> R {
         operation(&mut self.0.state().files)
     }
@@ -177,8 +201,16 @@ fn getrandom(buffer: &mut [u8]) -> Result<(), Errno> {
 }
 
 impl HostcallHandler for CvmServices<'_> {
+    /// A write past a limit ends the cVM as an exit would; the runner reports it killed
+    /// at that limit (`over_limit`).
     fn hostcall(&self, number: u64, arguments: [u64; 5]) -> HostcallOutcome {
-        crate::hostcall::serve(&mut Serving(self), number, arguments)
+        match crate::hostcall::serve(&mut Serving(self), number, arguments) {
+            HostcallOutcome::OverLimit(over) => {
+                self.state().over_limit.get_or_insert(over);
+                HostcallOutcome::Exit(KILLED_STATUS)
+            }
+            outcome => outcome,
+        }
     }
 
     fn with_own_pages(&self, start: u64, length: u64, write: &mut dyn FnMut()) {

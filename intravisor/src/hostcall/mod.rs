@@ -71,6 +71,69 @@ pub enum HostcallOutcome {
     },
     /// Return the calling thread's id, which only the platform knows.
     ThreadId,
+    /// End the whole cVM: it asked to write past one of its limits.
+    OverLimit(OverLimit),
+}
+
+/// A limit on what a cVM writes, which ends it when it would go past.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverLimit {
+    /// Bytes to its standard output and error together.
+    ConsoleBytes(u64),
+    /// Bytes into the files of its output directory together.
+    OutputBytes(u64),
+}
+
+impl fmt::Display for OverLimit {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ConsoleBytes(bytes) => {
+                write!(formatter, "its console limit ({bytes} bytes, isolation.console_bytes)")
+            }
+            Self::OutputBytes(bytes) => {
+                write!(formatter, "its output limit ({bytes} bytes, isolation.output_bytes)")
+            }
+        }
+    }
+}
+
+/// What a cVM may still write to its console and into its output directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteBudget {
+    console: u64,
+    output: u64,
+    console_left: u64,
+    output_left: u64,
+}
+
+impl WriteBudget {
+    /// The console limit a cVM gets when its deployment names none: 64 MiB.
+    pub const DEFAULT_CONSOLE_BYTES: u64 = 64 << 20;
+    /// The output limit a cVM gets when its deployment names none: 1 GiB.
+    pub const DEFAULT_OUTPUT_BYTES: u64 = 1 << 30;
+
+    /// A budget of `console` bytes to the console and `output` bytes of output files.
+    pub const fn new(console: u64, output: u64) -> Self {
+        Self { console, output, console_left: console, output_left: output }
+    }
+
+    /// Takes `bytes` from the console's budget or the output's; the limit when they do
+    /// not fit (nothing is taken then).
+    pub fn spend(&mut self, console: bool, bytes: u64) -> Result<(), OverLimit> {
+        let (left, over) = if console {
+            (&mut self.console_left, OverLimit::ConsoleBytes(self.console))
+        } else {
+            (&mut self.output_left, OverLimit::OutputBytes(self.output))
+        };
+        *left = left.checked_sub(bytes).ok_or(over)?;
+        Ok(())
+    }
+}
+
+impl Default for WriteBudget {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_CONSOLE_BYTES, Self::DEFAULT_OUTPUT_BYTES)
+    }
 }
 
 /// A thread a cVM asked for, its addresses checked against the cVM's capabilities.
@@ -122,6 +185,9 @@ pub trait Environment {
     fn copy_to_cvm(&self, address: u64, bytes: &[u8]) -> Result<(), Errno>;
     /// Takes bytes the cVM wrote to standard output (`error == false`) or error.
     fn console(&mut self, error: bool, bytes: &[u8]);
+    /// Takes `bytes` about to be written to the console (`console`) or an output file
+    /// from the cVM's [`WriteBudget`]; the limit it would pass otherwise.
+    fn spend_write_budget(&mut self, console: bool, bytes: u64) -> Result<(), OverLimit>;
     /// Runs `operation` on the cVM's files.
     fn files<R>(&mut self, operation: impl FnOnce(&mut dyn Files) -> R) -> R;
     /// Fills `buffer` with random bytes.
@@ -196,7 +262,12 @@ impl<E: Environment> Checked<'_, E> {
                 }
                 return Ok(HostcallOutcome::SetClearAddress(a0));
             }
-            Hostcall::Write => self.write(a0, a1, a2),
+            Hostcall::Write => {
+                if let Some(over) = self.over_write_budget(a0, a2) {
+                    return Ok(HostcallOutcome::OverLimit(over));
+                }
+                self.write(a0, a1, a2)
+            }
             Hostcall::Read => self.read(a0, a1, a2),
             Hostcall::Open => self.open(a0, a1, a2),
             Hostcall::Close => self.environment.files(|files| files.close(a0)).map(|()| 0),
@@ -259,6 +330,17 @@ impl<E: Environment> Checked<'_, E> {
         }
         self.check_thread_pointer(thread_pointer)?;
         Ok(ThreadStart { entry, stack_top, argument, thread_pointer, clear_address })
+    }
+
+    /// The limit a write of `length` bytes to `handle` would pass; none when it fits
+    /// (and is taken from the budget), or when the handle is no output (the write is
+    /// refused as such).
+    fn over_write_budget(&mut self, handle: u64, length: u64) -> Option<OverLimit> {
+        let console = handle == STDOUT || handle == STDERR;
+        if !console && !self.environment.files(|files| files.is_output(handle)) {
+            return None;
+        }
+        self.environment.spend_write_budget(console, length).err()
     }
 
     fn write(&mut self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {

@@ -19,7 +19,7 @@ use super::files::FileTable;
 use super::mmu::Arena;
 use super::threads::{NoneRunnable, Threads};
 use crate::guest::{Access, GuestFault, GuestMemory};
-use crate::hostcall::{ConsoleLines, Environment, Files, HostcallOutcome};
+use crate::hostcall::{ConsoleLines, Environment, Files, HostcallOutcome, OverLimit, WriteBudget};
 
 /// Reasons `run_el0` returns with.
 pub const LEFT_EXITED: u64 = 1;
@@ -58,6 +58,8 @@ pub struct Services<'a> {
     code: core::ops::Range<u64>,
     /// Until when none of its threads can run, when it gave up the core for that.
     waits_until: Option<u64>,
+    /// What it may still write (the defaults: the image does not carry limits).
+    write_budget: WriteBudget,
     /// Its exit status, once it exited.
     pub status: i32,
     /// What ended it, if it faulted.
@@ -87,6 +89,7 @@ impl<'a> Services<'a> {
             processor_limit: None,
             code,
             waits_until: None,
+            write_budget: WriteBudget::default(),
             status: 0,
             fault: None,
         }
@@ -159,6 +162,10 @@ impl<'a> Services<'a> {
                 return TrapOutcome::Leave(LEFT_EXITED);
             }
             HostcallOutcome::ExitThread => return self.end_thread(frame),
+            HostcallOutcome::OverLimit(over) => {
+                self.fault = Some(alloc::format!("killed: it asked to write past {over}"));
+                return TrapOutcome::Leave(LEFT_FAULTED);
+            }
             HostcallOutcome::StartThread(start) => self
                 .threads
                 .start(
@@ -284,6 +291,10 @@ impl Environment for Services<'_> {
     fn console(&mut self, error: bool, bytes: &[u8]) {
         let name = self.name;
         self.console.write(error, bytes, |error, line| print_line(name, error, line));
+    }
+
+    fn spend_write_budget(&mut self, console: bool, bytes: u64) -> Result<(), OverLimit> {
+        self.write_budget.spend(console, bytes)
     }
 
     fn files<R>(&mut self, operation: impl FnOnce(&mut dyn Files) -> R) -> R {

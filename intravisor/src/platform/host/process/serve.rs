@@ -205,6 +205,11 @@ impl<'a> Served<'a> {
                 self.end(Some(CvmStop::Exited(status)));
                 return None;
             }
+            // The services turn a write past a limit into an exit, and report it.
+            Ok(HostcallOutcome::OverLimit(_)) => {
+                self.end(Some(CvmStop::Exited(-1)));
+                return None;
+            }
             Ok(HostcallOutcome::ExitThread) => (Action::ExitThread, 0, 0),
             Ok(HostcallOutcome::StartThread(start)) => match self.start_thread(scope, start) {
                 Ok((slot, id)) => (Action::StartThread, id as i64, slot as u64),

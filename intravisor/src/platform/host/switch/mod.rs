@@ -209,6 +209,12 @@ extern "C" fn hostcall_dispatch(
                     context.exit_value = status as u32 as u64;
                     0
                 }
+                // The services turn a write past a limit into an exit, and report it.
+                Ok(HostcallOutcome::OverLimit(_)) => {
+                    context.leaving = 1;
+                    context.exit_value = u64::from(u32::MAX);
+                    0
+                }
                 Ok(HostcallOutcome::ExitThread) => {
                     context.leaving = 1;
                     context.thread_exited = true;
