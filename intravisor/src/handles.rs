@@ -1,13 +1,16 @@
 //! A cVM's open-file handles, shared by the host's and the bare-metal file tables:
-//! handles from 3 on (0..=2 are the console), the lowest free one first, at most
-//! [`MOST_OPEN`] open at once.
+//! handles from 3 on (0..=2 are the console), the lowest free one first, at most the
+//! cVM's limit open at once ([`DEFAULT_OPEN`] unless its deployment names one, at most
+//! [`MOST_OPEN`]).
 
 use alloc::vec::Vec;
 
 use abi::Errno;
 
-/// Most files a cVM may have open at once.
-pub const MOST_OPEN: usize = 64;
+/// Files a cVM may have open at once when its deployment names no limit.
+pub const DEFAULT_OPEN: usize = 64;
+/// The largest limit a deployment may give (`isolation.open_files`).
+pub const MOST_OPEN: usize = 1024;
 /// The first handle.
 const FIRST_HANDLE: u64 = 3;
 
@@ -15,20 +18,26 @@ const FIRST_HANDLE: u64 = 3;
 #[derive(Debug)]
 pub struct Handles<T> {
     open: Vec<Option<T>>,
+    limit: usize,
 }
 
 impl<T> Default for Handles<T> {
     fn default() -> Self {
-        Self { open: Vec::new() }
+        Self::with_limit(DEFAULT_OPEN)
     }
 }
 
 impl<T> Handles<T> {
-    /// Gives `item` the lowest free handle; `EMFILE` when [`MOST_OPEN`] are open.
+    /// No handle open; at most `limit` at once (capped at [`MOST_OPEN`]).
+    pub fn with_limit(limit: usize) -> Self {
+        Self { open: Vec::new(), limit: limit.min(MOST_OPEN) }
+    }
+
+    /// Gives `item` the lowest free handle; `EMFILE` when the limit are open.
     pub fn insert(&mut self, item: T) -> Result<u64, Errno> {
         let slot = match self.open.iter().position(Option::is_none) {
             Some(slot) => slot,
-            None if self.open.len() < MOST_OPEN => {
+            None if self.open.len() < self.limit => {
                 self.open.push(None);
                 self.open.len() - 1
             }
@@ -60,7 +69,7 @@ impl<T> Handles<T> {
 mod tests {
     use abi::Errno;
 
-    use super::{Handles, MOST_OPEN};
+    use super::{Handles, DEFAULT_OPEN, MOST_OPEN};
 
     #[test]
     fn handles_start_at_3_reuse_the_lowest_and_stop_at_the_limit() {
@@ -70,11 +79,23 @@ mod tests {
         assert_eq!(handles.remove(3), Err(Errno::BadHandle), "closed twice");
         assert_eq!(handles.get_mut(2), Err(Errno::BadHandle), "the console is not a file");
         assert_eq!(handles.insert('c'), Ok(3), "the lowest free handle again");
-        for _ in 2..MOST_OPEN {
+        for _ in 2..DEFAULT_OPEN {
             handles.insert('x').unwrap();
         }
         assert_eq!(handles.insert('y'), Err(Errno::TooManyFiles));
         assert_eq!(handles.get_mut(4).copied(), Ok('b'));
-        assert_eq!(handles.drain().count(), MOST_OPEN);
+        assert_eq!(handles.drain().count(), DEFAULT_OPEN);
+    }
+
+    #[test]
+    fn a_limit_of_its_own_holds_and_is_capped() {
+        let mut one = Handles::with_limit(1);
+        assert_eq!(one.insert('a'), Ok(3));
+        assert_eq!(one.insert('b'), Err(Errno::TooManyFiles));
+        let mut huge = Handles::with_limit(usize::MAX);
+        for _ in 0..MOST_OPEN {
+            huge.insert('x').unwrap();
+        }
+        assert_eq!(huge.insert('y'), Err(Errno::TooManyFiles));
     }
 }

@@ -430,7 +430,8 @@ impl Intravisor {
             cvm.output.clone(),
         )
         .with_run_time_sharing(merge)
-        .with_write_budget(WriteBudget::new(cvm.console_bytes, cvm.output_bytes));
+        .with_write_budget(WriteBudget::new(cvm.console_bytes, cvm.output_bytes))
+        .with_open_files(cvm.open_files);
         let start = CvmEntry {
             entry: instance.entry,
             stack_top: instance.stack_top,

@@ -193,6 +193,16 @@ fn sizes_must_parse_be_representable_and_fit() {
             );
         }
     }
+    // Open files: 1 to 1024.
+    for value in ["0", "1025", "-3", "many"] {
+        let message = error(&format!(
+            "cVMs:\n  - name: one\n    runtime: program\n    isolation: {{ size: 16M, open_files: {value} }}\n"
+        ));
+        assert!(
+            message.contains("`isolation.open_files`: expected a number of files from 1 to 1024"),
+            "{message}"
+        );
+    }
     // Write limits are sizes.
     for field in ["console_bytes", "output_bytes"] {
         let message = error(&format!(

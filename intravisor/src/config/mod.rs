@@ -172,6 +172,9 @@ pub struct CvmConfig {
     /// The bytes it may write into its output directory (`isolation.output_bytes`,
     /// 1 GiB unless named); a write past them ends it.
     pub output_bytes: u64,
+    /// The files it may have open at once (`isolation.open_files`, 1 to 1024, 64
+    /// unless named).
+    pub open_files: usize,
     /// When to start the next cVM.
     pub wait: Wait,
     /// Shared objects its program may link against.

@@ -11,6 +11,7 @@ use super::raw::{RawCvm, RawDeployment};
 use super::{
     parse_size, ConfigError, CvmConfig, Deployment, FileGrant, ObjectRef, Wait, DEFAULT_STACK, MAXIMUM_REGION,
 };
+use crate::handles::{DEFAULT_OPEN, MOST_OPEN};
 use crate::hostcall::WriteBudget;
 use crate::layout::MINIMUM_HEAP;
 use crate::region::{check_region_size, PAGE_SIZE};
@@ -253,6 +254,19 @@ impl Checker<'_> {
             raw.isolation.console_bytes.as_ref(),
             WriteBudget::DEFAULT_CONSOLE_BYTES,
         )?;
+        let open_files = match raw.isolation.open_files.as_ref() {
+            None | Some(Value::Null) => DEFAULT_OPEN,
+            Some(value) => match value.as_u64().and_then(|count| usize::try_from(count).ok()) {
+                Some(count) if (1..=MOST_OPEN).contains(&count) => count,
+                _ => {
+                    return Err(self.error(
+                        &name,
+                        "isolation.open_files",
+                        format!("expected a number of files from 1 to {MOST_OPEN}"),
+                    ))
+                }
+            },
+        };
         let output_bytes = bytes(
             "isolation.output_bytes",
             raw.isolation.output_bytes.as_ref(),
@@ -305,6 +319,7 @@ impl Checker<'_> {
             wall_seconds,
             console_bytes,
             output_bytes,
+            open_files,
             wait,
             objects,
             files,

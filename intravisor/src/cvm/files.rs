@@ -34,6 +34,11 @@ impl FileTable {
         Self { grants, output, open: Handles::default() }
     }
 
+    /// At most `limit` files open at once (`isolation.open_files`).
+    pub(super) fn limit_open(&mut self, limit: usize) {
+        self.open = Handles::with_limit(limit);
+    }
+
     fn slot(&mut self, handle: u64) -> Result<&mut OpenFile, Errno> {
         self.open.get_mut(handle)
     }

@@ -94,6 +94,12 @@ impl<'a> CvmServices<'a> {
         self
     }
 
+    /// At most `limit` files open at once.
+    pub fn with_open_files(self, limit: usize) -> Self {
+        self.state().files.limit_open(limit);
+        self
+    }
+
     /// The limit the cVM asked to write past, which ended it.
     pub fn over_limit(&self) -> Option<OverLimit> {
         self.state().over_limit
