@@ -431,7 +431,8 @@ impl Intravisor {
         )
         .with_run_time_sharing(merge)
         .with_write_budget(WriteBudget::new(cvm.console_bytes, cvm.output_bytes))
-        .with_open_files(cvm.open_files);
+        .with_open_files(cvm.open_files)
+        .with_threads(cvm.threads);
         let start = CvmEntry {
             entry: instance.entry,
             stack_top: instance.stack_top,

@@ -203,6 +203,16 @@ fn sizes_must_parse_be_representable_and_fit() {
             "{message}"
         );
     }
+    // Threads: 1 to 64.
+    for value in ["0", "65", "lots"] {
+        let message = error(&format!(
+            "cVMs:\n  - name: one\n    runtime: program\n    isolation: {{ size: 16M, threads: {value} }}\n"
+        ));
+        assert!(
+            message.contains("`isolation.threads`: expected a number of threads from 1 to 64"),
+            "{message}"
+        );
+    }
     // Write limits are sizes.
     for field in ["console_bytes", "output_bytes"] {
         let message = error(&format!(

@@ -294,3 +294,16 @@ fn a_cvm_past_its_wall_time_is_killed_by_name() {
         run.stderr
     );
 }
+
+#[test]
+fn a_cvm_gets_no_more_threads_than_its_deployment_gives_it() {
+    let file =
+        deployment_with("hostile-thread-limit", &[("threads", &program(), "thread-bomb")], ", threads: 8");
+    for options in [&[][..], &["--in-process"][..]] {
+        let run = run_deployment_with(&file, options);
+        assert_neighbour_intact(&run);
+        // Its first thread and 7 more; the 8th start is refused with EAGAIN.
+        assert_eq!(run.lines_of("threads"), ["started 7 threads, then -11"], "{options:?}: {}", run.stderr);
+        assert_eq!(run.cvm("threads")["threads"], 8, "{options:?}");
+    }
+}

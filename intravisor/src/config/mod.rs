@@ -175,6 +175,9 @@ pub struct CvmConfig {
     /// The files it may have open at once (`isolation.open_files`, 1 to 1024, 64
     /// unless named).
     pub open_files: usize,
+    /// The threads it may have at once, its first included (`isolation.threads`, 1 to
+    /// 64, 64 unless named); on the host.
+    pub threads: usize,
     /// When to start the next cVM.
     pub wait: Wait,
     /// Shared objects its program may link against.

@@ -58,6 +58,8 @@ pub(super) struct RawIsolation {
     pub(super) output_bytes: Option<Value>,
     #[serde(default)]
     pub(super) open_files: Option<Value>,
+    #[serde(default)]
+    pub(super) threads: Option<Value>,
 }
 
 /// A mapping of strings in which no key appears twice (YAML would keep the last).

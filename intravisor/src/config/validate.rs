@@ -11,6 +11,7 @@ use super::raw::{RawCvm, RawDeployment};
 use super::{
     parse_size, ConfigError, CvmConfig, Deployment, FileGrant, ObjectRef, Wait, DEFAULT_STACK, MAXIMUM_REGION,
 };
+use crate::cvm::DEFAULT_THREADS;
 use crate::handles::{DEFAULT_OPEN, MOST_OPEN};
 use crate::hostcall::WriteBudget;
 use crate::layout::MINIMUM_HEAP;
@@ -267,6 +268,19 @@ impl Checker<'_> {
                 }
             },
         };
+        let threads = match raw.isolation.threads.as_ref() {
+            None | Some(Value::Null) => DEFAULT_THREADS,
+            Some(value) => match value.as_u64().and_then(|count| usize::try_from(count).ok()) {
+                Some(count) if (1..=DEFAULT_THREADS).contains(&count) => count,
+                _ => {
+                    return Err(self.error(
+                        &name,
+                        "isolation.threads",
+                        format!("expected a number of threads from 1 to {DEFAULT_THREADS}"),
+                    ))
+                }
+            },
+        };
         let output_bytes = bytes(
             "isolation.output_bytes",
             raw.isolation.output_bytes.as_ref(),
@@ -320,6 +334,7 @@ impl Checker<'_> {
             console_bytes,
             output_bytes,
             open_files,
+            threads,
             wait,
             objects,
             files,

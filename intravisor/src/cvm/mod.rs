@@ -9,4 +9,4 @@ mod files;
 mod services;
 
 pub use console::OutputSink;
-pub use services::CvmServices;
+pub use services::{CvmServices, DEFAULT_THREADS};

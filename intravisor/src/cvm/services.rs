@@ -23,6 +23,9 @@ use crate::platform::{Arena, HostcallHandler, HostcallOutcome, RegionMerge};
 /// killed process); its report says killed.
 const KILLED_STATUS: i32 = 137;
 
+/// Threads a cVM may have at once when its deployment names no limit (and the most).
+pub const DEFAULT_THREADS: usize = 64;
+
 /// Log lines one cVM may cause before the rest are dropped.
 const LOG_BUDGET: u32 = 16;
 
@@ -36,6 +39,8 @@ pub struct CvmServices<'a> {
     /// Its run-time sharing, when its tenant opted in: pages are unshared before the
     /// intravisor writes into them.
     merge: Option<Arc<RegionMerge>>,
+    /// The most threads it may have at once (`isolation.threads`).
+    thread_limit: usize,
 }
 
 /// What the hostcalls of a cVM change.
@@ -66,7 +71,7 @@ impl<'a> CvmServices<'a> {
             write_budget: WriteBudget::default(),
             over_limit: None,
         };
-        Self { name, arena, memory, state: Mutex::new(state), merge: None }
+        Self { name, arena, memory, state: Mutex::new(state), merge: None, thread_limit: DEFAULT_THREADS }
     }
 
     /// The same, with the cVM's run-time sharing.
@@ -91,6 +96,12 @@ impl<'a> CvmServices<'a> {
     /// What the cVM may write to its console and into its output directory.
     pub fn with_write_budget(self, budget: WriteBudget) -> Self {
         self.state().write_budget = budget;
+        self
+    }
+
+    /// At most `limit` threads at once, its first included.
+    pub fn with_threads(mut self, limit: usize) -> Self {
+        self.thread_limit = limit;
         self
     }
 
@@ -221,5 +232,9 @@ impl HostcallHandler for CvmServices<'_> {
 
     fn with_own_pages(&self, start: u64, length: u64, write: &mut dyn FnMut()) {
         CvmServices::with_own_pages(self, start, length, true, write);
+    }
+
+    fn thread_limit(&self) -> usize {
+        self.thread_limit
     }
 }

@@ -115,7 +115,8 @@ impl Group {
             return Errno::Again.as_return();
         }
         let mut members = self.members();
-        if members.iter().filter(|member| member.running).count() >= MOST_THREADS {
+        let limit = self.handler().thread_limit().min(MOST_THREADS);
+        if members.iter().filter(|member| member.running).count() >= limit {
             return Errno::Again.as_return();
         }
         let thread_id = self.next_id.fetch_add(1, Ordering::Relaxed);

@@ -243,6 +243,9 @@ impl<'a> Served<'a> {
     ) -> Result<(usize, u64), Errno> {
         let (index, id) = {
             let mut threads = self.threads();
+            if threads.alive >= self.handler.thread_limit() {
+                return Err(Errno::Again);
+            }
             let index = threads.used.iter().position(|used| !used).ok_or(Errno::Again)?;
             let id = threads.next_id;
             threads.next_id += 1;

@@ -44,6 +44,12 @@ pub trait HostcallHandler: Sync {
     fn with_own_pages(&self, _start: u64, _length: u64, write: &mut dyn FnMut()) {
         write();
     }
+
+    /// The most threads the cVM may have at once, its first included (the platform's
+    /// own limit, 64, caps it).
+    fn thread_limit(&self) -> usize {
+        64
+    }
 }
 
 /// Why a cVM stopped running.
