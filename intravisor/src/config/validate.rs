@@ -255,32 +255,22 @@ impl Checker<'_> {
             raw.isolation.console_bytes.as_ref(),
             WriteBudget::DEFAULT_CONSOLE_BYTES,
         )?;
-        let open_files = match raw.isolation.open_files.as_ref() {
-            None | Some(Value::Null) => DEFAULT_OPEN,
-            Some(value) => match value.as_u64().and_then(|count| usize::try_from(count).ok()) {
-                Some(count) if (1..=MOST_OPEN).contains(&count) => count,
-                _ => {
-                    return Err(self.error(
-                        &name,
-                        "isolation.open_files",
-                        format!("expected a number of files from 1 to {MOST_OPEN}"),
-                    ))
-                }
-            },
-        };
-        let threads = match raw.isolation.threads.as_ref() {
-            None | Some(Value::Null) => DEFAULT_THREADS,
-            Some(value) => match value.as_u64().and_then(|count| usize::try_from(count).ok()) {
-                Some(count) if (1..=DEFAULT_THREADS).contains(&count) => count,
-                _ => {
-                    return Err(self.error(
-                        &name,
-                        "isolation.threads",
-                        format!("expected a number of threads from 1 to {DEFAULT_THREADS}"),
-                    ))
-                }
-            },
-        };
+        let open_files = self.count(
+            &name,
+            "isolation.open_files",
+            raw.isolation.open_files.as_ref(),
+            DEFAULT_OPEN,
+            MOST_OPEN,
+            "files",
+        )?;
+        let threads = self.count(
+            &name,
+            "isolation.threads",
+            raw.isolation.threads.as_ref(),
+            DEFAULT_THREADS,
+            DEFAULT_THREADS,
+            "threads",
+        )?;
         let output_bytes = bytes(
             "isolation.output_bytes",
             raw.isolation.output_bytes.as_ref(),
@@ -340,6 +330,25 @@ impl Checker<'_> {
             files,
             output,
         })
+    }
+
+    /// A count from 1 to `most` of `what`, or `default` when the field is absent.
+    fn count(
+        &self,
+        cvm: &str,
+        field: &str,
+        value: Option<&Value>,
+        default: usize,
+        most: usize,
+        what: &str,
+    ) -> Result<usize, ConfigError> {
+        match value {
+            None | Some(Value::Null) => Ok(default),
+            Some(value) => match value.as_u64().and_then(|count| usize::try_from(count).ok()) {
+                Some(count) if (1..=most).contains(&count) => Ok(count),
+                _ => Err(self.error(cvm, field, format!("expected a number of {what} from 1 to {most}"))),
+            },
+        }
     }
 
     /// A time limit: a whole number of seconds from 1 to a day, or none.
