@@ -263,10 +263,13 @@ impl<E: Environment> Checked<'_, E> {
                 return Ok(HostcallOutcome::SetClearAddress(a0));
             }
             Hostcall::Write => {
-                if let Some(over) = self.over_write_budget(a0, a2) {
+                // A bad handle or buffer is answered; only a write that could be made
+                // counts against the cVM's limits.
+                let console = self.writable(a0, a1, a2)?;
+                if let Err(over) = self.environment.spend_write_budget(console, a2) {
                     return Ok(HostcallOutcome::OverLimit(over));
                 }
-                self.write(a0, a1, a2)
+                self.write(console, a0, a1, a2)
             }
             Hostcall::Read => self.read(a0, a1, a2),
             Hostcall::Open => self.open(a0, a1, a2),
@@ -332,23 +335,19 @@ impl<E: Environment> Checked<'_, E> {
         Ok(ThreadStart { entry, stack_top, argument, thread_pointer, clear_address })
     }
 
-    /// The limit a write of `length` bytes to `handle` would pass; none when it fits
-    /// (and is taken from the budget), or when the handle is no output (the write is
-    /// refused as such).
-    fn over_write_budget(&mut self, handle: u64, length: u64) -> Option<OverLimit> {
-        let console = handle == STDOUT || handle == STDERR;
-        if !console && !self.environment.files(|files| files.is_output(handle)) {
-            return None;
-        }
-        self.environment.spend_write_budget(console, length).err()
-    }
-
-    fn write(&mut self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
+    /// Checks a write of `length` bytes at `address` to `handle`: an open output or the
+    /// console (returns which), and a buffer the cVM may read.
+    fn writable(&mut self, handle: u64, address: u64, length: u64) -> Result<bool, Errno> {
         let console = handle == STDOUT || handle == STDERR;
         if !console && !self.environment.files(|files| files.is_output(handle)) {
             return Err(Errno::BadHandle);
         }
         self.check(address, length, Access::Read)?;
+        Ok(console)
+    }
+
+    /// Writes a checked buffer (`writable`) to the console or the output `handle`.
+    fn write(&mut self, console: bool, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
         let mut buffer = vec![0; (length as usize).min(CHUNK)];
         let mut done = 0u64;
         while done < length {
