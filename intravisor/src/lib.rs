@@ -30,6 +30,8 @@ pub mod manifest;
 pub mod memory;
 #[cfg(feature = "std")]
 pub mod objects;
+#[cfg(feature = "std")]
+mod outcome;
 pub mod platform;
 #[cfg(feature = "std")]
 pub mod policies;

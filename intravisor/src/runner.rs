@@ -30,12 +30,13 @@ use crate::hostcall::WriteBudget;
 use crate::instance::Instance;
 use crate::lifecycle::{CodeModel, CvmObject, CvmRequest, Cvms};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
+use crate::outcome::{ended, refused};
 use crate::platform::{
     give_back_free_memory, kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError,
-    CvmEntry, CvmProcess, CvmStop, ProcessEnd, ProcessStart, RegionMerge, TenantLimits,
+    CvmEntry, CvmProcess, ProcessEnd, ProcessStart, RegionMerge, TenantLimits,
 };
 use crate::region::region_alignment;
-use crate::report::{CvmKernelMemory, CvmReport, FaultReport, KernelMemory, ObjectUse, Report, Status};
+use crate::report::{CvmReport, KernelMemory, ObjectUse, Report};
 use crate::run_time_sharing::SharingGroups;
 use crate::stop::Stop;
 
@@ -459,63 +460,7 @@ impl Intravisor {
             Ok(ran) => ran,
             Err(reason) => return refused(cvm, format!("its process could not be set up: {reason}")),
         };
-        let mut report = CvmReport {
-            name: cvm.name.clone(),
-            tenant: cvm.tenant.clone(),
-            status: Status::Exited,
-            exit_code: None,
-            fault: None,
-            reason: None,
-            private_bytes: 0,
-            cls_bytes: 0,
-            threads,
-            objects: Vec::new(),
-            run_time_shared_bytes: 0,
-            run_time_given_back_bytes: 0,
-            kernel: memory.map(|memory| CvmKernelMemory {
-                peak_pss: memory.pss,
-                rss: memory.rss,
-                private: memory.private,
-                shared: memory.rss.saturating_sub(memory.private),
-            }),
-        };
-        match stop {
-            CvmStop::Exited(status) => report.exit_code = Some(status),
-            CvmStop::Returned(value) => report.exit_code = Some(value as i32),
-            CvmStop::Faulted(fault) => {
-                log::warn!(
-                    "cVM `{}` faulted: {} at {:#x} (instruction at {:#x})",
-                    cvm.name,
-                    fault.cause(),
-                    fault.address,
-                    fault.program_counter
-                );
-                report.status = Status::Faulted;
-                report.fault = Some(FaultReport {
-                    cause: fault.cause().to_string(),
-                    address: fault.address,
-                    pc: fault.program_counter,
-                    signal: fault.signal,
-                });
-            }
-            CvmStop::HandlerPanicked => {
-                report.status = Status::Faulted;
-                report.reason = Some("the intravisor failed while serving one of its hostcalls".to_string());
-            }
-            CvmStop::Killed(limit) => {
-                log::warn!("cVM `{}` killed at {limit}", cvm.name);
-                report.status = Status::Killed;
-                report.reason = Some(format!("killed at {limit}"));
-            }
-        }
-        // A write past one of its limits ended it (as an exit would end it).
-        if let Some(over) = services.over_limit() {
-            log::warn!("cVM `{}` killed at {over}", cvm.name);
-            report.status = Status::Killed;
-            report.exit_code = None;
-            report.reason = Some(format!("killed at {over}"));
-        }
-        report
+        ended(cvm, stop, threads, memory, services.over_limit())
     }
 
     /// Runs a built cVM in a process of its own.
@@ -589,23 +534,4 @@ fn batch_end(deployment: &Deployment, first: usize) -> usize {
     (first..deployment.cvms.len())
         .find(|&index| deployment.cvms[index].wait != Wait::No)
         .unwrap_or(deployment.cvms.len() - 1)
-}
-
-fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
-    log::warn!("cVM `{}` refused: {reason}", cvm.name);
-    CvmReport {
-        name: cvm.name.clone(),
-        tenant: cvm.tenant.clone(),
-        status: Status::Refused,
-        exit_code: None,
-        fault: None,
-        reason: Some(reason),
-        private_bytes: 0,
-        cls_bytes: 0,
-        threads: 0,
-        objects: Vec::new(),
-        run_time_shared_bytes: 0,
-        run_time_given_back_bytes: 0,
-        kernel: None,
-    }
 }

@@ -16,6 +16,7 @@
 //! the cVM's own DDC ([`probe_cvm`], [`copy_from_cvm`], [`copy_to_cvm`]): that becomes
 //! the hostcall's `-EFAULT`.
 
+mod entry;
 mod vectors;
 
 use core::fmt::Write as _;

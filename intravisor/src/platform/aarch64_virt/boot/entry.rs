@@ -1,0 +1,158 @@
+//! The assembly of boot: `_start` drops from EL3 or EL2 to EL1 (`super` says what it
+//! sets), sets the stack, turns on FP/SIMD, clears `.bss`, installs the vectors
+//! (`vectors`) and calls `kernel_main` with the level it was entered at.
+
+use crate::platform::morello::encoding::{self, CapabilityRegister, C, X};
+
+core::arch::global_asm!(
+    ".set MORELLO, {morello}",
+    ".section .text.boot, \"ax\"",
+    ".global _start",
+    "_start:",
+    // Entered at EL3 (a model started at reset) or EL2 (as firmware hands a payload over,
+    // and QEMU with virtualization=on): drop to EL1, the level the intravisor runs at,
+    // with nothing trapped to the levels above. x19 keeps the level of entry.
+    "mrs x19, CurrentEL",
+    "lsr x19, x19, #2",
+    "cmp x19, #3",
+    "b.eq 3f",
+    "cmp x19, #2",
+    "b.eq 4f",
+    "b 5f",
+    "3:",
+    // EL3: capabilities (Morello: CPTR_EL3.EC) and FP/SIMD not trapped.
+    "mov x0, #{el3_traps}",
+    "msr cptr_el3, x0",
+    "isb",
+    // The counter's frequency, where no firmware set it.
+    "mrs x0, cntfrq_el0",
+    "cbnz x0, 6f",
+    "ldr x0, ={counter_frequency}",
+    "msr cntfrq_el0, x0",
+    "6:",
+    // SCR_EL3: lower levels non-secure (NS), AArch64 (RW), HVC allowed (HCE); RES1 5:4.
+    "mov x0, #0x531",
+    "msr scr_el3, x0",
+    // A GICv3 (ID_AA64PFR0_EL1.GIC): its system registers for the levels below
+    // (ICC_SRE_EL3: Enable, SRE), and one security state (GICD_CTLR.DS), so that EL1
+    // can route the timer's interrupt to itself as no firmware did.
+    "mrs x0, id_aa64pfr0_el1",
+    "ubfx x0, x0, #24, #4",
+    "cbz x0, 8f",
+    "mov x0, #0xf",
+    "msr S3_6_C12_C12_5, x0",
+    "isb",
+    "ldr x1, ={distributor}",
+    "ldr w0, [x1]",
+    "orr w0, w0, #(1 << 6)",
+    "str w0, [x1]",
+    "8:",
+    // To EL2 where the core has it (ID_AA64PFR0_EL1.EL2), to EL1 otherwise.
+    "mrs x0, id_aa64pfr0_el1",
+    "ubfx x0, x0, #8, #4",
+    "mov x1, #0x3c9", // EL2h, interrupts masked
+    "adr x2, 4f",
+    "cbnz x0, 7f",
+    "mov x1, #0x3c5", // EL1h, interrupts masked
+    "adr x2, 5f",
+    "7:",
+    "msr spsr_el3, x1",
+    ".if MORELLO",
+    "mov x0, x2",
+    ".inst {cvtp_c1_x0}",
+    ".inst {msr_celr_el3_c1}",
+    ".else",
+    "msr elr_el3, x2",
+    ".endif",
+    "ldr x0, ={sctlr_el1_reset}",
+    "msr sctlr_el1, x0",
+    "eret",
+    "4:",
+    // EL2: EL1 is AArch64 (HCR_EL2.RW) with no stage-2 translation and nothing trapped:
+    // FP/SIMD and (Morello) capabilities (CPTR_EL2), the physical counter and timer
+    // (CNTHCTL_EL2); the virtual counter is the physical one; EL1 reads the core's own
+    // identification registers.
+    "mov x0, #(1 << 31)",
+    "msr hcr_el2, x0",
+    "mov x0, #{el2_traps}",
+    "msr cptr_el2, x0",
+    "mov x0, #3",
+    "msr cnthctl_el2, x0",
+    // A GICv3's system registers for EL1 (ICC_SRE_EL2: Enable, SRE).
+    "mrs x0, id_aa64pfr0_el1",
+    "ubfx x0, x0, #24, #4",
+    "cbz x0, 9f",
+    "mov x0, #0xf",
+    "msr S3_4_C12_C9_5, x0",
+    "isb",
+    "9:",
+    "msr cntvoff_el2, xzr",
+    "mrs x0, midr_el1",
+    "msr vpidr_el2, x0",
+    "mrs x0, mpidr_el1",
+    "msr vmpidr_el2, x0",
+    "ldr x0, ={sctlr_el1_reset}",
+    "msr sctlr_el1, x0",
+    "mov x0, #0x3c5", // EL1h, interrupts masked
+    "msr spsr_el2, x0",
+    "adr x0, 5f",
+    ".if MORELLO",
+    ".inst {cvtp_c1_x0}",
+    ".inst {msr_celr_el2_c1}",
+    ".else",
+    "msr elr_el2, x0",
+    ".endif",
+    "isb",
+    "eret",
+    "5:",
+    "adrp x0, __stack_top",
+    "add x0, x0, :lo12:__stack_top",
+    "mov sp, x0",
+    "mov x0, #(3 << 20)",
+    "msr cpacr_el1, x0", // FP/SIMD at EL0 and EL1
+    "isb",
+    "adrp x0, __bss_start",
+    "add x0, x0, :lo12:__bss_start",
+    "adrp x1, __bss_end",
+    "add x1, x1, :lo12:__bss_end",
+    "0:",
+    "cmp x0, x1",
+    "b.hs 1f",
+    "str xzr, [x0], #8",
+    "b 0b",
+    "1:",
+    "adrp x0, intravisor_vectors",
+    "add x0, x0, :lo12:intravisor_vectors",
+    ".if MORELLO",
+    // Capabilities on at EL0 and EL1 (CPACR_EL1.CEN), then the vector base through the
+    // capability CVBAR_EL1: PCC (the reset root) with the vectors' address.
+    "mov x1, #(3 << 20)",
+    "orr x1, x1, #(3 << 18)",
+    "msr cpacr_el1, x1",
+    "isb",
+    ".inst {cvtp_c1_x0}",
+    ".inst {msr_cvbar_c1}",
+    ".else",
+    "msr vbar_el1, x0",
+    ".endif",
+    "isb",
+    "mov x0, x19",
+    "bl kernel_main",
+    "2:",
+    "wfe",
+    "b 2b",
+    morello = const cfg!(feature = "morello") as u32,
+    cvtp_c1_x0 = const encoding::cvtp_from_address(C::new(1), X::new(0)),
+    msr_cvbar_c1 = const encoding::msr(CapabilityRegister::CvbarEl1, C::new(1)),
+    msr_celr_el3_c1 = const encoding::msr(CapabilityRegister::CelrEl3, C::new(1)),
+    msr_celr_el2_c1 = const encoding::msr(CapabilityRegister::CelrEl2, C::new(1)),
+    el3_traps = const if cfg!(feature = "morello") { 1u32 << 9 } else { 0 },
+    el2_traps = const if cfg!(feature = "morello") { 0x31ffu32 } else { 0x33ff },
+    counter_frequency = const crate::platform::board::BOARD.counter_frequency,
+    distributor = const crate::platform::board::BOARD.interrupt_controller.distributor,
+    sctlr_el1_reset = const SCTLR_EL1_RESET,
+);
+
+/// SCTLR_EL1 as the intravisor wants it before its MMU is on: its RES1 bits (11, 20,
+/// 22, 23, 28, 29), little-endian, MMU, caches and alignment checks off.
+const SCTLR_EL1_RESET: u64 = 0x30d0_0800;
