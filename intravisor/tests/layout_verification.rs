@@ -119,6 +119,23 @@ fn a_segment_past_its_image_is_refused() {
     assert_eq!(refused(&plan), LayoutError::SegmentOutsideImage { object: 0, offset: 0x2000 });
 }
 
+/// Found by the `object` fuzz target: an image that fits the address space from 0 but not
+/// from the base it is shared at made `base + offset` overflow (a panic in a debug build).
+#[test]
+fn a_shared_image_that_would_run_past_the_address_space_is_refused() {
+    let mut plan = good_plan();
+    plan.objects[0].image_size = u64::MAX - 0xfff;
+    plan.objects[0].segments[2] = segment(u64::MAX - 0x2fff, 0x900, 0x2000, 0x100, "rw");
+    let placements = [Placement::Shared { base: 0x8000_0000 }];
+    assert_eq!(
+        layout::lay_out_shared(&plan, 0, 0x3000, &placements),
+        Err(LayoutError::ImageOutsideAddressSpace { object: 0, base: 0x8000_0000, size: u64::MAX - 0xfff })
+    );
+    let message =
+        LayoutError::ImageOutsideAddressSpace { object: 0, base: 0x8000_0000, size: 0x1000 }.to_string();
+    assert!(message.contains("past the end of the address space"), "{message}");
+}
+
 #[test]
 fn bytes_past_the_file_are_refused() {
     let mut plan = good_plan();

@@ -24,6 +24,15 @@ pub enum LayoutError {
         /// The segment's offset in the image.
         offset: u64,
     },
+    /// An image placed at `base` would run past the end of the address space.
+    ImageOutsideAddressSpace {
+        /// The object.
+        object: usize,
+        /// Where it was to be placed.
+        base: u64,
+        /// Its image size, in whole pages.
+        size: u64,
+    },
     /// A segment's bytes reach past the end of its file, or are more than its memory.
     SegmentOutsideFile {
         /// The object.
@@ -93,6 +102,10 @@ impl fmt::Display for LayoutError {
             Self::SegmentOutsideImage { object, offset } => {
                 write!(formatter, "object {object}: the segment at image offset {offset:#x} reaches past the image")
             }
+            Self::ImageOutsideAddressSpace { object, base, size } => write!(
+                formatter,
+                "object {object}: an image of {size:#x} bytes placed at {base:#x} would run past the end of the address space"
+            ),
             Self::SegmentOutsideFile { object, offset } => write!(
                 formatter,
                 "object {object}: the bytes of the segment at image offset {offset:#x} are not inside the file"

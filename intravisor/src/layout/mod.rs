@@ -339,6 +339,10 @@ fn object_mappings(
     // the cost follows the number of segments, never the size an object claims.
     let image_end =
         page_up(object.image_size).ok_or(LayoutError::SegmentOutsideImage { object: index, offset: 0 })?;
+    // Every address below is `base` plus an offset inside the image: checked once here.
+    if base.checked_add(image_end).is_none() {
+        return Err(LayoutError::ImageOutsideAddressSpace { object: index, base, size: image_end });
+    }
     let mut spans = Vec::with_capacity(object.segments.len());
     for segment in &object.segments {
         let outside = LayoutError::SegmentOutsideImage { object: index, offset: segment.image_offset };
