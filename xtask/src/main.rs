@@ -4,7 +4,8 @@
 //! cargo xtask setup   install what the build needs (Debian packages, Rust targets)
 //! cargo xtask build   build cvm-libos for cVMs and every example's programs
 //! cargo xtask demo    build, then run examples/transcode (8 transcoding cVMs) and sum it up
-//! cargo xtask test    build, then every test, clippy and rustfmt
+//! cargo xtask test    build, then every test, clippy and rustfmt, and every fuzz target
+//!                     for a minute
 //! cargo xtask bench   build, then the benchmarks (`bench density`: the transcode one;
 //!                     `bench short`: its first table alone, every frame size;
 //!                     `bench steady`: its long-transcode table alone;
@@ -18,6 +19,9 @@
 //!                     build musl as libc.so for cVMs (this host's, or AArch64)
 //! cargo xtask ffmpeg [--full]
 //!                     build ffmpeg's libraries and program for this host's cVMs
+//! cargo xtask fuzz [--seconds N | --runs N] [TARGET...]
+//!                     the libFuzzer targets (object, deployment, policy, manifest,
+//!                     hostcall), 60 s each by default
 //! ```
 //!
 //! CI runs `cargo xtask test`, the same command a person types.
@@ -29,6 +33,7 @@ mod demo;
 mod density;
 mod examples;
 mod ffmpeg;
+mod fuzz;
 mod image;
 mod libc;
 mod plots;
@@ -70,7 +75,8 @@ fn main() -> ExitCode {
         Some("qemu") => image::run_qemu(&arguments[1..]),
         Some("libc") => libc::run_command(&arguments[1..]),
         Some("ffmpeg") => ffmpeg::run_command(&arguments[1..]),
-        _ => Err("usage: cargo xtask setup|build|demo|test|bench|image|qemu|libc|ffmpeg".to_string()),
+        Some("fuzz") => fuzz::run_command(&arguments[1..]),
+        _ => Err("usage: cargo xtask setup|build|demo|test|bench|image|qemu|libc|ffmpeg|fuzz".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -143,7 +149,9 @@ fn test() -> Result<(), String> {
     // The cls-pass's second leg: built for LLVM 16, with its own IR tests.
     run(cargo()
         .args(["test", "-p", "cls-pass", "--no-default-features", "--features", "llvm16"])
-        .args(["--target-dir", "target/llvm16"]))
+        .args(["--target-dir", "target/llvm16"]))?;
+    // Every fuzz target for a minute, so a change that breaks a parser shows up here.
+    fuzz::fuzz(&fuzz_targets::TARGETS, fuzz::Budget::Seconds(60))
 }
 
 fn bench() -> Result<(), String> {

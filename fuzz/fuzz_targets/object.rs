@@ -1,0 +1,4 @@
+//! libFuzzer's entry for the `object` target (see `fuzz-targets`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_targets::run("object", data));
