@@ -136,6 +136,35 @@ fn a_shared_image_that_would_run_past_the_address_space_is_refused() {
     assert!(message.contains("past the end of the address space"), "{message}");
 }
 
+/// Found by the `object` fuzz target: a shared library placed so near the top of the
+/// address space that a pointer into it (`base + offset`) overflowed while the program's
+/// relocations were resolved.
+#[test]
+fn a_shared_object_placed_past_the_address_space_is_refused_in_a_cvm_layout() {
+    let mut plan = good_plan();
+    let mut library = plan.objects[0].clone();
+    library.name = "library".into();
+    plan.objects.push(library);
+    plan.relocations[0].value = RelocationValue::ImageRelative { object: 1, offset: 0x2ff0 };
+    let base = u64::MAX - 0x1fff;
+    let placements = [Placement::Private, Placement::Shared { base }];
+    let refused = layout::lay_out(LayoutRequest {
+        plan: &plan,
+        file_sizes: &[0x3000, 0x3000],
+        placements: &placements,
+        region: REGION,
+        stack_size: STACK,
+        slots: SLOTS,
+    });
+    assert_eq!(refused.unwrap_err(), LayoutError::ImageOutsideAddressSpace { object: 1, base, size: 0x3000 });
+    // Nor is the program's shared copy laid out against it.
+    let placements = [Placement::Shared { base: 0x8000_0000 }, Placement::Shared { base }];
+    assert_eq!(
+        layout::lay_out_shared(&plan, 0, 0x3000, &placements),
+        Err(LayoutError::ImageOutsideAddressSpace { object: 1, base, size: 0x3000 })
+    );
+}
+
 #[test]
 fn bytes_past_the_file_are_refused() {
     let mut plan = good_plan();

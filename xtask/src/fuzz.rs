@@ -111,7 +111,7 @@ fn run_target(target: &Target, binary: &Path, budget: Budget) -> Result<Figures,
     let seeds = root().join("target/fuzz/seeds").join(target.name);
     let corpus = root().join("fuzz/corpus").join(target.name);
     let artifacts = root().join("fuzz/artifacts").join(target.name);
-    let regressions = target.regressions();
+    let regressions = root().join("fuzz-targets/regressions").join(target.name);
     for directory in [&seeds, &corpus, &artifacts, &regressions] {
         std::fs::create_dir_all(directory)
             .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;

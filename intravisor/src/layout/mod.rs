@@ -153,6 +153,19 @@ impl Layout {
     }
 }
 
+/// Checks that every shared object's image lies inside the address space from its base:
+/// pointers into it (relocations, templates) are its base plus an offset in the image.
+fn check_shared_images(plan: &LoadPlan, placements: &[Placement]) -> Result<(), LayoutError> {
+    for (object, (planned, placement)) in plan.objects.iter().zip(placements).enumerate() {
+        let Placement::Shared { base } = *placement else { continue };
+        let size = page_up(planned.image_size).unwrap_or(u64::MAX);
+        if base.checked_add(size).is_none() {
+            return Err(LayoutError::ImageOutsideAddressSpace { object, base, size });
+        }
+    }
+    Ok(())
+}
+
 fn page_down(value: u64) -> u64 {
     value & !(PAGE_SIZE - 1)
 }
@@ -170,6 +183,7 @@ pub fn lay_out(request: LayoutRequest<'_>) -> Result<Layout, LayoutError> {
     if plan.objects.len() != file_sizes.len() || plan.objects.len() != placements.len() {
         return Err(LayoutError::ObjectCount { planned: plan.objects.len(), given: file_sizes.len() });
     }
+    check_shared_images(plan, placements)?;
     let available = region.end - region.start;
     let too_small = || LayoutError::RegionTooSmall { needed: u64::MAX, available };
     let mut cursor = region.start;
@@ -202,14 +216,18 @@ pub fn lay_out(request: LayoutRequest<'_>) -> Result<Layout, LayoutError> {
         let (Placement::Shared { base }, Some(span)) = (placements[index], template_span(object)) else {
             continue;
         };
+        if span.end > object.image_size {
+            return Err(LayoutError::SegmentOutsideImage { object: index, offset: span.start });
+        }
         let size = page_up(span.end - span.start).ok_or_else(too_small)?;
+        let end = cursor.checked_add(size).ok_or_else(too_small)?;
         instances.push(Instance {
             object: index,
             template: base + span.start..base + span.end,
             address: cursor,
         });
-        mappings.push(Mapping { start: cursor, end: cursor + size, protection: Protection::ReadWrite });
-        cursor = cursor.checked_add(size).ok_or_else(too_small)?;
+        mappings.push(Mapping { start: cursor, end, protection: Protection::ReadWrite });
+        cursor = end;
     }
     let (relocations, instance_writes) = relocation_writes(plan, placements, &object_bases, &instances)?;
     let cls_table = cursor;
@@ -286,6 +304,7 @@ pub fn lay_out_shared(
     let Some(Placement::Shared { base }) = placements.get(index).copied() else {
         return Err(LayoutError::ObjectCount { planned: plan.objects.len(), given: placements.len() });
     };
+    check_shared_images(plan, placements)?;
     let mut copies = Vec::new();
     let mut mappings = object_mappings(index, object, file_size, base, &mut copies)?;
     for mapping in &mut mappings {
