@@ -2,7 +2,7 @@
 //! policy parser, the set's cross-tenant checks, and every question the intravisor asks
 //! a set, for every digest the policies name.
 
-use policy::{Digest, PolicySet, Usage};
+use policy::{Digest, Grants, PolicySet, Usage};
 
 use crate::target::{files_under, repository};
 
@@ -32,8 +32,13 @@ pub(crate) fn run(data: &[u8]) {
     digests.push([0; 32]);
     let tenants: Vec<String> = TENANTS.iter().map(|tenant| tenant.to_string()).collect();
     let Ok(mut set) = PolicySet::new(policies, &tenants) else { return };
-    let extreme =
-        Usage { cvms: u64::MAX, memory_per_cvm: u64::MAX, memory_total: u64::MAX, cls_bytes: u64::MAX };
+    let extreme = Usage {
+        cvms: u64::MAX,
+        memory_per_cvm: u64::MAX,
+        memory_total: u64::MAX,
+        cls_bytes: u64::MAX,
+        grants: Grants::UNLIMITED,
+    };
     for tenant in TENANTS {
         for digest in &digests {
             let _ = set.sharing_domain(tenant, digest);
@@ -49,7 +54,12 @@ pub(crate) fn run(data: &[u8]) {
             }
             let _ = set.check_own_object(tenant, "libfuzzed.so", digest);
         }
-        let _ = set.check_limits(tenant, &Usage::default());
+        // Nothing at all is within every limit.
+        let nothing =
+            Usage { cvms: 0, memory_per_cvm: 0, memory_total: 0, cls_bytes: 0, grants: Grants([Some(0); 6]) };
+        if let Err(refusal) = set.check_limits(tenant, &nothing) {
+            panic!("{tenant} was refused a cVM that uses nothing: {refusal}");
+        }
         let _ = set.check_limits(tenant, &extreme);
     }
     // Once revoked, a publication is granted to nobody else.

@@ -56,6 +56,9 @@ pub struct CvmRequest<'r> {
     /// Objects requested by digest, and the tenant that publishes each: their copy is
     /// the publisher's.
     pub publishers: BTreeMap<[u8; 32], String>,
+    /// What its deployment grants it of what it consumes as it runs (checked against
+    /// its tenant's per-cVM limits).
+    pub grants: policy::Grants,
 }
 
 /// How a platform runs objects.
@@ -389,6 +392,7 @@ impl<A: RegionMemory> Cvms<A> {
             memory_per_cvm: request.region_size,
             memory_total: memory + request.region_size,
             cls_bytes,
+            grants: request.grants,
         };
         policies.check_limits(request.tenant, &usage).map_err(alloc::boxed::Box::new)
     }

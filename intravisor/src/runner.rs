@@ -326,6 +326,7 @@ impl Intravisor {
             region_size: cvm.region_size,
             stack_size: cvm.stack_size,
             publishers,
+            grants: cvm.grants(),
         };
         // Objects the loader refuses are refused before a process is started for them.
         self.cvms.checked_plan(&request)?;

@@ -25,6 +25,12 @@
 //!   memory_per_cvm: 16M          # largest region of one cVM
 //!   memory_total: 64M            # its cVMs' regions together
 //!   cls_bytes_per_cvm: 64K       # most compartment-local storage of one cVM
+//!   cpu_seconds_per_cvm: 60      # most a deployment may grant one cVM of each resource
+//!   wall_seconds_per_cvm: 600    #   it consumes as it runs (isolation.cpu_seconds, …);
+//!   console_bytes_per_cvm: 1M    #   a cVM granted more, or no time limit where the
+//!   output_bytes_per_cvm: 64M    #   tenant caps time, is refused
+//!   open_files_per_cvm: 16
+//!   threads_per_cvm: 8
 //! ```
 //!
 //! Reading order: [`parse()`] (`parse.rs`) reads the YAML subset (`yaml.rs` for lines
@@ -58,7 +64,9 @@ mod yaml;
 pub use digest::{digest_hex, parse_digest, Digest};
 pub use error::{NameProblem, PolicyError, SyntaxProblem};
 pub use message::explain_tenant_name_problem;
-pub use model::{Acceptance, Audience, Domain, Limits, Policy, Publication, RunTimeSharing, Usage};
+pub use model::{
+    Acceptance, Audience, Consumption, Domain, Grants, Limits, Policy, Publication, RunTimeSharing, Usage,
+};
 pub use names::{object_name_problem, tenant_name_problem, MAXIMUM_OBJECT_NAME};
 pub use note::Note;
 pub use parse::{parse, parse_with_notes};

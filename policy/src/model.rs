@@ -130,6 +130,93 @@ pub struct Limits {
     pub memory_total: Option<u64>,
     /// The most compartment-local storage bytes one of its cVMs may have.
     pub cls_bytes_per_cvm: Option<u64>,
+    /// The most of each resource one of its cVMs may be granted by a deployment
+    /// (`limits.cpu_seconds_per_cvm`, …), in [`Consumption::ALL`]'s order.
+    pub per_cvm: [Option<u64>; Consumption::COUNT],
+}
+
+impl Limits {
+    /// The most of `consumption` one of the tenant's cVMs may be granted, if capped.
+    pub fn per_cvm(&self, consumption: Consumption) -> Option<u64> {
+        self.per_cvm[consumption as usize]
+    }
+}
+
+/// A resource a cVM consumes as it runs, which its deployment grants it a share of
+/// (`isolation.cpu_seconds`, …) and its tenant's policy may cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Consumption {
+    /// Processor time, in seconds.
+    CpuSeconds,
+    /// Time from its start, in seconds.
+    WallSeconds,
+    /// Bytes written to its console.
+    ConsoleBytes,
+    /// Bytes written into its output directory.
+    OutputBytes,
+    /// Files open at once.
+    OpenFiles,
+    /// Threads at once.
+    Threads,
+}
+
+impl Consumption {
+    /// How many resources there are.
+    pub const COUNT: usize = 6;
+    /// Every resource, in the order limits are checked.
+    pub const ALL: [Self; Self::COUNT] = [
+        Self::CpuSeconds,
+        Self::WallSeconds,
+        Self::ConsoleBytes,
+        Self::OutputBytes,
+        Self::OpenFiles,
+        Self::Threads,
+    ];
+
+    /// The field of a policy's `limits:` that caps it.
+    pub fn limit_field(self) -> &'static str {
+        match self {
+            Self::CpuSeconds => "limits.cpu_seconds_per_cvm",
+            Self::WallSeconds => "limits.wall_seconds_per_cvm",
+            Self::ConsoleBytes => "limits.console_bytes_per_cvm",
+            Self::OutputBytes => "limits.output_bytes_per_cvm",
+            Self::OpenFiles => "limits.open_files_per_cvm",
+            Self::Threads => "limits.threads_per_cvm",
+        }
+    }
+
+    /// The field of a deployment's cVM that grants it.
+    pub fn deployment_field(self) -> &'static str {
+        match self {
+            Self::CpuSeconds => "isolation.cpu_seconds",
+            Self::WallSeconds => "isolation.wall_seconds",
+            Self::ConsoleBytes => "isolation.console_bytes",
+            Self::OutputBytes => "isolation.output_bytes",
+            Self::OpenFiles => "isolation.open_files",
+            Self::Threads => "isolation.threads",
+        }
+    }
+
+    /// Whether it is counted in bytes (written as a size such as 64M), else in seconds
+    /// or a number of things.
+    pub fn is_bytes(self) -> bool {
+        matches!(self, Self::ConsoleBytes | Self::OutputBytes)
+    }
+}
+
+/// What a deployment grants one cVM of each [`Consumption`], in [`Consumption::ALL`]'s
+/// order; `None` is no limit (time limits are optional).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grants(pub [Option<u64>; Consumption::COUNT]);
+
+impl Grants {
+    /// No limit on anything.
+    pub const UNLIMITED: Self = Self([None; Consumption::COUNT]);
+
+    /// What it grants of `consumption`.
+    pub fn of(&self, consumption: Consumption) -> Option<u64> {
+        self.0[consumption as usize]
+    }
 }
 
 /// With whom the loaded copy of an object a cVM needs is shared.
@@ -144,7 +231,7 @@ pub enum Domain {
 }
 
 /// What a tenant would use if a cVM started; every field includes that cVM.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Usage {
     /// The tenant's cVMs running at once, this one included.
     pub cvms: u64,
@@ -154,4 +241,6 @@ pub struct Usage {
     pub memory_total: u64,
     /// This cVM's compartment-local storage, in bytes.
     pub cls_bytes: u64,
+    /// What its deployment grants this cVM of what it consumes as it runs.
+    pub grants: Grants,
 }

@@ -7,8 +7,9 @@ use core::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Note {
-    /// A limit is 0 (`field`: `limits.cvms`, `limits.memory_per_cvm` or
-    /// `limits.memory_total`): the tenant can run no cVM at all.
+    /// A limit is 0 (`field`: `limits.cvms`, `limits.memory_per_cvm`,
+    /// `limits.memory_total`, or a per-cVM limit of time, open files or threads): the
+    /// tenant can run no cVM at all.
     ZeroLimit { file: String, line: usize, column: usize, tenant: String, field: &'static str },
 }
 
@@ -18,8 +19,10 @@ impl fmt::Display for Note {
             Self::ZeroLimit { file, line, column, tenant, field } => {
                 let effect = if *field == "limits.cvms" {
                     "may not run any cVM"
-                } else {
+                } else if field.starts_with("limits.memory") {
                     "can run no cVM, since every cVM needs a region of memory"
+                } else {
+                    "can run no cVM, since a deployment grants every cVM at least 1 of it"
                 };
                 write!(
                     formatter,

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 
 use crate::digest::{digest_hex, parse_digest, Digest};
 use crate::error::PolicyError;
-use crate::model::{Acceptance, Audience, Limits, Policy, Publication, RunTimeSharing};
+use crate::model::{Acceptance, Audience, Consumption, Limits, Policy, Publication, RunTimeSharing};
 use crate::names::{object_name_problem, tenant_name_problem};
 use crate::note::Note;
 use crate::size::{parse_count, parse_size};
@@ -23,7 +23,18 @@ const POLICY_FIELDS: &[&str] = &["tenant", "publishes", "accepts", "limits", "ru
 const RUN_TIME_SHARING_FIELDS: &[&str] = &["after_ms"];
 const PUBLICATION_FIELDS: &[&str] = &["object", "sha256", "to"];
 const ACCEPTS_FIELDS: &[&str] = &["publishers", "digests"];
-const LIMITS_FIELDS: &[&str] = &["cvms", "memory_per_cvm", "memory_total", "cls_bytes_per_cvm"];
+const LIMITS_FIELDS: &[&str] = &[
+    "cvms",
+    "memory_per_cvm",
+    "memory_total",
+    "cls_bytes_per_cvm",
+    "cpu_seconds_per_cvm",
+    "wall_seconds_per_cvm",
+    "console_bytes_per_cvm",
+    "output_bytes_per_cvm",
+    "open_files_per_cvm",
+    "threads_per_cvm",
+];
 
 /// Parses and checks the policy in `text`; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Policy, PolicyError> {
@@ -439,8 +450,14 @@ impl Reader<'_> {
             let node = &entry.value;
             let (line, column) = (node.position.line, node.position.column);
             let file = self.file.to_string();
-            let value = if entry.key == "cvms" {
-                let text = self.scalar(node, &field, "a number of cVMs")?;
+            let consumption =
+                Consumption::ALL.into_iter().find(|consumption| consumption.limit_field() == field);
+            let counted = match consumption {
+                Some(consumption) => !consumption.is_bytes(),
+                None => entry.key == "cvms",
+            };
+            let value = if counted {
+                let text = self.scalar(node, &field, "a whole number")?;
                 parse_count(text).map_err(|problem| {
                     let text = text.to_string();
                     PolicyError::BadCount {
@@ -466,13 +483,19 @@ impl Reader<'_> {
                     }
                 })?
             };
-            let (slot, zero_field) = match entry.key.as_str() {
-                "cvms" => (&mut limits.cvms, Some("limits.cvms")),
-                "memory_per_cvm" => {
+            let (slot, zero_field) = match (entry.key.as_str(), consumption) {
+                // A deployment may grant no console or output bytes, but never no time,
+                // no open file or no thread.
+                (_, Some(consumption)) => (
+                    &mut limits.per_cvm[consumption as usize],
+                    (!consumption.is_bytes()).then(|| consumption.limit_field()),
+                ),
+                ("cvms", _) => (&mut limits.cvms, Some("limits.cvms")),
+                ("memory_per_cvm", _) => {
                     per_cvm_position = Some(node.position);
                     (&mut limits.memory_per_cvm, Some("limits.memory_per_cvm"))
                 }
-                "memory_total" => (&mut limits.memory_total, Some("limits.memory_total")),
+                ("memory_total", _) => (&mut limits.memory_total, Some("limits.memory_total")),
                 _ => (&mut limits.cls_bytes_per_cvm, None),
             };
             *slot = Some(value);

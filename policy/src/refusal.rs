@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::digest::{digest_hex, Digest};
-use crate::model::Audience;
+use crate::model::{Audience, Consumption};
 use crate::size::format_size;
 
 /// A decision against a tenant: what it may not do, and the rule that says so.
@@ -74,6 +74,9 @@ pub enum Rule {
     MemoryTotalLimit { tenant: String, limit: u64, total: u64 },
     /// The cVM's compartment-local storage exceeds `limits.cls_bytes_per_cvm`.
     ClsLimit { tenant: String, limit: u64, bytes: u64 },
+    /// The deployment grants the cVM more of `consumption` than the tenant's per-cVM
+    /// limit (`granted`: `None` is no limit).
+    GrantLimit { tenant: String, consumption: Consumption, limit: u64, granted: Option<u64> },
 }
 
 impl Rule {
@@ -90,6 +93,7 @@ impl Rule {
             Self::MemoryPerCvmLimit { .. } => "memory per cVM limit",
             Self::MemoryTotalLimit { .. } => "total memory limit",
             Self::ClsLimit { .. } => "compartment-local storage limit",
+            Self::GrantLimit { .. } => "per-cVM resource limit",
         }
     }
 }
@@ -179,6 +183,28 @@ impl fmt::Display for Rule {
                 size(*bytes),
                 format_size(*limit)
             ),
+            Self::GrantLimit { tenant, consumption, limit, granted } => {
+                let (field, cap) = (consumption.deployment_field(), consumption.limit_field());
+                let amount = |value: u64| match consumption.is_bytes() {
+                    true => size(value),
+                    false => alloc::format!("{value}"),
+                };
+                match granted {
+                    Some(granted) => write!(
+                        formatter,
+                        "the deployment grants this cVM {field}: {}, more than tenant `{tenant}` allows one \
+                         cVM ({cap}: {}, {tenant}'s policy); set {field} to at most {limit}",
+                        amount(*granted),
+                        amount(*limit)
+                    ),
+                    None => write!(
+                        formatter,
+                        "the deployment sets no {field} for this cVM (no limit), but tenant `{tenant}` allows \
+                         one cVM at most {} ({cap}, {tenant}'s policy); set {field} to at most {limit}",
+                        amount(*limit)
+                    ),
+                }
+            }
         }
     }
 }

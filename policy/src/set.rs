@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 
 use crate::digest::Digest;
 use crate::error::PolicyError;
-use crate::model::{Audience, Domain, Policy, Publication, Usage};
+use crate::model::{Audience, Consumption, Domain, Policy, Publication, Usage};
 use crate::refusal::{Refusal, Rule};
 
 /// A policy and the file it came from.
@@ -178,7 +178,8 @@ impl PolicySet {
     }
 
     /// Checks what `tenant` would use with one more cVM against its limits, in the
-    /// order cVMs, memory per cVM, total memory, compartment-local storage. A tenant
+    /// order cVMs, memory per cVM, total memory, compartment-local storage, then what the
+    /// deployment grants the cVM of each [`Consumption`]. A tenant
     /// without a policy has no limits.
     pub fn check_limits(&self, tenant: &str, usage: &Usage) -> Result<(), Refusal> {
         let Some(policy) = self.policy(tenant) else { return Ok(()) };
@@ -193,6 +194,14 @@ impl PolicySet {
             Rule::MemoryTotalLimit { tenant: name, limit, total: usage.memory_total }
         } else if let Some(limit) = exceeded(limits.cls_bytes_per_cvm, usage.cls_bytes) {
             Rule::ClsLimit { tenant: name, limit, bytes: usage.cls_bytes }
+        } else if let Some((consumption, limit, granted)) =
+            Consumption::ALL.into_iter().find_map(|consumption| {
+                let limit = limits.per_cvm(consumption)?;
+                let granted = usage.grants.of(consumption);
+                granted.is_none_or(|granted| granted > limit).then_some((consumption, limit, granted))
+            })
+        {
+            Rule::GrantLimit { tenant: name, consumption, limit, granted }
         } else {
             return Ok(());
         };

@@ -4,7 +4,7 @@
 
 use core::fmt::Display;
 
-use policy::{digest_hex, parse, Digest, Domain, PolicySet, Refusal, Rule, Usage};
+use policy::{digest_hex, parse, Consumption, Digest, Domain, Grants, PolicySet, Refusal, Rule, Usage};
 
 const COUNTER: Digest = [0x11; 32];
 const PUBLIC: Digest = [0x22; 32];
@@ -324,14 +324,26 @@ fn a_changed_object_file_is_a_digest_mismatch() {
 }
 
 fn within_alpha_limits() -> Usage {
-    Usage { cvms: 2, memory_per_cvm: 16 << 20, memory_total: 32 << 20, cls_bytes: 64 << 10 }
+    Usage {
+        cvms: 2,
+        memory_per_cvm: 16 << 20,
+        memory_total: 32 << 20,
+        cls_bytes: 64 << 10,
+        grants: Grants::UNLIMITED,
+    }
 }
 
 #[test]
 fn usage_up_to_the_limits_is_allowed() {
     let set = deployment();
     assert_eq!(set.check_limits("alpha", &within_alpha_limits()), Ok(()));
-    let huge = Usage { cvms: 1000, memory_per_cvm: u64::MAX, memory_total: u64::MAX, cls_bytes: u64::MAX };
+    let huge = Usage {
+        cvms: 1000,
+        memory_per_cvm: u64::MAX,
+        memory_total: u64::MAX,
+        cls_bytes: u64::MAX,
+        grants: Grants::UNLIMITED,
+    };
     assert_eq!(set.check_limits("gamma", &huge), Ok(()), "gamma has no limits");
     assert_eq!(set.check_limits("epsilon", &huge), Ok(()), "epsilon has no policy");
 }
@@ -358,7 +370,7 @@ fn the_cvm_limit_refuses_one_cvm_too_many() {
         ],
     );
     let refusal =
-        set.check_limits("beta", &Usage { cvms: 1, ..Usage::default() }).expect_err("beta may run none");
+        set.check_limits("beta", &Usage { cvms: 1, ..within_alpha_limits() }).expect_err("beta may run none");
     assert_eq!(refusal.rule, Rule::CvmLimit { tenant: "beta".into(), limit: 0, cvms: 1 });
     assert_mentions(&refusal, &["tenant `beta`", "(limits.cvms: 0)", "no cVM at all"]);
 }
@@ -420,4 +432,48 @@ fn rules_have_names() {
     let refusal: &dyn std::error::Error =
         &Refusal { tenant: "a".into(), object: None, digest: None, rule: Rule::NotPublished };
     assert!(refusal.to_string().starts_with("tenant `a`"));
+}
+
+#[test]
+fn per_cvm_limits_refuse_a_cvm_granted_more_or_without_a_time_limit() {
+    let text = "tenant: capped\nlimits:\n  cpu_seconds_per_cvm: 60\n  console_bytes_per_cvm: 1M\n  threads_per_cvm: 8\n";
+    let policy = parse(text, "capped.yaml").unwrap();
+    let set = PolicySet::new(vec![("capped".into(), policy, "capped.yaml".into())], &["capped".to_string()])
+        .unwrap();
+    let mut grants = Grants([Some(60), None, Some(1 << 20), Some(u64::MAX), Some(1024), Some(8)]);
+    let usage = |grants: Grants| Usage { cvms: 1, memory_per_cvm: 0, memory_total: 0, cls_bytes: 0, grants };
+    // At each cap, and no limit where the tenant sets none (wall time, output, files).
+    assert_eq!(set.check_limits("capped", &usage(grants)), Ok(()));
+    grants.0[Consumption::Threads as usize] = Some(9);
+    let refusal = set.check_limits("capped", &usage(grants)).expect_err("9 threads > 8");
+    assert_eq!(
+        refusal.rule,
+        Rule::GrantLimit {
+            tenant: "capped".into(),
+            consumption: Consumption::Threads,
+            limit: 8,
+            granted: Some(9)
+        }
+    );
+    assert_eq!(refusal.rule.name(), "per-cVM resource limit");
+    assert_mentions(&refusal, &["isolation.threads: 9", "(limits.threads_per_cvm: 8, capped's policy)"]);
+    // Checked in a fixed order: processor time first, and no time limit is past any.
+    grants.0[Consumption::CpuSeconds as usize] = None;
+    let refusal = set.check_limits("capped", &usage(grants)).expect_err("no time limit");
+    assert_eq!(
+        refusal.rule,
+        Rule::GrantLimit {
+            tenant: "capped".into(),
+            consumption: Consumption::CpuSeconds,
+            limit: 60,
+            granted: None
+        }
+    );
+    assert_mentions(&refusal, &["sets no isolation.cpu_seconds", "set isolation.cpu_seconds to at most 60"]);
+    let grants = Grants([Some(1), Some(1), Some((1 << 20) + 1), Some(0), Some(1), Some(1)]);
+    let refusal = set.check_limits("capped", &usage(grants)).expect_err("one byte too many");
+    assert_mentions(
+        &refusal,
+        &["isolation.console_bytes: 1048577 bytes", "limits.console_bytes_per_cvm: 1M (1048576 bytes)"],
+    );
 }

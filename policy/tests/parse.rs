@@ -2,7 +2,7 @@
 
 use policy::{
     digest_hex, format_size, parse, parse_count, parse_digest, parse_size, parse_with_notes, Acceptance,
-    Audience, Limits, Note, Policy, PolicyError, Publication, SizeProblem, SyntaxProblem,
+    Audience, Consumption, Limits, Note, Policy, PolicyError, Publication, SizeProblem, SyntaxProblem,
 };
 
 const COUNTER: &str = "3f5a3f5a3f5a3f5a3f5a3f5a3f5a3f5a3f5a3f5a3f5a3f5a3f5a3f5a3f5a3f5a";
@@ -61,10 +61,45 @@ fn a_valid_policy_parses_into_the_expected_model() {
             memory_per_cvm: Some(16 << 20),
             memory_total: Some(64 << 20),
             cls_bytes_per_cvm: Some(64 << 10),
+            per_cvm: [None; Consumption::COUNT],
         },
         run_time_sharing: None,
     };
     assert_eq!(policy, expected);
+}
+
+#[test]
+fn per_cvm_limits_of_what_a_cvm_consumes_are_parsed_and_checked() {
+    let text = "tenant: alpha\nlimits:\n  cpu_seconds_per_cvm: 60\n  wall_seconds_per_cvm: 600\n  \
+                console_bytes_per_cvm: 1M\n  output_bytes_per_cvm: 0x4000\n  open_files_per_cvm: 16\n  \
+                threads_per_cvm: 8\n";
+    let policy = parse(text, "alpha.yaml").expect("the policy is valid");
+    assert_eq!(policy.limits.per_cvm, [Some(60), Some(600), Some(1 << 20), Some(0x4000), Some(16), Some(8)]);
+    assert_eq!(policy.limits.per_cvm(Consumption::Threads), Some(8));
+    // Counts are whole numbers, sizes are sizes; each error names the field and place.
+    let error = parse("tenant: alpha\nlimits:\n  threads_per_cvm: 4K\n", "alpha.yaml").unwrap_err();
+    assert!(
+        matches!(&error, PolicyError::BadCount { field, line: 3, .. } if field == "limits.threads_per_cvm"),
+        "{error:?}"
+    );
+    let error = parse("tenant: alpha\nlimits:\n  console_bytes_per_cvm: lots\n", "alpha.yaml").unwrap_err();
+    assert!(
+        matches!(&error, PolicyError::BadSize { field, line: 3, .. } if field == "limits.console_bytes_per_cvm"),
+        "{error:?}"
+    );
+    // No thread at all means no cVM can run: said, not refused. No console bytes is a
+    // silent cVM, which may be meant.
+    let (_, notes) = parse_with_notes(
+        "tenant: alpha\nlimits:\n  threads_per_cvm: 0\n  console_bytes_per_cvm: 0\n",
+        "a.yaml",
+    )
+    .unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(
+        notes[0].to_string(),
+        "a.yaml:3:20: note: limits.threads_per_cvm is 0: tenant `alpha` can run no cVM, since a deployment \
+         grants every cVM at least 1 of it; remove the line if it should have no limit"
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use policy::{parse, parse_with_notes, PolicyError, PolicySet, Usage};
+use policy::{parse, parse_with_notes, Grants, PolicyError, PolicySet, Usage};
 
 const SEEDS: &[&str] = &[
     "tenant: alpha\n\
@@ -163,8 +163,13 @@ fn check(text: &str, kinds: &mut BTreeSet<String>) -> bool {
                         }
                         set.revoke(&tenant, digest);
                     }
-                    let usage =
-                        Usage { cvms: 5, memory_per_cvm: 1 << 30, memory_total: 1 << 31, cls_bytes: 1 << 20 };
+                    let usage = Usage {
+                        cvms: 5,
+                        memory_per_cvm: 1 << 30,
+                        memory_total: 1 << 31,
+                        cls_bytes: 1 << 20,
+                        grants: Grants::UNLIMITED,
+                    };
                     let _ = set.check_limits(&tenant, &usage).map_err(|refusal| refusal.to_string());
                 }
                 true

@@ -71,3 +71,79 @@ fn a_cvm_that_writes_past_its_console_or_output_limit_is_killed_by_name() {
         run.stderr
     );
 }
+
+/// A tenant's policy caps what a deployment may grant each of its cVMs; a cVM granted
+/// more (or no time limit where the tenant caps time) is refused by `check` and `run`
+/// alike, naming both fields, and one granted less runs.
+#[test]
+fn a_tenants_per_cvm_limits_cap_what_the_deployment_grants() {
+    build_examples();
+    let directory = scratch("limits-tenant-caps");
+    std::fs::write(directory.join("input.txt"), "compartments share code, not secrets\n").unwrap();
+    std::fs::write(
+        directory.join("capped.yaml"),
+        "tenant: capped\nlimits:\n  cpu_seconds_per_cvm: 5\n  wall_seconds_per_cvm: 10\n  \
+         console_bytes_per_cvm: 4K\n  output_bytes_per_cvm: 64K\n  open_files_per_cvm: 4\n  \
+         threads_per_cvm: 2\n",
+    )
+    .unwrap();
+    let program = root().join("examples/files/build/files");
+    let within =
+        "cpu_seconds: 5, wall_seconds: 10, console_bytes: 4K, output_bytes: 1K, open_files: 4, threads: 1";
+    let cvms = [
+        ("within", within.to_string()),
+        ("untimed", "console_bytes: 1K, output_bytes: 1K, open_files: 2, threads: 1".to_string()),
+        ("threaded", within.replace("threads: 1", "threads: 3")),
+        ("noisy", within.replace("console_bytes: 4K", "console_bytes: 4097")),
+    ];
+    let mut text = "tenants:\n  capped: capped.yaml\ncVMs:\n".to_string();
+    for (cvm, isolation) in &cvms {
+        text.push_str(&format!(
+            "  - name: {cvm}\n    tenant: capped\n    runtime: {}\n    objects: [{}]\n    \
+             isolation: {{size: 8M, {isolation}}}\n    files: [input.txt]\n    output: out/{cvm}\n",
+            program.display(),
+            program.with_file_name("libcvm.so").display()
+        ));
+    }
+    let file = directory.join("deploy.yaml");
+    std::fs::write(&file, text).unwrap();
+    let expected = [
+        (
+            "untimed",
+            "the deployment sets no isolation.cpu_seconds for this cVM (no limit), but tenant `capped` \
+             allows one cVM at most 5 (limits.cpu_seconds_per_cvm, capped's policy); set \
+             isolation.cpu_seconds to at most 5",
+        ),
+        (
+            "threaded",
+            "the deployment grants this cVM isolation.threads: 3, more than tenant `capped` allows one cVM \
+             (limits.threads_per_cvm: 2, capped's policy); set isolation.threads to at most 2",
+        ),
+        (
+            "noisy",
+            "the deployment grants this cVM isolation.console_bytes: 4097 bytes, more than tenant `capped` \
+             allows one cVM (limits.console_bytes_per_cvm: 4K (4096 bytes), capped's policy); set \
+             isolation.console_bytes to at most 4096",
+        ),
+    ];
+    let check = std::process::Command::new(tests::intravisor()).arg("check").arg(&file).output().unwrap();
+    let check_message = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(2), "{check_message}");
+    let run = run_deployment(&file);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    for (cvm, reason) in expected {
+        let line = format!(
+            "intravisor: cVM `{cvm}` refused: refused by a sharing policy: tenant `capped` may not start this \
+             cVM: {reason}"
+        );
+        assert!(check_message.lines().any(|printed| printed == line), "{line}\nnot in: {check_message}");
+        assert!(run.stderr.lines().any(|printed| printed == line), "{line}\nnot in: {}", run.stderr);
+        assert_eq!(run.cvm(cvm)["status"], "refused", "{}", run.cvm(cvm));
+    }
+    assert!(!check_message.contains("`within`"), "{check_message}");
+    assert_eq!(run.cvm("within")["status"], "exited", "{}", run.stderr);
+    assert_eq!(
+        output_of(&file, "within", "shout.txt").as_deref(),
+        Some("COMPARTMENTS SHARE CODE, NOT SECRETS\n")
+    );
+}

@@ -187,3 +187,22 @@ pub struct CvmConfig {
     /// The directory it writes files into, if any.
     pub output: Option<PathBuf>,
 }
+
+impl CvmConfig {
+    /// What it is granted of each resource it consumes as it runs, for its tenant's
+    /// per-cVM limits.
+    pub fn grants(&self) -> policy::Grants {
+        let mut grants = policy::Grants::UNLIMITED;
+        for consumption in policy::Consumption::ALL {
+            grants.0[consumption as usize] = match consumption {
+                policy::Consumption::CpuSeconds => self.cpu_seconds,
+                policy::Consumption::WallSeconds => self.wall_seconds,
+                policy::Consumption::ConsoleBytes => Some(self.console_bytes),
+                policy::Consumption::OutputBytes => Some(self.output_bytes),
+                policy::Consumption::OpenFiles => Some(self.open_files as u64),
+                policy::Consumption::Threads => Some(self.threads as u64),
+            };
+        }
+        grants
+    }
+}

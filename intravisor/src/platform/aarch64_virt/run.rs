@@ -23,6 +23,9 @@ use super::clock;
 use super::files::FileTable;
 use super::mmu::Arena;
 use super::services::{Paused, Services, LEFT_EXITED, LEFT_PAUSED};
+use super::threads::MOST_THREADS;
+use crate::handles::DEFAULT_OPEN;
+use crate::hostcall::WriteBudget;
 use crate::instance::Instance;
 use crate::lifecycle::{CodeModel, CvmObject, CvmRequest, Cvms, Prepared};
 use crate::manifest::{ImageCvm, ImageObject, Manifest};
@@ -260,6 +263,7 @@ impl<'a> Runner<'a> {
             region_size: cvm.region_size,
             stack_size: cvm.stack_size,
             publishers: alloc::collections::BTreeMap::new(),
+            grants: grants(cvm),
         };
         let prepared = self.cvms.prepare(&request, &self.policies)?;
         for ((loaded, _), &file) in prepared.object_uses().zip(&prepared.files) {
@@ -279,4 +283,22 @@ struct Live<'r> {
     services: Services<'r>,
     /// Whether it has run (then it resumes; else it is entered).
     started: bool,
+}
+
+/// What a cVM of the image is granted of each resource it consumes: its processor time
+/// from the manifest; the image carries no other grant, so the rest are the defaults
+/// its services hold it to (no wall-time limit on the board).
+fn grants(cvm: &ImageCvm) -> policy::Grants {
+    let mut grants = policy::Grants::UNLIMITED;
+    for consumption in policy::Consumption::ALL {
+        grants.0[consumption as usize] = match consumption {
+            policy::Consumption::CpuSeconds => cvm.cpu_seconds,
+            policy::Consumption::WallSeconds => None,
+            policy::Consumption::ConsoleBytes => Some(WriteBudget::DEFAULT_CONSOLE_BYTES),
+            policy::Consumption::OutputBytes => Some(WriteBudget::DEFAULT_OUTPUT_BYTES),
+            policy::Consumption::OpenFiles => Some(DEFAULT_OPEN as u64),
+            policy::Consumption::Threads => Some(MOST_THREADS as u64),
+        };
+    }
+    grants
 }

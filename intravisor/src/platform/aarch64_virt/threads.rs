@@ -18,7 +18,7 @@ use super::boot::{cvm_thread_pointer, set_cvm_thread_pointer, TrapFrame};
 use super::clock;
 
 /// The most threads a cVM may have at once.
-const MOST_THREADS: usize = 64;
+pub(super) const MOST_THREADS: usize = 64;
 /// `-ETIMEDOUT`, what a wait answers when its deadline passed.
 const TIMED_OUT: u64 = (-110i64) as u64;
 
