@@ -40,10 +40,24 @@ pub fn parse(text: &str, file: &Path) -> Result<Deployment, ConfigError> {
     parse_allowing(text, file, &[])
 }
 
+/// The YAML parser's message, with the one it gives for an integer past 64 bits (which
+/// YAML allows) said plainly.
+fn syntax_message(error: &serde_yaml_ng::Error) -> String {
+    let message = error.to_string();
+    match message.split_once("invalid type: integer `") {
+        Some((field, rest)) if rest.contains("` as u128") => {
+            let (number, rest) = rest.split_once("` as u128").unwrap_or_default();
+            let location = rest.split_once(" at ").map(|(_, location)| location).unwrap_or_default();
+            format!("{field}{number} does not fit in 64 bits; use a smaller number (at {location})")
+        }
+        _ => message,
+    }
+}
+
 /// [`parse`], with the operator's `allowed` roots besides the deployment's directory.
 pub fn parse_allowing(text: &str, file: &Path, allowed: &[PathBuf]) -> Result<Deployment, ConfigError> {
     let raw: RawDeployment = serde_yaml_ng::from_str(text)
-        .map_err(|error| ConfigError::Syntax { file: file.to_path_buf(), message: error.to_string() })?;
+        .map_err(|error| ConfigError::Syntax { file: file.to_path_buf(), message: syntax_message(&error) })?;
     if raw.cvms.is_empty() {
         return Err(ConfigError::NoCvms { file: file.to_path_buf() });
     }
