@@ -2,12 +2,15 @@
 //! in its own output directory. Nothing outside those is ever opened: names are looked
 //! up in the grants, or must be plain file names inside the output directory; both were
 //! resolved when the deployment was validated (`config`), and no symlink is followed
-//! when a file is opened.
+//! when a file is opened: the output directory is opened (and made) one component at a
+//! time from `/` without following one, once, and its files are created in it by name.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{mkdirat, openat, Mode, OFlags, CWD};
 
 use abi::{Errno, OpenMode};
 
@@ -26,12 +29,14 @@ enum OpenFile {
 pub(super) struct FileTable {
     grants: Vec<FileGrant>,
     output: Option<PathBuf>,
+    /// The output directory, once opened.
+    output_directory: Option<OwnedFd>,
     open: Handles<OpenFile>,
 }
 
 impl FileTable {
     pub(super) fn new(grants: Vec<FileGrant>, output: Option<PathBuf>) -> Self {
-        Self { grants, output, open: Handles::default() }
+        Self { grants, output, output_directory: None, open: Handles::default() }
     }
 
     /// At most `limit` files open at once (`isolation.open_files`).
@@ -51,23 +56,28 @@ impl Files for FileTable {
                 let grant = self.grants.iter().find(|grant| grant.name == name).ok_or(Errno::NoEntry)?;
                 // The grant's path was resolved at validation: a symlink put in its
                 // place since is not followed.
-                let file = File::options().read(true).custom_flags(libc::O_NOFOLLOW).open(&grant.path);
-                OpenFile::Reading(file.map_err(|_| Errno::Io)?)
+                OpenFile::Reading(open_without_symlinks(&grant.path).map_err(|_| Errno::Io)?)
             }
             OpenMode::Write => {
-                let directory = self.output.as_ref().ok_or(Errno::Access)?;
+                let path = self.output.as_ref().ok_or(Errno::Access)?;
                 if !is_plain_file_name(name) {
                     return Err(Errno::Access);
                 }
-                std::fs::create_dir_all(directory).map_err(|_| Errno::Io)?;
+                let directory = match &self.output_directory {
+                    Some(directory) => directory,
+                    None => {
+                        let opened = directory_without_symlinks(path, true).map_err(|error| {
+                            log::warn!("the output directory {} cannot be opened: {error}", path.display());
+                            Errno::Io
+                        })?;
+                        self.output_directory.insert(opened)
+                    }
+                };
                 // A symlink in the output directory is never followed (nor replaced).
-                let file = File::options()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(directory.join(name));
-                OpenFile::Writing(file.map_err(|_| Errno::Io)?)
+                let flags =
+                    OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                let file = openat(directory, name, flags, Mode::from_raw_mode(0o644));
+                OpenFile::Writing(File::from(file.map_err(|_| Errno::Io)?))
             }
         };
         self.open.insert(file)
@@ -118,5 +128,102 @@ impl Files for FileTable {
 
     fn close(&mut self, handle: u64) -> Result<(), Errno> {
         self.open.remove(handle).map(drop)
+    }
+}
+
+/// Opens the file `path` (absolute) for reading, following no symlink anywhere in it.
+fn open_without_symlinks(path: &Path) -> std::io::Result<File> {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(std::io::Error::other(format!("{} is not a file's path", path.display())));
+    };
+    let directory = directory_without_symlinks(parent, false)?;
+    Ok(File::from(openat(
+        &directory,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?))
+}
+
+/// Opens the directory `path` (absolute), making each missing component if `create`,
+/// one component at a time from `/`, following no symlink: a symlink put anywhere in
+/// its path since the deployment was validated is refused (`ELOOP`), never followed.
+fn directory_without_symlinks(path: &Path, create: bool) -> std::io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut directory = openat(CWD, "/", flags, Mode::empty())?;
+    for component in path.components() {
+        match component {
+            Component::RootDir => {}
+            Component::Normal(name) => {
+                if create {
+                    match mkdirat(&directory, name, Mode::from_raw_mode(0o755)) {
+                        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                directory = openat(&directory, name, flags, Mode::empty())?;
+            }
+            // Validation resolved the path: `.`, `..` or a prefix here is not one of its.
+            _ => return Err(std::io::Error::other(format!("{} is not a resolved path", path.display()))),
+        }
+    }
+    Ok(directory)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    /// A fresh directory for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let directory = std::env::temp_dir().join(format!("orc-files-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        std::fs::create_dir_all(&directory).unwrap();
+        directory.canonicalize().unwrap()
+    }
+
+    #[test]
+    fn outputs_are_made_and_written_beneath_their_directory() {
+        let root = scratch("outputs");
+        let mut table = FileTable::new(Vec::new(), Some(root.join("out/cvm")));
+        let handle = table.open("result.txt", OpenMode::Write).unwrap();
+        table.write(handle, b"done\n").unwrap();
+        assert_eq!(std::fs::read_to_string(root.join("out/cvm/result.txt")).unwrap(), "done\n");
+        assert_eq!(table.open("../escape.txt", OpenMode::Write), Err(Errno::Access));
+    }
+
+    /// A directory of the output's path swapped for a symlink after validation (by
+    /// someone on the host: a cVM makes no symlinks) is not followed.
+    #[test]
+    fn a_symlink_swapped_into_an_outputs_path_is_not_followed() {
+        let root = scratch("swapped-output");
+        std::fs::create_dir_all(root.join("deployment/out")).unwrap();
+        std::fs::create_dir_all(root.join("elsewhere/cvm")).unwrap();
+        let mut table = FileTable::new(Vec::new(), Some(root.join("deployment/out/cvm")));
+        std::fs::remove_dir(root.join("deployment/out")).unwrap();
+        symlink(root.join("elsewhere"), root.join("deployment/out")).unwrap();
+        assert_eq!(table.open("result.txt", OpenMode::Write), Err(Errno::Io));
+        assert!(!root.join("elsewhere/cvm/result.txt").exists());
+    }
+
+    /// Likewise a directory of a granted file's path: the file it would reach is not read.
+    #[test]
+    fn a_symlink_swapped_into_a_grants_path_is_not_followed() {
+        let root = scratch("swapped-grant");
+        std::fs::create_dir_all(root.join("deployment/data")).unwrap();
+        std::fs::write(root.join("deployment/data/input.txt"), "granted\n").unwrap();
+        std::fs::create_dir_all(root.join("secrets")).unwrap();
+        std::fs::write(root.join("secrets/input.txt"), "secret\n").unwrap();
+        let grant = FileGrant { name: "input.txt".into(), path: root.join("deployment/data/input.txt") };
+        let mut table = FileTable::new(vec![grant], None);
+        let handle = table.open("input.txt", OpenMode::Read).unwrap();
+        let mut buffer = [0u8; 16];
+        assert_eq!(table.read(handle, &mut buffer), Ok(8));
+        assert_eq!(&buffer[..8], b"granted\n");
+        std::fs::rename(root.join("deployment/data"), root.join("deployment/moved")).unwrap();
+        symlink(root.join("secrets"), root.join("deployment/data")).unwrap();
+        assert_eq!(table.open("input.txt", OpenMode::Read), Err(Errno::Io));
     }
 }
