@@ -123,6 +123,17 @@ fn outputs_that_are_shared_nested_or_over_what_the_deployment_reads_are_refused(
     let _ = directory;
     let (_, file) = deployment("confinement-over-input", &[("input.txt", "./")]);
     refused(&file, &[], &["a cVM may not write where the deployment reads from"]);
+    // Under a file the deployment does not read: the directory could never be made.
+    let (directory, file) = deployment("confinement-under-file", &[("input.txt", "notes.txt/out")]);
+    std::fs::write(directory.join("notes.txt"), "a file\n").unwrap();
+    refused(
+        &file,
+        &[],
+        &[
+            "cVM `shouter0`, field `output`",
+            &format!("cannot be made: `{}` is not a directory", directory.join("notes.txt").display()),
+        ],
+    );
 }
 
 #[test]

@@ -60,6 +60,13 @@ impl Roots {
         let mut resolved = existing
             .canonicalize()
             .map_err(|error| format!("`{}` does not resolve: {error}", existing.display()))?;
+        if !rest.is_empty() && !resolved.is_dir() {
+            return Err(format!(
+                "`{}` cannot be made: `{}` is not a directory",
+                path.display(),
+                resolved.display()
+            ));
+        }
         // What is resolved has no symlink and what does not exist cannot be one: `..`
         // is its lexical parent.
         for component in rest.into_iter().rev() {
