@@ -1,14 +1,46 @@
 /* files: reads the file it was granted, writes a transformed copy into its output
- * directory, and shows that nothing else can be opened. */
+ * directory, and shows that nothing else can be opened. With the argument `hoard`, it
+ * opens its granted file until it is refused (its deployment's isolation.open_files),
+ * then closes one and opens it again. */
 #include <cvm.h>
 
 static void report(const char *what, int64_t result) {
     cvm_printf("%s -> %lld\n", what, (long long)result);
 }
 
+static int same(const char *left, const char *right) {
+    while (*left && *left == *right) {
+        left++;
+        right++;
+    }
+    return *left == *right;
+}
+
+static int hoard(void) {
+    int64_t last = -1;
+    int opened = 0;
+    for (;;) {
+        int64_t handle = cvm_open("input.txt", CVM_OPEN_READ);
+        if (handle < 0) {
+            cvm_printf("hoard: %d open, the next -> %lld\n", opened, (long long)handle);
+            break;
+        }
+        if (++opened > 100000) {
+            cvm_printf("hoard: no limit\n");
+            return 1;
+        }
+        last = handle;
+    }
+    if (last < 0)
+        return 1;
+    report("hoard: close one", cvm_close((uint64_t)last));
+    report("hoard: open again", cvm_open("input.txt", CVM_OPEN_READ));
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && same(argv[1], "hoard"))
+        return hoard();
     int64_t input = cvm_open("input.txt", CVM_OPEN_READ);
     report("open input.txt", input);
     if (input < 0)

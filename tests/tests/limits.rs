@@ -147,3 +147,23 @@ fn a_tenants_per_cvm_limits_cap_what_the_deployment_grants() {
         Some("COMPARTMENTS SHARE CODE, NOT SECRETS\n")
     );
 }
+
+/// A cVM holds at most `isolation.open_files` files open at once (64 unless named):
+/// the next open is answered EMFILE, and closing one lets it open again.
+#[test]
+fn a_cvm_opens_at_most_its_open_files_limit() {
+    let file = deployment(
+        "limits-open-files",
+        &[
+            ("hoarder", "files/build/files", "hoard", ", open_files: 3"),
+            ("defaulted", "files/build/files", "hoard", ""),
+        ],
+    );
+    let run = run_deployment(&file);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.lines_of("hoarder"),
+        ["hoard: 3 open, the next -> -24", "hoard: close one -> 0", "hoard: open again -> 5"]
+    );
+    assert_eq!(run.lines_of("defaulted")[0], "hoard: 64 open, the next -> -24");
+}
