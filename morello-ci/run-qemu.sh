@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boots a bare-metal intravisor image (platform aarch64-virt) on Debian's QEMU and exits
 # with the image's own exit code, passed out through semihosting: 0 when every cVM
-# exited, 1 when one faulted or was refused, 2 for a bad image, 98/99 for a panic or a
+# exited, 1 when one faulted, was killed at a limit or was refused, 2 for a bad image, 98/99 for a panic or a
 # fault of the intravisor itself. A run that does not end in time is stopped: 124.
 #
 #   morello-ci/run-qemu.sh IMAGE [SECONDS]

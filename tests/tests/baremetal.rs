@@ -364,7 +364,7 @@ fn cvms_run_at_once_and_one_that_spins_forever_is_preempted_and_ended_by_its_pro
     // The spinner, beside two cVMs that finish, is ended by its limit; they finish.
     assert!(
         console.contains(
-            "intravisor: cVM `spin` faulted: killed: it used its processor time limit (isolation.cpu_seconds: 1 s)"
+            "intravisor: cVM `spin` killed at its processor time limit (1 s, isolation.cpu_seconds)"
         ),
         "{console}"
     );

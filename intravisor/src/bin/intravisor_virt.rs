@@ -113,6 +113,10 @@ extern "C" fn kernel_main(entry_level: u64) -> ! {
                 all_exited = false;
                 console_print!("intravisor: cVM `{}` faulted: {cause}\n", cvm.name);
             }
+            Outcome::Killed(limit) => {
+                all_exited = false;
+                console_print!("intravisor: cVM `{}` killed {limit}\n", cvm.name);
+            }
             Outcome::Refused(reason) => {
                 all_exited = false;
                 console_print!("intravisor: cVM `{}` refused: {reason}\n", cvm.name);

@@ -42,6 +42,8 @@ pub enum Outcome {
     Exited(i32),
     /// It faulted: the cause in words.
     Faulted(String),
+    /// It was ended at a limit: which, in words (`at its ... limit (...)`).
+    Killed(String),
     /// It never ran: why.
     Refused(String),
 }
@@ -213,6 +215,9 @@ impl<'a> Runner<'a> {
         services.finish();
         if services.thread_count() > 1 {
             crate::console_print!("intravisor: cVM `{}` ran {} threads\n", cvm.name, services.thread_count());
+        }
+        if let Some(limit) = services.killed.take() {
+            return Outcome::Killed(limit);
         }
         match (reason, services.fault.take()) {
             (LEFT_EXITED, _) => Outcome::Exited(services.status),

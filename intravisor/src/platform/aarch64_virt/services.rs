@@ -64,6 +64,8 @@ pub struct Services<'a> {
     pub status: i32,
     /// What ended it, if it faulted.
     pub fault: Option<String>,
+    /// The limit it was ended at, if it was killed at one (`at its ... limit (...)`).
+    pub killed: Option<String>,
 }
 
 impl<'a> Services<'a> {
@@ -92,6 +94,7 @@ impl<'a> Services<'a> {
             write_budget: WriteBudget::default(),
             status: 0,
             fault: None,
+            killed: None,
         }
     }
 
@@ -163,7 +166,7 @@ impl<'a> Services<'a> {
             }
             HostcallOutcome::ExitThread => return self.end_thread(frame),
             HostcallOutcome::OverLimit(over) => {
-                self.fault = Some(alloc::format!("killed: it asked to write past {over}"));
+                self.killed = Some(alloc::format!("at {over}"));
                 return TrapOutcome::Leave(LEFT_FAULTED);
             }
             HostcallOutcome::StartThread(start) => self
@@ -355,8 +358,8 @@ impl TrapHandler for Services<'_> {
     fn slice_over(&mut self, frame: &mut TrapFrame) -> TrapOutcome {
         if let Some(limit) = self.processor_limit {
             if self.processor_time() >= limit {
-                self.fault = Some(alloc::format!(
-                    "killed: it used its processor time limit (isolation.cpu_seconds: {} s)",
+                self.killed = Some(alloc::format!(
+                    "at its processor time limit ({} s, isolation.cpu_seconds)",
                     limit / 1_000_000_000
                 ));
                 return TrapOutcome::Leave(LEFT_FAULTED);
