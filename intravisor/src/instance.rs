@@ -198,12 +198,7 @@ pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Insta
         .images
         .iter()
         .cloned()
-        .chain(layout.instances.iter().map(|instance| {
-            instance.address
-                ..instance.address
-                    + (instance.template.end - instance.template.start)
-                        .next_multiple_of(crate::region::PAGE_SIZE)
-        }))
+        .chain(layout.instances.iter().map(crate::sharing::Instance::pages))
         .chain([table_pages])
         .collect();
     for range in &writable {
@@ -221,8 +216,8 @@ pub fn instantiate<M: RegionMemory>(arena: &M, build: Build<'_>) -> Result<Insta
     let mut template = Vec::new();
     for instance in &layout.instances {
         // The shared copy's templates are readable; they were relocated once, to
-        // template addresses.
-        template.resize((instance.template.end - instance.template.start) as usize, 0);
+        // template addresses. What the file does not hold is zero, as the copy is.
+        template.resize(instance.stored as usize, 0);
         arena.read(instance.template.start, &mut template)?;
         arena.write_nonzero(instance.address, &template)?;
     }

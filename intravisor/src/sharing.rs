@@ -13,6 +13,8 @@ use core::ops::Range;
 
 use loader::{LoadPlan, PlannedObject};
 
+use crate::region::PAGE_SIZE;
+
 /// The span of an object's templates, as image offsets, or `None` without templates.
 pub fn template_span(object: &PlannedObject) -> Option<Range<u64>> {
     let start = object.cls_templates.iter().map(|&(start, _)| start).min()?;
@@ -74,8 +76,34 @@ pub struct Instance {
     pub object: usize,
     /// The templates' address range.
     pub template: Range<u64>,
-    /// Address of the cVM's copy.
+    /// Address of the cVM's copy: at the templates' offset within a page, so that every
+    /// alignment up to a page that a template has holds in the copy too.
     pub address: u64,
+    /// How many of the templates' first bytes the object's file holds; the rest (its
+    /// NOBITS `.cls.bss`) is zero, as a fresh copy already is.
+    pub stored: u64,
+}
+
+impl Instance {
+    /// The pages the cVM's copy occupies.
+    pub fn pages(&self) -> Range<u64> {
+        let end = self.address + (self.template.end - self.template.start);
+        self.address & !(PAGE_SIZE - 1)..end.next_multiple_of(PAGE_SIZE)
+    }
+}
+
+/// How many of the first bytes of `object`'s template `span` its file holds: up to the
+/// end of the file bytes of the writable segment the span starts in.
+pub fn stored_template_bytes(object: &PlannedObject, span: &Range<u64>) -> u64 {
+    let length = span.end - span.start;
+    let segment = object.segments.iter().find(|segment| {
+        segment.permissions.write
+            && segment.image_offset <= span.start
+            && span.start < segment.image_offset.saturating_add(segment.memory_size)
+    });
+    segment.map_or(length, |segment| {
+        segment.image_offset.saturating_add(segment.file_size).saturating_sub(span.start).min(length)
+    })
 }
 
 /// Rebases `value` onto the cVM's copies: a pointer into any template becomes the same

@@ -350,3 +350,34 @@ fn the_boot_block_lists_the_entered_functions_with_aligned_capability_slots() {
     assert_eq!(string(word(argv + 8), 5), "count");
     assert_eq!(word(argv + 24), 0, "argv ends with a null");
 }
+
+/// A shared library's CLS copy keeps its templates' offset within a page (so a
+/// page-aligned array in `.cls.bss` stays page-aligned in every cVM), and only the
+/// templates' bytes the file holds are copied: the NOBITS rest is zero already.
+#[test]
+fn a_cls_copy_keeps_its_templates_alignment_and_copies_only_stored_bytes() {
+    let mut plan = good_plan();
+    let mut library = plan.objects[0].clone();
+    library.name = "library".into();
+    // `.cls.data` from 0x2010 (the file holds up to 0x2100), then NOBITS to 0x2900.
+    library.cls_templates = vec![(0x2010, 0x80), (0x2100, 0x800)];
+    plan.objects.push(library);
+    let placements = [Placement::Private, Placement::Shared { base: 0x8000_0000 }];
+    let layout = layout::lay_out(LayoutRequest {
+        plan: &plan,
+        file_sizes: &[0x3000, 0x3000],
+        placements: &placements,
+        region: REGION,
+        stack_size: STACK,
+        slots: SLOTS,
+    })
+    .unwrap();
+    let instance = &layout.instances[0];
+    assert_eq!(instance.template, 0x8000_2010..0x8000_2900);
+    assert_eq!(instance.address % 0x1000, 0x010, "the template's offset in its page");
+    assert_eq!(instance.stored, 0xf0, "file bytes from 0x2010 to 0x2100");
+    let pages = instance.pages();
+    assert_eq!(pages, instance.address - 0x10..instance.address - 0x10 + 0x1000);
+    assert_eq!(layout.cls_bytes(), 0x1000);
+    assert!(layout.mappings.iter().any(|mapping| mapping.start == pages.start && mapping.end == pages.end));
+}

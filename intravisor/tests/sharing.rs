@@ -62,7 +62,7 @@ fn pointing_into_a_private_object_makes_an_object_private_too() {
 
 #[test]
 fn rebase_moves_only_template_addresses() {
-    let instances = [Instance { object: 1, template: 0x9000..0x9100, address: 0x5000 }];
+    let instances = [Instance { object: 1, template: 0x9000..0x9100, address: 0x5000, stored: 0x100 }];
     assert_eq!(rebase(0x9010, &instances), 0x5010);
     assert_eq!(rebase(0x9100, &instances), 0x9100, "one past the end is no template address");
     assert_eq!(rebase(0x8fff, &instances), 0x8fff);

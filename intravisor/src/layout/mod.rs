@@ -26,7 +26,7 @@ use loader::{LoadPlan, RelocationValue};
 
 use crate::guest::{Mapping, Protection};
 use crate::region::PAGE_SIZE;
-use crate::sharing::{rebase, template_span, Instance};
+use crate::sharing::{rebase, stored_template_bytes, template_span, Instance};
 
 pub use error::LayoutError;
 
@@ -126,7 +126,10 @@ impl Layout {
     pub fn cls_bytes(&self) -> u64 {
         self.instances
             .iter()
-            .map(|instance| page_up(instance.template.end - instance.template.start).unwrap_or(0))
+            .map(|instance| {
+                let pages = instance.pages();
+                pages.end - pages.start
+            })
             .sum()
     }
 
@@ -219,12 +222,15 @@ pub fn lay_out(request: LayoutRequest<'_>) -> Result<Layout, LayoutError> {
         if span.end > object.image_size {
             return Err(LayoutError::SegmentOutsideImage { object: index, offset: span.start });
         }
-        let size = page_up(span.end - span.start).ok_or_else(too_small)?;
+        // The copy keeps the templates' offset within a page, and so their alignment.
+        let offset = (base + span.start) % PAGE_SIZE;
+        let size = page_up(offset + (span.end - span.start)).ok_or_else(too_small)?;
         let end = cursor.checked_add(size).ok_or_else(too_small)?;
         instances.push(Instance {
             object: index,
             template: base + span.start..base + span.end,
-            address: cursor,
+            address: cursor + offset,
+            stored: stored_template_bytes(object, &span),
         });
         mappings.push(Mapping { start: cursor, end, protection: Protection::ReadWrite });
         cursor = end;
