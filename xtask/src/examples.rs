@@ -65,6 +65,12 @@ fn c_flags(target: CvmTarget) -> Vec<&'static str> {
     flags
 }
 
+/// The linker flag every ORC object is linked with: `cvm-libos/c/cls-bss.ld` makes its
+/// zero-initialised CLS templates NOBITS.
+pub fn cls_bss_flag() -> String {
+    format!("-Wl,-T,{}", root().join("cvm-libos/c/cls-bss.ld").display())
+}
+
 /// Builds the cls-pass plugin and returns its path.
 pub fn build_pass() -> Result<PathBuf, String> {
     run(cargo().args(["build", "--quiet", "-p", "cls-pass"]))?;
@@ -305,6 +311,7 @@ fn build_example(
             .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
             .arg(format!("-Wl,-soname,{}.so", stem(source)))
             .args(["-Wl,-z,now", "-Wl,--strip-debug"])
+            .arg(cls_bss_flag())
             .arg(&object)
             .args(&shared_objects)
             .arg("-o")
@@ -326,6 +333,7 @@ fn build_example(
         run(Command::new(CLANG)
             .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-pie"])
             .args(["-Wl,--no-dynamic-linker", "-Wl,-e,_start", "-Wl,-z,now", "-Wl,--strip-debug"])
+            .arg(cls_bss_flag())
             .arg(start)
             .arg(&object)
             .args(libc)

@@ -141,9 +141,10 @@ pub fn build_ffmpeg(
             pass.display()
         ),
         format!(
-            "--extra-ldflags=-target {} -fuse-ld=lld -nostdlib -L{} -Wl,-z,now",
+            "--extra-ldflags=-target {} -fuse-ld=lld -nostdlib -L{} -Wl,-z,now {}",
             target.clang,
-            link_directory.display()
+            link_directory.display(),
+            crate::examples::cls_bss_flag()
         ),
         format!(
             "--extra-ldexeflags=-pie -Wl,--no-dynamic-linker -Wl,-e,_start {}",

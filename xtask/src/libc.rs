@@ -94,9 +94,16 @@ pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
     }
     let include = output.join("include");
     let library = output.join("libc.so");
-    // Nothing recompiled since libc.so was linked, checked and its headers installed:
-    // done (and the headers stay in place for builds that use them meanwhile).
-    let newest_object = objects.iter().filter_map(|object| modified(&tree.join(object))).max();
+    // Nothing recompiled (nor the linker script changed) since libc.so was linked,
+    // checked and its headers installed: done (and the headers stay in place for builds
+    // that use them meanwhile).
+    let script = root().join("cvm-libos/c/cls-bss.ld");
+    let newest_object = objects
+        .iter()
+        .map(|object| tree.join(object))
+        .chain([script])
+        .filter_map(|path| modified(&path))
+        .max();
     if include.is_dir()
         && newest_object.is_some_and(|newest| modified(&library).is_some_and(|linked| linked >= newest))
     {
@@ -111,6 +118,7 @@ pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
     run(Command::new(CLANG)
         .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
         .args(["-Wl,-soname,libc.so", "-Wl,-z,now", "-Wl,--hash-style=both"])
+        .arg(crate::examples::cls_bss_flag())
         .args(["-Wl,--sort-section,alignment", "-Wl,--sort-common", "-Wl,--gc-sections"])
         // The runtime library's symbols stay inside libc.so.
         .arg("-Wl,--exclude-libs=ALL")
