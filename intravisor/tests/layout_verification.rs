@@ -136,26 +136,36 @@ fn a_shared_image_that_would_run_past_the_address_space_is_refused() {
     assert!(message.contains("past the end of the address space"), "{message}");
 }
 
+/// A library like `plan`'s program, with `templates`.
+fn library(plan: &LoadPlan, templates: Vec<(u64, u64)>) -> PlannedObject {
+    let mut library = plan.objects[0].clone();
+    library.name = "library".into();
+    library.cls_templates = templates;
+    library
+}
+
+/// Lays out `plan`'s program privately and its library shared at `base`.
+fn with_library_shared_at(plan: &LoadPlan, base: u64) -> Result<Layout, LayoutError> {
+    layout::lay_out(LayoutRequest {
+        plan,
+        file_sizes: &[0x3000, 0x3000],
+        placements: &[Placement::Private, Placement::Shared { base }],
+        region: REGION,
+        stack_size: STACK,
+        slots: SLOTS,
+    })
+}
+
 /// Found by the `object` fuzz target: a shared library placed so near the top of the
 /// address space that a pointer into it (`base + offset`) overflowed while the program's
 /// relocations were resolved.
 #[test]
 fn a_shared_object_placed_past_the_address_space_is_refused_in_a_cvm_layout() {
     let mut plan = good_plan();
-    let mut library = plan.objects[0].clone();
-    library.name = "library".into();
-    plan.objects.push(library);
+    plan.objects.push(library(&plan, Vec::new()));
     plan.relocations[0].value = RelocationValue::ImageRelative { object: 1, offset: 0x2ff0 };
     let base = u64::MAX - 0x1fff;
-    let placements = [Placement::Private, Placement::Shared { base }];
-    let refused = layout::lay_out(LayoutRequest {
-        plan: &plan,
-        file_sizes: &[0x3000, 0x3000],
-        placements: &placements,
-        region: REGION,
-        stack_size: STACK,
-        slots: SLOTS,
-    });
+    let refused = with_library_shared_at(&plan, base);
     assert_eq!(refused.unwrap_err(), LayoutError::ImageOutsideAddressSpace { object: 1, base, size: 0x3000 });
     // Nor is the program's shared copy laid out against it.
     let placements = [Placement::Shared { base: 0x8000_0000 }, Placement::Shared { base }];
@@ -357,21 +367,9 @@ fn the_boot_block_lists_the_entered_functions_with_aligned_capability_slots() {
 #[test]
 fn a_cls_copy_keeps_its_templates_alignment_and_copies_only_stored_bytes() {
     let mut plan = good_plan();
-    let mut library = plan.objects[0].clone();
-    library.name = "library".into();
     // `.cls.data` from 0x2010 (the file holds up to 0x2100), then NOBITS to 0x2900.
-    library.cls_templates = vec![(0x2010, 0x80), (0x2100, 0x800)];
-    plan.objects.push(library);
-    let placements = [Placement::Private, Placement::Shared { base: 0x8000_0000 }];
-    let layout = layout::lay_out(LayoutRequest {
-        plan: &plan,
-        file_sizes: &[0x3000, 0x3000],
-        placements: &placements,
-        region: REGION,
-        stack_size: STACK,
-        slots: SLOTS,
-    })
-    .unwrap();
+    plan.objects.push(library(&plan, vec![(0x2010, 0x80), (0x2100, 0x800)]));
+    let layout = with_library_shared_at(&plan, 0x8000_0000).unwrap();
     let instance = &layout.instances[0];
     assert_eq!(instance.template, 0x8000_2010..0x8000_2900);
     assert_eq!(instance.address % 0x1000, 0x010, "the template's offset in its page");
