@@ -62,7 +62,14 @@ const LEVELS: [(&str, &str); 2] = [("-O2", "build"), ("-O0", "build-O0")];
 fn c_flags(target: CvmTarget) -> Vec<&'static str> {
     let mut flags = vec!["-target", target.clang, "-g0", "-fPIC", "-ffreestanding"];
     flags.extend(["-fno-stack-protector", "-Wall", "-Werror"]);
+    flags.extend(target_flags(target));
     flags
+}
+
+/// Flags for the target: on AArch64, atomics inline rather than calls to libgcc's
+/// outline helpers (`__aarch64_ldadd4_acq_rel`), which no cVM object provides.
+pub fn target_flags(target: CvmTarget) -> Option<&'static str> {
+    (target == CvmTarget::aarch64()).then_some("-mno-outline-atomics")
 }
 
 /// The linker flag every ORC object is linked with: `cvm-libos/c/cls-bss.ld` makes its
@@ -172,9 +179,16 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
 /// for that target (`crate::libc`) and with ffmpeg for the transcode example
 /// (`crate::transcode`); then the native reference ffmpeg.
 pub fn build_all() -> Result<(), String> {
-    build_for(CvmTarget::host(), &LEVELS)?;
-    build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")])?;
-    crate::ffmpeg::build_native(false).map(|_| ())
+    // Each target is built even when the other's examples failed; the errors come last.
+    let host = build_for(CvmTarget::host(), &LEVELS);
+    let aarch64 = build_for(CvmTarget::aarch64(), &[("-O2", "build-aarch64")]);
+    let native = crate::ffmpeg::build_native(false).map(|_| ());
+    let errors: Vec<String> = [host, aarch64, native].into_iter().filter_map(Result::err).collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
 }
 
 /// Builds musl, the libOS, every example for `target` at the given levels, and the
@@ -189,10 +203,17 @@ fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
         .filter(|path| path.is_dir() && *path != crate::c64::directory())
         .collect();
     examples.sort();
+    // One example that does not build does not stop the others: each failure is said
+    // as it happens, and the build fails at the end naming them all.
+    let mut failed = Vec::new();
     for example in &examples {
         for (level, build) in levels {
             let parts = Parts { libos: &libos_build, libc: &libc, pass: &pass };
-            build_example(target, example, &example.join(build), level, &parts)?;
+            if let Err(error) = build_example(target, example, &example.join(build), level, &parts) {
+                eprintln!("xtask: {} ({level}, {}) did not build: {error}", example.display(), target.clang);
+                failed
+                    .push(format!("{} ({level})", example.file_name().unwrap_or_default().to_string_lossy()));
+            }
         }
     }
     if target == CvmTarget::aarch64() {
@@ -204,8 +225,17 @@ fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
     // Templates may name the digests of any example's objects, so they come last.
     for example in &examples {
         for (_, build) in levels {
-            render_templates(example, build)?;
+            if let Err(error) = render_templates(example, build) {
+                eprintln!("xtask: {error}");
+                failed.push(format!(
+                    "{} (templates)",
+                    example.file_name().unwrap_or_default().to_string_lossy()
+                ));
+            }
         }
+    }
+    if !failed.is_empty() {
+        return Err(format!("examples that did not build for {}: {}", target.clang, failed.join(", ")));
     }
     Ok(())
 }
@@ -355,6 +385,7 @@ fn compile_on_libc(
 ) -> Result<(), String> {
     run(Command::new(CLANG)
         .args(["-target", target.clang, "-g0", "-fPIC", "-fno-stack-protector", "-Wall", "-Werror"])
+        .args(target_flags(target))
         .arg(level)
         .arg(format!("-fpass-plugin={}", parts.pass.display()))
         .arg("-nostdinc")
