@@ -81,3 +81,19 @@ fn faults_end_only_the_faulting_cvm() {
     assert_eq!(normal["exit_code"], 0);
     assert_eq!(run.lines_of("normal"), ["normal: the sum of 1..1000 is 500500 (clock ok)"]);
 }
+
+/// Code that calls memset and memcpy without naming them (a zeroed local array, a large
+/// structure copied), at -O0, links against libcvm.so and runs as at -O2.
+#[test]
+fn code_calling_the_memory_functions_runs_at_every_optimisation_level() {
+    tests::build_examples();
+    let run = run_deployment(&root().join("examples/memory/deploy.yaml"));
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    for name in ["memory-O2", "memory-O0"] {
+        assert_eq!(run.lines_of(name), ["memory: zeros sum to 0, 43 of 300 bytes filled"], "{name}");
+    }
+    let program = std::fs::read(root().join("examples/memory/build-O0/memory")).unwrap();
+    for function in [&b"memset\0"[..], b"memcpy\0"] {
+        assert!(program.windows(function.len()).any(|window| window == function), "the -O0 build calls it");
+    }
+}

@@ -128,6 +128,12 @@ pub fn libos_archive(target: CvmTarget) -> PathBuf {
     root().join("target/cvm-libos").join(target.rust).join("release/libcvm_libos.a")
 }
 
+/// The memory functions `libcvm.so` exports (`cvm-libos/c/memory.c`).
+const MEMORY_FUNCTIONS: [&str; 4] = ["memset", "memcpy", "memmove", "memcmp"];
+
+/// Debian's llvm-objcopy (package llvm-14, a dependency of llvm-14-dev).
+const OBJCOPY: &str = "/usr/bin/llvm-objcopy-14";
+
 /// The libOS built for one target.
 #[derive(Debug, Clone)]
 pub struct LibosBuild {
@@ -150,12 +156,22 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
             format!("CARGO_TARGET_{}_RUSTFLAGS", target.rust.to_uppercase().replace('-', "_")),
             rust_flags,
         ))?;
-    let archive = libos_archive(target);
     let directory = libos_directory(target);
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
+    // Rust's runtime defines the memory functions hidden, which would hide the
+    // exported ones of `memory.c` too (a symbol takes its most hidden definition's
+    // visibility): its own become local to the archive's members that define them.
+    let archive = directory.join("libcvm_libos.a");
+    let mut localize = Command::new(OBJCOPY);
+    for function in MEMORY_FUNCTIONS {
+        localize.arg(format!("--localize-symbol={function}"));
+    }
+    run(localize.arg(libos_archive(target)).arg(&archive))?;
     let format = directory.join("format.o");
     compile(target, &root().join("cvm-libos/c/format.c"), &format, None, "-O2")?;
+    let memory = directory.join("memory.o");
+    compile(target, &root().join("cvm-libos/c/memory.c"), &memory, None, "-O2")?;
     let start = directory.join("start.o");
     compile(target, &root().join("cvm-libos/c/start.c"), &start, None, "-O2")?;
     let start_libc = directory.join("start_libc.o");
@@ -166,6 +182,7 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
         .args(["-Wl,-soname,libcvm.so", "-Wl,-z,now", "-Wl,--gc-sections", "-Wl,--strip-debug"])
         .arg(format!("-Wl,--version-script={}", root().join("cvm-libos/c/exports.map").display()))
         .arg(&format)
+        .arg(&memory)
         .arg("-Wl,--whole-archive")
         .arg(&archive)
         .arg("-Wl,--no-whole-archive")
