@@ -45,6 +45,7 @@ fn good_plan() -> LoadPlan {
             cls_templates: vec![],
             symbols: vec![],
             needed: vec![],
+            initializers: Default::default(),
         }],
         entry: 0x1010,
         relocations: vec![RelocationWrite {

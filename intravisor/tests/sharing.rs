@@ -28,6 +28,7 @@ fn object(name: &str) -> PlannedObject {
         cls_templates: vec![(0x3000, 0x80), (0x3080, 0x80)],
         symbols: vec![],
         needed: vec![],
+        initializers: Default::default(),
     }
 }
 

@@ -3,8 +3,8 @@
 //! [`parse_dynamic`] walks the `PT_DYNAMIC` entries up to `DT_NULL` and keeps the ones
 //! the loader needs, each remembered with the file offset of its entry so errors can
 //! point at it. Tags that may appear once are refused when repeated; REL and RELR
-//! relocation tables are refused; everything else (`DT_FLAGS`, `DT_VERSYM`, `DT_INIT`,
-//! ...) is ignored. [`FileMap::table`] turns an address from a dynamic entry into the
+//! relocation tables are refused; everything else (`DT_FLAGS`, `DT_VERSYM`, ...) is
+//! ignored. [`FileMap::table`] turns an address from a dynamic entry into the
 //! bytes of the file that a `PT_LOAD` segment maps there.
 
 use alloc::string::String;
@@ -25,12 +25,20 @@ const TAG_RELA_SIZE: u64 = 8;
 const TAG_RELA_ENTRY_SIZE: u64 = 9;
 const TAG_STRING_TABLE_SIZE: u64 = 10;
 const TAG_SYMBOL_ENTRY_SIZE: u64 = 11;
+const TAG_INIT: u64 = 12;
+const TAG_FINI: u64 = 13;
 const TAG_SONAME: u64 = 14;
 const TAG_REL: u64 = 17;
 const TAG_REL_SIZE: u64 = 18;
 const TAG_REL_ENTRY_SIZE: u64 = 19;
 const TAG_PLT_RELOCATION_KIND: u64 = 20;
 const TAG_PLT_RELOCATIONS: u64 = 23;
+const TAG_INIT_ARRAY: u64 = 25;
+const TAG_FINI_ARRAY: u64 = 26;
+const TAG_INIT_ARRAY_SIZE: u64 = 27;
+const TAG_FINI_ARRAY_SIZE: u64 = 28;
+const TAG_PREINIT_ARRAY: u64 = 32;
+const TAG_PREINIT_ARRAY_SIZE: u64 = 33;
 const TAG_RELR_SIZE: u64 = 35;
 const TAG_RELR: u64 = 36;
 const TAG_RELR_ENTRY_SIZE: u64 = 37;
@@ -67,7 +75,22 @@ pub(crate) struct Dynamic {
     pub(crate) hash: Option<Entry>,
     pub(crate) gnu_hash: Option<Entry>,
     pub(crate) relocation_tables: Vec<TableEntries>,
+    pub(crate) routines: Routines,
 }
+
+/// The initializer and finalizer entries: single functions, and arrays with their size
+/// (checked to be whole 8-byte entries; an empty array is none).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Routines {
+    pub(crate) init: Option<Entry>,
+    pub(crate) fini: Option<Entry>,
+    pub(crate) preinit_array: Option<(Entry, u64)>,
+    pub(crate) init_array: Option<(Entry, u64)>,
+    pub(crate) fini_array: Option<(Entry, u64)>,
+}
+
+/// Size of one entry of an initializer array.
+const ROUTINE_SIZE: u64 = 8;
 
 /// The single-valued entries, as they are collected.
 #[derive(Debug, Default)]
@@ -86,6 +109,14 @@ struct Collected {
     plt_relocations: Option<Entry>,
     plt_relocations_size: Option<Entry>,
     plt_relocation_kind: Option<Entry>,
+    init: Option<Entry>,
+    fini: Option<Entry>,
+    preinit_array: Option<Entry>,
+    preinit_array_size: Option<Entry>,
+    init_array: Option<Entry>,
+    init_array_size: Option<Entry>,
+    fini_array: Option<Entry>,
+    fini_array_size: Option<Entry>,
 }
 
 /// The name of a tag the loader acts on.
@@ -111,6 +142,14 @@ fn tag_name(tag: u64) -> &'static str {
         TAG_RELR => "DT_RELR",
         TAG_RELR_ENTRY_SIZE => "DT_RELRENT",
         TAG_GNU_HASH => "DT_GNU_HASH",
+        TAG_INIT => "DT_INIT",
+        TAG_FINI => "DT_FINI",
+        TAG_INIT_ARRAY => "DT_INIT_ARRAY",
+        TAG_INIT_ARRAY_SIZE => "DT_INIT_ARRAYSZ",
+        TAG_FINI_ARRAY => "DT_FINI_ARRAY",
+        TAG_FINI_ARRAY_SIZE => "DT_FINI_ARRAYSZ",
+        TAG_PREINIT_ARRAY => "DT_PREINIT_ARRAY",
+        TAG_PREINIT_ARRAY_SIZE => "DT_PREINIT_ARRAYSZ",
         _ => "an unknown tag",
     }
 }
@@ -178,6 +217,14 @@ pub(crate) fn parse_dynamic(
             TAG_PLT_RELOCATIONS => &mut collected.plt_relocations,
             TAG_PLT_RELOCATIONS_SIZE => &mut collected.plt_relocations_size,
             TAG_PLT_RELOCATION_KIND => &mut collected.plt_relocation_kind,
+            TAG_INIT => &mut collected.init,
+            TAG_FINI => &mut collected.fini,
+            TAG_PREINIT_ARRAY => &mut collected.preinit_array,
+            TAG_PREINIT_ARRAY_SIZE => &mut collected.preinit_array_size,
+            TAG_INIT_ARRAY => &mut collected.init_array,
+            TAG_INIT_ARRAY_SIZE => &mut collected.init_array_size,
+            TAG_FINI_ARRAY => &mut collected.fini_array,
+            TAG_FINI_ARRAY_SIZE => &mut collected.fini_array_size,
             _ => continue,
         };
         if slot.is_some() {
@@ -246,6 +293,27 @@ fn finish(object: &str, file_offset: u64, collected: Collected) -> Result<Dynami
         }
         relocation_tables.push(TableEntries { tag, address, size });
     }
+    let array = |address: Option<Entry>, size: Option<Entry>, size_tag: &'static str| {
+        let Some(address) = address else { return Ok(None) };
+        let size = require(size, size_tag)?;
+        if size.value % ROUTINE_SIZE != 0 {
+            return Err(LoadError::BadTableSize {
+                object: object_name(),
+                tag: size_tag,
+                file_offset: size.file_offset,
+                size: size.value,
+                entry_size: ROUTINE_SIZE,
+            });
+        }
+        Ok((size.value > 0).then_some((address, size.value / ROUTINE_SIZE)))
+    };
+    let routines = Routines {
+        init: collected.init,
+        fini: collected.fini,
+        preinit_array: array(collected.preinit_array, collected.preinit_array_size, "DT_PREINIT_ARRAYSZ")?,
+        init_array: array(collected.init_array, collected.init_array_size, "DT_INIT_ARRAYSZ")?,
+        fini_array: array(collected.fini_array, collected.fini_array_size, "DT_FINI_ARRAYSZ")?,
+    };
     Ok(Dynamic {
         needed: collected.needed,
         soname: collected.soname,
@@ -255,6 +323,7 @@ fn finish(object: &str, file_offset: u64, collected: Collected) -> Result<Dynami
         hash: collected.hash,
         gnu_hash: collected.gnu_hash,
         relocation_tables,
+        routines,
     })
 }
 

@@ -35,6 +35,14 @@ pub enum LoadError {
     /// A purecap object entered by a hybrid program (through sealed entry capabilities)
     /// has a `DT_NEEDED` of its own.
     EnteredObjectNeeds { object: String, needed: String },
+    /// A purecap object entered by a hybrid program has initializers or finalizers,
+    /// which the hybrid cVM cannot call.
+    EnteredObjectInitializers { object: String },
+    /// A library has a `DT_PREINIT_ARRAY`, which only a program may have.
+    PreinitArrayInLibrary { object: String },
+    /// An initializer or finalizer (`DT_INIT`, `DT_INIT_ARRAY`, ...) points outside the
+    /// object's code (a function) or image (an array).
+    InitializerOutsideImage { object: String, tag: &'static str, file_offset: u64, address: u64 },
     /// `e_phentsize` is not 56.
     BadProgramHeaderSize { object: String, size: u16 },
     /// The program header table (`e_phoff`, `e_phnum`) runs past the end of the file.

@@ -74,7 +74,7 @@ pub use error::LoadError;
 pub use link::plan;
 pub use object::{parse_object, ObjectInput, ParsedObject};
 pub use plan::{
-    CapabilityKind, CapabilityRelocation, CapabilityTarget, LoadPlan, Machine, Permissions, PlannedObject,
-    RelocationValue, RelocationWrite, Segment, Symbol, SymbolKind, PAGE_SIZE,
+    CapabilityKind, CapabilityRelocation, CapabilityTarget, Initializers, LoadPlan, Machine, Permissions,
+    PlannedObject, RelocationValue, RelocationWrite, Segment, Symbol, SymbolKind, PAGE_SIZE,
 };
 pub use sections::CLS_SECTIONS;

@@ -51,6 +51,9 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
     let linked = order.len();
     append_entered(&inputs, purecap, &mut order, &mut needed)?;
     let objects: Vec<&ParsedObject> = order.iter().filter_map(|&input| inputs.get(input)).collect();
+    if let Some(library) = objects.iter().skip(1).find(|object| object.initializers.preinit_array.is_some()) {
+        return Err(LoadError::PreinitArrayInLibrary { object: library.name.clone() });
+    }
     for object in &objects[..linked] {
         if object.machine != machine {
             return Err(LoadError::MachineMismatch {
@@ -97,6 +100,7 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
             cls_templates: object.cls_templates.clone(),
             symbols: object.symbols(),
             needed,
+            initializers: object.initializers.clone(),
         })
         .collect();
     Ok(LoadPlan { machine, objects: planned, entry, relocations })
@@ -122,6 +126,9 @@ fn append_entered(
         }
         if let Some(name) = object.needed.first() {
             return Err(LoadError::EnteredObjectNeeds { object: object.name.clone(), needed: name.clone() });
+        }
+        if object.initializers.any() {
+            return Err(LoadError::EnteredObjectInitializers { object: object.name.clone() });
         }
         order.push(input);
         needed.push(Vec::new());

@@ -99,6 +99,23 @@ impl fmt::Display for LoadError {
                 "{object}: is a Morello purecap object entered by a hybrid program, so it is loaded \
                  on its own, but it needs {needed} (DT_NEEDED); link what it needs into it"
             ),
+            Self::EnteredObjectInitializers { object } => write!(
+                formatter,
+                "{object}: is a Morello purecap object entered by a hybrid program, which cannot run its \
+                 initializers or finalizers (DT_INIT, DT_INIT_ARRAY, DT_FINI, DT_FINI_ARRAY); build it \
+                 without constructors and destructors"
+            ),
+            Self::PreinitArrayInLibrary { object } => write!(
+                formatter,
+                "{object}: is a library with a DT_PREINIT_ARRAY, which only a program may have; the file \
+                 is corrupt or was linked as a program"
+            ),
+            Self::InitializerOutsideImage { object, tag, file_offset, address } => write!(
+                formatter,
+                "{object}: {tag} at file offset {file_offset:#x} is {address:#x}, outside the object's {}; \
+                 the file is corrupt",
+                if tag.ends_with("ARRAY") { "image" } else { "code" }
+            ),
             Self::BadProgramHeaderSize { object, size } => write!(
                 formatter,
                 "{object}: e_phentsize at file offset 0x36 is {size}, but ELF64 program headers are 56 \

@@ -8,13 +8,13 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::dynamic::{parse_dynamic, FileMap};
+use crate::dynamic::{parse_dynamic, Entry, FileMap, Routines};
 use crate::header::{parse_file_header, parse_segments};
 use crate::relocations::{parse_relocations, Relocation};
 use crate::sections::parse_cls_templates;
 use crate::strings::StringTable;
 use crate::symbols::{parse_symbols, symbol_count, Definition, DynamicSymbol};
-use crate::{LoadError, Machine, Segment, Symbol};
+use crate::{Initializers, LoadError, Machine, Segment, Symbol};
 
 /// An object to load: the name the deployment gave it and its file's bytes.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +40,7 @@ pub struct ParsedObject {
     pub(crate) cls_templates: Vec<(u64, u64)>,
     pub(crate) dynamic_symbols: Vec<DynamicSymbol>,
     pub(crate) relocations: Vec<Relocation>,
+    pub(crate) initializers: Initializers,
 }
 
 impl ParsedObject {
@@ -141,6 +142,7 @@ pub fn parse_object(input: ObjectInput<'_>) -> Result<ParsedObject, LoadError> {
         .unwrap_or(0);
     let dynamic_symbols =
         parse_symbols(&map, &dynamic, &strings, count.known.max(named), segments.image_size)?;
+    let initializers = check_initializers(object, &dynamic.routines, &segments.loads)?;
     Ok(ParsedObject {
         name: String::from(object),
         machine: header.machine,
@@ -154,5 +156,56 @@ pub fn parse_object(input: ObjectInput<'_>) -> Result<ParsedObject, LoadError> {
         cls_templates,
         dynamic_symbols,
         relocations,
+        initializers,
+    })
+}
+
+/// Checks the initializers and finalizers: each function in an executable segment, each
+/// array (of 8-byte entries) in the image.
+fn check_initializers(
+    object: &str,
+    routines: &Routines,
+    segments: &[Segment],
+) -> Result<Initializers, LoadError> {
+    let outside = |tag: &'static str, entry: Entry| LoadError::InitializerOutsideImage {
+        object: String::from(object),
+        tag,
+        file_offset: entry.file_offset,
+        address: entry.value,
+    };
+    let function = |entry: Option<Entry>, tag: &'static str| {
+        let Some(entry) = entry else { return Ok(None) };
+        let in_code = segments.iter().any(|segment| {
+            segment.permissions.execute
+                && entry.value >= segment.image_offset
+                && entry.value < segment.image_offset.saturating_add(segment.memory_size)
+        });
+        if in_code {
+            Ok(Some(entry.value))
+        } else {
+            Err(outside(tag, entry))
+        }
+    };
+    let array = |array: Option<(Entry, u64)>, tag: &'static str| {
+        let Some((entry, count)) = array else { return Ok(None) };
+        let end = count.checked_mul(8).and_then(|size| entry.value.checked_add(size));
+        let in_image = end.is_some_and(|end| {
+            segments.iter().any(|segment| {
+                entry.value >= segment.image_offset
+                    && end <= segment.image_offset.saturating_add(segment.memory_size)
+            })
+        });
+        if in_image {
+            Ok(Some((entry.value, count)))
+        } else {
+            Err(outside(tag, entry))
+        }
+    };
+    Ok(Initializers {
+        preinit_array: array(routines.preinit_array, "DT_PREINIT_ARRAY")?,
+        init: function(routines.init, "DT_INIT")?,
+        init_array: array(routines.init_array, "DT_INIT_ARRAY")?,
+        fini_array: array(routines.fini_array, "DT_FINI_ARRAY")?,
+        fini: function(routines.fini, "DT_FINI")?,
     })
 }

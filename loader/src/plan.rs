@@ -93,6 +93,36 @@ pub struct PlannedObject {
     pub symbols: Vec<Symbol>,
     /// Indices (into [`LoadPlan::objects`]) of the objects named by its `DT_NEEDED`.
     pub needed: Vec<usize>,
+    /// What must run in each cVM before its program's `main` and after it.
+    pub initializers: Initializers,
+}
+
+/// An object's initializers and finalizers, as image offsets: single functions (checked
+/// to lie in executable segments) and arrays as (image offset, entries) (checked to lie
+/// in the image; their entries are pointers the object's relocations fill in).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Initializers {
+    /// `DT_PREINIT_ARRAY`: a program's only.
+    pub preinit_array: Option<(u64, u64)>,
+    /// `DT_INIT`.
+    pub init: Option<u64>,
+    /// `DT_INIT_ARRAY`.
+    pub init_array: Option<(u64, u64)>,
+    /// `DT_FINI_ARRAY` (run last entry first).
+    pub fini_array: Option<(u64, u64)>,
+    /// `DT_FINI`.
+    pub fini: Option<u64>,
+}
+
+impl Initializers {
+    /// Whether there is anything to run.
+    pub fn any(&self) -> bool {
+        self.preinit_array.is_some()
+            || self.init.is_some()
+            || self.init_array.is_some()
+            || self.fini_array.is_some()
+            || self.fini.is_some()
+    }
 }
 
 /// The value a relocation writes.
