@@ -3,11 +3,12 @@
 //!
 //! Objects are keyed by the SHA-256 of their file, the tenant whose copy it is (its
 //! owner: the cVM's own tenant, or a publisher that shares it with that tenant, as the
-//! policies decide), and the same for the objects their relocations point into (the
-//! same bytes linked against different copies are different copies). A new object is placed at the start of its own slot(s) of the arena's shared
-//! area (so that `__cls_get_addr` finds its templates with one shift), copied,
-//! relocated once, and made read-only (code read+execute) before any cVM that uses it
-//! runs. Its compartment-local storage templates stay pristine there; every cVM gets an
+//! policies decide), and how it and every object its relocations reach are linked (the
+//! same bytes linked against different copies are different copies, however deep the
+//! difference lies). A new object is placed at the start of its own slot(s) of the
+//! arena's shared area (so that `__cls_get_addr` finds its templates with one shift),
+//! copied, relocated once, and made read-only (code read+execute) before any cVM that
+//! uses it runs. Its compartment-local storage templates stay pristine there; every cVM gets an
 //! instance of them in its own region (`layout`).
 
 use alloc::collections::BTreeMap;
@@ -18,7 +19,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
 
-use loader::LoadPlan;
+use loader::{CapabilityTarget, LoadPlan, RelocationValue};
 use spin::Mutex;
 
 use crate::capability::{Cap, Permissions};
@@ -28,8 +29,9 @@ use crate::memory::RegionMemory;
 use crate::region::RegionAllocator;
 
 /// Identity of a shared copy: the object's digest and owner (the tenant whose copy it
-/// is), and those of the copies it points into.
-type StoreKey = (([u8; 32], String), Vec<([u8; 32], String)>);
+/// is), and the digests of how it and every object it reaches through its relocations
+/// are linked ([`binding`]).
+type StoreKey = (([u8; 32], String), Vec<[u8; 32]>);
 
 /// One shared copy of an object.
 #[derive(Debug)]
@@ -167,7 +169,7 @@ impl ObjectStore {
         shareable: &[bool],
     ) -> Result<Acquired, StoreError> {
         let mut state = self.state.lock();
-        let keys: Vec<StoreKey> = (0..plan.objects.len()).map(|index| key(plan, identities, index)).collect();
+        let keys = keys(plan, identities);
         let mut acquired = Acquired {
             placements: vec![Placement::Private; plan.objects.len()],
             shared: vec![None; plan.objects.len()],
@@ -298,17 +300,140 @@ impl ObjectStore {
     }
 }
 
-/// The identity of object `index`'s shared copy.
-fn key(plan: &LoadPlan, identities: &[([u8; 32], String)], index: usize) -> StoreKey {
-    let mut targets: Vec<([u8; 32], String)> = plan
-        .relocations
-        .iter()
-        .filter(|relocation| relocation.object == index)
-        .filter_map(|relocation| relocation.value.target_object())
-        .filter(|&object| object != index)
-        .filter_map(|object| identities.get(object).cloned())
-        .collect();
-    targets.sort_unstable();
-    targets.dedup();
-    (identities[index].clone(), targets)
+/// The identity of each object's shared copy: its digest and owner, and the bindings
+/// ([`binding`]) of itself and of every object its relocations reach, directly or not.
+/// Two copies of the same bytes linked differently anywhere below them (a library whose
+/// own dependency binds a symbol to another object in another plan) are different
+/// copies: a copy's pointers must lead only into copies the cVM also maps.
+fn keys(plan: &LoadPlan, identities: &[([u8; 32], String)]) -> Vec<StoreKey> {
+    let count = plan.objects.len();
+    let mut targets = vec![Vec::new(); count];
+    for relocation in &plan.relocations {
+        if let (Some(list), Some(target)) =
+            (targets.get_mut(relocation.object), relocation.value.target_object())
+        {
+            if target < count && !list.contains(&target) {
+                list.push(target);
+            }
+        }
+    }
+    let bindings: Vec<[u8; 32]> = (0..count).map(|index| binding(plan, identities, index)).collect();
+    (0..count)
+        .map(|index| {
+            let mut reached = vec![false; count];
+            let mut pending = vec![index];
+            reached[index] = true;
+            while let Some(object) = pending.pop() {
+                for &target in &targets[object] {
+                    if !reached[target] {
+                        reached[target] = true;
+                        pending.push(target);
+                    }
+                }
+            }
+            let mut digests: Vec<[u8; 32]> =
+                (0..count).filter(|&object| reached[object]).map(|object| bindings[object]).collect();
+            digests.sort_unstable();
+            digests.dedup();
+            (identities[index].clone(), digests)
+        })
+        .collect()
+}
+
+/// A digest of how object `index` is linked: its identity, then every relocation of it
+/// with its target named by identity (digest and owner), not by plan index.
+fn binding(plan: &LoadPlan, identities: &[([u8; 32], String)], index: usize) -> [u8; 32] {
+    use sha2::Digest;
+    let mut digest = sha2::Sha256::new();
+    let identity = |object: usize, digest: &mut sha2::Sha256| match identities.get(object) {
+        Some((sha256, owner)) => {
+            digest.update(sha256);
+            digest.update((owner.len() as u64).to_le_bytes());
+            digest.update(owner.as_bytes());
+        }
+        None => digest.update(u64::MAX.to_le_bytes()),
+    };
+    identity(index, &mut digest);
+    for relocation in plan.relocations.iter().filter(|relocation| relocation.object == index) {
+        digest.update(relocation.site.to_le_bytes());
+        match relocation.value {
+            RelocationValue::ImageRelative { object, offset } => {
+                digest.update([1]);
+                identity(object, &mut digest);
+                digest.update(offset.to_le_bytes());
+            }
+            RelocationValue::Absolute(value) => {
+                digest.update([2]);
+                digest.update(value.to_le_bytes());
+            }
+            RelocationValue::Capability(capability) => {
+                digest.update([3]);
+                match capability.target {
+                    CapabilityTarget::ImageRelative { object, offset } => {
+                        identity(object, &mut digest);
+                        digest.update(offset.to_le_bytes());
+                    }
+                    CapabilityTarget::Null => digest.update([0]),
+                }
+                digest.update(capability.length.to_le_bytes());
+                digest.update([capability.permissions as u8]);
+                digest.update(capability.addend.to_le_bytes());
+            }
+        }
+    }
+    digest.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use loader::{LoadPlan, Machine, PlannedObject, RelocationValue, RelocationWrite};
+
+    use super::keys;
+
+    fn object(name: &str) -> PlannedObject {
+        PlannedObject {
+            name: name.into(),
+            purecap: false,
+            soname: None,
+            image_size: 0x1000,
+            segments: Vec::new(),
+            relro: None,
+            cls_templates: Vec::new(),
+            symbols: Vec::new(),
+            needed: Vec::new(),
+            initializers: Default::default(),
+        }
+    }
+
+    /// A program, a library pointing into a dependency, and the dependency, which
+    /// points at `value` (a symbol another plan may bind elsewhere).
+    fn plan(dependency_value: RelocationValue) -> LoadPlan {
+        let write = |object, value| RelocationWrite { object, site: 0x800, value };
+        LoadPlan {
+            machine: Machine::X86_64,
+            objects: vec![object("program"), object("library"), object("dependency")],
+            entry: 0,
+            relocations: vec![
+                write(0, RelocationValue::ImageRelative { object: 1, offset: 0x10 }),
+                write(1, RelocationValue::ImageRelative { object: 2, offset: 0x20 }),
+                write(2, dependency_value),
+            ],
+        }
+    }
+
+    /// Found with a library shared by a program on the libOS and one on the C library,
+    /// whose own dependency bound `memset` to a different object in each: the library's
+    /// copy, keyed by its direct targets only, pointed into a copy of the dependency the
+    /// second cVM did not map.
+    #[test]
+    fn a_copy_linked_against_a_differently_linked_dependency_is_another_copy() {
+        let identities: Vec<([u8; 32], String)> =
+            (0u8..3).map(|index| ([index; 32], "tenant".to_string())).collect();
+        let first = keys(&plan(RelocationValue::ImageRelative { object: 0, offset: 0x30 }), &identities);
+        let second = keys(&plan(RelocationValue::ImageRelative { object: 2, offset: 0x30 }), &identities);
+        assert_ne!(first[2], second[2], "the dependency is linked differently");
+        assert_ne!(first[1], second[1], "so the library that points into it is another copy");
+        let again = keys(&plan(RelocationValue::ImageRelative { object: 0, offset: 0x30 }), &identities);
+        assert_eq!(first, again, "the same plan gives the same copies");
+    }
 }
