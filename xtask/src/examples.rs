@@ -180,6 +180,9 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
     run(Command::new(CLANG)
         .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
         .args(["-Wl,-soname,libcvm.so", "-Wl,-z,now", "-Wl,--gc-sections", "-Wl,--strip-debug"])
+        // Its own calls (to memset, say) bind to its own functions even where a program's
+        // C library interposes them, so its copy is the same in every plan.
+        .arg("-Wl,-Bsymbolic")
         .arg(format!("-Wl,--version-script={}", root().join("cvm-libos/c/exports.map").display()))
         .arg(&format)
         .arg(&memory)
