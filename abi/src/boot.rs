@@ -7,7 +7,7 @@
 /// `BootInfo::magic`: "ORCBOOT1" in little-endian byte order.
 pub const BOOT_MAGIC: u64 = u64::from_le_bytes(*b"ORCBOOT1");
 /// `BootInfo::version` of this ABI.
-pub const VERSION: u64 = 3;
+pub const VERSION: u64 = 4;
 
 /// What a cVM learns about itself when it starts.
 #[repr(C)]
@@ -42,6 +42,30 @@ pub struct BootInfo {
     pub entries: u64,
     /// Number of entries.
     pub entry_count: u64,
+    /// Address of an array of `initializer_count` [`Initializer`]s: what the libOS runs
+    /// before `main`, in order (the program's `DT_PREINIT_ARRAY`, then each object's
+    /// `DT_INIT` and `DT_INIT_ARRAY`, every object after those it needs).
+    pub initializers: u64,
+    /// Number of initializers.
+    pub initializer_count: u64,
+    /// Address of an array of `finalizer_count` [`Initializer`]s: what the libOS runs
+    /// when `main` returns, in order (each object's `DT_FINI_ARRAY`, last entry first,
+    /// then its `DT_FINI`, every object before those it needs).
+    pub finalizers: u64,
+    /// Number of finalizers.
+    pub finalizer_count: u64,
+}
+
+/// An initializer or finalizer of an object: one function (`count` 0: `DT_INIT`,
+/// `DT_FINI`), or an array of `count` function addresses (`DT_INIT_ARRAY`, ...; its
+/// entries hold relocated addresses; 0 and all-ones entries are skipped, as glibc does).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Initializer {
+    /// The function's address, or the array's.
+    pub address: u64,
+    /// 0 for one function; else the number of entries of the array.
+    pub count: u64,
 }
 
 /// A function of a purecap object the cVM may enter, and the sealed entry capability

@@ -3,7 +3,8 @@
 //! The intravisor enters the program's `_start` (`c/start.c`) with the address of the
 //! boot block as the first argument, on a stack inside the cVM's region; `_start` calls
 //! [`__cvm_start`] with the program's `main`. It checks the block, sets up the heap and
-//! the hostcall entry, calls `main`, and exits with its status. Both items exist only
+//! the hostcall entry, runs its objects' initializers, calls `main`, runs their
+//! finalizers, and exits with its status. Both items exist only
 //! in the bare-metal builds a cVM links (`target_os = "none"`); the host build of this
 //! crate, used for its unit tests, has neither.
 
@@ -29,6 +30,10 @@ mod cvm {
     /// The entry points of the purecap objects it enters: their address and count.
     #[link_section = ".cls.data"]
     pub(crate) static ENTRIES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    /// Its objects' initializers and finalizers: the address and count of each list.
+    #[link_section = ".cls.data"]
+    static ROUTINES: [AtomicU64; 4] =
+        [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 
     /// Checks the boot block and sets the libOS up from it: hostcalls, name, region,
     /// entry points, heap. Spins forever on a block that is not one (without it there is
@@ -51,6 +56,10 @@ mod cvm {
         local(&REGION)[1].store(boot.region_size, Ordering::Relaxed);
         local(&ENTRIES)[0].store(boot.entries, Ordering::Relaxed);
         local(&ENTRIES)[1].store(boot.entry_count, Ordering::Relaxed);
+        let routines = [boot.initializers, boot.initializer_count, boot.finalizers, boot.finalizer_count];
+        for (slot, value) in local(&ROUTINES).iter().zip(routines) {
+            slot.store(value, Ordering::Relaxed);
+        }
         // SAFETY: the boot block's heap range is this cVM's, writable, and unused.
         unsafe { heap::init(boot.heap_base as *mut u8, boot.heap_size as usize) };
         boot
@@ -65,10 +74,66 @@ mod cvm {
     pub unsafe extern "C" fn __cvm_start(boot: *const BootInfo, main: Main) -> ! {
         // SAFETY: forwarded from this function's contract.
         let boot = unsafe { set_up(boot) };
+        __cvm_initialize();
         // argv is an array of `argc` C strings followed by a null, written by the
         // intravisor; `main` is the program's own.
         let status = main(boot.argc as i32, boot.argv as *const *const c_char);
+        __cvm_finalize();
         interface::cvm_exit(status)
+    }
+
+    /// Runs the initializers of the cVM's objects, in order (`abi::BootInfo::initializers`):
+    /// before `main`, once (`_start`, or for a program on the C library its `main`
+    /// wrapper, once musl is set up).
+    #[no_mangle]
+    pub extern "C" fn __cvm_initialize() {
+        let routines = local(&ROUTINES);
+        run(routines[0].swap(0, Ordering::Relaxed), routines[1].load(Ordering::Relaxed), false);
+    }
+
+    /// Runs the finalizers of the cVM's objects, in order: when `main` returns (for a
+    /// program on the C library, as musl's first `atexit` handler), once.
+    #[no_mangle]
+    pub extern "C" fn __cvm_finalize() {
+        let routines = local(&ROUTINES);
+        run(routines[2].swap(0, Ordering::Relaxed), routines[3].load(Ordering::Relaxed), true);
+    }
+
+    /// Calls the `count` routines listed at `list` (each a function, or an array of
+    /// function addresses, run backwards for finalizers); nothing when `list` is 0.
+    fn run(list: u64, count: u64, backwards: bool) {
+        if list == 0 {
+            return;
+        }
+        for index in 0..count {
+            // SAFETY: the intravisor wrote `count` Initializers at `list`, in the boot
+            // block, which lives as long as the cVM.
+            let routine = unsafe { (list as *const abi::Initializer).add(index as usize).read() };
+            if routine.count == 0 {
+                call(routine.address);
+                continue;
+            }
+            for entry in 0..routine.count {
+                let entry = if backwards { routine.count - 1 - entry } else { entry };
+                // SAFETY: the array lies in an object's image (the loader checked it),
+                // mapped readable, with `count` relocated entries.
+                let address = unsafe { (routine.address as *const u64).add(entry as usize).read() };
+                // Entries left 0 or all ones are skipped, as glibc does.
+                if address != 0 && address != u64::MAX {
+                    call(address);
+                }
+            }
+        }
+    }
+
+    /// Calls the function of no arguments at `address`.
+    fn call(address: u64) {
+        // SAFETY: `address` is an initializer or finalizer of one of the cVM's objects:
+        // the loader checked a DT_INIT or DT_FINI to be in its code; an array's entries
+        // are what its own relocations put there. Anything else faults in the cVM,
+        // which ends it alone.
+        let function: extern "C" fn() = unsafe { core::mem::transmute(address as usize) };
+        function();
     }
 
     /// Sets the cVM up for a program on the C library (`c/start_libc.c`): returns the

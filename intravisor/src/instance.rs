@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
 
-use abi::{BootInfo, EntryPoint};
+use abi::{BootInfo, EntryPoint, Initializer};
 
 use crate::capability::{Cap, Permissions};
 use crate::guest::{GuestMemory, Mapping, Protection};
@@ -286,16 +286,26 @@ fn write_boot_block<M: RegionMemory>(
     let argument_count = 1 + arguments.len();
     let argv_bytes = (argument_count as u64 + 1) * 8;
     let entry_bytes = (entered.len() * core::mem::size_of::<EntryPoint>()) as u64;
+    let routine_size = core::mem::size_of::<Initializer>() as u64;
+    let initializer_bytes = layout.initializers.len() as u64 * routine_size;
+    let finalizer_bytes = layout.finalizers.len() as u64 * routine_size;
     let boot_bytes = core::mem::size_of::<BootInfo>() as u64;
-    let total =
-        (string_bytes.next_multiple_of(16) + entry_bytes + argv_bytes + boot_bytes).next_multiple_of(16);
+    let total = (string_bytes.next_multiple_of(16)
+        + entry_bytes
+        + initializer_bytes
+        + finalizer_bytes
+        + argv_bytes
+        + boot_bytes)
+        .next_multiple_of(16);
     let stack_size = layout.stack.end - layout.stack.start;
     if total + 4096 > stack_size {
         return Err(BuildError::ArgumentsTooLarge { bytes: total });
     }
     let block_start = layout.stack.end - total;
     let entries_address = block_start;
-    let argv_address = entries_address + entry_bytes;
+    let initializers_address = entries_address + entry_bytes;
+    let finalizers_address = initializers_address + initializer_bytes;
+    let argv_address = finalizers_address + finalizer_bytes;
     let boot_address = argv_address + argv_bytes;
     let strings_address = layout.stack.end - string_bytes.next_multiple_of(16);
 
@@ -332,9 +342,22 @@ fn write_boot_block<M: RegionMemory>(
         cls_table: layout.cls_table,
         entries: if entered.is_empty() { 0 } else { entries_address },
         entry_count: entered.len() as u64,
+        initializers: if layout.initializers.is_empty() { 0 } else { initializers_address },
+        initializer_count: layout.initializers.len() as u64,
+        finalizers: if layout.finalizers.is_empty() { 0 } else { finalizers_address },
+        finalizer_count: layout.finalizers.len() as u64,
     };
     arena.write(strings_address, &string_block)?;
     arena.write(entries_address, &entry_block)?;
+    let routine_bytes = |routines: &[Initializer]| -> Vec<u8> {
+        routines
+            .iter()
+            .flat_map(|routine| [routine.address, routine.count])
+            .flat_map(u64::to_le_bytes)
+            .collect()
+    };
+    arena.write(initializers_address, &routine_bytes(&layout.initializers))?;
+    arena.write(finalizers_address, &routine_bytes(&layout.finalizers))?;
     let argv_bytes: Vec<u8> = argv.iter().flat_map(|address| address.to_le_bytes()).collect();
     arena.write(argv_address, &argv_bytes)?;
     arena.write(boot_address, &boot_info_bytes(&boot))?;
@@ -358,6 +381,10 @@ fn boot_info_bytes(boot: &BootInfo) -> Vec<u8> {
         boot.cls_table,
         boot.entries,
         boot.entry_count,
+        boot.initializers,
+        boot.initializer_count,
+        boot.finalizers,
+        boot.finalizer_count,
     ]
     .iter()
     .flat_map(|field| field.to_le_bytes())

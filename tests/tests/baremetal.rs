@@ -405,3 +405,11 @@ fn cvms_run_at_once_and_one_that_spins_forever_is_preempted_and_ended_by_its_pro
         assert!(!console.contains(&format!("{cvm}: still running")), "{console}");
     }
 }
+
+#[test]
+fn constructors_and_destructors_run_per_cvm_as_on_the_host() {
+    let (code, console) = same_as_host("constructors");
+    assert_eq!(code, Some(0), "{console}");
+    assert!(console.contains("[two] libinit: finalized with 242 after 2 constructors"), "{console}");
+    assert!(console.contains("intravisor: object libinit.so: loads 1, users 3"), "{console}");
+}

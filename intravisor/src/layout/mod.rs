@@ -17,6 +17,7 @@
 //! page, and the stack at the top.
 
 mod error;
+mod initializers;
 
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -119,6 +120,10 @@ pub struct Layout {
     pub stack: Range<u64>,
     /// The program's entry point.
     pub entry: u64,
+    /// What the libOS runs before `main`, in order (`initializers`).
+    pub initializers: Vec<abi::Initializer>,
+    /// What the libOS runs when `main` returns, in order.
+    pub finalizers: Vec<abi::Initializer>,
 }
 
 impl Layout {
@@ -257,6 +262,7 @@ pub fn lay_out(request: LayoutRequest<'_>) -> Result<Layout, LayoutError> {
     mappings.push(Mapping { start: heap.start, end: heap.end, protection: Protection::ReadWrite });
     mappings.push(Mapping { start: stack.start, end: stack.end, protection: Protection::ReadWrite });
     mappings.sort_by_key(|mapping| mapping.start);
+    let (initializers, finalizers) = initializers::routines(plan, &object_bases);
     Ok(Layout {
         region,
         object_bases,
@@ -271,6 +277,8 @@ pub fn lay_out(request: LayoutRequest<'_>) -> Result<Layout, LayoutError> {
         heap,
         stack,
         entry,
+        initializers,
+        finalizers,
     })
 }
 
