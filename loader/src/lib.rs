@@ -45,7 +45,10 @@
 //! - `entry` is inside an executable segment of object 0.
 //! - `cls_templates` are the `.cls.data`/`.cls.bss` sections (found by name in the
 //!   section headers), each inside one writable segment.
-//! - Not in a plan: initialisers (`DT_INIT`, `DT_INIT_ARRAY`), symbol versions, TLS.
+//! - `initializers`: `DT_INIT`/`DT_FINI` inside an executable segment, the
+//!   `DT_INIT_ARRAY`/`DT_FINI_ARRAY`/`DT_PREINIT_ARRAY` arrays of whole 8-byte entries
+//!   inside the image, a preinit array in the program only, none in an entered object.
+//! - Not in a plan: symbol versions, TLS (`PT_TLS` is refused).
 //!
 //! Reading order: [`plan()`] (in `link.rs`) drives [`parse_object`] (`object.rs`), which
 //! reads the header and segments (`header.rs`), the dynamic section (`dynamic.rs`), the
