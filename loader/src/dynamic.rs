@@ -279,32 +279,28 @@ fn finish(object: &str, file_offset: u64, collected: Collected) -> Result<Dynami
         ("DT_RELA", collected.rela, "DT_RELASZ", collected.rela_size),
         ("DT_JMPREL", collected.plt_relocations, "DT_PLTRELSZ", collected.plt_relocations_size),
     ];
-    for (tag, address, size_tag, size) in pairs {
-        let Some(address) = address else { continue };
+    // A table's size entry: present, and a whole number of entries.
+    let table_size = |size: Option<Entry>, size_tag: &'static str, entry_size: u64| {
         let size = require(size, size_tag)?;
-        if size.value % TABLE_ENTRY_SIZE != 0 {
+        if size.value % entry_size != 0 {
             return Err(LoadError::BadTableSize {
                 object: object_name(),
                 tag: size_tag,
                 file_offset: size.file_offset,
                 size: size.value,
-                entry_size: TABLE_ENTRY_SIZE,
+                entry_size,
             });
         }
+        Ok(size)
+    };
+    for (tag, address, size_tag, size) in pairs {
+        let Some(address) = address else { continue };
+        let size = table_size(size, size_tag, TABLE_ENTRY_SIZE)?;
         relocation_tables.push(TableEntries { tag, address, size });
     }
     let array = |address: Option<Entry>, size: Option<Entry>, size_tag: &'static str| {
         let Some(address) = address else { return Ok(None) };
-        let size = require(size, size_tag)?;
-        if size.value % ROUTINE_SIZE != 0 {
-            return Err(LoadError::BadTableSize {
-                object: object_name(),
-                tag: size_tag,
-                file_offset: size.file_offset,
-                size: size.value,
-                entry_size: ROUTINE_SIZE,
-            });
-        }
+        let size = table_size(size, size_tag, ROUTINE_SIZE)?;
         Ok((size.value > 0).then_some((address, size.value / ROUTINE_SIZE)))
     };
     let routines = Routines {
