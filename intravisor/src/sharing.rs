@@ -93,17 +93,18 @@ impl Instance {
 }
 
 /// How many of the first bytes of `object`'s template `span` its file holds: up to the
-/// end of the file bytes of the writable segment the span starts in.
+/// last file-backed byte of any segment inside the span (what lies past it is NOBITS,
+/// zero).
 pub fn stored_template_bytes(object: &PlannedObject, span: &Range<u64>) -> u64 {
-    let length = span.end - span.start;
-    let segment = object.segments.iter().find(|segment| {
-        segment.permissions.write
-            && segment.image_offset <= span.start
-            && span.start < segment.image_offset.saturating_add(segment.memory_size)
-    });
-    segment.map_or(length, |segment| {
-        segment.image_offset.saturating_add(segment.file_size).saturating_sub(span.start).min(length)
-    })
+    object
+        .segments
+        .iter()
+        .filter(|segment| segment.image_offset < span.end)
+        .map(|segment| segment.image_offset.saturating_add(segment.file_size).min(span.end))
+        .filter(|&file_end| file_end > span.start)
+        .map(|file_end| file_end - span.start)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Rebases `value` onto the cVM's copies: a pointer into any template becomes the same

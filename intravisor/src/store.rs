@@ -19,7 +19,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
 
-use loader::{CapabilityTarget, LoadPlan, RelocationValue};
+use loader::{CapabilityTarget, LoadPlan, RelocationValue, RelocationWrite};
+use sha2::Digest;
 use spin::Mutex;
 
 use crate::capability::{Cap, Permissions};
@@ -30,7 +31,7 @@ use crate::region::RegionAllocator;
 
 /// Identity of a shared copy: the object's digest and owner (the tenant whose copy it
 /// is), and the digests of how it and every object it reaches through its relocations
-/// are linked ([`binding`]).
+/// are linked ([`keys`]).
 type StoreKey = (([u8; 32], String), Vec<[u8; 32]>);
 
 /// One shared copy of an object.
@@ -301,23 +302,32 @@ impl ObjectStore {
 }
 
 /// The identity of each object's shared copy: its digest and owner, and the bindings
-/// ([`binding`]) of itself and of every object its relocations reach, directly or not.
+/// (each a digest of its identity and relocations) of itself and of every object its relocations reach, directly or not.
 /// Two copies of the same bytes linked differently anywhere below them (a library whose
 /// own dependency binds a symbol to another object in another plan) are different
 /// copies: a copy's pointers must lead only into copies the cVM also maps.
 fn keys(plan: &LoadPlan, identities: &[([u8; 32], String)]) -> Vec<StoreKey> {
     let count = plan.objects.len();
+    // One pass over the relocations: each object's binding, and what it points into.
+    let mut bindings: Vec<sha2::Sha256> = (0..count)
+        .map(|index| {
+            let mut binding = sha2::Sha256::new();
+            hash_identity(&mut binding, identities, index);
+            binding
+        })
+        .collect();
     let mut targets = vec![Vec::new(); count];
     for relocation in &plan.relocations {
-        if let (Some(list), Some(target)) =
-            (targets.get_mut(relocation.object), relocation.value.target_object())
-        {
-            if target < count && !list.contains(&target) {
+        let Some(binding) = bindings.get_mut(relocation.object) else { continue };
+        hash_relocation(binding, identities, relocation);
+        let list = &mut targets[relocation.object];
+        if let Some(target) = relocation.value.target_object().filter(|&target| target < count) {
+            if !list.contains(&target) {
                 list.push(target);
             }
         }
     }
-    let bindings: Vec<[u8; 32]> = (0..count).map(|index| binding(plan, identities, index)).collect();
+    let bindings: Vec<[u8; 32]> = bindings.into_iter().map(|binding| binding.finalize().into()).collect();
     (0..count)
         .map(|index| {
             let mut reached = vec![false; count];
@@ -340,48 +350,50 @@ fn keys(plan: &LoadPlan, identities: &[([u8; 32], String)]) -> Vec<StoreKey> {
         .collect()
 }
 
-/// A digest of how object `index` is linked: its identity, then every relocation of it
-/// with its target named by identity (digest and owner), not by plan index.
-fn binding(plan: &LoadPlan, identities: &[([u8; 32], String)], index: usize) -> [u8; 32] {
-    use sha2::Digest;
-    let mut digest = sha2::Sha256::new();
-    let identity = |object: usize, digest: &mut sha2::Sha256| match identities.get(object) {
+/// Adds object `object`'s identity (digest and owner) to a binding.
+fn hash_identity(binding: &mut sha2::Sha256, identities: &[([u8; 32], String)], object: usize) {
+    match identities.get(object) {
         Some((sha256, owner)) => {
-            digest.update(sha256);
-            digest.update((owner.len() as u64).to_le_bytes());
-            digest.update(owner.as_bytes());
+            binding.update(sha256);
+            binding.update((owner.len() as u64).to_le_bytes());
+            binding.update(owner.as_bytes());
         }
-        None => digest.update(u64::MAX.to_le_bytes()),
-    };
-    identity(index, &mut digest);
-    for relocation in plan.relocations.iter().filter(|relocation| relocation.object == index) {
-        digest.update(relocation.site.to_le_bytes());
-        match relocation.value {
-            RelocationValue::ImageRelative { object, offset } => {
-                digest.update([1]);
-                identity(object, &mut digest);
-                digest.update(offset.to_le_bytes());
-            }
-            RelocationValue::Absolute(value) => {
-                digest.update([2]);
-                digest.update(value.to_le_bytes());
-            }
-            RelocationValue::Capability(capability) => {
-                digest.update([3]);
-                match capability.target {
-                    CapabilityTarget::ImageRelative { object, offset } => {
-                        identity(object, &mut digest);
-                        digest.update(offset.to_le_bytes());
-                    }
-                    CapabilityTarget::Null => digest.update([0]),
+        None => binding.update(u64::MAX.to_le_bytes()),
+    }
+}
+
+/// Adds one relocation to its object's binding, its target named by identity, not by
+/// plan index.
+fn hash_relocation(
+    binding: &mut sha2::Sha256,
+    identities: &[([u8; 32], String)],
+    relocation: &RelocationWrite,
+) {
+    binding.update(relocation.site.to_le_bytes());
+    match relocation.value {
+        RelocationValue::ImageRelative { object, offset } => {
+            binding.update([1]);
+            hash_identity(binding, identities, object);
+            binding.update(offset.to_le_bytes());
+        }
+        RelocationValue::Absolute(value) => {
+            binding.update([2]);
+            binding.update(value.to_le_bytes());
+        }
+        RelocationValue::Capability(capability) => {
+            binding.update([3]);
+            match capability.target {
+                CapabilityTarget::ImageRelative { object, offset } => {
+                    hash_identity(binding, identities, object);
+                    binding.update(offset.to_le_bytes());
                 }
-                digest.update(capability.length.to_le_bytes());
-                digest.update([capability.permissions as u8]);
-                digest.update(capability.addend.to_le_bytes());
+                CapabilityTarget::Null => binding.update([0]),
             }
+            binding.update(capability.length.to_le_bytes());
+            binding.update([capability.permissions as u8]);
+            binding.update(capability.addend.to_le_bytes());
         }
     }
-    digest.finalize().into()
 }
 
 #[cfg(test)]

@@ -380,3 +380,16 @@ fn a_cls_copy_keeps_its_templates_alignment_and_copies_only_stored_bytes() {
     assert_eq!(layout.cls_bytes(), 0x1000);
     assert!(layout.mappings.iter().any(|mapping| mapping.start == pages.start && mapping.end == pages.end));
 }
+
+/// Templates across two writable segments: the file bytes of the second count too, so a
+/// copy is never short of initialised template bytes.
+#[test]
+fn stored_template_bytes_reach_the_last_file_byte_in_the_span() {
+    let mut object = good_plan().objects.remove(0);
+    // rw at 0x2000 (file 0x100, memory 0x900), then rw at 0x3000 with 0x80 file bytes.
+    object.segments.push(segment(0x3000, 0x200, 0x3000, 0x80, "rw"));
+    object.image_size = 0x4000;
+    assert_eq!(intravisor::sharing::stored_template_bytes(&object, &(0x2010..0x3100)), 0x3080 - 0x2010);
+    assert_eq!(intravisor::sharing::stored_template_bytes(&object, &(0x2010..0x2900)), 0xf0);
+    assert_eq!(intravisor::sharing::stored_template_bytes(&object, &(0x2200..0x2900)), 0);
+}

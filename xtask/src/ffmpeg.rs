@@ -123,8 +123,9 @@ pub fn build_ffmpeg(
 
     let arch = if target == CvmTarget::aarch64() { "aarch64" } else { "x86_64" };
     // AArch64: no calls to libgcc's outline atomics, whose initialiser needs glibc's
-    // `__getauxval` (musl is built the same way).
-    let target_flags = if arch == "aarch64" { " -mno-outline-atomics" } else { "" };
+    // `__getauxval` (musl and the examples are built the same way).
+    let target_flags =
+        crate::examples::target_flags(target).map(|flag| format!(" {flag}")).unwrap_or_default();
     let mut configure: Vec<String> = COMMON.iter().map(|option| option.to_string()).collect();
     if !full {
         configure.extend(REDUCED.iter().map(|option| option.to_string()));

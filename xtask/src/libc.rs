@@ -70,14 +70,14 @@ pub fn run_command(arguments: &[String]) -> Result<(), String> {
 
 /// Builds musl's `libc.so` and installs its headers for `target`.
 pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
-    let arch = musl_arch(target)?;
+    check_supported(target)?;
     let pass = build_pass()?;
     install_tools(target)?;
     let builtins = builtins_archive(target)?;
     let source = unpacked_source("musl", MUSL_VERSION, "VERSION")?;
 
     let output = root().join("target/cvm-libc").join(target.rust);
-    let tree = prepare_tree(target, arch, &source, &output, &pass)?;
+    let tree = prepare_tree(target, &source, &output, &pass)?;
     let log = output.join("make.log");
     remove_file(&log)?;
     println!("xtask: compiling musl {MUSL_VERSION} for {} (log: {})", target.clang, log.display());
@@ -141,11 +141,10 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).and_then(|metadata| metadata.modified()).ok()
 }
 
-/// musl's name of the target's architecture.
-fn musl_arch(target: CvmTarget) -> Result<&'static str, String> {
+/// Whether musl is built for `target`: x86-64 and AArch64 only.
+fn check_supported(target: CvmTarget) -> Result<(), String> {
     match target.clang.split('-').next() {
-        Some("x86_64") => Ok("x86_64"),
-        Some("aarch64") => Ok("aarch64"),
+        Some("x86_64" | "aarch64") => Ok(()),
         _ => Err(format!("no musl build for the cVM target {}: only x86-64 and AArch64", target.clang)),
     }
 }
@@ -220,13 +219,7 @@ fn builtins_archive(target: CvmTarget) -> Result<PathBuf, String> {
 
 /// Makes `output/build/` a patched, configured copy of `source`, unless the copy there
 /// was made from the same patch, configuration and plugin; returns the tree.
-fn prepare_tree(
-    target: CvmTarget,
-    arch: &str,
-    source: &Path,
-    output: &Path,
-    pass: &Path,
-) -> Result<PathBuf, String> {
+fn prepare_tree(target: CvmTarget, source: &Path, output: &Path, pass: &Path) -> Result<PathBuf, String> {
     if root().to_string_lossy().contains(char::is_whitespace) {
         return Err(format!(
             "the repository path {} has white space, which musl's Makefile cannot take",
@@ -235,9 +228,10 @@ fn prepare_tree(
     }
     let patch = root().join("cvm-libc/musl-cvm.patch");
     let mut cflags = format!("-target {} -O2 -fpass-plugin={}", target.clang, pass.display());
-    if arch == "aarch64" {
-        // No calls to libgcc's __aarch64_* atomics (and their initialiser).
-        cflags.push_str(" -mno-outline-atomics");
+    // No calls to libgcc's __aarch64_* atomics (and their initialiser).
+    if let Some(flag) = crate::examples::target_flags(target) {
+        cflags.push(' ');
+        cflags.push_str(flag);
     }
     let configure = [
         format!("--target={}", target.clang),
