@@ -22,8 +22,10 @@ use fuzz_targets::{Target, TARGETS};
 use super::{cargo, output, root, run};
 
 /// Coverage instrumentation as cargo-fuzz sets it, without the nightly-only sanitizers:
-/// the loader and the policy code forbid `unsafe`, so what a fuzzer finds there is a
-/// panic, an overflow (`-Coverflow-checks`) or a hang, never a memory error.
+/// the code under fuzz has no `unsafe` (the loader and the policy code forbid it; the
+/// intravisor's layout, config, manifest and hostcall modules use none), so what a
+/// fuzzer finds there is a panic, an overflow (`-Coverflow-checks`) or a hang, never a
+/// memory error.
 const INSTRUMENTATION: &str = "--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
      -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
      -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks";
