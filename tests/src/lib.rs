@@ -197,3 +197,80 @@ pub mod transcode {
         );
     }
 }
+
+/// Builds of `tests/c/two-file-library` (a Makefile project: a shared library of two
+/// source files, one through a static archive, and a program on it), natively and by
+/// the SDK's `cvm-cc`.
+pub mod two_file_library {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// The SDK of a cVM target (`x86_64-unknown-none`, `aarch64-unknown-none`).
+    pub fn sdk(rust_target: &str) -> PathBuf {
+        super::root().join("target/cvm-sdk").join(rust_target)
+    }
+
+    /// Copies the sources into `target/test-scratch/NAME` and runs `make` there with
+    /// `variables`; returns the directory.
+    pub fn make(name: &str, variables: &[String]) -> PathBuf {
+        let directory = super::scratch(name);
+        let sources = super::root().join("tests/c/two-file-library");
+        for entry in std::fs::read_dir(&sources).expect("the sources are there") {
+            let path = entry.expect("a directory entry").path();
+            std::fs::copy(&path, directory.join(path.file_name().expect("a file name"))).expect("copied");
+        }
+        let output = Command::new("make").arg("-s").args(variables).current_dir(&directory).output();
+        let output = output.expect("make runs");
+        assert!(
+            output.status.success(),
+            "make {variables:?} in {} failed:\n{}{}",
+            directory.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        directory
+    }
+
+    /// The build for cVMs of `rust_target`, by `make CC=cvm-cc AR=cvm-ar`, with the
+    /// SDK's `libc.so` and `libcvm.so` beside it.
+    pub fn for_cvms(rust_target: &str) -> PathBuf {
+        super::build_examples();
+        let bin = sdk(rust_target).join("bin");
+        let directory = make(
+            &format!("two-file-library-{rust_target}"),
+            &[format!("CC={}", bin.join("cvm-cc").display()), format!("AR={}", bin.join("cvm-ar").display())],
+        );
+        for library in ["libc.so", "libcvm.so"] {
+            std::fs::copy(sdk(rust_target).join("lib").join(library), directory.join(library))
+                .expect("copied");
+        }
+        directory
+    }
+
+    /// What the native build (`make CC=clang-14`) prints for `arguments`.
+    pub fn native_output(arguments: &[&str]) -> String {
+        static NATIVE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        let directory = NATIVE.get_or_init(|| make("two-file-library-native", &["CC=clang-14".to_string()]));
+        let output = Command::new(directory.join("steps"))
+            .args(arguments)
+            .env("LD_LIBRARY_PATH", directory)
+            .output()
+            .expect("the native program runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("the program prints text")
+    }
+
+    /// A deployment in `directory` of one cVM per argument list, named `c0`, `c1`, ...
+    pub fn deployment(directory: &Path, runs: &[[&str; 2]]) -> PathBuf {
+        let mut text = String::from("cVMs:\n");
+        for (index, [seed, steps]) in runs.iter().enumerate() {
+            text.push_str(&format!(
+                "  - name: c{index}\n    runtime: steps\n    objects: [libtwo.so, libc.so, libcvm.so]\n    \
+                 args: [\"{seed}\", \"{steps}\"]\n    isolation: {{size: 16M}}\n"
+            ));
+        }
+        let path = directory.join("deploy.yaml");
+        std::fs::write(&path, text).expect("the deployment is written");
+        path
+    }
+}

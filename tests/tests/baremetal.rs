@@ -413,3 +413,20 @@ fn constructors_and_destructors_run_per_cvm_as_on_the_host() {
     assert!(console.contains("[two] libinit: finalized with 242 after 2 constructors"), "{console}");
     assert!(console.contains("intravisor: object libinit.so: loads 1, users 3"), "{console}");
 }
+
+#[test]
+fn a_makefile_project_built_by_cvm_cc_for_aarch64_boots_and_prints_what_it_prints_natively() {
+    use tests::two_file_library::{deployment, for_cvms, native_output};
+    let runs = [["1", "1000"], ["7", "2000"], ["8", "3000"]];
+    let directory = for_cvms("aarch64-unknown-none");
+    let (code, console) = boot_file(&deployment(&directory, &runs), "two-file-library");
+    assert_eq!(code, Some(0), "{console}");
+    let lines = lines_by_cvm(&console);
+    for (index, arguments) in runs.iter().enumerate() {
+        let printed = lines.get(&format!("c{index}")).map(|lines| lines.join("\n") + "\n");
+        assert_eq!(printed.as_deref(), Some(native_output(arguments).as_str()), "c{index}:\n{console}");
+    }
+    for object in ["steps", "libtwo.so", "libc.so", "libcvm.so"] {
+        assert!(console.contains(&format!("intravisor: object {object}: loads 1, users 3")), "{console}");
+    }
+}

@@ -5,11 +5,13 @@
 //! object that exports only the libOS interface. It is an ORC object like any other.
 //!
 //! In every `examples/NAME/` directory, each `lib*.c` becomes a shared object
-//! `build/lib*.so` and every other `*.c` a program `build/STEM`: a position-independent
-//! executable with no interpreter, started by `cvm-libos/c/start.c` and linked against
-//! `libcvm.so` and the directory's shared objects. `libcvm.so` is copied next to them,
-//! so deployments name it as `build/libcvm.so`. The `build/` directories are not part of
-//! the repository.
+//! `build/lib*.so` and every other `*.c` a program `build/STEM`, each built by the SDK's
+//! `cvm-cc` (`crate::sdk`): a position-independent executable with no interpreter,
+//! freestanding (started by `cvm-libos/c/start.c`, `-nolibc`) unless it says
+//! `cvm-build: libc`, and linked against `libcvm.so` and the directory's shared objects.
+//! `libcvm.so` and `libc.so` are copied next to them, so deployments name them as
+//! `build/libcvm.so` and `build/libc.so`. The `build/` directories are not part of the
+//! repository.
 //!
 //! Every example file is compiled with the cls-pass (so that its writable globals are
 //! compartment-local and the object can be shared), except a file that says
@@ -91,18 +93,7 @@ fn opts_out_of_pass(source: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Compiles an example file at `level`, with the cls-pass unless it opts out.
-fn compile_example(
-    target: CvmTarget,
-    source: &Path,
-    object: &Path,
-    pass: &Path,
-    level: &str,
-) -> Result<(), String> {
-    let pass = if opts_out_of_pass(source) { None } else { Some(pass) };
-    compile(target, source, object, pass, level)
-}
-
+/// Compiles a C file of the libOS or of a C64 caller (built before the SDK exists).
 pub fn compile(
     target: CvmTarget,
     source: &Path,
@@ -217,6 +208,7 @@ fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
     let libc = crate::libc::build_libc(target)?;
     let libos_build = build_libos(target)?;
     let pass = build_pass()?;
+    let sdk = crate::sdk::assemble(target, &libc, &libos_build, &pass)?;
     let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
         .map_err(|error| format!("cannot list examples/: {error}"))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -228,8 +220,7 @@ fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
     let mut failed = Vec::new();
     for example in &examples {
         for (level, build) in levels {
-            let parts = Parts { libos: &libos_build, libc: &libc, pass: &pass };
-            if let Err(error) = build_example(target, example, &example.join(build), level, &parts) {
+            if let Err(error) = build_example(example, &example.join(build), level, &sdk) {
                 eprintln!("xtask: {} ({level}, {}) did not build: {error}", example.display(), target.clang);
                 failed
                     .push(format!("{} ({level})", example.file_name().unwrap_or_default().to_string_lossy()));
@@ -321,13 +312,6 @@ fn stem(source: &Path) -> String {
     source.file_stem().expect("a .c file has a stem").to_string_lossy().into_owned()
 }
 
-/// What every example is built with.
-struct Parts<'a> {
-    libos: &'a LibosBuild,
-    libc: &'a crate::libc::LibcBuild,
-    pass: &'a Path,
-}
-
 /// True when the source is a program on the C library (`cvm-build: libc`).
 fn uses_libc(source: &Path) -> bool {
     std::fs::read_to_string(source)
@@ -335,84 +319,50 @@ fn uses_libc(source: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn build_example(
-    target: CvmTarget,
-    directory: &Path,
-    build: &Path,
-    level: &str,
-    parts: &Parts<'_>,
-) -> Result<(), String> {
+fn build_example(directory: &Path, build: &Path, level: &str, sdk: &crate::sdk::Sdk) -> Result<(), String> {
     let sources = c_sources(directory)?;
     if sources.is_empty() {
         return Ok(());
     }
     std::fs::create_dir_all(build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
-    let local_libos = build.join("libcvm.so");
-    std::fs::copy(&parts.libos.library, &local_libos)
-        .map_err(|error| format!("cannot copy libcvm.so: {error}"))?;
+    // Deployments name the libOS and the C library as `build/libcvm.so` and `build/libc.so`.
+    for library in ["libcvm.so", "libc.so"] {
+        crate::ffmpeg::copy(&sdk.root.join("lib").join(library), &build.join(library))?;
+    }
     let (libraries, programs): (Vec<&PathBuf>, Vec<&PathBuf>) =
         sources.iter().partition(|source| stem(source).starts_with("lib"));
-    let mut shared_objects = vec![local_libos];
+    let mut shared_objects = Vec::new();
     for source in libraries {
-        let object = build.join(format!("{}.o", stem(source)));
-        compile_example(target, source, &object, parts.pass, level)?;
         let output = build.join(format!("{}.so", stem(source)));
-        run(Command::new(CLANG)
-            .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
+        run(example_command(source, level, sdk)
+            .args(["-nolibc", "-shared"])
             .arg(format!("-Wl,-soname,{}.so", stem(source)))
-            .args(["-Wl,-z,now", "-Wl,--strip-debug"])
-            .arg(cls_bss_flag())
-            .arg(&object)
             .args(&shared_objects)
             .arg("-o")
             .arg(&output))?;
         shared_objects.push(output);
     }
     for source in programs {
-        let object = build.join(format!("{}.o", stem(source)));
-        let (start, libc) = if uses_libc(source) {
-            compile_on_libc(target, source, &object, parts, level)?;
-            let local_libc = build.join("libc.so");
-            std::fs::copy(&parts.libc.library, &local_libc)
-                .map_err(|error| format!("cannot copy libc.so: {error}"))?;
-            (&parts.libos.start_libc, Some(local_libc))
-        } else {
-            compile_example(target, source, &object, parts.pass, level)?;
-            (&parts.libos.start, None)
-        };
-        run(Command::new(CLANG)
-            .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-pie"])
-            .args(["-Wl,--no-dynamic-linker", "-Wl,-e,_start", "-Wl,-z,now", "-Wl,--strip-debug"])
-            .arg(cls_bss_flag())
-            .arg(start)
-            .arg(&object)
-            .args(libc)
-            .args(&shared_objects)
-            .arg("-o")
-            .arg(build.join(stem(source))))?;
+        let mut command = example_command(source, level, sdk);
+        if !uses_libc(source) {
+            command.arg("-nolibc");
+        }
+        run(command.args(&shared_objects).arg("-o").arg(build.join(stem(source))))?;
     }
     Ok(())
 }
 
-/// Compiles a program on the C library: musl's headers instead of the system's, and the
-/// cls-pass.
-fn compile_on_libc(
-    target: CvmTarget,
-    source: &Path,
-    object: &Path,
-    parts: &Parts<'_>,
-    level: &str,
-) -> Result<(), String> {
-    run(Command::new(CLANG)
-        .args(["-target", target.clang, "-g0", "-fPIC", "-fno-stack-protector", "-Wall", "-Werror"])
-        .args(target_flags(target))
-        .arg(level)
-        .arg(format!("-fpass-plugin={}", parts.pass.display()))
-        .arg("-nostdinc")
-        .arg("-isystem")
-        .arg(&parts.libc.include)
-        .arg("-c")
-        .arg(source)
-        .arg("-o")
-        .arg(object))
+/// `cvm-cc` compiling and linking one example file: a freestanding one unless it is on
+/// the C library, with the cls-pass unless it opts out.
+fn example_command(source: &Path, level: &str, sdk: &crate::sdk::Sdk) -> Command {
+    let mut command = sdk.command();
+    command.args(["-g0", "-Wall", "-Werror", "-Wl,--strip-debug", level]);
+    if !uses_libc(source) {
+        command.arg("-ffreestanding");
+    }
+    if opts_out_of_pass(source) {
+        command.arg(cvm_cc::arguments::NO_CLS_PASS);
+    }
+    command.arg(source);
+    command
 }

@@ -203,7 +203,7 @@ fn libgcc_path(target: CvmTarget) -> Result<String, String> {
 
 /// The target's `libgcc.a`: complex multiplication (`__muldc3`, ...) and, on AArch64,
 /// the 128-bit `long double` routines (`__addtf3`, ...) musl needs.
-fn builtins_archive(target: CvmTarget) -> Result<PathBuf, String> {
+pub(crate) fn builtins_archive(target: CvmTarget) -> Result<PathBuf, String> {
     let path = PathBuf::from(libgcc_path(target)?);
     if path.is_file() {
         Ok(path)

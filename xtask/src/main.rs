@@ -38,6 +38,7 @@ mod image;
 mod libc;
 mod plots;
 mod scale;
+mod sdk;
 mod setup;
 mod sources;
 mod steady;

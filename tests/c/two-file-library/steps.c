@@ -1,0 +1,43 @@
+/* steps: takes STEPS steps of libtwo's counter from SEED, with THREADS threads adding
+ * to its atomics meanwhile, and prints what it reached. Every line is the same for a
+ * native build and a cVM build of the same sources. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "two.h"
+
+enum { THREADS = 4, ADDS = 10000 };
+
+static void *adder(void *argument) {
+    long amount = (long)(size_t)argument;
+    for (int index = 0; index < ADDS; index++) {
+        two_atomic_add(amount);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    uint64_t seed = argc > 1 ? strtoull(argv[1], 0, 10) : 1;
+    unsigned steps = argc > 2 ? (unsigned)strtoul(argv[2], 0, 10) : 1000;
+    printf("constructed %u\n", two_constructed());
+    pthread_t threads[THREADS];
+    for (long index = 0; index < THREADS; index++) {
+        if (pthread_create(&threads[index], 0, adder, (void *)(size_t)(index + 1)) != 0) {
+            printf("pthread_create failed\n");
+            return 1;
+        }
+    }
+    uint64_t value = 0;
+    for (unsigned step = 0; step < steps; step++) {
+        value = two_step(seed + step);
+    }
+    for (int index = 0; index < THREADS; index++) {
+        pthread_join(threads[index], 0);
+    }
+    printf("seed %llu steps %u last %016llx digest %016llx\n", (unsigned long long)seed, steps,
+           (unsigned long long)value, (unsigned long long)two_digest());
+    printf("atomic total %ld zero-array sum %llu name %s\n", two_atomic_total(),
+           (unsigned long long)two_zero_sum(), mix_name((unsigned)seed));
+    return 0;
+}

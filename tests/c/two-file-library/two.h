@@ -1,0 +1,15 @@
+/* The interface of libtwo.so: a counter advanced by a mixing function, from several
+ * threads at once. */
+#include <stdint.h>
+
+/* counter.c */
+uint64_t two_step(uint64_t input);
+uint64_t two_digest(void);
+unsigned two_constructed(void);
+long two_atomic_total(void);
+void two_atomic_add(long amount);
+uint64_t two_zero_sum(void);
+
+/* mix.c */
+uint64_t mix(uint64_t value, unsigned round);
+const char *mix_name(unsigned which);
