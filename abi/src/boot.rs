@@ -7,7 +7,7 @@
 /// `BootInfo::magic`: "ORCBOOT1" in little-endian byte order.
 pub const BOOT_MAGIC: u64 = u64::from_le_bytes(*b"ORCBOOT1");
 /// `BootInfo::version` of this ABI.
-pub const VERSION: u64 = 4;
+pub const VERSION: u64 = 5;
 
 /// What a cVM learns about itself when it starts.
 #[repr(C)]
@@ -54,6 +54,31 @@ pub struct BootInfo {
     pub finalizers: u64,
     /// Number of finalizers.
     pub finalizer_count: u64,
+    /// Address of an array of `tls_module_count` [`TlsModule`]s: the static
+    /// thread-local storage every thread of the cVM gets, in module-id order (zero and 0
+    /// when no object has any). The C library sets each thread's blocks up by it.
+    pub tls_modules: u64,
+    /// Number of TLS modules.
+    pub tls_module_count: u64,
+}
+
+/// One object's thread-local storage block (`PT_TLS`), placed relative to the thread
+/// pointer as the loader laid it out (`loader::TlsModule`). musl's `cvm-libc` patch
+/// reads this layout as its `struct cvm_tls_module`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsModule {
+    /// Address of the initialisation image (in the object's image).
+    pub image: u64,
+    /// Bytes of the image each thread's block starts with.
+    pub file_size: u64,
+    /// Size of the block; past `file_size` it starts zero.
+    pub memory_size: u64,
+    /// Alignment of the block.
+    pub alignment: u64,
+    /// Distance from the thread pointer: the block starts at `tp - offset` on x86-64,
+    /// `tp + offset` on AArch64.
+    pub offset: u64,
 }
 
 /// An initializer or finalizer of an object: one function (`count` 0: `DT_INIT`,

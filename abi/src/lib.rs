@@ -18,7 +18,7 @@ mod cls;
 mod errno;
 mod hostcall;
 
-pub use boot::{BootInfo, EntryPoint, Initializer, BOOT_MAGIC, VERSION};
+pub use boot::{BootInfo, EntryPoint, Initializer, TlsModule, BOOT_MAGIC, VERSION};
 pub use cls::{ClsSlot, ClsTable};
 pub use errno::Errno;
 pub use hostcall::{Hostcall, OpenMode, STDERR, STDOUT};

@@ -60,6 +60,7 @@ mod cvm {
         for (slot, value) in local(&ROUTINES).iter().zip(routines) {
             slot.store(value, Ordering::Relaxed);
         }
+        crate::tls::set(boot);
         // SAFETY: the boot block's heap range is this cVM's, writable, and unused.
         unsafe { heap::init(boot.heap_base as *mut u8, boot.heap_size as usize) };
         boot
@@ -74,6 +75,7 @@ mod cvm {
     pub unsafe extern "C" fn __cvm_start(boot: *const BootInfo, main: Main) -> ! {
         // SAFETY: forwarded from this function's contract.
         let boot = unsafe { set_up(boot) };
+        crate::tls::refuse_without_libc();
         __cvm_initialize();
         // argv is an array of `argc` C strings followed by a null, written by the
         // intravisor; `main` is the program's own.

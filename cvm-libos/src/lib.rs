@@ -18,6 +18,7 @@ mod heap;
 pub mod hostcall;
 mod interface;
 mod syscall;
+mod tls;
 
 pub use cls::__cls_get_addr;
 pub use hostcall::HostcallError;

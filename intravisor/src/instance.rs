@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
 
-use abi::{BootInfo, EntryPoint, Initializer};
+use abi::{BootInfo, EntryPoint, Initializer, TlsModule};
 
 use crate::capability::{Cap, Permissions};
 use crate::guest::{GuestMemory, Mapping, Protection};
@@ -289,11 +289,13 @@ fn write_boot_block<M: RegionMemory>(
     let routine_size = core::mem::size_of::<Initializer>() as u64;
     let initializer_bytes = layout.initializers.len() as u64 * routine_size;
     let finalizer_bytes = layout.finalizers.len() as u64 * routine_size;
+    let tls_bytes = (layout.tls_modules.len() * core::mem::size_of::<TlsModule>()) as u64;
     let boot_bytes = core::mem::size_of::<BootInfo>() as u64;
     let total = (string_bytes.next_multiple_of(16)
         + entry_bytes
         + initializer_bytes
         + finalizer_bytes
+        + tls_bytes
         + argv_bytes
         + boot_bytes)
         .next_multiple_of(16);
@@ -305,7 +307,8 @@ fn write_boot_block<M: RegionMemory>(
     let entries_address = block_start;
     let initializers_address = entries_address + entry_bytes;
     let finalizers_address = initializers_address + initializer_bytes;
-    let argv_address = finalizers_address + finalizer_bytes;
+    let tls_address = finalizers_address + finalizer_bytes;
+    let argv_address = tls_address + tls_bytes;
     let boot_address = argv_address + argv_bytes;
     let strings_address = layout.stack.end - string_bytes.next_multiple_of(16);
 
@@ -346,6 +349,8 @@ fn write_boot_block<M: RegionMemory>(
         initializer_count: layout.initializers.len() as u64,
         finalizers: if layout.finalizers.is_empty() { 0 } else { finalizers_address },
         finalizer_count: layout.finalizers.len() as u64,
+        tls_modules: if layout.tls_modules.is_empty() { 0 } else { tls_address },
+        tls_module_count: layout.tls_modules.len() as u64,
     };
     arena.write(strings_address, &string_block)?;
     arena.write(entries_address, &entry_block)?;
@@ -358,6 +363,15 @@ fn write_boot_block<M: RegionMemory>(
     };
     arena.write(initializers_address, &routine_bytes(&layout.initializers))?;
     arena.write(finalizers_address, &routine_bytes(&layout.finalizers))?;
+    let tls_block: Vec<u8> = layout
+        .tls_modules
+        .iter()
+        .flat_map(|module| {
+            [module.image, module.file_size, module.memory_size, module.alignment, module.offset]
+        })
+        .flat_map(u64::to_le_bytes)
+        .collect();
+    arena.write(tls_address, &tls_block)?;
     let argv_bytes: Vec<u8> = argv.iter().flat_map(|address| address.to_le_bytes()).collect();
     arena.write(argv_address, &argv_bytes)?;
     arena.write(boot_address, &boot_info_bytes(&boot))?;
@@ -385,6 +399,8 @@ fn boot_info_bytes(boot: &BootInfo) -> Vec<u8> {
         boot.initializer_count,
         boot.finalizers,
         boot.finalizer_count,
+        boot.tls_modules,
+        boot.tls_module_count,
     ]
     .iter()
     .flat_map(|field| field.to_le_bytes())

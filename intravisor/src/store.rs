@@ -430,6 +430,7 @@ mod tests {
                 write(1, RelocationValue::ImageRelative { object: 2, offset: 0x20 }),
                 write(2, dependency_value),
             ],
+            tls: Vec::new(),
         }
     }
 

@@ -53,6 +53,7 @@ fn good_plan() -> LoadPlan {
             site: 0x2008,
             value: RelocationValue::ImageRelative { object: 0, offset: 0x1010 },
         }],
+        tls: Vec::new(),
     }
 }
 

@@ -33,7 +33,7 @@ fn object(name: &str) -> PlannedObject {
 }
 
 fn plan(objects: Vec<PlannedObject>, relocations: Vec<RelocationWrite>) -> LoadPlan {
-    LoadPlan { machine: Machine::X86_64, objects, entry: 0x1000, relocations }
+    LoadPlan { machine: Machine::X86_64, objects, entry: 0x1000, relocations, tls: Vec::new() }
 }
 
 fn relocation(object: usize, site: u64, target: usize, offset: u64) -> RelocationWrite {

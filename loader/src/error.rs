@@ -63,8 +63,33 @@ pub enum LoadError {
     OverlappingSegments { object: String, first: usize, second: usize, address: u64 },
     /// There is no `PT_LOAD` program header.
     NoLoadableSegment { object: String },
-    /// There is a `PT_TLS` program header.
-    ThreadLocalStorage { object: String, index: usize, address: u64 },
+    /// A Morello purecap object has a `PT_TLS` program header (its TLS relocations are
+    /// not implemented).
+    ThreadLocalStorage { object: String, address: u64 },
+    /// `PT_TLS` has an alignment that is not a power of two, or above
+    /// [`crate::MAX_TLS_ALIGNMENT`].
+    TlsAlignment { object: String, index: usize, alignment: u64 },
+    /// An object's TLS block, or the plan's blocks together, exceed [`crate::MAX_TLS_SIZE`].
+    TlsTooLarge { object: String, size: u64, limit: u64 },
+    /// The `PT_TLS` initialisation image does not lie in one loadable segment's file bytes.
+    TlsOutsideSegments { object: String, index: usize, address: u64, file_size: u64 },
+    /// More objects with TLS than [`crate::MAX_TLS_MODULES`].
+    TooManyTlsModules { object: String, limit: usize },
+    /// A TLS relocation names a symbol that is not `STT_TLS`.
+    TlsRelocationToOrdinarySymbol { object: String, symbol: String, file_offset: u64, site: u64 },
+    /// A TLS relocation binds to an object without a `PT_TLS` block.
+    TlsSymbolWithoutBlock { object: String, symbol: String, defined_in: String, file_offset: u64, site: u64 },
+    /// A TLS symbol plus addend lies past the end of its block.
+    TlsOffsetOutsideBlock {
+        object: String,
+        symbol: String,
+        defined_in: String,
+        offset: u64,
+        size: u64,
+        file_offset: u64,
+    },
+    /// A TLS descriptor needs the libOS's resolver, which no object defines.
+    TlsDescriptorResolverMissing { object: String, file_offset: u64, site: u64 },
     /// A second `PT_DYNAMIC` or `PT_GNU_RELRO` program header.
     DuplicateProgramHeader { object: String, kind: &'static str, index: usize },
     /// `PT_GNU_RELRO` does not lie within the pages of one `PT_LOAD` segment.

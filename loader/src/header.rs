@@ -4,12 +4,14 @@
 //! on, in file order. [`parse_segments`] reads the program header table and checks every
 //! `PT_LOAD` segment on its own (inside the file, `p_filesz <= p_memsz`, no overflow, W^X,
 //! alignment) and then against the others (disjoint pages). `PT_DYNAMIC` and
-//! `PT_GNU_RELRO` are kept; `PT_TLS` is refused; every other type is ignored.
+//! `PT_GNU_RELRO` are kept, `PT_TLS` is checked against the loadable segments
+//! (`tls.rs`); every other type is ignored.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::bytes::{page_ceil, page_floor, slice_at, u16_at, u32_at, u64_at, u8_at};
+use crate::tls::{check_segment, TlsSegment};
 use crate::{LoadError, Machine, Permissions, Segment, PAGE_SIZE};
 
 const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
@@ -68,6 +70,8 @@ pub(crate) struct Segments {
     pub(crate) relro: Option<(u64, u64)>,
     /// The end of the highest segment, rounded up to the page size.
     pub(crate) image_size: u64,
+    /// `PT_TLS`, checked.
+    pub(crate) tls: Option<TlsSegment>,
 }
 
 /// Checks the ELF header of `bytes`.
@@ -235,6 +239,7 @@ pub(crate) fn parse_segments(object: &str, bytes: &[u8], header: &FileHeader) ->
     let mut loads: Vec<(usize, Segment)> = Vec::new();
     let mut dynamic = None;
     let mut relro_header: Option<ProgramHeader> = None;
+    let mut tls_header: Option<ProgramHeader> = None;
     for program_header in read_program_headers(object, bytes, header)? {
         let index = program_header.index;
         match program_header.kind {
@@ -266,8 +271,14 @@ pub(crate) fn parse_segments(object: &str, bytes: &[u8], header: &FileHeader) ->
                 relro_header = Some(program_header);
             }
             SEGMENT_TLS => {
-                let address = program_header.address;
-                return Err(LoadError::ThreadLocalStorage { object: object_name(), index, address });
+                if tls_header.is_some() {
+                    return Err(LoadError::DuplicateProgramHeader {
+                        object: object_name(),
+                        kind: "PT_TLS",
+                        index,
+                    });
+                }
+                tls_header = Some(program_header);
             }
             _ => {}
         }
@@ -296,7 +307,8 @@ pub(crate) fn parse_segments(object: &str, bytes: &[u8], header: &FileHeader) ->
         Some(relro) => Some(check_relro(object, &loads, &relro)?),
         None => None,
     };
-    Ok(Segments { loads, dynamic, relro, image_size })
+    let tls = tls_header.map(|tls| check_segment(object, &tls, &loads)).transpose()?;
+    Ok(Segments { loads, dynamic, relro, image_size, tls })
 }
 
 /// Checks that `PT_GNU_RELRO` lies within the pages of one loadable segment.

@@ -48,7 +48,13 @@
 //! - `initializers`: `DT_INIT`/`DT_FINI` inside an executable segment, the
 //!   `DT_INIT_ARRAY`/`DT_FINI_ARRAY`/`DT_PREINIT_ARRAY` arrays of whole 8-byte entries
 //!   inside the image, a preinit array in the program only, none in an entered object.
-//! - Not in a plan: symbol versions, TLS (`PT_TLS` is refused).
+//! - `tls`: the static thread-local storage layout (`tls.rs`): each `PT_TLS` block's
+//!   offset from the thread pointer, its initialisation image inside a segment's file
+//!   bytes, [`MAX_TLS_SIZE`] bytes in all at most. TLS relocations are resolved to
+//!   numbers (module ids, offsets), but an AArch64 descriptor's first word, the libOS's
+//!   resolver; the platform hands the layout to the cVM's C library, which sets up every
+//!   thread's blocks by it.
+//! - Not in a plan: symbol versions.
 //!
 //! Reading order: [`plan()`] (in `link.rs`) drives [`parse_object`] (`object.rs`), which
 //! reads the header and segments (`header.rs`), the dynamic section (`dynamic.rs`), the
@@ -72,12 +78,14 @@ mod relocations;
 mod sections;
 mod strings;
 mod symbols;
+mod tls;
 
 pub use error::LoadError;
 pub use link::plan;
 pub use object::{parse_object, ObjectInput, ParsedObject};
 pub use plan::{
     CapabilityKind, CapabilityRelocation, CapabilityTarget, Initializers, LoadPlan, Machine, Permissions,
-    PlannedObject, RelocationValue, RelocationWrite, Segment, Symbol, SymbolKind, PAGE_SIZE,
+    PlannedObject, RelocationValue, RelocationWrite, Segment, Symbol, SymbolKind, TlsModule, PAGE_SIZE,
 };
 pub use sections::CLS_SECTIONS;
+pub use tls::{DESCRIPTOR_RESOLVER, MAX_TLS_ALIGNMENT, MAX_TLS_MODULES, MAX_TLS_SIZE, PROGRAM_RESERVE};

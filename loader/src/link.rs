@@ -72,6 +72,7 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
         }
     }
     let scope = global_scope(&objects[..linked]);
+    let tls = crate::tls::lay_out(machine, &objects[..linked])?;
     let mut relocations = Vec::new();
     for (index, object) in objects.iter().enumerate() {
         // An entered object binds only to itself.
@@ -83,6 +84,11 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
             &own_scope
         };
         for relocation in &object.relocations {
+            if relocation.operation.is_thread_local() {
+                let writes = crate::tls::bind(machine, &tls, &objects, scope, (index, object), relocation)?;
+                relocations.extend(writes);
+                continue;
+            }
             let value = bind(&objects, scope, index, object, relocation)?;
             relocations.push(RelocationWrite { object: index, site: relocation.site, value });
         }
@@ -103,7 +109,7 @@ pub fn plan(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) -> Result<L
             initializers: object.initializers.clone(),
         })
         .collect();
-    Ok(LoadPlan { machine, objects: planned, entry, relocations })
+    Ok(LoadPlan { machine, objects: planned, entry, relocations, tls })
 }
 
 /// Appends the *entered* objects to a plan whose program is not purecap: the Morello
@@ -313,6 +319,11 @@ fn bind(
             return symbol_capability(objects, scope, index, object, relocation)
         }
         Operation::Symbol | Operation::SymbolPlusAddend => {}
+        // Bound by `tls::bind`, never here.
+        Operation::TlsModule
+        | Operation::TlsBlockOffset
+        | Operation::TlsThreadOffset
+        | Operation::TlsDescriptor => return Ok(RelocationValue::Absolute(0)),
     }
     let Some((defining, defining_object, symbol)) = lookup(objects, scope, index, object, relocation)? else {
         return Ok(RelocationValue::Absolute(addend as u64));
@@ -335,7 +346,7 @@ fn bind(
 
 /// The definition `relocation` binds to, or `None` for the null symbol and for an
 /// undefined weak symbol.
-fn lookup<'a>(
+pub(crate) fn lookup<'a>(
     objects: &[&'a ParsedObject],
     scope: &BTreeMap<&str, (usize, usize)>,
     index: usize,
@@ -529,7 +540,7 @@ fn is_writable_range(segments: &[Segment], start: u64, length: u64) -> bool {
 }
 
 /// `base + addend` inside the image of `target` (plan index `target_index`), checked.
-fn image_relative(
+pub(crate) fn image_relative(
     object: &ParsedObject,
     target_index: usize,
     target: &ParsedObject,

@@ -7,6 +7,7 @@ use core::fmt;
 
 use crate::relocations::relocation_type_name;
 use crate::strings::{BUDGET_FACTOR, BUDGET_SLACK};
+use crate::tls::{DESCRIPTOR_RESOLVER, MAX_TLS_ALIGNMENT};
 use crate::{LoadError, Machine, PAGE_SIZE};
 
 /// The name of a machine, as a person writes it.
@@ -28,8 +29,8 @@ fn abi_name(purecap: bool) -> &'static str {
 
 /// Advice for a relocation type the loader does not implement.
 fn relocation_advice(name: &str) -> &'static str {
-    if name.contains("TLS") || name.contains("TPOFF") || name.contains("TPREL") || name.contains("DTP") {
-        "thread-local storage is not supported yet; remove __thread/_Thread_local variables"
+    if name.contains("TLS") {
+        "thread-local storage is supported for x86-64 and AArch64 (hybrid) objects only"
     } else if name.contains("COPY") {
         "copy relocations are not supported; build the program with -fPIC"
     } else if name.contains("IRELATIVE") {
@@ -163,10 +164,54 @@ impl fmt::Display for LoadError {
             Self::NoLoadableSegment { object } => {
                 write!(formatter, "{object}: there is no PT_LOAD program header, so nothing to load")
             }
-            Self::ThreadLocalStorage { object, index, address } => write!(
+            Self::ThreadLocalStorage { object, address } => write!(
                 formatter,
-                "{object}: program header {index} is PT_TLS (address {address:#x}): thread-local storage \
-                 is not supported yet; remove __thread/_Thread_local variables"
+                "{object}: PT_TLS at address {address:#x} in a Morello purecap object: thread-local \
+                 storage is supported for x86-64 and AArch64 (hybrid) objects only; remove the \
+                 __thread/_Thread_local variables of purecap code"
+            ),
+            Self::TlsAlignment { object, index, alignment } => write!(
+                formatter,
+                "{object}: program header {index} (PT_TLS) has alignment {alignment:#x}; a TLS block \
+                 needs a power-of-two alignment of at most {MAX_TLS_ALIGNMENT:#x}"
+            ),
+            Self::TlsTooLarge { object, size, limit } => write!(
+                formatter,
+                "{object}: its thread-local storage block ({size} bytes) does not fit in the {limit} bytes \
+                 of static TLS every thread of a cVM may have, with the blocks of the objects before it; \
+                 make the __thread/_Thread_local variables smaller (allocate large ones per thread instead)"
+            ),
+            Self::TlsOutsideSegments { object, index, address, file_size } => write!(
+                formatter,
+                "{object}: program header {index}: the PT_TLS initialisation image at address {address:#x} \
+                 ({file_size:#x} bytes) does not lie in the file bytes of one loadable segment; the file \
+                 is corrupt"
+            ),
+            Self::TooManyTlsModules { object, limit } => write!(
+                formatter,
+                "{object}: more than {limit} objects of this cVM have thread-local storage (PT_TLS); \
+                 merge some of them"
+            ),
+            Self::TlsRelocationToOrdinarySymbol { object, symbol, file_offset, site } => write!(
+                formatter,
+                "{object}: the TLS relocation at file offset {file_offset:#x} (site {site:#x}) names \
+                 `{symbol}`, which is not a thread-local (STT_TLS) symbol; the objects disagree on \
+                 whether `{symbol}` is __thread/_Thread_local: rebuild them from the same headers"
+            ),
+            Self::TlsSymbolWithoutBlock { object, symbol, defined_in, file_offset, site } => write!(
+                formatter,
+                "{object}: the TLS relocation at file offset {file_offset:#x} (site {site:#x}) binds \
+                 `{symbol}` in {defined_in}, which has no PT_TLS block; the file is corrupt"
+            ),
+            Self::TlsOffsetOutsideBlock { object, symbol, defined_in, offset, size, file_offset } => write!(
+                formatter,
+                "{object}: the TLS relocation at file offset {file_offset:#x} reaches offset {offset:#x} \
+                 of `{symbol}`'s block in {defined_in}, past its {size:#x} bytes; the file is corrupt"
+            ),
+            Self::TlsDescriptorResolverMissing { object, file_offset, site } => write!(
+                formatter,
+                "{object}: the TLS descriptor at file offset {file_offset:#x} (site {site:#x}) needs \
+                 {DESCRIPTOR_RESOLVER}, which libcvm.so defines: add libcvm.so to the cVM's objects"
             ),
             Self::DuplicateProgramHeader { object, kind, index } => write!(
                 formatter,

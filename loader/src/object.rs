@@ -14,6 +14,7 @@ use crate::relocations::{parse_relocations, Relocation};
 use crate::sections::parse_cls_templates;
 use crate::strings::StringTable;
 use crate::symbols::{parse_symbols, symbol_count, Definition, DynamicSymbol};
+use crate::tls::TlsSegment;
 use crate::{Initializers, LoadError, Machine, Segment, Symbol};
 
 /// An object to load: the name the deployment gave it and its file's bytes.
@@ -41,6 +42,7 @@ pub struct ParsedObject {
     pub(crate) dynamic_symbols: Vec<DynamicSymbol>,
     pub(crate) relocations: Vec<Relocation>,
     pub(crate) initializers: Initializers,
+    pub(crate) tls: Option<TlsSegment>,
 }
 
 impl ParsedObject {
@@ -114,6 +116,10 @@ pub fn parse_object(input: ObjectInput<'_>) -> Result<ParsedObject, LoadError> {
     let object = input.name;
     let header = parse_file_header(object, input.bytes)?;
     let segments = parse_segments(object, input.bytes, &header)?;
+    if let (true, Some(tls)) = (header.purecap, segments.tls) {
+        let object = String::from(object);
+        return Err(LoadError::ThreadLocalStorage { object, address: tls.image_offset });
+    }
     let Some(dynamic_header) = segments.dynamic else {
         return Err(LoadError::MissingDynamicSection { object: String::from(object) });
     };
@@ -157,6 +163,7 @@ pub fn parse_object(input: ObjectInput<'_>) -> Result<ParsedObject, LoadError> {
         dynamic_symbols,
         relocations,
         initializers,
+        tls: segments.tls,
     })
 }
 

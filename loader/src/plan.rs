@@ -220,6 +220,28 @@ pub struct RelocationWrite {
     pub value: RelocationValue,
 }
 
+/// A thread-local storage block of a plan: where every thread of the cVM has its own
+/// copy of an object's `PT_TLS`, relative to the thread pointer. A plan's blocks are
+/// listed in module-id order (module ids count from 1); see `tls.rs` for the layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsModule {
+    /// Index into [`LoadPlan::objects`]: the program (module 1, with an empty block when
+    /// it has no TLS of its own), then each object with `PT_TLS` in load order.
+    pub object: usize,
+    /// Offset of the initialisation image in the object's image (`p_vaddr`), inside a
+    /// segment's bytes from the file.
+    pub image_offset: u64,
+    /// Bytes of the image copied into each thread's block (`p_filesz`).
+    pub file_size: u64,
+    /// Size of the block (`p_memsz`); the rest is zero.
+    pub memory_size: u64,
+    /// Alignment of the block (`p_align`, a power of two).
+    pub alignment: u64,
+    /// Distance from the thread pointer: the block is `[tp - offset, tp - offset +
+    /// memory_size)` on x86-64, `[tp + offset, tp + offset + memory_size)` on AArch64.
+    pub offset: u64,
+}
+
 /// A proposed load of a program and the objects it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadPlan {
@@ -232,6 +254,9 @@ pub struct LoadPlan {
     pub entry: u64,
     /// Every relocation write, for every object.
     pub relocations: Vec<RelocationWrite>,
+    /// The static thread-local storage of every thread, in module-id order; empty when
+    /// no object has `PT_TLS`.
+    pub tls: Vec<TlsModule>,
 }
 
 /// The page size plans are laid out for.

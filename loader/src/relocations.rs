@@ -3,8 +3,9 @@
 //! Each entry is read, its type sorted into what it computes, its symbol index checked
 //! against the symbol table, and its 8-byte site checked to lie inside a writable
 //! `PT_LOAD` segment. Binding symbols to definitions happens later, in [`crate::link`],
-//! once every object of the plan is known. Types the loader does not implement (TLS,
-//! COPY, IRELATIVE, anything else) are refused with their name.
+//! once every object of the plan is known. Types the loader does not implement (COPY,
+//! IRELATIVE, Morello TLS, anything else) are refused with
+//! their name.
 //!
 //! Morello capability relocations (FACTS §3.2) write 16 bytes: their site must be
 //! 16-byte aligned and all 16 bytes inside one writable segment. The static linker left
@@ -45,6 +46,16 @@ pub(crate) enum Operation {
     CapabilitySymbol,
     /// `R_MORELLO_JUMP_SLOT`: a code capability to the symbol, plus the addend.
     CapabilityFunction,
+    /// `DTPMOD`: the module id of the symbol's object (of the object itself for the null
+    /// symbol).
+    TlsModule,
+    /// `DTPOFF`/`DTPREL`: the symbol's offset in its TLS block, plus the addend.
+    TlsBlockOffset,
+    /// `TPOFF`/`TPREL`: the symbol's offset from the thread pointer, plus the addend.
+    TlsThreadOffset,
+    /// `TLSDESC`: 16 bytes, the resolver's address and the offset from the thread
+    /// pointer it returns.
+    TlsDescriptor,
 }
 
 impl Operation {
@@ -53,11 +64,27 @@ impl Operation {
         !matches!(self, Self::Relative | Self::CapabilityRelative)
     }
 
+    /// Whether it writes a Morello capability.
+    fn is_capability(self) -> bool {
+        matches!(self, Self::CapabilityRelative | Self::CapabilitySymbol | Self::CapabilityFunction)
+    }
+
+    /// Whether it computes a thread-local storage value (`tls.rs`).
+    pub(crate) fn is_thread_local(self) -> bool {
+        matches!(self, Self::TlsModule | Self::TlsBlockOffset | Self::TlsThreadOffset | Self::TlsDescriptor)
+    }
+
     /// How many bytes the relocation writes at its site.
     fn site_size(self) -> u64 {
         match self {
-            Self::Relative | Self::SymbolPlusAddend | Self::Symbol => WORD_SIZE,
+            Self::Relative
+            | Self::SymbolPlusAddend
+            | Self::Symbol
+            | Self::TlsModule
+            | Self::TlsBlockOffset
+            | Self::TlsThreadOffset => WORD_SIZE,
             Self::CapabilityRelative | Self::CapabilitySymbol | Self::CapabilityFunction => CAPABILITY_SIZE,
+            Self::TlsDescriptor => 2 * WORD_SIZE,
         }
     }
 }
@@ -160,6 +187,10 @@ fn operation(machine: Machine, relocation_type: u32) -> Result<Option<Operation>
         (Machine::Aarch64, MORELLO_RELATIVE) => Ok(Some(Operation::CapabilityRelative)),
         (Machine::Aarch64, MORELLO_CAPINIT | MORELLO_GLOB_DAT) => Ok(Some(Operation::CapabilitySymbol)),
         (Machine::Aarch64, MORELLO_JUMP_SLOT) => Ok(Some(Operation::CapabilityFunction)),
+        (Machine::X86_64, 16) | (Machine::Aarch64, 1028) => Ok(Some(Operation::TlsModule)),
+        (Machine::X86_64, 17) | (Machine::Aarch64, 1029) => Ok(Some(Operation::TlsBlockOffset)),
+        (Machine::X86_64, 18) | (Machine::Aarch64, 1030) => Ok(Some(Operation::TlsThreadOffset)),
+        (Machine::X86_64, 36) | (Machine::Aarch64, 1031) => Ok(Some(Operation::TlsDescriptor)),
         _ => Err(()),
     }
 }
@@ -224,7 +255,7 @@ pub(crate) fn parse_relocations(
                 });
             }
             let size = operation.site_size();
-            if size == CAPABILITY_SIZE && site & (CAPABILITY_SIZE - 1) != 0 {
+            if operation.is_capability() && site & (CAPABILITY_SIZE - 1) != 0 {
                 return Err(LoadError::MisalignedCapabilitySite { object: object(), file_offset, site });
             }
             if !is_writable_site(map.segments, site, size) {
@@ -236,7 +267,7 @@ pub(crate) fn parse_relocations(
                 });
             }
             let fragment =
-                if size == CAPABILITY_SIZE { read_fragment(map, site) } else { Fragment::default() };
+                if operation.is_capability() { read_fragment(map, site) } else { Fragment::default() };
             if operation == Operation::CapabilityRelative && fragment.capability_kind().is_none() {
                 return Err(LoadError::BadCapabilityFragment {
                     object: object(),

@@ -23,9 +23,26 @@ int *pointer_to_counter = &shared_counter;
 int main(void) { return shared_add(1, 2) + shared_counter + *pointer_to_counter; }
 ";
 
-const TLS_SOURCE: &str = "\
-__thread int per_thread;
-int read_per_thread(void) { return per_thread; }
+const TLS_LIBRARY_SOURCE: &str = "\
+__thread long library_counter = 3;
+long *library_counter_address(void) { return &library_counter; }
+";
+
+const TLS_PROGRAM_SOURCE: &str = "\
+extern __thread long library_counter;
+static __thread int program_counter = 1;
+long *library_counter_address(void);
+void _start(void) {
+    program_counter += (int)library_counter + (int)*library_counter_address();
+    for (;;) {
+    }
+}
+";
+
+/// What the C library and the libOS give TLS code, never run here.
+const TLS_RUNTIME_SOURCE: &str = "\
+void *__tls_get_addr(void *descriptor) { return descriptor; }
+void __cvm_tlsdesc_static(void) {}
 ";
 
 /// The first C compiler found on `PATH`, and whether it is clang.
@@ -163,17 +180,95 @@ fn compiled_program_and_library_link() {
 }
 
 #[test]
-fn compiled_thread_local_storage_is_refused() {
-    let Some((compiler, _)) = find_compiler() else {
-        println!("skipped: no C compiler (clang, clang-14, cc, gcc) on PATH");
+fn compiled_thread_local_storage_is_laid_out_and_its_relocations_resolved() {
+    let Some((compiler, true)) = find_compiler() else {
+        println!("skipped: no clang on PATH");
         return;
     };
-    let directory = work_directory("tls");
-    std::fs::write(directory.join("tls.c"), TLS_SOURCE).unwrap();
-    let arguments = ["-fPIC", "-shared", "-nostdlib", "-o", "libtls.so", "tls.c"];
-    compile(compiler, &arguments, &directory).expect("the host compiler builds a TLS library");
-    let bytes = std::fs::read(directory.join("libtls.so")).unwrap();
-    let error = loader::parse_object(ObjectInput { name: "libtls.so", bytes: &bytes }).unwrap_err();
-    assert!(matches!(error, LoadError::ThreadLocalStorage { .. }), "{error:?}");
-    assert!(error.to_string().contains("thread-local storage is not supported yet"));
+    let host = if cfg!(target_arch = "aarch64") { Machine::Aarch64 } else { Machine::X86_64 };
+    for (configuration, target, machine) in
+        [("tls", None, host), ("tls-aarch64", Some("--target=aarch64-linux-gnu"), Machine::Aarch64)]
+    {
+        let directory = work_directory(configuration);
+        for (file, source) in [
+            ("tls.c", TLS_LIBRARY_SOURCE),
+            ("program.c", TLS_PROGRAM_SOURCE),
+            ("runtime.c", TLS_RUNTIME_SOURCE),
+        ] {
+            std::fs::write(directory.join(file), source).unwrap();
+        }
+        let common: Vec<&str> = target.into_iter().chain(["-fuse-ld=lld", "-nostdlib", "-O2"]).collect();
+        let steps: [&[&str]; 3] = [
+            &["-fPIC", "-shared", "-o", "libruntime.so", "runtime.c"],
+            &["-fPIC", "-shared", "-o", "libtls.so", "tls.c"],
+            &["-fPIE", "-pie", "-Wl,-e,_start", "-o", "program", "program.c", "libtls.so", "libruntime.so"],
+        ];
+        let built = steps.iter().all(|step| {
+            let arguments: Vec<&str> = common.iter().chain(step.iter()).copied().collect();
+            compile(compiler, &arguments, &directory).is_some()
+        });
+        if !built {
+            println!("skipped the {configuration} configuration: it does not build here");
+            continue;
+        }
+        let read = |name: &str| std::fs::read(directory.join(name)).unwrap();
+        let (program, library, runtime) = (read("program"), read("libtls.so"), read("libruntime.so"));
+        let available = [
+            ObjectInput { name: "libtls.so", bytes: &library },
+            ObjectInput { name: "libruntime.so", bytes: &runtime },
+        ];
+        let plan =
+            plan(ObjectInput { name: "program", bytes: &program }, &available).expect("TLS objects link");
+        check_tls_plan(&plan, machine);
+    }
+}
+
+/// The program's block where its ABI puts it, the library's after the reserve, and the
+/// program's initial-exec reference and the library's general-dynamic (x86-64) or
+/// descriptor (AArch64) ones resolved against that layout.
+fn check_tls_plan(plan: &LoadPlan, machine: Machine) {
+    let index = |name: &str| plan.objects.iter().position(|object| object.name == name).unwrap();
+    let (library, runtime) = (index("libtls.so"), index("libruntime.so"));
+    let [program_block, library_block] = plan.tls[..] else { panic!("two TLS modules: {:?}", plan.tls) };
+    assert_eq!((program_block.object, library_block.object), (0, library));
+    assert_eq!((program_block.memory_size, library_block.memory_size), (4, 8));
+    let absolute = |object: usize| -> Vec<u64> {
+        plan.relocations
+            .iter()
+            .filter(|write| write.object == object)
+            .filter_map(|write| match write.value {
+                RelocationValue::Absolute(value) => Some(value),
+                _ => None,
+            })
+            .collect()
+    };
+    // `library_counter` is at offset 0 of the library's block.
+    let library_from_thread_pointer = match machine {
+        Machine::X86_64 => {
+            let mask = program_block.alignment - 1;
+            let expected = 4 + (0u64.wrapping_sub(program_block.image_offset).wrapping_sub(4) & mask);
+            assert_eq!(program_block.offset, expected, "lld's variant II offset");
+            assert!(library_block.offset >= loader::PROGRAM_RESERVE + 8);
+            library_block.offset.wrapping_neg()
+        }
+        Machine::Aarch64 => {
+            assert_eq!(
+                program_block.offset,
+                16 + ((program_block.image_offset - 16) & (program_block.alignment - 1))
+            );
+            assert!(library_block.offset >= 16 + loader::PROGRAM_RESERVE);
+            library_block.offset
+        }
+    };
+    assert!(absolute(0).contains(&library_from_thread_pointer), "the program's TPOFF/TPREL: {plan:#?}");
+    match machine {
+        // General-dynamic: the module id (2) and the offset in the block (0).
+        Machine::X86_64 => assert!(absolute(library).contains(&2), "DTPMOD64: {plan:#?}"),
+        // A descriptor: the libOS's resolver, then the offset from the thread pointer.
+        Machine::Aarch64 => {
+            assert!(absolute(library).contains(&library_from_thread_pointer), "TLSDESC: {plan:#?}");
+            assert!(plan.relocations.iter().any(|write| write.object == library
+                && matches!(write.value, RelocationValue::ImageRelative { object, .. } if object == runtime)));
+        }
+    }
 }

@@ -17,17 +17,10 @@ fn set_relocation_type(image: &mut Image, index: usize, relocation_type: u32) {
 #[test]
 fn unsupported_relocation() {
     let cases = [
-        (EM_X86_64, 16, "R_X86_64_DTPMOD64", "thread-local storage is not supported yet"),
-        (EM_X86_64, 17, "R_X86_64_DTPOFF64", "thread-local storage is not supported yet"),
-        (EM_X86_64, 18, "R_X86_64_TPOFF64", "thread-local storage is not supported yet"),
         (EM_X86_64, 5, "R_X86_64_COPY", "-fPIC"),
         (EM_X86_64, 37, "R_X86_64_IRELATIVE", "ifunc"),
         (EM_X86_64, 2, "R_X86_64_PC32", "RELATIVE"),
         (EM_X86_64, 999, "unknown (999)", "RELATIVE"),
-        (EM_AARCH64, 1028, "R_AARCH64_TLS_DTPMOD", "thread-local storage is not supported yet"),
-        (EM_AARCH64, 1029, "R_AARCH64_TLS_DTPREL", "thread-local storage is not supported yet"),
-        (EM_AARCH64, 1030, "R_AARCH64_TLS_TPREL", "thread-local storage is not supported yet"),
-        (EM_AARCH64, 1031, "R_AARCH64_TLSDESC", "thread-local storage is not supported yet"),
         (EM_AARCH64, 1024, "R_AARCH64_COPY", "-fPIC"),
         (EM_AARCH64, 1, "unknown (1)", "RELATIVE"),
     ];
@@ -47,6 +40,76 @@ fn unsupported_relocation() {
             hex(got)
         );
     }
+}
+
+/// Makes `.rela.dyn` entry `index` a relocation of `relocation_type` against symbol
+/// `symbol` (0: none).
+fn set_relocation(image: &mut Image, index: usize, relocation_type: u32, symbol: u64) {
+    let entry = image.layout.rela_entry(index);
+    image.set_u64(entry + 8, (symbol << 32) | u64::from(relocation_type));
+}
+
+/// Plans `program` with the standard library built for `machine`.
+fn link_for(machine: u16, program: &Image) -> Result<loader::LoadPlan, LoadError> {
+    let mut builder = library();
+    builder.machine = machine;
+    let library = builder.build();
+    let available = [ObjectInput { name: LIBRARY, bytes: &library.bytes }];
+    plan(ObjectInput { name: PROGRAM, bytes: &program.bytes }, &available)
+}
+
+#[test]
+fn thread_local_relocations_need_a_thread_local_symbol_in_an_object_with_a_block() {
+    for (machine, relocation_type) in [(EM_X86_64, 16), (EM_X86_64, 17), (EM_X86_64, 18), (EM_AARCH64, 1030)]
+    {
+        let mut builder = program();
+        builder.machine = machine;
+        let mut image = builder.build();
+        // Entry 1 binds `shared_variable`, an STT_OBJECT of the library.
+        set_relocation_type(&mut image, 1, relocation_type);
+        let entry = image.layout.rela_entry(1);
+        assert_load_error!(
+            link_for(machine, &image),
+            LoadError::TlsRelocationToOrdinarySymbol { ref symbol, .. } if symbol == "shared_variable",
+            PROGRAM,
+            "not a thread-local (STT_TLS) symbol",
+            hex(entry)
+        );
+        // The null symbol names the program's own block, and it has none.
+        set_relocation(&mut image, 1, relocation_type, 0);
+        assert_load_error!(
+            link_for(machine, &image),
+            LoadError::TlsSymbolWithoutBlock { .. },
+            PROGRAM,
+            "has no PT_TLS block",
+            hex(entry)
+        );
+    }
+}
+
+#[test]
+fn a_tls_descriptor_needs_the_libos_resolver() {
+    let machine = EM_AARCH64;
+    let mut builder = program();
+    builder.machine = machine;
+    let mut image = builder.build();
+    // A PT_TLS for the program (in place of PT_GNU_STACK), and a descriptor of its own
+    // block in GOT slot 0 (slots 0 and 1).
+    let header = image.layout.program_header_count - 1;
+    let data = image.layout.data;
+    image.set_program_header_u32(header, P_TYPE, PT_TLS);
+    image.set_program_header_u64(header, P_VADDR, data);
+    for field in [P_FILESZ, P_MEMSZ] {
+        image.set_program_header_u64(header, field, 8);
+    }
+    set_relocation(&mut image, 1, 1031, 0);
+    assert_load_error!(
+        link_for(machine, &image),
+        LoadError::TlsDescriptorResolverMissing { .. },
+        PROGRAM,
+        "__cvm_tlsdesc_static",
+        "libcvm.so"
+    );
 }
 
 #[test]

@@ -234,6 +234,12 @@ pub mod two_file_library {
     /// The build for cVMs of `rust_target`, by `make CC=cvm-cc AR=cvm-ar`, with the
     /// SDK's `libc.so` and `libcvm.so` beside it.
     pub fn for_cvms(rust_target: &str) -> PathBuf {
+        // Built once per test process and target: tests run in parallel.
+        static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+        let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, directory)) = built.iter().find(|(target, _)| target == rust_target) {
+            return directory.clone();
+        }
         super::build_examples();
         let bin = sdk(rust_target).join("bin");
         let directory = make(
@@ -244,6 +250,7 @@ pub mod two_file_library {
             std::fs::copy(sdk(rust_target).join("lib").join(library), directory.join(library))
                 .expect("copied");
         }
+        built.push((rust_target.to_string(), directory.clone()));
         directory
     }
 

@@ -1,6 +1,7 @@
 //! The `cvm-cc` driver, as a user meets it: an unmodified Makefile project (a shared
 //! library of two source files with globals of every kind, a constructor, C11 and GNU
-//! atomics, a 1 MiB zero array, and a program with threads on it) built by
+//! atomics, a 1 MiB zero array, thread-locals of every TLS model, and a program with
+//! threads and thread-locals of its own on it) built by
 //! `make CC=cvm-cc AR=cvm-ar`, run as concurrent cVMs sharing every object, and
 //! compared line by line with a native build of the same sources. The AArch64 build
 //! runs bare metal in `baremetal.rs`.
@@ -66,4 +67,70 @@ fn a_compile_error_is_clangs_and_fails_the_driver() {
     let output = driver(&host_target(), &["-c", source.to_str().unwrap(), "-o", "/dev/null"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success() && stderr.contains("undeclared identifier 'undeclared'"), "{stderr}");
+}
+
+/// Compiles `source` (a program) with the host SDK's `cvm-cc` and `flags` into a scratch
+/// directory `name`, with `libc.so` and `libcvm.so` beside it; returns the directory.
+fn program_from(name: &str, source: &str, flags: &[&str]) -> std::path::PathBuf {
+    build_examples();
+    let directory = tests::scratch(name);
+    std::fs::write(directory.join("program.c"), source).unwrap();
+    let output = Command::new(sdk(&host_target()).join("bin/cvm-cc"))
+        .args(flags)
+        .args(["-O2", "program.c", "-o", "program"])
+        .current_dir(&directory)
+        .output()
+        .expect("cvm-cc runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    for library in ["libc.so", "libcvm.so"] {
+        std::fs::copy(sdk(&host_target()).join("lib").join(library), directory.join(library)).unwrap();
+    }
+    directory
+}
+
+/// A deployment in `directory`: cVM `bad` running its `program`, and beside it cVM
+/// `good`, the two-file library's `steps` built for this host.
+fn beside_a_good_cvm(directory: &std::path::Path, objects: &str) -> std::path::PathBuf {
+    let good = for_cvms(&host_target());
+    let text = format!(
+        "cVMs:\n  - name: bad\n    runtime: program\n    objects: [{objects}]\n    isolation: {{size: 16M}}\n  \
+         - name: good\n    runtime: {good}/steps\n    objects: [{good}/libtwo.so, {good}/libc.so, {good}/libcvm.so]\n    \
+         args: [\"7\", \"2000\"]\n    isolation: {{size: 16M}}\n",
+        good = good.display()
+    );
+    let path = directory.join("deploy.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_program_without_the_c_library_whose_objects_have_tls_is_refused_at_its_start_alone() {
+    let source = "#include <cvm.h>\nstatic _Thread_local int counter = 1;\n\
+                  int main(void) { counter++; cvm_exit(counter); }\n";
+    let directory = program_from("tls-without-libc", source, &["-nolibc", "-ffreestanding"]);
+    let run = run_deployment(&beside_a_good_cvm(&directory, "libcvm.so"));
+    assert!(
+        run.stdout.contains(
+            "[bad:err] cvm-libos: the program's objects have thread-local storage, which the C \
+             library sets up"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.cvm("bad")["exit_code"], 127, "{}", run.cvm("bad"));
+    assert_eq!(run.lines_of("good").join("\n") + "\n", native_output(&["7", "2000"]));
+}
+
+#[test]
+fn a_program_with_more_static_tls_than_a_thread_may_have_is_refused_by_name() {
+    let source = "static _Thread_local char huge[2 << 20];\n\
+                  int main(int argc, char **argv) { (void)argv; huge[argc] = 1; return huge[1]; }\n";
+    let directory = program_from("tls-too-large", source, &[]);
+    let run = run_deployment(&beside_a_good_cvm(&directory, "libc.so, libcvm.so"));
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(said.contains("program: its thread-local storage block (2097152 bytes)"), "{said}");
+    assert!(said.contains("1048576 bytes of static TLS"), "{said}");
+    assert_ne!(run.code, Some(0));
+    // Refused alone: its neighbour ran to the end.
+    assert_eq!(run.lines_of("good").join("\n") + "\n", native_output(&["7", "2000"]));
 }

@@ -34,7 +34,8 @@ use super::{root, run};
 const MUSL_VERSION: &str = "1.2.3";
 
 /// The symbols `libc.so` may leave undefined: the libOS's interface (libcvm.so).
-const LIBOS_SYMBOLS: [&str; 3] = ["__cvm_syscall", "__cvm_set_thread_pointer", "__cls_get_addr"];
+const LIBOS_SYMBOLS: [&str; 4] =
+    ["__cvm_syscall", "__cvm_set_thread_pointer", "__cvm_tls_modules", "__cls_get_addr"];
 
 /// Added to musl's Makefile: build every object of `libc.so` without linking it, and
 /// print their names.

@@ -83,6 +83,14 @@ pub enum LayoutError {
         /// The object placed second.
         object: usize,
     },
+    /// A thread-local storage block of the plan is not one the C library can set up:
+    /// its image outside its object, or sizes past the loader's limits.
+    ThreadLocalStorage {
+        /// The module's position in the plan's list (module id minus one).
+        module: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The images, the minimum heap and the stack do not fit the region.
     RegionTooSmall {
         /// Bytes needed at least.
@@ -131,6 +139,9 @@ impl fmt::Display for LayoutError {
             ),
             Self::SlotConflict { object } => {
                 write!(formatter, "object {object}: its templates share a slot of the CLS table with another object's")
+            }
+            Self::ThreadLocalStorage { module, reason } => {
+                write!(formatter, "thread-local storage module {}: {reason}", module + 1)
             }
             Self::RegionTooSmall { needed, available } => write!(
                 formatter,

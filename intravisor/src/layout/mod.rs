@@ -18,6 +18,7 @@
 
 mod error;
 mod initializers;
+mod thread_local;
 
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -124,6 +125,8 @@ pub struct Layout {
     pub initializers: Vec<abi::Initializer>,
     /// What the libOS runs when `main` returns, in order.
     pub finalizers: Vec<abi::Initializer>,
+    /// The static thread-local storage of every thread, in module-id order.
+    pub tls_modules: Vec<abi::TlsModule>,
 }
 
 impl Layout {
@@ -263,6 +266,7 @@ pub fn lay_out(request: LayoutRequest<'_>) -> Result<Layout, LayoutError> {
     mappings.push(Mapping { start: stack.start, end: stack.end, protection: Protection::ReadWrite });
     mappings.sort_by_key(|mapping| mapping.start);
     let (initializers, finalizers) = initializers::routines(plan, &object_bases);
+    let tls_modules = thread_local::modules(plan, &object_bases)?;
     Ok(Layout {
         region,
         object_bases,
@@ -279,6 +283,7 @@ pub fn lay_out(request: LayoutRequest<'_>) -> Result<Layout, LayoutError> {
         entry,
         initializers,
         finalizers,
+        tls_modules,
     })
 }
 

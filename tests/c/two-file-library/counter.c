@@ -1,6 +1,6 @@
 /* counter.c: globals of every kind (initialised, zero, static, pointers to other
- * globals, a 1 MiB zero array), a constructor that sets some of them, and atomics
- * updated by several threads. */
+ * globals, a 1 MiB zero array), a constructor that sets some of them, atomics updated
+ * by several threads, and thread-locals of every TLS model a shared object uses. */
 #include <stdatomic.h>
 #include <string.h>
 
@@ -15,6 +15,10 @@ static unsigned constructed;                      /* set by the constructor */
 static const char *greeting = "two";              /* a pointer to a constant */
 static atomic_long atomic_total;                  /* C11 atomics */
 static long builtin_total;                        /* GNU atomics */
+
+_Thread_local unsigned long two_thread_steps;     /* TLS: general-dynamic (or a descriptor) */
+static _Thread_local unsigned thread_start = 5;   /* TLS with an initialiser: local-dynamic */
+__attribute__((tls_model("initial-exec"))) _Thread_local long thread_sum; /* initial-exec */
 
 /* It calls into the other file, so the compiler cannot run it at compile time. */
 __attribute__((constructor)) static void two_construct(void) {
@@ -60,4 +64,15 @@ uint64_t two_zero_sum(void) {
         sum += big[index];
     }
     return sum;
+}
+
+void two_thread_add(long amount) {
+    two_thread_steps++;
+    thread_start++;
+    thread_sum += amount;
+}
+
+/* What this thread's thread-locals hold. */
+uint64_t two_thread_digest(void) {
+    return two_thread_steps * 1000003u + thread_start * 1009u + (uint64_t)thread_sum;
 }

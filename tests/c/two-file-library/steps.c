@@ -1,6 +1,6 @@
 /* steps: takes STEPS steps of libtwo's counter from SEED, with THREADS threads adding
- * to its atomics meanwhile, and prints what it reached. Every line is the same for a
- * native build and a cVM build of the same sources. */
+ * to its atomics and their own thread-locals meanwhile, and prints what it reached.
+ * Every line is the same for a native build and a cVM build of the same sources. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +9,19 @@
 
 enum { THREADS = 4, ADDS = 10000 };
 
+static _Thread_local int program_local = 7; /* the program's own TLS: local-exec */
+static uint64_t per_thread[THREADS];
+
 static void *adder(void *argument) {
     long amount = (long)(size_t)argument;
     for (int index = 0; index < ADDS; index++) {
         two_atomic_add(amount);
+        two_thread_add(amount);
+        program_local++;
     }
+    /* two_thread_steps from the program: initial-exec into the library's block. */
+    per_thread[amount - 1] =
+        two_thread_digest() ^ ((uint64_t)program_local << 40) ^ ((uint64_t)two_thread_steps << 20);
     return 0;
 }
 
@@ -39,5 +47,9 @@ int main(int argc, char **argv) {
            (unsigned long long)value, (unsigned long long)two_digest());
     printf("atomic total %ld zero-array sum %llu name %s\n", two_atomic_total(),
            (unsigned long long)two_zero_sum(), mix_name((unsigned)seed));
+    for (int index = 0; index < THREADS; index++) {
+        printf("thread %d thread-locals %016llx\n", index + 1, (unsigned long long)per_thread[index]);
+    }
+    printf("main thread-locals %016llx program %d\n", (unsigned long long)two_thread_digest(), program_local);
     return 0;
 }
