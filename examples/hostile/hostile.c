@@ -117,12 +117,12 @@ static int alignment_flag(void) {
 
 #if defined(__x86_64__)
 /* The intravisor's hostcall entry, from the boot block the intravisor wrote beside the
- * argument vector, just above it ("ORCBOOT1", version 4, then the entry's address). */
+ * argument vector, just above it ("ORCBOOT1", version 5, then the entry's address). */
 static uint64_t hostcall_entry(char **argv) {
     const uint64_t magic = 0x31544f4f4243524fULL;
     const uint64_t *word = (const uint64_t *)((uintptr_t)argv & ~7ULL);
     for (int step = 0; step < 512; step++) {
-        if (word[step] == magic && word[step + 1] == 4)
+        if (word[step] == magic && word[step + 1] == 5)
             return word[step + 2];
     }
     return 0;
