@@ -207,6 +207,9 @@ fn refuse(option: &str) -> Result<(), DriverError> {
             "the cls-pass rewrites each translation unit as it is compiled; link-time optimisation \
              would link code it has not seen"
         }
+        _ if option.starts_with("--sysroot") || option.starts_with("--gcc-toolchain") => {
+            "the SDK is the cVM's whole system: its headers and libraries are the only ones"
+        }
         _ if option.starts_with("-fuse-ld=") && option != "-fuse-ld=lld" => {
             "ORC objects are linked by lld, for which the SDK's CLS linker script is written"
         }

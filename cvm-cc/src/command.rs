@@ -1,4 +1,5 @@
-//! The clang command line for an invocation: the SDK's target, the compile flags of
+//! The clang command line for an invocation: the SDK's target and the SDK as the only
+//! system root (no host library is ever linked), the compile flags of
 //! every cVM translation unit (position-independent, the cls-pass, musl's headers, the
 //! target's flags), and for a link the start file, lld with the CLS linker script, and
 //! `libc.so`, `libcvm.so` and the compiler's runtime library after the user's inputs.
@@ -22,6 +23,10 @@ pub fn arguments(sdk: &Sdk, invocation: &Invocation) -> Vec<OsString> {
     let description = &sdk.description;
     let lib = sdk.lib();
     let mut arguments: Vec<OsString> = vec!["-target".into(), description.target.clone().into()];
+    // The SDK is the whole system: no library of the host's (`/lib/<triple>`, GCC's
+    // directory) is searched.
+    arguments.push(joined("--sysroot=", &sdk.root));
+    arguments.push(joined("--gcc-toolchain=", &sdk.root));
     if invocation.stage == Stage::Query {
         arguments.extend(invocation.arguments.iter().cloned());
         return arguments;
@@ -108,12 +113,12 @@ mod tests {
     fn compile() {
         assert_eq!(
             command(&["-O2", "-c", "a.c"]),
-            "-target aarch64-linux-gnu -fPIC -mno-outline-atomics -fpass-plugin=/sdk/lib/cls-pass.so \
-             -nostdinc -isystem /sdk/include -isystem /clang/include -O2 -c a.c"
+            "-target aarch64-linux-gnu --sysroot=/sdk --gcc-toolchain=/sdk -fPIC -mno-outline-atomics \
+             -fpass-plugin=/sdk/lib/cls-pass.so -nostdinc -isystem /sdk/include -isystem /clang/include -O2 -c a.c"
         );
         assert_eq!(
             command(&["--cvm-no-cls-pass", "-nostdinc", "-c", "a.c"]),
-            "-target aarch64-linux-gnu -fPIC -mno-outline-atomics -nostdinc -c a.c"
+            "-target aarch64-linux-gnu --sysroot=/sdk --gcc-toolchain=/sdk -fPIC -mno-outline-atomics -nostdinc -c a.c"
         );
     }
 
@@ -135,6 +140,9 @@ mod tests {
 
     #[test]
     fn query_gets_only_the_target() {
-        assert_eq!(command(&["-dumpmachine"]), "-target aarch64-linux-gnu -dumpmachine");
+        assert_eq!(
+            command(&["-dumpmachine"]),
+            "-target aarch64-linux-gnu --sysroot=/sdk --gcc-toolchain=/sdk -dumpmachine"
+        );
     }
 }

@@ -52,6 +52,7 @@ fn the_driver_says_its_target_and_refuses_what_cannot_make_an_orc_object() {
         (&["-fno-pic", "-c", "x.c"][..], "position-independent"),
         (&["--target=x86_64-linux-gnu", "-c", "x.c"][..], "this SDK builds for aarch64-linux-gnu"),
         (&["-c", "x.c", "-o"][..], "`-o` needs a value"),
+        (&["--sysroot=/", "-c", "x.c"][..], "the cVM's whole system"),
     ] {
         let output = driver("aarch64-unknown-none", arguments);
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -133,4 +134,27 @@ fn a_program_with_more_static_tls_than_a_thread_may_have_is_refused_by_name() {
     assert_ne!(run.code, Some(0));
     // Refused alone: its neighbour ran to the end.
     assert_eq!(run.lines_of("good").join("\n") + "\n", native_output(&["7", "2000"]));
+}
+
+#[test]
+fn no_library_of_the_host_is_ever_linked() {
+    // zlib is installed on the host (`/lib/<triple>/libz.so`), as in many build
+    // environments; a configure script probing `-lz` must not find it.
+    let scratch = tests::scratch("cvm-cc-host-library");
+    std::fs::write(scratch.join("probe.c"), "char deflate(void);\nint main(void) { return deflate(); }\n")
+        .unwrap();
+    let native = Command::new("clang-14")
+        .args(["probe.c", "-lz", "-o", "native-probe"])
+        .current_dir(&scratch)
+        .status()
+        .expect("clang-14 runs");
+    assert!(native.success(), "the host's zlib links natively, so the probe means something");
+    build_examples();
+    let output = Command::new(sdk(&host_target()).join("bin/cvm-cc"))
+        .args(["probe.c", "-lz", "-o", "probe"])
+        .current_dir(&scratch)
+        .output()
+        .expect("cvm-cc runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("unable to find library -lz"), "{stderr}");
 }

@@ -25,7 +25,8 @@ use std::process::Command;
 
 use intravisor::platform::morello::encoding::{self, CapabilityRegister, C, X};
 
-use super::examples::{CvmTarget, LibosBuild};
+use super::examples::CvmTarget;
+use super::sdk::Sdk;
 use super::setup::CLANG;
 use super::{root, run};
 
@@ -166,7 +167,7 @@ cvm_read_left:
 
 /// Builds the example for AArch64 into `build-aarch64/`: the object, the program and a
 /// copy of `libcvm.so`.
-pub fn build(libos: &LibosBuild) -> Result<(), String> {
+pub fn build(sdk: &Sdk) -> Result<(), String> {
     let target = CvmTarget::aarch64();
     let build = directory().join("build-aarch64");
     std::fs::create_dir_all(&build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
@@ -181,13 +182,14 @@ pub fn build(libos: &LibosBuild) -> Result<(), String> {
     mark_purecap(&object)?;
     let stub = write(&build.join("morello_call.s"), &call_stub_source())?;
     let local_libos = build.join("libcvm.so");
-    std::fs::copy(&libos.library, &local_libos).map_err(|error| format!("cannot copy libcvm.so: {error}"))?;
+    std::fs::copy(sdk.lib("libcvm.so"), &local_libos)
+        .map_err(|error| format!("cannot copy libcvm.so: {error}"))?;
     let caller = build.join("caller.o");
     super::examples::compile(target, &directory().join("caller.c"), &caller, None, "-O2")?;
     run(Command::new(CLANG)
         .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-pie"])
         .args(["-Wl,--no-dynamic-linker", "-Wl,-e,_start", "-Wl,-z,now", "-Wl,--strip-debug"])
-        .arg(&libos.start)
+        .arg(sdk.lib(cvm_cc::sdk::START_NOLIBC))
         .arg(&caller)
         .arg(&stub)
         .arg(&local_libos)

@@ -99,8 +99,7 @@ fn start_table() -> Result<(PathBuf, NativeBuilds), String> {
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
     let target = super::examples::CvmTarget::host();
-    let (libc, libos) = (super::libc::build_libc(target)?, super::examples::build_libos(target)?);
-    super::ffmpeg::build_ffmpeg(target, true, &libc, &libos)?;
+    super::ffmpeg::build_ffmpeg(target, true, &super::sdk::build(target)?)?;
     let native = NativeBuilds {
         reduced: super::ffmpeg::build_native(false)?,
         full: super::ffmpeg::build_native(true)?,

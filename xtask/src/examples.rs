@@ -74,12 +74,6 @@ pub fn target_flags(target: CvmTarget) -> Option<&'static str> {
     (target == CvmTarget::aarch64()).then_some("-mno-outline-atomics")
 }
 
-/// The linker flag every ORC object is linked with: `cvm-libos/c/cls-bss.ld` makes its
-/// zero-initialised CLS templates NOBITS.
-pub fn cls_bss_flag() -> String {
-    format!("-Wl,-T,{}", root().join("cvm-libos/c/cls-bss.ld").display())
-}
-
 /// Builds the cls-pass plugin and returns its path.
 pub fn build_pass() -> Result<PathBuf, String> {
     run(cargo().args(["build", "--quiet", "-p", "cls-pass"]))?;
@@ -205,10 +199,7 @@ pub fn build_all() -> Result<(), String> {
 /// Builds musl, the libOS, every example for `target` at the given levels, and the
 /// transcode example's ffmpeg and inputs (in the first level's directory).
 fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
-    let libc = crate::libc::build_libc(target)?;
-    let libos_build = build_libos(target)?;
-    let pass = build_pass()?;
-    let sdk = crate::sdk::assemble(target, &libc, &libos_build, &pass)?;
+    let sdk = crate::sdk::build(target)?;
     let mut examples: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
         .map_err(|error| format!("cannot list examples/: {error}"))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -228,10 +219,10 @@ fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
         }
     }
     if target == CvmTarget::aarch64() {
-        crate::c64::build(&libos_build)?;
+        crate::c64::build(&sdk)?;
     }
     if let Some((_, directory)) = levels.first() {
-        crate::transcode::build_for(target, directory, &libc, &libos_build)?;
+        crate::transcode::build_for(target, directory, &sdk)?;
     }
     // Templates may name the digests of any example's objects, so they come last.
     for example in &examples {

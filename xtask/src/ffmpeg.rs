@@ -19,11 +19,11 @@ use std::process::Command;
 
 use sha2::Digest;
 
-use super::examples::{build_libos, build_pass, CvmTarget, LibosBuild};
-use super::libc::{build_libc, LibcBuild};
+use super::examples::CvmTarget;
 use super::root;
+use super::sdk::Sdk;
 use super::setup::CLANG;
-use super::sources::{captured, logged, read, remove_directory, unpacked_source};
+use super::sources::{logged, read, remove_directory, unpacked_source};
 
 /// The upstream version.
 const FFMPEG_VERSION: &str = "5.1.9";
@@ -86,7 +86,7 @@ pub fn run_command(arguments: &[String]) -> Result<(), String> {
     super::setup::install()?;
     let started = std::time::Instant::now();
     let target = CvmTarget::host();
-    let build = build_ffmpeg(target, full, &build_libc(target)?, &build_libos(target)?)?;
+    let build = build_ffmpeg(target, full, &crate::sdk::build(target)?)?;
     println!(
         "xtask: built ffmpeg in {} in {:.1} s",
         build.directory.display(),
@@ -95,67 +95,40 @@ pub fn run_command(arguments: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds ffmpeg for `target` on `libc` and `libos`: reduced, or `full`.
-pub fn build_ffmpeg(
-    target: CvmTarget,
-    full: bool,
-    libc: &LibcBuild,
-    libos: &LibosBuild,
-) -> Result<FfmpegBuild, String> {
+/// Builds ffmpeg for `target` with its SDK (`crate::sdk`): reduced, or `full`.
+pub fn build_ffmpeg(target: CvmTarget, full: bool, sdk: &Sdk) -> Result<FfmpegBuild, String> {
     let configuration = if full { "full" } else { "reduced" };
-    let pass = build_pass()?;
     let source = unpacked_source("ffmpeg", FFMPEG_VERSION, "RELEASE")?;
     let output = root().join("target/cvm-ffmpeg").join(target.rust).join(configuration);
     let build = output.join("build");
     std::fs::create_dir_all(&build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
 
-    // `-lc`, `-lcvm` and the empty `-lm`, `-lpthread`: musl's libc.so holds them all.
-    let link_directory = output.join("link");
-    std::fs::create_dir_all(&link_directory)
-        .map_err(|error| format!("cannot create {}: {error}", link_directory.display()))?;
-    copy(&libc.library, &link_directory.join("libc.so"))?;
-    copy(&libos.library, &link_directory.join("libcvm.so"))?;
-    for empty in ["libm.a", "libpthread.a", "libdl.a", "librt.a"] {
-        std::fs::write(link_directory.join(empty), b"!<arch>\n")
-            .map_err(|error| format!("cannot write {empty}: {error}"))?;
-    }
-    let builtins = captured(Command::new(CLANG).args(["-target", target.clang, "-print-libgcc-file-name"]))?;
-
     let arch = if target == CvmTarget::aarch64() { "aarch64" } else { "x86_64" };
-    // AArch64: no calls to libgcc's outline atomics, whose initialiser needs glibc's
-    // `__getauxval` (musl and the examples are built the same way).
-    let target_flags =
-        crate::examples::target_flags(target).map(|flag| format!(" {flag}")).unwrap_or_default();
     let mut configure: Vec<String> = COMMON.iter().map(|option| option.to_string()).collect();
     if !full {
         configure.extend(REDUCED.iter().map(|option| option.to_string()));
     }
+    // The driver brings the target, the cls-pass, musl's headers, and for links the
+    // start file, libc.so, libcvm.so and the runtime library (`-lm`, `-lpthread` are
+    // musl's empty archives in the SDK).
     configure.extend([
         format!("--arch={arch}"),
-        format!("--cc={CLANG}"),
-        format!("--ld={CLANG}"),
+        format!("--cc={}", sdk.cc().display()),
+        format!("--ld={}", sdk.cc().display()),
+        format!("--ar={}", sdk.tool("cvm-ar").display()),
+        format!("--ranlib={}", sdk.tool("cvm-ranlib").display()),
         "--pkg-config=false".to_string(),
-        format!(
-            "--extra-cflags=-target {} -nostdinc -isystem {} -fPIC -fno-stack-protector -fpass-plugin={}{target_flags}",
-            target.clang,
-            libc.include.display(),
-            pass.display()
-        ),
-        format!(
-            "--extra-ldflags=-target {} -fuse-ld=lld -nostdlib -L{} -Wl,-z,now {}",
-            target.clang,
-            link_directory.display(),
-            crate::examples::cls_bss_flag()
-        ),
-        format!(
-            "--extra-ldexeflags=-pie -Wl,--no-dynamic-linker -Wl,-e,_start {}",
-            libos.start_libc.display()
-        ),
-        format!("--extra-libs=-lc -lcvm {}", builtins.trim()),
+        "--extra-cflags=-fno-stack-protector".to_string(),
     ]);
 
     let mut digest = sha2::Sha256::new();
-    for part in [configure.join("\n").into_bytes(), read(&pass)?, read(&libc.library)?] {
+    for part in [
+        configure.join("\n").into_bytes(),
+        read(&sdk.cc())?,
+        read(&sdk.root.join(cvm_cc::sdk::DESCRIPTION_FILE))?,
+        read(&sdk.lib(cvm_cc::sdk::CLS_PASS))?,
+        read(&sdk.lib("libc.so"))?,
+    ] {
         digest.update((part.len() as u64).to_le_bytes());
         digest.update(part);
     }

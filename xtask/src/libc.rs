@@ -25,7 +25,8 @@ use std::time::Instant;
 
 use sha2::Digest;
 
-use super::examples::{build_pass, CvmTarget};
+use super::examples::CvmTarget;
+use super::sdk::Sdk;
 use super::setup::CLANG;
 use super::sources::{captured, logged, read, remove_directory, remove_file, unpacked_source};
 use super::{root, run};
@@ -59,26 +60,24 @@ pub fn run_command(arguments: &[String]) -> Result<(), String> {
     };
     super::setup::install()?;
     let started = Instant::now();
-    let build = build_libc(target)?;
+    let sdk = crate::sdk::build(target)?;
     println!(
         "xtask: built {} and {} in {:.1} s",
-        build.library.display(),
-        build.include.display(),
+        sdk.lib("libc.so").display(),
+        sdk.include().display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
 }
 
-/// Builds musl's `libc.so` and installs its headers for `target`.
-pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
+/// Builds musl's `libc.so` and installs its headers for `target`, compiled and linked
+/// by the compiler's part of its SDK (`crate::sdk`).
+pub fn build_libc(target: CvmTarget, sdk: &Sdk) -> Result<LibcBuild, String> {
     check_supported(target)?;
-    let pass = build_pass()?;
-    install_tools(target)?;
-    let builtins = builtins_archive(target)?;
     let source = unpacked_source("musl", MUSL_VERSION, "VERSION")?;
 
     let output = root().join("target/cvm-libc").join(target.rust);
-    let tree = prepare_tree(target, &source, &output, &pass)?;
+    let tree = prepare_tree(target, &source, &output, sdk)?;
     let log = output.join("make.log");
     remove_file(&log)?;
     println!("xtask: compiling musl {MUSL_VERSION} for {} (log: {})", target.clang, log.display());
@@ -116,10 +115,11 @@ pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
 
     // Linked beside the tree and moved into place only once it passed the checks.
     let linked = tree.with_file_name("libc.so");
-    run(Command::new(CLANG)
-        .args(["-target", target.clang, "-fuse-ld=lld", "-nostdlib", "-shared"])
-        .args(["-Wl,-soname,libc.so", "-Wl,-z,now", "-Wl,--hash-style=both"])
-        .arg(crate::examples::cls_bss_flag())
+    // The driver adds lld, `-z now` and the CLS linker script; `-nostdlib` keeps its
+    // start files and libraries out, this being the C library.
+    run(sdk
+        .command()
+        .args(["-nostdlib", "-shared", "-Wl,-soname,libc.so", "-Wl,--hash-style=both"])
         .args(["-Wl,--sort-section,alignment", "-Wl,--sort-common", "-Wl,--gc-sections"])
         // The runtime library's symbols stay inside libc.so.
         .arg("-Wl,--exclude-libs=ALL")
@@ -129,7 +129,7 @@ pub fn build_libc(target: CvmTarget) -> Result<LibcBuild, String> {
         .arg("-o")
         .arg(&linked)
         .args(objects.iter().map(|object| tree.join(object)))
-        .arg(&builtins))?;
+        .arg(sdk.lib(cvm_cc::sdk::RUNTIME_LIBRARY)))?;
     check_instructions(&linked)?;
     check_undefined(&linked)?;
     std::fs::rename(&linked, &library)
@@ -165,7 +165,7 @@ fn libgcc_package(target: CvmTarget) -> &'static str {
 }
 
 /// Installs what fetching and building musl needs beyond `cargo xtask setup`.
-fn install_tools(target: CvmTarget) -> Result<(), String> {
+pub(crate) fn install_tools(target: CvmTarget) -> Result<(), String> {
     let mut missing = Vec::new();
     for (package, file) in
         [("dpkg-dev", "/usr/bin/dpkg-source"), ("patch", "/usr/bin/patch"), ("make", "/usr/bin/make")]
@@ -220,7 +220,7 @@ pub(crate) fn builtins_archive(target: CvmTarget) -> Result<PathBuf, String> {
 
 /// Makes `output/build/` a patched, configured copy of `source`, unless the copy there
 /// was made from the same patch, configuration and plugin; returns the tree.
-fn prepare_tree(target: CvmTarget, source: &Path, output: &Path, pass: &Path) -> Result<PathBuf, String> {
+fn prepare_tree(target: CvmTarget, source: &Path, output: &Path, sdk: &Sdk) -> Result<PathBuf, String> {
     if root().to_string_lossy().contains(char::is_whitespace) {
         return Err(format!(
             "the repository path {} has white space, which musl's Makefile cannot take",
@@ -228,26 +228,24 @@ fn prepare_tree(target: CvmTarget, source: &Path, output: &Path, pass: &Path) ->
         ));
     }
     let patch = root().join("cvm-libc/musl-cvm.patch");
-    let mut cflags = format!("-target {} -O2 -fpass-plugin={}", target.clang, pass.display());
-    // No calls to libgcc's __aarch64_* atomics (and their initialiser).
-    if let Some(flag) = crate::examples::target_flags(target) {
-        cflags.push(' ');
-        cflags.push_str(flag);
-    }
+    // The driver adds the target, the cls-pass and the target's flags (no calls to
+    // libgcc's __aarch64_* atomics); musl's own flags keep its headers and no others.
     let configure = [
         format!("--target={}", target.clang),
         "--prefix=/".to_string(),
         "--disable-static".to_string(),
         "--disable-wrapper".to_string(),
-        format!("CC={CLANG}"),
-        format!("CFLAGS={cflags}"),
+        format!("CC={}", sdk.cc().display()),
+        "CFLAGS=-O2".to_string(),
     ];
 
     let mut digest = sha2::Sha256::new();
     for part in [
         read(&patch)?,
         configure.join("\n").into_bytes(),
-        read(pass)?,
+        read(&sdk.cc())?,
+        read(&sdk.root.join(cvm_cc::sdk::DESCRIPTION_FILE))?,
+        read(&sdk.lib(cvm_cc::sdk::CLS_PASS))?,
         source.display().to_string().into_bytes(),
     ] {
         digest.update((part.len() as u64).to_le_bytes());

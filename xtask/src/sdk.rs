@@ -2,22 +2,25 @@
 //! `cvm-ar`, `cvm-ranlib`) in `bin/`, musl's headers and the libOS's `cvm.h` in
 //! `include/`, and in `lib/` everything a link needs: `libc.so`, `libcvm.so`, the start
 //! files, the compiler's runtime library, the cls-pass and the CLS linker script. The
-//! layout is the driver's (`cvm_cc::sdk`). Every cVM object the xtask builds, but musl
-//! and the libOS that the SDK is made of, is built with it; so can a user's:
-//! `CC=target/cvm-sdk/x86_64-unknown-none/bin/cvm-cc ./configure && make`.
+//! layout is the driver's (`cvm_cc::sdk`).
+//!
+//! [`build`] makes it in two steps: first the compiler's part (the driver, the pass, the
+//! linker script, the runtime library), with which musl is compiled and linked
+//! (`crate::libc`); then musl's `libc.so` and headers and the libOS. Every other cVM
+//! object the xtask builds (the examples, ffmpeg) is built with the finished SDK, and so
+//! can a user's: `CC=target/cvm-sdk/x86_64-unknown-none/bin/cvm-cc ./configure && make`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cvm_cc::sdk::{self, Description};
 
-use super::examples::{CvmTarget, LibosBuild};
-use super::libc::LibcBuild;
+use super::examples::{build_libos, build_pass, CvmTarget};
 use super::setup::CLANG;
 use super::sources::captured;
 use super::{cargo, root, run};
 
-/// An assembled SDK.
+/// An SDK on disk.
 #[derive(Debug, Clone)]
 pub struct Sdk {
     /// Its root directory.
@@ -25,56 +28,74 @@ pub struct Sdk {
 }
 
 impl Sdk {
+    /// A program of its `bin/`: `cvm-cc`, `cvm-ar` or `cvm-ranlib`.
+    pub fn tool(&self, name: &str) -> PathBuf {
+        self.root.join("bin").join(name)
+    }
+
     /// The driver.
     pub fn cc(&self) -> PathBuf {
-        self.root.join("bin/cvm-cc")
+        self.tool("cvm-cc")
     }
 
     /// The driver, as a command.
     pub fn command(&self) -> Command {
         Command::new(self.cc())
     }
+
+    /// A file of its `lib/`: `libc.so`, `libcvm.so`, `crt1.o`, ...
+    pub fn lib(&self, name: &str) -> PathBuf {
+        self.root.join("lib").join(name)
+    }
+
+    /// Its headers.
+    pub fn include(&self) -> PathBuf {
+        self.root.join("include")
+    }
 }
 
-/// Where the SDK of `target` goes.
-pub fn directory(target: CvmTarget) -> PathBuf {
-    root().join("target/cvm-sdk").join(target.rust)
+/// Builds the SDK of `target`: the compiler's part, musl with it, the libOS, and their
+/// installation. Files already there with the same bytes are left alone, so that builds
+/// that use the SDK see nothing new.
+pub fn build(target: CvmTarget) -> Result<Sdk, String> {
+    let sdk = compiler(target)?;
+    let libc = crate::libc::build_libc(target, &sdk)?;
+    let libos = build_libos(target)?;
+    install_tree(&libc.include, &sdk.include())?;
+    install(&libc.library, &sdk.lib("libc.so"))?;
+    install(&libos.library, &sdk.lib("libcvm.so"))?;
+    install(&libos.start_libc, &sdk.lib(sdk::START_LIBC))?;
+    install(&libos.start, &sdk.lib(sdk::START_NOLIBC))?;
+    Ok(sdk)
 }
 
-/// Assembles the SDK of `target` from musl, the libOS and the cls-pass plugin. Files
-/// that are already there with the same bytes are left alone, so that builds that use
-/// the SDK see nothing new.
-pub fn assemble(target: CvmTarget, libc: &LibcBuild, libos: &LibosBuild, pass: &Path) -> Result<Sdk, String> {
+/// The compiler's part of the SDK of `target`: the driver, its description, the
+/// cls-pass, the CLS linker script, the compiler's runtime library, the libOS's header
+/// and musl's empty archives.
+fn compiler(target: CvmTarget) -> Result<Sdk, String> {
+    crate::libc::install_tools(target)?;
+    let pass = build_pass()?;
     run(cargo().args(["build", "--quiet", "-p", "cvm-cc"]))?;
-    let sdk = Sdk { root: directory(target) };
-    let (bin, lib, include) = (sdk.root.join("bin"), sdk.root.join("lib"), sdk.root.join("include"));
-    for directory in [&bin, &lib, &include] {
-        std::fs::create_dir_all(directory)
+    let sdk = Sdk { root: root().join("target/cvm-sdk").join(target.rust) };
+    for directory in ["bin", "lib", "include"].map(|name| sdk.root.join(name)) {
+        std::fs::create_dir_all(&directory)
             .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
     }
     install(&root().join("target/debug/cvm-cc"), &sdk.cc())?;
     for name in ["cvm-ar", "cvm-ranlib"] {
-        let link = bin.join(name);
+        let link = sdk.tool(name);
         if std::fs::read_link(&link).is_err() {
             std::os::unix::fs::symlink("cvm-cc", &link)
                 .map_err(|error| format!("cannot link {} to cvm-cc: {error}", link.display()))?;
         }
     }
-
-    install_tree(&libc.include, &include)?;
-    install(&root().join("cvm-libos/include/cvm.h"), &include.join("cvm.h"))?;
-
-    install(&libc.library, &lib.join("libc.so"))?;
-    install(&libos.library, &lib.join("libcvm.so"))?;
-    install(&libos.start_libc, &lib.join(sdk::START_LIBC))?;
-    install(&libos.start, &lib.join(sdk::START_NOLIBC))?;
-    install(&crate::libc::builtins_archive(target)?, &lib.join(sdk::RUNTIME_LIBRARY))?;
-    install(&root().join("cvm-libos/c/cls-bss.ld"), &lib.join(sdk::CLS_BSS_SCRIPT))?;
-    install(pass, &lib.join(sdk::CLS_PASS))?;
+    install(&root().join("cvm-libos/include/cvm.h"), &sdk.include().join("cvm.h"))?;
+    install(&crate::libc::builtins_archive(target)?, &sdk.lib(sdk::RUNTIME_LIBRARY))?;
+    install(&root().join("cvm-libos/c/cls-bss.ld"), &sdk.lib(sdk::CLS_BSS_SCRIPT))?;
+    install(&pass, &sdk.lib(sdk::CLS_PASS))?;
     for empty in sdk::EMPTY_LIBRARIES {
-        write_if_changed(&lib.join(empty), b"!<arch>\n")?;
+        write_if_changed(&sdk.lib(empty), b"!<arch>\n")?;
     }
-
     let description = Description {
         target: target.clang.to_string(),
         clang: PathBuf::from(CLANG),
@@ -88,7 +109,6 @@ pub fn assemble(target: CvmTarget, libc: &LibcBuild, libos: &LibosBuild, pass: &
     write_if_changed(&sdk.root.join(sdk::DESCRIPTION_FILE), text.as_bytes())?;
     Ok(sdk)
 }
-
 /// Copies `from` to `to` unless `to` already holds the same bytes.
 fn install(from: &Path, to: &Path) -> Result<(), String> {
     let bytes = std::fs::read(from).map_err(|error| format!("cannot read {}: {error}", from.display()))?;

@@ -5,14 +5,14 @@
 //! `inN.yuv` (raw 128x96 yuv420p, 60 frames, 30 fps: 2 s) and `inN.pcm` (s16le, 48 kHz
 //! stereo, 2 s), each a different moving picture and tone, computed here so every run
 //! and every machine gets the same bytes. Called by `crate::examples` for each target,
-//! with the musl and libOS it just built.
+//! with the SDK it just built.
 
 use std::path::Path;
 
-use super::examples::{CvmTarget, LibosBuild};
+use super::examples::CvmTarget;
 use super::ffmpeg::{build_ffmpeg, copy, LIBRARIES};
-use super::libc::LibcBuild;
 use super::root;
+use super::sdk::Sdk;
 
 /// How many inputs (and cVMs in `deploy.yaml`).
 pub const INPUTS: u32 = 8;
@@ -24,20 +24,15 @@ const SECONDS: usize = 2;
 
 /// Builds ffmpeg for `target` on `libc` and `libos` and lays the example's `directory`
 /// out: `build/` for this host, `build-aarch64/` for the bare-metal images.
-pub fn build_for(
-    target: CvmTarget,
-    directory: &str,
-    libc: &LibcBuild,
-    libos: &LibosBuild,
-) -> Result<(), String> {
-    let ffmpeg = build_ffmpeg(target, false, libc, libos)?;
+pub fn build_for(target: CvmTarget, directory: &str, sdk: &Sdk) -> Result<(), String> {
+    let ffmpeg = build_ffmpeg(target, false, sdk)?;
     let build = root().join("examples/transcode").join(directory);
     std::fs::create_dir_all(&build).map_err(|error| format!("cannot create {}: {error}", build.display()))?;
     for object in LIBRARIES.iter().chain(&["ffmpeg"]) {
         copy(&ffmpeg.directory.join(object), &build.join(object))?;
     }
-    copy(&libc.library, &build.join("libc.so"))?;
-    copy(&libos.library, &build.join("libcvm.so"))?;
+    copy(&sdk.lib("libc.so"), &build.join("libc.so"))?;
+    copy(&sdk.lib("libcvm.so"), &build.join("libcvm.so"))?;
     for input in 1..=INPUTS {
         write_if_changed(&build.join(format!("in{input}.yuv")), &video(input, WIDTH, HEIGHT))?;
         write_if_changed(&build.join(format!("in{input}.pcm")), &audio(input))?;
