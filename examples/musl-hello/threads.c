@@ -4,8 +4,9 @@
  * intravisor; they share the cVM's memory, its copy of every writable global (CLS is
  * per cVM, not per thread), and wait on futexes the intravisor serves.
  *
- *   threads work   four threads add to one counter under a mutex, meet at a condition
- *                  variable, and see each other's writes to a global; a timed wait
+ *   threads work   four threads add to one counter under a mutex (and to a thread-local
+ *                  one each), meet at a condition variable, and see each other's writes
+ *                  to a global and only their own thread-local; a timed wait
  *                  times out; every thread has its own id; then 100 short threads, one
  *                  after another
  *   threads exit   a second thread ends the whole cVM with exit(3) while the first
@@ -34,6 +35,8 @@ static long counter;
 static int arrived;
 static int shared_word;
 static long thread_ids[THREADS];
+/* Every thread's own count (thread-local storage): each sees its ROUNDS alone. */
+static _Thread_local long rounds_here;
 
 static void *work(void *argument) {
     long index = (long)argument;
@@ -42,6 +45,7 @@ static void *work(void *argument) {
         pthread_mutex_lock(&lock);
         counter++;
         pthread_mutex_unlock(&lock);
+        rounds_here++;
     }
     pthread_mutex_lock(&lock);
     if (index == 0)
@@ -52,7 +56,7 @@ static void *work(void *argument) {
         pthread_cond_wait(&all_here, &lock);
     int seen = shared_word;
     pthread_mutex_unlock(&lock);
-    return (void *)(long)(seen == 42);
+    return (void *)(long)(seen == 42 && rounds_here == ROUNDS);
 }
 
 #define SHORT_THREADS 100

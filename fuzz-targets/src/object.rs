@@ -126,6 +126,11 @@ fn check_inside_region(layout: &intravisor::layout::Layout, file_sizes: &[u64]) 
     for &(address, _) in layout.relocations.iter().chain(&layout.instance_writes) {
         assert!(inside(address, 8), "a relocation lands outside the region at {address:#x}");
     }
+    // The C library copies every TLS block's image from here into each thread's block.
+    for module in &layout.tls_modules {
+        assert!(inside(module.image, module.file_size), "a TLS image lies outside the region: {module:x?}");
+        assert!(module.file_size <= module.memory_size && module.memory_size <= loader::MAX_TLS_SIZE);
+    }
     for range in layout.images.iter().chain([&layout.heap, &layout.stack]) {
         assert!(inside(range.start, range.end - range.start), "{range:x?} is outside the region");
     }

@@ -3,8 +3,9 @@
 //!
 //! The source is Debian's `ffmpeg` source package (`crate::sources`). ffmpeg's own
 //! `configure` and `Makefile` build it out of tree in `target/cvm-ffmpeg/<rust-target>/`,
-//! cross-compiling for a Linux that is in fact the libOS: musl's headers instead of
-//! the system's, `-nostdlib` links against `libc.so` and `libcvm.so`, programs started by
+//! cross-compiling for a Linux that is in fact the libOS, with the SDK's `cvm-cc` as
+//! compiler and linker (`crate::sdk`): musl's headers instead of the system's, links
+//! against `libc.so` and `libcvm.so` only, programs started by
 //! `cvm-libos/c/start_libc.c`. The reduced configuration has exactly what the transcode
 //! workload needs (rawvideo and pcm_s16le in; mpeg4, ac3, avi out; hue, scale,
 //! aresample); `--full` has every codec, format and filter of ffmpeg's own (still no
