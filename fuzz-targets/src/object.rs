@@ -74,6 +74,7 @@ fn plan_and_lay_out(program: ObjectInput<'_>, available: &[ObjectInput<'_>]) {
         };
         if let Ok(layout) = lay_out(request) {
             check_inside_region(&layout, &file_sizes);
+            check_tls_images(&layout, &plan);
         }
         for index in 1..count {
             if let Ok(image) = lay_out_shared(&plan, index, file_sizes[index], placements) {
@@ -113,6 +114,22 @@ fn companions(machine: Machine) -> &'static [NamedFile] {
     built.iter().find(|(built_for, _)| *built_for == machine).map_or(&[], |(_, objects)| objects.as_slice())
 }
 
+/// Every TLS block's image, which the cVM's C library copies into each thread's block,
+/// lies inside its own object's image (in the region, or in the object's shared slot).
+fn check_tls_images(layout: &intravisor::layout::Layout, plan: &loader::LoadPlan) {
+    assert_eq!(layout.tls_modules.len(), plan.tls.len());
+    for (module, block) in layout.tls_modules.iter().zip(&plan.tls) {
+        let base = layout.object_bases[block.object];
+        let image_end = base + plan.objects[block.object].image_size;
+        let end = module.image.checked_add(module.file_size);
+        assert!(
+            module.image >= base && end.is_some_and(|end| end <= image_end),
+            "a TLS image lies outside its object: {module:x?}, image {base:#x}..{image_end:#x}"
+        );
+        assert!(module.file_size <= module.memory_size && module.memory_size <= loader::MAX_TLS_SIZE);
+    }
+}
+
 /// Whatever the object says, a layout writes only inside the cVM's region and copies
 /// only bytes of the file.
 fn check_inside_region(layout: &intravisor::layout::Layout, file_sizes: &[u64]) {
@@ -126,11 +143,7 @@ fn check_inside_region(layout: &intravisor::layout::Layout, file_sizes: &[u64]) 
     for &(address, _) in layout.relocations.iter().chain(&layout.instance_writes) {
         assert!(inside(address, 8), "a relocation lands outside the region at {address:#x}");
     }
-    // The C library copies every TLS block's image from here into each thread's block.
-    for module in &layout.tls_modules {
-        assert!(inside(module.image, module.file_size), "a TLS image lies outside the region: {module:x?}");
-        assert!(module.file_size <= module.memory_size && module.memory_size <= loader::MAX_TLS_SIZE);
-    }
+
     for range in layout.images.iter().chain([&layout.heap, &layout.stack]) {
         assert!(inside(range.start, range.end - range.start), "{range:x?} is outside the region");
     }
