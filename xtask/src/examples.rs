@@ -224,6 +224,8 @@ fn build_for(target: CvmTarget, levels: &[(&str, &str)]) -> Result<(), String> {
     if let Some((_, directory)) = levels.first() {
         crate::transcode::build_for(target, directory, &sdk)?;
     }
+    let directories: Vec<&str> = levels.iter().map(|(_, directory)| *directory).collect();
+    crate::sqlite::build_for(target, &sdk, &directories)?;
     // Templates may name the digests of any example's objects, so they come last.
     for example in &examples {
         for (_, build) in levels {

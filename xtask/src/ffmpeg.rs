@@ -16,7 +16,6 @@
 //! libraries under their sonames (`libavutil.so.57`, ...).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sha2::Digest;
 
@@ -24,7 +23,7 @@ use super::examples::CvmTarget;
 use super::root;
 use super::sdk::Sdk;
 use super::setup::CLANG;
-use super::sources::{logged, read, remove_directory, unpacked_source};
+use super::sources::{configure_and_make, read, unpacked_source};
 
 /// The upstream version.
 const FFMPEG_VERSION: &str = "5.1.9";
@@ -135,7 +134,7 @@ pub fn build_ffmpeg(target: CvmTarget, full: bool, sdk: &Sdk) -> Result<FfmpegBu
     }
     let stamp: String = digest.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
     let what = format!("ffmpeg {FFMPEG_VERSION} ({configuration}) for {}", target.clang);
-    configure_and_make(&source, &output, &configure, &stamp, &what)?;
+    configure_and_make(&source, &output, &configure, &stamp, &what, &[])?;
 
     let directory = output.join("objects");
     std::fs::create_dir_all(&directory)
@@ -164,37 +163,8 @@ pub fn build_native(full: bool) -> Result<PathBuf, String> {
     }
     configure.push(format!("--cc={CLANG}"));
     let what = format!("the native reference ffmpeg ({configuration})");
-    configure_and_make(&source, &output, &configure, &configure.join("\n"), &what)?;
+    configure_and_make(&source, &output, &configure, &configure.join("\n"), &what, &[])?;
     Ok(build)
-}
-
-/// Configures ffmpeg out of tree in `output/build/` (again only when `stamp`, which
-/// says what the configuration depends on, changed), then runs `make -j2` there;
-/// the logs go to `output/`.
-fn configure_and_make(
-    source: &Path,
-    output: &Path,
-    configure: &[String],
-    stamp: &str,
-    what: &str,
-) -> Result<(), String> {
-    let build = output.join("build");
-    let stamp_file = build.join("cvm-stamp");
-    if !std::fs::read_to_string(&stamp_file).is_ok_and(|old| old == stamp) {
-        remove_directory(&build)?;
-        std::fs::create_dir_all(&build)
-            .map_err(|error| format!("cannot create {}: {error}", build.display()))?;
-        println!("xtask: configuring {what}");
-        logged(
-            Command::new(source.join("configure")).args(configure).current_dir(&build),
-            &output.join("configure.log"),
-        )?;
-        std::fs::write(&stamp_file, stamp)
-            .map_err(|error| format!("cannot write {}: {error}", stamp_file.display()))?;
-    }
-    let log = output.join("make.log");
-    println!("xtask: compiling {what} (log: {})", log.display());
-    logged(Command::new("make").args(["-j2"]).current_dir(&build), &log)
 }
 
 fn is_cross_option(option: &str) -> bool {

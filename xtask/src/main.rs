@@ -41,6 +41,7 @@ mod scale;
 mod sdk;
 mod setup;
 mod sources;
+mod sqlite;
 mod steady;
 mod transcode;
 mod vm;

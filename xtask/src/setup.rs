@@ -12,9 +12,10 @@ use super::run;
 /// The Debian packages the build uses: the C compiler and linker for cVM programs,
 /// LLVM 14's development files for the cls-pass plugin, FileCheck for its IR tests,
 /// LLVM 16 for the plugin's second leg and its version-guard tests, valgrind for the
-/// benchmarks' instruction counts, QEMU for the bare-metal images, and Debian's
-/// ffmpeg (ffprobe), the peer that checks what the transcoding cVMs write.
-const PACKAGES: [&str; 9] = [
+/// benchmarks' instruction counts, QEMU for the bare-metal images, Debian's ffmpeg
+/// (ffprobe), the peer that checks what the transcoding cVMs write, and Debian's
+/// sqlite3, the reference the SQLite cVMs are compared with.
+const PACKAGES: [&str; 10] = [
     "clang-14",
     "lld-14",
     "llvm-14-dev",
@@ -24,6 +25,7 @@ const PACKAGES: [&str; 9] = [
     "valgrind",
     "qemu-system-arm",
     "ffmpeg",
+    "sqlite3",
 ];
 
 /// The C compiler the examples are built with.
@@ -65,6 +67,7 @@ fn installed(package: &str) -> bool {
         "clang-16" => Path::new("/usr/bin/clang-16").exists(),
         "llvm-16-dev" => Path::new("/usr/lib/llvm-16/bin/llvm-config").exists(),
         "ffmpeg" => Path::new("/usr/bin/ffprobe").exists(),
+        "sqlite3" => Path::new("/usr/bin/sqlite3").exists(),
         _ => false,
     }
 }

@@ -195,3 +195,33 @@ pub(crate) fn remove_directory(path: &Path) -> Result<(), String> {
         _ => Ok(()),
     }
 }
+
+/// Configures the autoconf-style tree `source` out of tree in `output/build/` (again only
+/// when `stamp`, which says what the configuration depends on, changed), then runs
+/// `make -j2 MAKE_ARGUMENTS...` there; the logs go to `output/`.
+pub(crate) fn configure_and_make(
+    source: &Path,
+    output: &Path,
+    configure: &[String],
+    stamp: &str,
+    what: &str,
+    make_arguments: &[&str],
+) -> Result<(), String> {
+    let build = output.join("build");
+    let stamp_file = build.join("cvm-stamp");
+    if !std::fs::read_to_string(&stamp_file).is_ok_and(|old| old == stamp) {
+        remove_directory(&build)?;
+        std::fs::create_dir_all(&build)
+            .map_err(|error| format!("cannot create {}: {error}", build.display()))?;
+        println!("xtask: configuring {what}");
+        logged(
+            Command::new(source.join("configure")).args(configure).current_dir(&build),
+            &output.join("configure.log"),
+        )?;
+        std::fs::write(&stamp_file, stamp)
+            .map_err(|error| format!("cannot write {}: {error}", stamp_file.display()))?;
+    }
+    let log = output.join("make.log");
+    println!("xtask: compiling {what} (log: {})", log.display());
+    logged(Command::new("make").args(["-j2"]).args(make_arguments).current_dir(&build), &log)
+}
