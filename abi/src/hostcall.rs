@@ -20,11 +20,11 @@ pub enum Hostcall {
     /// `clock_wall()`: nanoseconds since the Unix epoch.
     ClockWall = 4,
     /// `open(name, name_length, mode)`: opens a file the deployment granted
-    /// ([`OpenMode::Read`]) or creates one in the cVM's output directory
-    /// ([`OpenMode::Write`]). Returns a handle.
+    /// ([`OpenMode::Read`]), or one in the cVM's output directory ([`OpenMode::Write`],
+    /// [`OpenMode::Update`], [`OpenMode::UpdateExisting`]). Returns a handle.
     Open = 5,
-    /// `read(handle, buffer, length)`: reads from a file opened for reading. Returns the
-    /// number of bytes read, 0 at the end of the file.
+    /// `read(handle, buffer, length)`: reads from a granted file, or an output opened for
+    /// update. Returns the number of bytes read, 0 at the end of the file.
     Read = 6,
     /// `close(handle)`: closes a file handle. Returns 0.
     Close = 7,
@@ -74,6 +74,13 @@ pub enum Hostcall {
     /// `MADV_DONTNEED` on anonymous memory); where the platform cannot give memory back,
     /// the pages are zeroed. Returns 0, or `-EINVAL` for a range not aligned to pages.
     DiscardPages = 19,
+    /// `truncate(handle, length)`: cuts an output opened for writing or update to
+    /// `length` bytes, at most its size (a file grows only by what is written to it,
+    /// which the output limit counts). Returns 0.
+    Truncate = 20,
+    /// `remove(name, name_length)`: deletes the file `name` (a plain file name) of the
+    /// cVM's output directory. Returns 0, or `-ENOENT` when there is none.
+    Remove = 21,
 }
 
 impl Hostcall {
@@ -99,6 +106,8 @@ impl Hostcall {
             17 => Self::ProcessorCount,
             18 => Self::SetClearAddress,
             19 => Self::DiscardPages,
+            20 => Self::Truncate,
+            21 => Self::Remove,
             _ => return None,
         })
     }
@@ -112,6 +121,11 @@ pub enum OpenMode {
     Read = 0,
     /// Create (or truncate) a file in this cVM's output directory.
     Write = 1,
+    /// Read and write a file of this cVM's output directory, keeping what it holds;
+    /// create it when there is none.
+    Update = 2,
+    /// As [`OpenMode::Update`], but only a file that exists (`-ENOENT` otherwise).
+    UpdateExisting = 3,
 }
 
 impl OpenMode {
@@ -120,6 +134,8 @@ impl OpenMode {
         match number {
             0 => Some(Self::Read),
             1 => Some(Self::Write),
+            2 => Some(Self::Update),
+            3 => Some(Self::UpdateExisting),
             _ => None,
         }
     }

@@ -21,7 +21,9 @@ extern "C" {
 
 /* Modes for cvm_open. */
 #define CVM_OPEN_READ 0  /* a file the deployment granted */
-#define CVM_OPEN_WRITE 1 /* create a file in the cVM's output directory */
+#define CVM_OPEN_WRITE 1 /* create (or empty) a file in the cVM's output directory */
+#define CVM_OPEN_UPDATE 2 /* read and write an output, made if there is none */
+#define CVM_OPEN_UPDATE_EXISTING 3 /* read and write an output that exists */
 
 /* Errors: hostcalls return their negation. */
 #define CVM_ENOENT 2

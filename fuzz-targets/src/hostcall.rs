@@ -241,11 +241,17 @@ impl Files for MemoryFiles {
         let file = match mode {
             OpenMode::Read if name == GRANTED => None,
             OpenMode::Read => return Err(Errno::NoEntry),
-            OpenMode::Write if intravisor::config::is_plain_file_name(name) => {
+            _ if !intravisor::config::is_plain_file_name(name) => return Err(Errno::Access),
+            OpenMode::Write => {
                 self.outputs.insert(name.to_string(), Vec::new());
                 Some(name.to_string())
             }
-            OpenMode::Write => return Err(Errno::Access),
+            OpenMode::Update => {
+                self.outputs.entry(name.to_string()).or_default();
+                Some(name.to_string())
+            }
+            OpenMode::UpdateExisting if self.outputs.contains_key(name) => Some(name.to_string()),
+            OpenMode::UpdateExisting => return Err(Errno::NoEntry),
         };
         let handle = (3..).find(|handle| !self.open.contains_key(handle)).expect("a free handle");
         self.open.insert(handle, (file, 0));
@@ -284,6 +290,24 @@ impl Files for MemoryFiles {
         }
         output[start..start + bytes.len()].copy_from_slice(bytes);
         Ok(())
+    }
+
+    fn truncate(&mut self, handle: u64, length: u64) -> Result<(), Errno> {
+        let (file, _) = self.file(handle)?;
+        let name = file.clone().ok_or(Errno::BadHandle)?;
+        let output = self.outputs.get_mut(&name).ok_or(Errno::Io)?;
+        if length > output.len() as u64 {
+            return Err(Errno::Invalid);
+        }
+        output.truncate(length as usize);
+        Ok(())
+    }
+
+    fn remove(&mut self, name: &str) -> Result<(), Errno> {
+        if !intravisor::config::is_plain_file_name(name) {
+            return Err(Errno::Access);
+        }
+        self.outputs.remove(name).map(drop).ok_or(Errno::NoEntry)
     }
 
     fn seek(&mut self, handle: u64, offset: i64, whence: u64) -> Result<u64, Errno> {

@@ -8,10 +8,7 @@
 //! The compiler flags are Debian's own (`debian/rules`), so the shell behaves as
 //! Debian's `sqlite3` of the same version, the native reference. `CROSS_BUILDING=yes`
 //! makes Debian's cross-building patch build the parser generator `lemon` (which runs
-//! on the build machine) with the host's compiler. The databases of the example are in
-//! memory: a database file needs system calls the libOS does not serve yet (positional
-//! reads and writes, `stat`, `getcwd`, `ftruncate`, `fsync`) and output files that can
-//! be read back.
+//! on the build machine) with the host's compiler.
 
 use std::path::PathBuf;
 

@@ -9,6 +9,16 @@ pub(super) mod number {
     pub const WRITE: i64 = 1;
     pub const OPEN: i64 = 2;
     pub const CLOSE: i64 = 3;
+    pub const STAT: i64 = 4;
+    pub const LSTAT: i64 = 6;
+    pub const PREAD64: i64 = 17;
+    pub const PWRITE64: i64 = 18;
+    pub const FSYNC: i64 = 74;
+    pub const FDATASYNC: i64 = 75;
+    pub const FTRUNCATE: i64 = 77;
+    pub const GETCWD: i64 = 79;
+    pub const UNLINK: i64 = 87;
+    pub const UNLINKAT: i64 = 263;
     pub const FSTAT: i64 = 5;
     pub const ACCESS: i64 = 21;
     pub const LSEEK: i64 = 8;
@@ -24,6 +34,10 @@ pub(super) mod number {
     pub const MREMAP: i64 = 25;
     pub const MADVISE: i64 = 28;
     pub const GETPID: i64 = 39;
+    pub const GETUID: i64 = 102;
+    pub const GETGID: i64 = 104;
+    pub const GETEUID: i64 = 107;
+    pub const GETEGID: i64 = 108;
     pub const EXIT: i64 = 60;
     pub const FCNTL: i64 = 72;
     pub const GETRUSAGE: i64 = 98;
@@ -45,9 +59,11 @@ pub(super) mod number {
     pub const MEMBARRIER: i64 = 324;
 }
 
-/// `struct stat` on x86-64: where `st_mode`, `st_size` and `st_blksize` are, and its size.
+/// `struct stat` on x86-64: where `st_nlink`, `st_mode`, `st_size` and `st_blksize`
+/// are, and its size.
 #[cfg(target_arch = "x86_64")]
 pub(super) mod stat {
+    pub const LINKS: usize = 16;
     pub const MODE: usize = 24;
     pub const SIZE: usize = 48;
     pub const BLOCK_SIZE: usize = 56;
@@ -61,6 +77,13 @@ pub(super) mod number {
     pub const WRITE: i64 = 64;
     pub const CLOSE: i64 = 57;
     pub const FSTAT: i64 = 80;
+    pub const PREAD64: i64 = 67;
+    pub const PWRITE64: i64 = 68;
+    pub const FSYNC: i64 = 82;
+    pub const FDATASYNC: i64 = 83;
+    pub const FTRUNCATE: i64 = 46;
+    pub const GETCWD: i64 = 17;
+    pub const UNLINKAT: i64 = 35;
     pub const FACCESSAT: i64 = 48;
     pub const LSEEK: i64 = 62;
     pub const MMAP: i64 = 222;
@@ -75,6 +98,10 @@ pub(super) mod number {
     pub const MREMAP: i64 = 216;
     pub const MADVISE: i64 = 233;
     pub const GETPID: i64 = 172;
+    pub const GETUID: i64 = 174;
+    pub const GETEUID: i64 = 175;
+    pub const GETGID: i64 = 176;
+    pub const GETEGID: i64 = 177;
     pub const EXIT: i64 = 93;
     pub const FCNTL: i64 = 25;
     pub const GETRUSAGE: i64 = 165;
@@ -98,6 +125,7 @@ pub(super) mod number {
 /// `struct stat` of the generic table (AArch64).
 #[cfg(target_arch = "aarch64")]
 pub(super) mod stat {
+    pub const LINKS: usize = 20;
     pub const MODE: usize = 16;
     pub const SIZE: usize = 48;
     pub const BLOCK_SIZE: usize = 56;

@@ -3,7 +3,8 @@
 //! musl is built so that every system call is a call of [`__cvm_syscall`] with Linux's
 //! number for the target and six arguments, and its thread pointer goes through
 //! [`__cvm_set_thread_pointer`]. This module answers them from the libOS's own
-//! services: the console and granted files through hostcalls, `/dev/null` and
+//! services: the console, and the granted files and outputs through hostcalls
+//! (`files`: one flat directory), `/dev/null` and
 //! `/dev/urandom` (random bytes from the intravisor), memory from the heap
 //! inside the cVM's region, clocks, sleeps, exit. Threads (`clone`) and `futex` go to
 //! the intravisor, which runs each thread of the cVM on a thread of its own (the host)
@@ -11,6 +12,7 @@
 //! not serve returns `-ENOSYS` and is reported once per number on the cVM's standard
 //! error.
 
+mod files;
 mod linux;
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -20,7 +22,7 @@ use abi::Hostcall;
 use crate::cls::local;
 use crate::{heap, hostcall, interface};
 
-use linux::{number, stat};
+use linux::number;
 
 const ENOENT: i64 = 2;
 const EAGAIN: i64 = 11;
@@ -45,6 +47,8 @@ const S_IFREG: u32 = 0o100_000;
 
 /// The first thread's id, as `getpid` answers.
 const THREAD_ID: i64 = 1;
+/// The user and group ids `getuid` and its kind answer (Linux's overflow id).
+const NOBODY: i64 = 65534;
 
 const CLONE_VM: i64 = 0x100;
 const CLONE_THREAD: i64 = 0x10000;
@@ -70,6 +74,8 @@ const DEVICE_NULL: u64 = u64::MAX - 1;
 const DEVICE_RANDOM: u64 = u64::MAX - 2;
 #[link_section = ".cls.data"]
 static FILES: [AtomicU64; FILE_SLOTS] = [const { AtomicU64::new(0) }; FILE_SLOTS];
+/// A file slot taken by an `open` that has not finished (no handle is this large).
+const CLAIMED: u64 = u64::MAX;
 
 /// System call numbers already reported as unsupported, one bit each.
 const REPORTED_BITS: u64 = 1024;
@@ -87,17 +93,28 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
         number::READ => read(a1, a2 as *mut u8, a3 as usize),
         number::READV => vectored(a1, a2, a3, |fd, buffer, length| read(fd, buffer as *mut u8, length)),
         #[cfg(target_arch = "x86_64")]
-        number::OPEN => open(a1, a2),
-        number::OPENAT => open(a2, a3),
-        number::CLOSE => close(a1),
-        number::LSEEK => seek(a1, a2, a3),
-        number::FSTAT => file_status(a1, a2 as *mut u8),
-        number::NEWFSTATAT if a4 & AT_EMPTY_PATH != 0 && empty(a2) => file_status(a1, a3 as *mut u8),
-        number::NEWFSTATAT => -ENOENT,
-        // Whether a name exists is not for a cVM to learn: opening it tells.
+        number::OPEN => files::open(a1, a2),
+        number::OPENAT => files::open(a2, a3),
+        number::CLOSE => files::close(a1),
+        number::LSEEK => files::seek(a1, a2, a3),
+        number::PREAD64 => files::positioned(a1, a4, || read(a1, a2 as *mut u8, a3 as usize)),
+        number::PWRITE64 => files::positioned(a1, a4, || write(a1, a2 as *const u8, a3 as usize)),
+        number::FSTAT => files::file_status(a1, a2 as *mut u8),
+        number::NEWFSTATAT if a4 & AT_EMPTY_PATH != 0 && files::empty(a2) => {
+            files::file_status(a1, a3 as *mut u8)
+        }
+        number::NEWFSTATAT => files::path_status(a2, a3 as *mut u8),
         #[cfg(target_arch = "x86_64")]
-        number::ACCESS => -ENOENT,
-        number::FACCESSAT => -ENOENT,
+        number::STAT | number::LSTAT => files::path_status(a1, a2 as *mut u8),
+        #[cfg(target_arch = "x86_64")]
+        number::ACCESS => files::accessible(a1),
+        number::FACCESSAT => files::accessible(a2),
+        number::FTRUNCATE => files::truncate(a1, a2),
+        number::FSYNC | number::FDATASYNC => files::sync(a1),
+        #[cfg(target_arch = "x86_64")]
+        number::UNLINK => files::remove(a1, 0),
+        number::UNLINKAT => files::remove(a2, a3),
+        number::GETCWD => files::current_directory(a1 as *mut u8, a2 as usize),
         number::IOCTL => -ENOTTY,
         number::FCNTL => 0,
         number::MMAP => map(a1, a2 as usize, a4, a5),
@@ -112,6 +129,8 @@ pub extern "C" fn __cvm_syscall(number: i64, a1: i64, a2: i64, a3: i64, a4: i64,
         number::RT_SIGPROCMASK => zero_out(a3 as *mut u8, a4 as usize),
         number::GETRUSAGE => zero_out(a2 as *mut u8, 144),
         number::GETPID => THREAD_ID,
+        // The cVM has no identity on the host: it is nobody, never root.
+        number::GETUID | number::GETEUID | number::GETGID | number::GETEGID => NOBODY,
         number::SET_TID_ADDRESS => hostcall::raw(Hostcall::SetClearAddress, [a1 as u64, 0, 0, 0, 0]),
         number::GETTID => hostcall::raw(Hostcall::ThreadId, [0; 5]),
         number::GETRANDOM => random(a1 as *mut u8, a2 as usize),
@@ -390,57 +409,6 @@ fn vectored(fd: i64, vectors: i64, count: i64, each: impl Fn(i64, *const u8, usi
     total
 }
 
-/// A file slot taken by an `open` that has not finished (no handle is this large).
-const CLAIMED: u64 = u64::MAX;
-
-fn open(path: i64, flags: i64) -> i64 {
-    // Claimed first, so that threads opening at once never share a slot.
-    let files = local(&FILES);
-    let Some(slot) = files
-        .iter()
-        .position(|slot| slot.compare_exchange(0, CLAIMED, Ordering::AcqRel, Ordering::Relaxed).is_ok())
-    else {
-        return -ENOMEM;
-    };
-    // SAFETY: musl passes a NUL-terminated path.
-    let name = unsafe { core::ffi::CStr::from_ptr(path as *const core::ffi::c_char) }.to_bytes();
-    let device = match name {
-        b"/dev/null" => Some(DEVICE_NULL),
-        b"/dev/urandom" | b"/dev/random" => Some(DEVICE_RANDOM),
-        _ => None,
-    };
-    if let Some(device) = device {
-        files[slot].store(device + 1, Ordering::Release);
-        return slot as i64 + 3;
-    }
-    let mode = if flags & O_ACCMODE == 0 { 0 } else { 1 };
-    // SAFETY: musl passes a NUL-terminated path.
-    let handle = unsafe { interface::cvm_open(path as *const core::ffi::c_char, mode) };
-    if handle < 0 {
-        files[slot].store(0, Ordering::Release);
-        return if handle == -EBADF { -ENOENT } else { handle };
-    }
-    files[slot].store(handle as u64 + 1, Ordering::Release);
-    slot as i64 + 3
-}
-
-fn close(fd: i64) -> i64 {
-    let Some(slot) = usize::try_from(fd - 3).ok().and_then(|index| local(&FILES).get(index)) else {
-        return if (0..=2).contains(&fd) { 0 } else { -EBADF };
-    };
-    let entry = slot.load(Ordering::Acquire);
-    if entry == 0
-        || entry == CLAIMED
-        || slot.compare_exchange(entry, 0, Ordering::AcqRel, Ordering::Relaxed).is_err()
-    {
-        return -EBADF;
-    }
-    match entry - 1 {
-        DEVICE_NULL | DEVICE_RANDOM => 0,
-        handle => interface::cvm_close(handle),
-    }
-}
-
 /// Anonymous private mappings only, page-aligned and zero, from the heap.
 fn map(address: i64, length: usize, flags: i64, fd: i64) -> i64 {
     if flags & MAP_ANONYMOUS == 0 || fd != -1 {
@@ -485,41 +453,6 @@ fn advise(address: u64, length: u64, advice: i64) -> i64 {
     }
     let Some(length) = length.checked_next_multiple_of(PAGE as u64) else { return -EINVAL };
     hostcall::raw(Hostcall::DiscardPages, [address, length, 0, 0, 0])
-}
-
-fn seek(fd: i64, offset: i64, whence: i64) -> i64 {
-    match handle(fd) {
-        Some(0..=2 | DEVICE_RANDOM) => -ESPIPE,
-        Some(DEVICE_NULL) => 0,
-        Some(handle) => hostcall::raw(Hostcall::Seek, [handle, offset as u64, whence as u64, 0, 0]),
-        None => -EBADF,
-    }
-}
-
-/// Whether `path` is the empty string (`fstatat(fd, "", ..., AT_EMPTY_PATH)`).
-fn empty(path: i64) -> bool {
-    // SAFETY: musl passes a NUL-terminated path.
-    path != 0 && unsafe { (path as *const u8).read() } == 0
-}
-
-/// `fstat`: a character device for the console, a regular file of its size otherwise.
-fn file_status(fd: i64, status: *mut u8) -> i64 {
-    let (mode, size) = match handle(fd) {
-        Some(0..=2 | DEVICE_NULL | DEVICE_RANDOM) => (S_IFCHR | 0o666, 0),
-        Some(handle) => match hostcall::raw(Hostcall::FileSize, [handle, 0, 0, 0, 0]) {
-            size if size >= 0 => (S_IFREG | 0o644, size),
-            error => return error,
-        },
-        None => return -EBADF,
-    };
-    // SAFETY: musl passes a `struct stat` it owns, of the target's layout (`stat`).
-    unsafe {
-        core::ptr::write_bytes(status, 0, stat::BYTES);
-        status.add(stat::MODE).cast::<u32>().write_unaligned(mode);
-        status.add(stat::SIZE).cast::<i64>().write_unaligned(size);
-        status.add(stat::BLOCK_SIZE).cast::<u32>().write_unaligned(4096);
-    }
-    0
 }
 
 /// `getrandom` and reads of `/dev/urandom`: the intravisor's random bytes.

@@ -20,8 +20,12 @@ use crate::hostcall::Files;
 
 #[derive(Debug)]
 enum OpenFile {
+    /// A granted input.
     Reading(File),
+    /// An output, write only.
     Writing(File),
+    /// An output opened for update: read and written.
+    Updating(File),
 }
 
 /// The open files of one cVM.
@@ -47,6 +51,25 @@ impl FileTable {
     fn slot(&mut self, handle: u64) -> Result<&mut OpenFile, Errno> {
         self.open.get_mut(handle)
     }
+
+    /// The output directory, opened (and made) the first time, for a file `name` in it:
+    /// refused unless the cVM has one and `name` is a plain file name.
+    fn output_directory(&mut self, name: &str) -> Result<&OwnedFd, Errno> {
+        let path = self.output.as_ref().ok_or(Errno::Access)?;
+        if !is_plain_file_name(name) {
+            return Err(Errno::Access);
+        }
+        match &mut self.output_directory {
+            Some(directory) => Ok(directory),
+            empty => {
+                let opened = directory_without_symlinks(path, true).map_err(|error| {
+                    log::warn!("the output directory {} cannot be opened: {error}", path.display());
+                    Errno::Io
+                })?;
+                Ok(empty.insert(opened))
+            }
+        }
+    }
 }
 
 impl Files for FileTable {
@@ -58,46 +81,48 @@ impl Files for FileTable {
                 // place since is not followed.
                 OpenFile::Reading(open_without_symlinks(&grant.path).map_err(|_| Errno::Io)?)
             }
-            OpenMode::Write => {
-                let path = self.output.as_ref().ok_or(Errno::Access)?;
-                if !is_plain_file_name(name) {
-                    return Err(Errno::Access);
-                }
-                let directory = match &self.output_directory {
-                    Some(directory) => directory,
-                    None => {
-                        let opened = directory_without_symlinks(path, true).map_err(|error| {
-                            log::warn!("the output directory {} cannot be opened: {error}", path.display());
-                            Errno::Io
-                        })?;
-                        self.output_directory.insert(opened)
-                    }
+            OpenMode::Write | OpenMode::Update | OpenMode::UpdateExisting => {
+                let directory = self.output_directory(name)?;
+                let access = match mode {
+                    OpenMode::Update => OFlags::RDWR | OFlags::CREATE,
+                    OpenMode::UpdateExisting => OFlags::RDWR,
+                    _ => OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC,
                 };
                 // A symlink in the output directory is never followed (nor replaced).
-                let flags =
-                    OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-                let file = openat(directory, name, flags, Mode::from_raw_mode(0o644));
-                OpenFile::Writing(File::from(file.map_err(|_| Errno::Io)?))
+                let flags = access | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                let file = openat(directory, name, flags, Mode::from_raw_mode(0o644)).map_err(|error| {
+                    if error == rustix::io::Errno::NOENT {
+                        Errno::NoEntry
+                    } else {
+                        Errno::Io
+                    }
+                })?;
+                match mode {
+                    OpenMode::Write => OpenFile::Writing(File::from(file)),
+                    _ => OpenFile::Updating(File::from(file)),
+                }
             }
         };
         self.open.insert(file)
     }
 
     fn is_output(&mut self, handle: u64) -> bool {
-        matches!(self.slot(handle), Ok(OpenFile::Writing(_)))
+        matches!(self.slot(handle), Ok(OpenFile::Writing(_) | OpenFile::Updating(_)))
     }
 
     fn read(&mut self, handle: u64, buffer: &mut [u8]) -> Result<usize, Errno> {
         match self.slot(handle)? {
-            OpenFile::Reading(file) => file.read(buffer).map_err(|_| Errno::Io),
-            _ => Err(Errno::BadHandle),
+            OpenFile::Reading(file) | OpenFile::Updating(file) => file.read(buffer).map_err(|_| Errno::Io),
+            OpenFile::Writing(_) => Err(Errno::BadHandle),
         }
     }
 
     fn write(&mut self, handle: u64, bytes: &[u8]) -> Result<(), Errno> {
         match self.slot(handle)? {
-            OpenFile::Writing(file) => file.write_all(bytes).map_err(|_| Errno::Io),
-            _ => Err(Errno::BadHandle),
+            OpenFile::Writing(file) | OpenFile::Updating(file) => {
+                file.write_all(bytes).map_err(|_| Errno::Io)
+            }
+            OpenFile::Reading(_) => Err(Errno::BadHandle),
         }
     }
 
@@ -111,7 +136,7 @@ impl Files for FileTable {
             _ => return Err(Errno::Invalid),
         };
         match self.slot(handle)? {
-            OpenFile::Reading(file) | OpenFile::Writing(file) => {
+            OpenFile::Reading(file) | OpenFile::Writing(file) | OpenFile::Updating(file) => {
                 file.seek(target).map_err(|_| Errno::Invalid)
             }
         }
@@ -120,7 +145,7 @@ impl Files for FileTable {
     /// The size of an open file.
     fn size(&mut self, handle: u64) -> Result<u64, Errno> {
         match self.slot(handle)? {
-            OpenFile::Reading(file) | OpenFile::Writing(file) => {
+            OpenFile::Reading(file) | OpenFile::Writing(file) | OpenFile::Updating(file) => {
                 file.metadata().map(|metadata| metadata.len()).map_err(|_| Errno::Io)
             }
         }
@@ -128,6 +153,34 @@ impl Files for FileTable {
 
     fn close(&mut self, handle: u64) -> Result<(), Errno> {
         self.open.remove(handle).map(drop)
+    }
+
+    /// Cuts an output, never grows one: what an output holds was all written, and
+    /// counted against the cVM's output limit.
+    fn truncate(&mut self, handle: u64, length: u64) -> Result<(), Errno> {
+        match self.slot(handle)? {
+            OpenFile::Writing(file) | OpenFile::Updating(file) => {
+                let size = file.metadata().map_err(|_| Errno::Io)?.len();
+                if length > size {
+                    return Err(Errno::Invalid);
+                }
+                file.set_len(length).map_err(|_| Errno::Io)
+            }
+            OpenFile::Reading(_) => Err(Errno::BadHandle),
+        }
+    }
+
+    /// Deletes a file of the output directory by name; a symlink there is removed, never
+    /// followed, and a directory is not removed.
+    fn remove(&mut self, name: &str) -> Result<(), Errno> {
+        let directory = self.output_directory(name)?;
+        rustix::fs::unlinkat(directory, name, rustix::fs::AtFlags::empty()).map_err(|error| {
+            if error == rustix::io::Errno::NOENT {
+                Errno::NoEntry
+            } else {
+                Errno::Io
+            }
+        })
     }
 }
 
@@ -225,5 +278,73 @@ mod tests {
         std::fs::rename(root.join("deployment/data"), root.join("deployment/moved")).unwrap();
         symlink(root.join("secrets"), root.join("deployment/data")).unwrap();
         assert_eq!(table.open("input.txt", OpenMode::Read), Err(Errno::Io));
+    }
+
+    #[test]
+    fn outputs_opened_for_update_keep_their_bytes_and_are_read_back() {
+        let root = scratch("update");
+        let mut table = FileTable::new(Vec::new(), Some(root.join("out")));
+        assert_eq!(table.open("db", OpenMode::UpdateExisting), Err(Errno::NoEntry));
+        let handle = table.open("db", OpenMode::Update).unwrap();
+        table.write(handle, b"page one").unwrap();
+        table.close(handle).unwrap();
+        let handle = table.open("db", OpenMode::UpdateExisting).unwrap();
+        assert!(table.is_output(handle));
+        let mut buffer = [0u8; 8];
+        assert_eq!(table.read(handle, &mut buffer), Ok(8));
+        assert_eq!(&buffer, b"page one");
+        assert_eq!(table.seek(handle, 5, 0), Ok(5));
+        table.write(handle, b"ONE").unwrap();
+        assert_eq!(std::fs::read(root.join("out/db")).unwrap(), b"page ONE");
+        // Cut, never grown.
+        assert_eq!(table.truncate(handle, 9), Err(Errno::Invalid));
+        table.truncate(handle, 4).unwrap();
+        assert_eq!(std::fs::read(root.join("out/db")).unwrap(), b"page");
+        // A write-only output is not read back; an input is not cut.
+        let written = table.open("log", OpenMode::Write).unwrap();
+        assert_eq!(table.read(written, &mut buffer), Err(Errno::BadHandle));
+    }
+
+    #[test]
+    fn inputs_are_never_cut_nor_removed() {
+        let root = scratch("inputs-kept");
+        std::fs::write(root.join("input.txt"), "granted\n").unwrap();
+        let grant = FileGrant { name: "input.txt".into(), path: root.join("input.txt") };
+        let mut table = FileTable::new(vec![grant], Some(root.join("out")));
+        let handle = table.open("input.txt", OpenMode::Read).unwrap();
+        assert_eq!(table.truncate(handle, 0), Err(Errno::BadHandle));
+        assert_eq!(table.write(handle, b"x"), Err(Errno::BadHandle));
+        // Its name is looked up in the output directory, where there is no such file.
+        assert_eq!(table.remove("input.txt"), Err(Errno::NoEntry));
+        assert_eq!(std::fs::read_to_string(root.join("input.txt")).unwrap(), "granted\n");
+    }
+
+    #[test]
+    fn removal_stays_in_the_output_directory_and_follows_no_symlink() {
+        let root = scratch("remove");
+        std::fs::write(root.join("precious"), "host file\n").unwrap();
+        let mut table = FileTable::new(Vec::new(), Some(root.join("out")));
+        let handle = table.open("journal", OpenMode::Update).unwrap();
+        table.close(handle).unwrap();
+        table.remove("journal").unwrap();
+        assert!(!root.join("out/journal").exists());
+        assert_eq!(table.remove("journal"), Err(Errno::NoEntry));
+        for name in ["../precious", "/etc/passwd", "..", ".", "", "a/b"] {
+            assert_eq!(table.remove(name), Err(Errno::Access), "{name}");
+        }
+        // A symlink someone on the host put there is removed itself; its target stays.
+        symlink(root.join("precious"), root.join("out/link")).unwrap();
+        table.remove("link").unwrap();
+        assert!(std::fs::symlink_metadata(root.join("out/link")).is_err());
+        assert_eq!(std::fs::read_to_string(root.join("precious")).unwrap(), "host file\n");
+        // Nor is a directory removed, nor opened for update.
+        std::fs::create_dir(root.join("out/directory")).unwrap();
+        assert_eq!(table.remove("directory"), Err(Errno::Io));
+        assert_eq!(table.open("directory", OpenMode::Update), Err(Errno::Io));
+        assert!(root.join("out/directory").is_dir());
+        // Without an output directory there is nothing to remove.
+        let mut without = FileTable::new(Vec::new(), None);
+        assert_eq!(without.remove("journal"), Err(Errno::Access));
+        assert_eq!(without.open("journal", OpenMode::Update), Err(Errno::Access));
     }
 }

@@ -168,6 +168,17 @@ pub trait Files {
     fn size(&mut self, handle: u64) -> Result<u64, Errno>;
     /// Closes a file.
     fn close(&mut self, handle: u64) -> Result<(), Errno>;
+    /// Cuts an output to `length` bytes, at most its size; platforms whose outputs
+    /// cannot be cut refuse.
+    fn truncate(&mut self, handle: u64, length: u64) -> Result<(), Errno> {
+        let _ = (handle, length);
+        Err(Errno::Invalid)
+    }
+    /// Deletes a file of the output directory; platforms that cannot refuse.
+    fn remove(&mut self, name: &str) -> Result<(), Errno> {
+        let _ = name;
+        Err(Errno::Access)
+    }
 }
 
 /// What a platform provides to serve one cVM's hostcalls.
@@ -281,6 +292,11 @@ impl<E: Environment> Checked<'_, E> {
             Hostcall::ClockWall => Ok(self.environment.wall_nanoseconds()),
             Hostcall::ProcessorCount => Ok(self.environment.processor_count()),
             Hostcall::DiscardPages => self.discard(a0, a1),
+            Hostcall::Truncate => self.environment.files(|files| files.truncate(a0, a1)).map(|()| 0),
+            Hostcall::Remove => {
+                let name = self.name(a0, a1)?;
+                self.environment.files(|files| files.remove(&name)).map(|()| 0)
+            }
         };
         answer.map(|value| HostcallOutcome::Return(value as i64))
     }
@@ -373,14 +389,20 @@ impl<E: Environment> Checked<'_, E> {
 
     fn open(&mut self, address: u64, length: u64, mode: u64) -> Result<u64, Errno> {
         let mode = OpenMode::from_number(mode).ok_or(Errno::Invalid)?;
+        let name = self.name(address, length)?;
+        self.environment.files(|files| files.open(&name, mode))
+    }
+
+    /// A file name the cVM handed over: at most [`LONGEST_NAME`] bytes of UTF-8 in its
+    /// own memory.
+    fn name(&mut self, address: u64, length: u64) -> Result<String, Errno> {
         if length > LONGEST_NAME {
             return Err(Errno::NameTooLong);
         }
         self.check(address, length, Access::Read)?;
         let mut name = vec![0; length as usize];
         self.environment.copy_from_cvm(address, &mut name)?;
-        let name = String::from_utf8(name).map_err(|_| Errno::Invalid)?;
-        self.environment.files(|files| files.open(&name, mode))
+        String::from_utf8(name).map_err(|_| Errno::Invalid)
     }
 
     fn discard(&mut self, address: u64, length: u64) -> Result<u64, Errno> {

@@ -70,6 +70,8 @@ impl<'a> Files for FileTable<'a> {
                 let file = HostFile::create(&format!("{directory}/{name}")).map_err(|_| Errno::Io)?;
                 OpenFile::Output { file, position: 0 }
             }
+            // Semihosting files are written through, never read back: no update here.
+            OpenMode::Update | OpenMode::UpdateExisting => return Err(Errno::Invalid),
         };
         self.open.insert(file)
     }
