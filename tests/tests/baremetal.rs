@@ -417,6 +417,7 @@ fn constructors_and_destructors_run_per_cvm_as_on_the_host() {
 #[test]
 fn a_makefile_project_built_by_cvm_cc_for_aarch64_boots_and_prints_what_it_prints_natively() {
     use tests::two_file_library::{deployment, for_cvms, native_output};
+    let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let runs = [["1", "1000"], ["7", "2000"], ["8", "3000"]];
     let directory = for_cvms("aarch64-unknown-none");
     let (code, console) = boot_file(&deployment(&directory, &runs), "two-file-library");

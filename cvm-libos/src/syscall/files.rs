@@ -7,7 +7,8 @@
 //! path is no file. `/dev/null` and `/dev/urandom` are served here. A read-only open
 //! finds a granted file first, else an output; any other open is of an output, made
 //! when `O_CREAT` asks (`O_EXCL` refuses one that exists) and emptied when `O_TRUNC`
-//! does. `pread` and `pwrite` move the file's position and put it back, so threads that
+//! does (write-only and emptied, it is opened for writing alone, which bare metal
+//! serves too; every other output open is for update, which only the host serves). `pread` and `pwrite` move the file's position and put it back, so threads that
 //! share a descriptor must not use it for other reads meanwhile (SQLite does not).
 //! `fsync` has nothing to flush: every write went to the host's file already.
 
@@ -23,6 +24,7 @@ use super::{
 use crate::cls::local;
 use crate::{hostcall, interface};
 
+const O_WRONLY: i64 = 1;
 const O_CREAT: i64 = 0o100;
 const O_EXCL: i64 = 0o200;
 const O_TRUNC: i64 = 0o1000;
@@ -78,6 +80,11 @@ fn open_file(path: i64, flags: i64) -> i64 {
     if flags & O_ACCMODE == 0 {
         return input_or_output(name);
     }
+    // Written only and emptied: as every platform's outputs can be (bare metal, whose
+    // outputs are the host's files through semihosting, has no update).
+    if flags & O_ACCMODE == O_WRONLY && flags & (O_TRUNC | O_EXCL) == O_TRUNC {
+        return open_handle(name, OpenMode::Write);
+    }
     if flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
         let existing = open_handle(name, OpenMode::UpdateExisting);
         if existing >= 0 {
@@ -106,10 +113,11 @@ pub(super) fn open(path: i64, flags: i64) -> i64 {
     else {
         return -ENOMEM;
     };
-    let handle = match device(path) {
-        Some(device) => device as i64,
-        None => open_file(path, flags),
-    };
+    if let Some(device) = device(path) {
+        files[slot].store(device + 1, Ordering::Release);
+        return slot as i64 + 3;
+    }
+    let handle = open_file(path, flags);
     if handle < 0 {
         files[slot].store(0, Ordering::Release);
         return if handle == -EBADF { -ENOENT } else { handle };
