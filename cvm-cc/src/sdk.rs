@@ -6,6 +6,7 @@
 //! SDK/include/           musl's headers and the libOS's cvm.h
 //! SDK/lib/               libc.so, libcvm.so, the start files, libgcc.a, the cls-pass,
 //!                        the CLS linker script, and musl's empty libm.a, libpthread.a, ...
+//! SDK/share/cmake/cvm.cmake  a CMake toolchain file
 //! ```
 //!
 //! The SDK is found from `CVM_SDK`, else as the parent of the directory the running

@@ -158,3 +158,36 @@ fn no_library_of_the_host_is_ever_linked() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success() && stderr.contains("unable to find library -lz"), "{stderr}");
 }
+
+#[test]
+fn a_cmake_project_built_with_the_sdks_toolchain_file_runs_as_it_runs_natively() {
+    build_examples();
+    let source = tests::root().join("tests/c/two-file-library");
+    let build = tests::scratch("two-file-library-cmake");
+    let toolchain = sdk(&host_target()).join("share/cmake/cvm.cmake");
+    let cmake = |arguments: &[&std::ffi::OsStr]| {
+        let output = Command::new("cmake").args(arguments).output().expect("cmake runs (cargo xtask setup)");
+        assert!(
+            output.status.success(),
+            "cmake {arguments:?}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let toolchain_option = format!("-DCMAKE_TOOLCHAIN_FILE={}", toolchain.display());
+    cmake(&["-S".as_ref(), source.as_os_str(), "-B".as_ref(), build.as_os_str(), toolchain_option.as_ref()]);
+    cmake(&["--build".as_ref(), build.as_os_str()]);
+    for library in ["libc.so", "libcvm.so"] {
+        std::fs::copy(sdk(&host_target()).join("lib").join(library), build.join(library)).unwrap();
+    }
+    let runs = [["3", "1500"], ["11", "700"]];
+    let run = run_deployment(&tests::two_file_library::deployment(&build, &runs));
+    assert_eq!(run.code, Some(0), "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    for (index, arguments) in runs.iter().enumerate() {
+        assert_eq!(
+            run.lines_of(&format!("c{index}")).join("\n") + "\n",
+            native_output(arguments),
+            "c{index}"
+        );
+    }
+}

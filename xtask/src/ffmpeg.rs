@@ -17,13 +17,11 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::Digest;
-
 use super::examples::CvmTarget;
 use super::root;
 use super::sdk::Sdk;
 use super::setup::CLANG;
-use super::sources::{configure_and_make, read, unpacked_source};
+use super::sources::{configure_and_make, unpacked_source};
 
 /// The upstream version.
 const FFMPEG_VERSION: &str = "5.1.9";
@@ -121,18 +119,7 @@ pub fn build_ffmpeg(target: CvmTarget, full: bool, sdk: &Sdk) -> Result<FfmpegBu
         "--extra-cflags=-fno-stack-protector".to_string(),
     ]);
 
-    let mut digest = sha2::Sha256::new();
-    for part in [
-        configure.join("\n").into_bytes(),
-        read(&sdk.cc())?,
-        read(&sdk.root.join(cvm_cc::sdk::DESCRIPTION_FILE))?,
-        read(&sdk.lib(cvm_cc::sdk::CLS_PASS))?,
-        read(&sdk.lib("libc.so"))?,
-    ] {
-        digest.update((part.len() as u64).to_le_bytes());
-        digest.update(part);
-    }
-    let stamp: String = digest.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+    let stamp = sdk.stamp(&configure)?;
     let what = format!("ffmpeg {FFMPEG_VERSION} ({configuration}) for {}", target.clang);
     configure_and_make(&source, &output, &configure, &stamp, &what, &[])?;
 

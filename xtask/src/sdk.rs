@@ -2,7 +2,8 @@
 //! `cvm-ar`, `cvm-ranlib`) in `bin/`, musl's headers and the libOS's `cvm.h` in
 //! `include/`, and in `lib/` everything a link needs: `libc.so`, `libcvm.so`, the start
 //! files, the compiler's runtime library, the cls-pass and the CLS linker script. The
-//! layout is the driver's (`cvm_cc::sdk`).
+//! layout is the driver's (`cvm_cc::sdk`); `share/cmake/cvm.cmake` is a CMake toolchain
+//! file for it.
 //!
 //! [`build`] makes it in two steps: first the compiler's part (the driver, the pass, the
 //! linker script, the runtime library), with which musl is compiled and linked
@@ -14,10 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cvm_cc::sdk::{self, Description};
+use sha2::Digest;
 
 use super::examples::{build_libos, build_pass, CvmTarget};
 use super::setup::CLANG;
-use super::sources::captured;
+use super::sources::{captured, read};
 use super::{cargo, root, run};
 
 /// An SDK on disk.
@@ -51,6 +53,23 @@ impl Sdk {
     /// Its headers.
     pub fn include(&self) -> PathBuf {
         self.root.join("include")
+    }
+
+    /// What a build with this SDK of a C library's users depends on, as a digest: the
+    /// configuration, the driver, its description, the cls-pass and `libc.so`.
+    pub fn stamp(&self, configuration: &[String]) -> Result<String, String> {
+        let mut digest = sha2::Sha256::new();
+        for part in [
+            configuration.join("\n").into_bytes(),
+            read(&self.cc())?,
+            read(&self.root.join(sdk::DESCRIPTION_FILE))?,
+            read(&self.lib(sdk::CLS_PASS))?,
+            read(&self.lib("libc.so"))?,
+        ] {
+            digest.update((part.len() as u64).to_le_bytes());
+            digest.update(part);
+        }
+        Ok(digest.finalize().iter().map(|byte| format!("{byte:02x}")).collect())
     }
 }
 
@@ -107,7 +126,31 @@ fn compiler(target: CvmTarget) -> Result<Sdk, String> {
     };
     let text = serde_json::to_string_pretty(&description).map_err(|error| error.to_string())?;
     write_if_changed(&sdk.root.join(sdk::DESCRIPTION_FILE), text.as_bytes())?;
+    let cmake = sdk.root.join("share/cmake");
+    std::fs::create_dir_all(&cmake).map_err(|error| format!("cannot create {}: {error}", cmake.display()))?;
+    write_if_changed(&cmake.join("cvm.cmake"), cmake_toolchain(target).as_bytes())?;
     Ok(sdk)
+}
+
+/// The CMake toolchain file of the SDK (`share/cmake/cvm.cmake`): the driver and the
+/// archiver as CMake's tools, and the SDK as the only place packages and libraries are
+/// found. It finds the SDK from its own place, so the SDK may be moved.
+fn cmake_toolchain(target: CvmTarget) -> String {
+    let processor = target.clang.split('-').next().unwrap_or_default();
+    format!(
+        "# CMake toolchain file for ORC objects: cmake -DCMAKE_TOOLCHAIN_FILE=<this file> ...\n\
+         get_filename_component(CVM_SDK \"${{CMAKE_CURRENT_LIST_DIR}}/../..\" ABSOLUTE)\n\
+         set(CMAKE_SYSTEM_NAME Linux)\n\
+         set(CMAKE_SYSTEM_PROCESSOR {processor})\n\
+         set(CMAKE_C_COMPILER \"${{CVM_SDK}}/bin/cvm-cc\")\n\
+         set(CMAKE_AR \"${{CVM_SDK}}/bin/cvm-ar\")\n\
+         set(CMAKE_RANLIB \"${{CVM_SDK}}/bin/cvm-ranlib\")\n\
+         set(CMAKE_FIND_ROOT_PATH \"${{CVM_SDK}}\")\n\
+         set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)\n\
+         set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)\n\
+         set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)\n\
+         set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)\n"
+    )
 }
 /// Copies `from` to `to` unless `to` already holds the same bytes.
 fn install(from: &Path, to: &Path) -> Result<(), String> {

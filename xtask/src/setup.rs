@@ -13,9 +13,10 @@ use super::run;
 /// LLVM 14's development files for the cls-pass plugin, FileCheck for its IR tests,
 /// LLVM 16 for the plugin's second leg and its version-guard tests, valgrind for the
 /// benchmarks' instruction counts, QEMU for the bare-metal images, Debian's ffmpeg
-/// (ffprobe), the peer that checks what the transcoding cVMs write, and Debian's
-/// sqlite3, the reference the SQLite cVMs are compared with.
-const PACKAGES: [&str; 10] = [
+/// (ffprobe), the peer that checks what the transcoding cVMs write, Debian's sqlite3,
+/// the reference the SQLite cVMs are compared with, and CMake, to build a project with
+/// the SDK's toolchain file.
+const PACKAGES: [&str; 11] = [
     "clang-14",
     "lld-14",
     "llvm-14-dev",
@@ -26,6 +27,7 @@ const PACKAGES: [&str; 10] = [
     "qemu-system-arm",
     "ffmpeg",
     "sqlite3",
+    "cmake",
 ];
 
 /// The C compiler the examples are built with.
@@ -68,6 +70,7 @@ fn installed(package: &str) -> bool {
         "llvm-16-dev" => Path::new("/usr/lib/llvm-16/bin/llvm-config").exists(),
         "ffmpeg" => Path::new("/usr/bin/ffprobe").exists(),
         "sqlite3" => Path::new("/usr/bin/sqlite3").exists(),
+        "cmake" => Path::new("/usr/bin/cmake").exists(),
         _ => false,
     }
 }

@@ -12,13 +12,11 @@
 
 use std::path::PathBuf;
 
-use sha2::Digest;
-
 use super::examples::CvmTarget;
 use super::ffmpeg::copy;
 use super::root;
 use super::sdk::Sdk;
-use super::sources::{configure_and_make, read, unpacked_source};
+use super::sources::{configure_and_make, unpacked_source};
 
 /// The upstream version (Debian 12's `sqlite3` source and binary packages).
 pub const VERSION: &str = "3.40.1";
@@ -74,18 +72,7 @@ pub fn build_for(target: CvmTarget, sdk: &Sdk, directories: &[&str]) -> Result<(
         "--enable-fts5".to_string(),
         "--disable-amalgamation".to_string(),
     ];
-    let mut digest = sha2::Sha256::new();
-    for part in [
-        configure.join("\n").into_bytes(),
-        read(&sdk.cc())?,
-        read(&sdk.root.join(cvm_cc::sdk::DESCRIPTION_FILE))?,
-        read(&sdk.lib(cvm_cc::sdk::CLS_PASS))?,
-        read(&sdk.lib("libc.so"))?,
-    ] {
-        digest.update((part.len() as u64).to_le_bytes());
-        digest.update(part);
-    }
-    let stamp: String = digest.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+    let stamp = sdk.stamp(&configure)?;
     let what = format!("SQLite {VERSION} for {}", target.clang);
     configure_and_make(
         &source,
