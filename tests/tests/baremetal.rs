@@ -431,3 +431,48 @@ fn a_makefile_project_built_by_cvm_cc_for_aarch64_boots_and_prints_what_it_print
         assert!(console.contains(&format!("intravisor: object {object}: loads 1, users 3")), "{console}");
     }
 }
+
+/// What Debian's sqlite3 prints for `examples/sqlite/TENANT.sql` on an in-memory
+/// database, and the dump it writes (in a scratch directory).
+fn native_sqlite(tenant: &str) -> (Vec<String>, Vec<u8>) {
+    let directory = tests::scratch(&format!("sqlite-native-memory-{tenant}"));
+    let output = Command::new("sqlite3")
+        .args(["-batch", "-init"])
+        .arg(root().join(format!("examples/sqlite/{tenant}.sql")))
+        .args([":memory:", ".quit"])
+        .current_dir(&directory)
+        .output()
+        .expect("Debian's sqlite3 runs (cargo xtask setup installs it)");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8(output.stdout).expect("text");
+    // The console shows a carriage return (CSV's line ends) as `\x0d`.
+    let lines = printed.split_terminator('\n').map(|line| line.replace('\r', "\\x0d")).collect();
+    (lines, std::fs::read(directory.join("dump.sql")).expect("the native run dumps its database"))
+}
+
+#[test]
+fn sqlite_runs_bare_metal_for_two_tenants_sharing_it_as_debians_sqlite3_runs() {
+    let _building = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let outputs = root().join("examples/sqlite/out");
+    for tenant in ["alpha", "beta"] {
+        let _ = std::fs::remove_dir_all(outputs.join(format!("bare-{tenant}")));
+    }
+    let (code, console) = boot_deployment("sqlite", "aarch64");
+    assert_eq!(code, Some(0), "{console}");
+    let lines = lines_by_cvm(&console);
+    for tenant in ["alpha", "beta"] {
+        let (expected, _) = native_sqlite(tenant);
+        assert_eq!(lines.get(&format!("{tenant}-sql")), Some(&expected), "{tenant}:\n{console}");
+    }
+    // Written through semihosting. beta's dump has no floating point and is the same
+    // bytes; alpha's prints REAL values through `long double`, which is 128-bit on
+    // AArch64 and 80-bit on the x86-64 reference (`11.75` there `11.749999999999999999`):
+    // the same statements, the same number of them.
+    let dump = |tenant: &str| std::fs::read(outputs.join(format!("bare-{tenant}/dump.sql"))).expect("a dump");
+    assert!(dump("beta") == native_sqlite("beta").1, "beta's dump differs from the native one");
+    let line_count = |bytes: &[u8]| bytes.iter().filter(|&&byte| byte == b'\n').count();
+    assert_eq!(line_count(&dump("alpha")), line_count(&native_sqlite("alpha").1));
+    for object in ["sqlite3", "libsqlite3.so.0", "libc.so", "libcvm.so"] {
+        assert!(console.contains(&format!("intravisor: object {object}: loads 1, users 2")), "{console}");
+    }
+}
