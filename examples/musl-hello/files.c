@@ -3,13 +3,15 @@
  * files: stdio over the files a deployment grants, on musl. Reads its granted
  * input.txt (its size from fstat and from fseek/ftell), writes out.txt in its output
  * directory and goes back to patch its first bytes (as ffmpeg's AVI muxer patches its
- * header), checks that nothing else can be opened or created, and uses /dev/null and
- * /dev/urandom. */
+ * header), reads it back through a read-only descriptor that cannot write it, checks
+ * that nothing else can be opened or created, and uses /dev/null and /dev/urandom. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int main(void) {
     FILE *input = fopen("input.txt", "r");
@@ -39,6 +41,17 @@ int main(void) {
     fseek(output, 0, SEEK_SET);
     fputs("HEAD", output);
     fclose(output);
+
+    /* An output read back through a read-only descriptor, which does not write it. */
+    int reader = open("out.txt", O_RDONLY);
+    char head[4] = {0};
+    ssize_t back = reader >= 0 ? read(reader, head, sizeof head) : -1;
+    ssize_t wrote = reader >= 0 ? write(reader, "x", 1) : 0;
+    int write_back_error = errno;
+    if (reader >= 0)
+        close(reader);
+    printf("out.txt read-only: %zd bytes back (%.4s), write: %s\n", back, head,
+           wrote < 0 ? strerror(write_back_error) : "written");
 
     FILE *other = fopen("/etc/passwd", "r");
     int read_error = errno;

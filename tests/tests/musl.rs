@@ -51,6 +51,7 @@ fn stdio_reads_grants_and_writes_seeks_only_in_the_output_directory() {
         run.lines_of("musl-files"),
         [
             "input.txt: 44 bytes by fstat, 44 by ftell, 44 read, 2 lines",
+            "out.txt read-only: 4 bytes back (HEAD), write: Bad file descriptor",
             "/etc/passwd: No such file or directory; ../escape.txt: Permission denied",
             "/dev/null: wrote 5, read EOF; /dev/urandom: 16 and 16 bytes, getrandom 16, all different",
         ]

@@ -10,7 +10,9 @@
 //! does (write-only and emptied, it is opened for writing alone, which bare metal
 //! serves too; every other output open is for update, which only the host serves). `pread` and `pwrite` move the file's position and put it back, so threads that
 //! share a descriptor must not use it for other reads meanwhile (SQLite does not).
-//! `fsync` has nothing to flush: every write went to the host's file already.
+//! `fsync` has nothing to flush: every write went to the host's file already. A
+//! descriptor opened read-only is never written nor cut, though an output's handle
+//! behind it is opened for update.
 
 use core::sync::atomic::Ordering;
 
@@ -18,8 +20,8 @@ use abi::{Hostcall, OpenMode};
 
 use super::linux::stat;
 use super::{
-    handle, CLAIMED, DEVICE_NULL, DEVICE_RANDOM, EBADF, EINVAL, ENOENT, ENOMEM, ESPIPE, FILES, O_ACCMODE,
-    S_IFCHR, S_IFREG,
+    handle, CLAIMED, DEVICE_NULL, DEVICE_RANDOM, EBADF, EINVAL, ENOENT, ENOMEM, ESPIPE, FILES, FILE_SLOTS,
+    O_ACCMODE, READ_ONLY, S_IFCHR, S_IFREG,
 };
 use crate::cls::local;
 use crate::{hostcall, interface};
@@ -113,6 +115,13 @@ pub(super) fn open(path: i64, flags: i64) -> i64 {
     else {
         return -ENOMEM;
     };
+    // Before the slot is filled, so no write through it sees the last owner's mode.
+    let bit = 1u64 << slot;
+    if flags & O_ACCMODE == 0 {
+        local(&READ_ONLY).fetch_or(bit, Ordering::AcqRel);
+    } else {
+        local(&READ_ONLY).fetch_and(!bit, Ordering::AcqRel);
+    }
     if let Some(device) = device(path) {
         files[slot].store(device + 1, Ordering::Release);
         return slot as i64 + 3;
@@ -124,6 +133,16 @@ pub(super) fn open(path: i64, flags: i64) -> i64 {
     }
     files[slot].store(handle as u64 + 1, Ordering::Release);
     slot as i64 + 3
+}
+
+/// Whether `fd` was opened read-only (`READ_ONLY`).
+pub(super) fn read_only(fd: i64) -> bool {
+    match u32::try_from(fd - 3) {
+        Ok(slot) if (slot as usize) < FILE_SLOTS => {
+            local(&READ_ONLY).load(Ordering::Acquire) & (1 << slot) != 0
+        }
+        _ => false,
+    }
 }
 
 pub(super) fn close(fd: i64) -> i64 {
@@ -232,6 +251,9 @@ fn handle_status(handle: u64, status: *mut u8) -> i64 {
 
 /// `ftruncate`: cuts an output (never grows one: see `Hostcall::Truncate`).
 pub(super) fn truncate(fd: i64, length: i64) -> i64 {
+    if read_only(fd) {
+        return -EINVAL;
+    }
     match (handle(fd), u64::try_from(length)) {
         (Some(0..=2 | DEVICE_NULL | DEVICE_RANDOM), _) => -EINVAL,
         (Some(handle), Ok(length)) => hostcall::raw(Hostcall::Truncate, [handle, length, 0, 0, 0]),

@@ -69,6 +69,8 @@ const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i64 = 16;
 /// Descriptors 0..=2 are the console; from 3 on, `FILES[fd - 3]` is the hostcall
 /// handle plus one (0: free), or one of the devices served here.
 const FILE_SLOTS: usize = 64;
+// `READ_ONLY` has a bit for each.
+const _: () = assert!(FILE_SLOTS <= 64);
 /// `FILES` entries of `/dev/null` and `/dev/urandom` (no hostcall handle is this large).
 const DEVICE_NULL: u64 = u64::MAX - 1;
 const DEVICE_RANDOM: u64 = u64::MAX - 2;
@@ -76,6 +78,10 @@ const DEVICE_RANDOM: u64 = u64::MAX - 2;
 static FILES: [AtomicU64; FILE_SLOTS] = [const { AtomicU64::new(0) }; FILE_SLOTS];
 /// A file slot taken by an `open` that has not finished (no handle is this large).
 const CLAIMED: u64 = u64::MAX;
+/// One bit per `FILES` slot: the descriptor was opened read-only, so it is not written
+/// nor cut, even where its handle is an output's opened for update.
+#[link_section = ".cls.data"]
+static READ_ONLY: AtomicU64 = AtomicU64::new(0);
 
 /// System call numbers already reported as unsupported, one bit each.
 const REPORTED_BITS: u64 = 1024;
@@ -366,6 +372,9 @@ fn handle(fd: i64) -> Option<u64> {
 }
 
 fn write(fd: i64, buffer: *const u8, length: usize) -> i64 {
+    if files::read_only(fd) {
+        return -EBADF;
+    }
     match handle(fd) {
         Some(DEVICE_NULL | DEVICE_RANDOM) => length as i64,
         Some(handle) => interface::cvm_write(handle, buffer, length as u64),
