@@ -1,7 +1,8 @@
 /* files: reads the file it was granted, writes a transformed copy into its output
  * directory, and shows that nothing else can be opened. With the argument `hoard`, it
  * opens its granted file until it is refused (its deployment's isolation.open_files),
- * then closes one and opens it again. */
+ * then closes one and opens it again. With `large`, it reads its granted `large.bin`
+ * with reads of 20 MiB at a time until its end and prints what each gave and a checksum. */
 #include <cvm.h>
 
 static void report(const char *what, int64_t result) {
@@ -42,9 +43,32 @@ static int hoard(void) {
     return 0;
 }
 
+static int large(void) {
+    const uint64_t size = 20u << 20;
+    unsigned char *buffer = cvm_malloc(size);
+    int64_t input = cvm_open("large.bin", CVM_OPEN_READ);
+    if (!buffer || input < 0)
+        return 1;
+    uint64_t total = 0;
+    for (;;) {
+        int64_t count = cvm_read((uint64_t)input, buffer + total, size - total);
+        report("large: read", count);
+        if (count <= 0)
+            break;
+        total += (uint64_t)count;
+    }
+    uint32_t sum = 0;
+    for (uint64_t index = 0; index < total; index++)
+        sum = sum * 31u + buffer[index];
+    cvm_printf("large: %llu bytes, checksum %u\n", (unsigned long long)total, sum);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && same(argv[1], "hoard"))
         return hoard();
+    if (argc > 1 && same(argv[1], "large"))
+        return large();
     int64_t input = cvm_open("input.txt", CVM_OPEN_READ);
     report("open input.txt", input);
     if (input < 0)

@@ -27,6 +27,9 @@ pub use console::{ConsoleLines, LONGEST_LINE};
 
 /// The most bytes one read, write or random hostcall moves at a time.
 const CHUNK: usize = 64 * 1024;
+/// The most bytes one read hostcall gives (a read may be short, as POSIX allows): a
+/// serving thread, or the one core of a bare-metal intravisor, is never held longer.
+const LONGEST_READ: u64 = 16 * 1024 * 1024;
 /// The page size of every platform.
 const PAGE_SIZE: u64 = crate::region::PAGE_SIZE;
 /// The longest file name a cVM may pass.
@@ -379,12 +382,29 @@ impl<E: Environment> Checked<'_, E> {
         Ok(length)
     }
 
+    /// Reads up to [`LONGEST_READ`] bytes in one hostcall, [`CHUNK`] at a time, until
+    /// the file gives fewer than asked (its end): a 1280x720 frame (1.4 MB) is one round
+    /// trip, as it is one `read` natively, not 22.
     fn read(&mut self, handle: u64, address: u64, length: u64) -> Result<u64, Errno> {
+        let length = length.min(LONGEST_READ);
         self.check(address, length, Access::Write)?;
         let mut buffer = vec![0; (length as usize).min(CHUNK)];
-        let count = self.environment.files(|files| files.read(handle, &mut buffer))?;
-        self.environment.copy_to_cvm(address, &buffer[..count])?;
-        Ok(count as u64)
+        let mut done = 0u64;
+        while done < length {
+            let wanted = ((length - done) as usize).min(CHUNK);
+            let count = match self.environment.files(|files| files.read(handle, &mut buffer[..wanted])) {
+                Ok(count) => count,
+                // What was read before the error is the cVM's: the error shows next time.
+                Err(_) if done > 0 => break,
+                Err(error) => return Err(error),
+            };
+            self.environment.copy_to_cvm(address + done, &buffer[..count])?;
+            done += count as u64;
+            if count < wanted {
+                break;
+            }
+        }
+        Ok(done)
     }
 
     fn open(&mut self, address: u64, length: u64, mode: u64) -> Result<u64, Errno> {
