@@ -32,8 +32,8 @@ use crate::lifecycle::{CodeModel, CvmObject, CvmRequest, Cvms};
 use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::outcome::{ended, refused};
 use crate::platform::{
-    give_back_free_memory, kernel_memory, run_cvm, run_cvm_process, sample_peaks, Arena, ArenaError,
-    CvmEntry, CvmProcess, ProcessEnd, ProcessStart, RegionMerge, TenantLimits,
+    give_back_free_memory, kernel_memory, limit_allocator_arenas, run_cvm, run_cvm_process, sample_peaks,
+    Arena, ArenaError, CvmEntry, CvmProcess, ProcessEnd, ProcessStart, RegionMerge, TenantLimits,
 };
 use crate::region::region_alignment;
 use crate::report::{CvmReport, KernelMemory, ObjectUse, Report};
@@ -113,6 +113,7 @@ impl Intravisor {
         sink: OutputSink,
         isolation: Isolation,
     ) -> Result<Self, ArenaError> {
+        limit_allocator_arenas();
         let slot_size = 1u64 << SLOT_SHIFT;
         let regions_size = regions_size.next_multiple_of(slot_size);
         let size = crate::capability::representable_length(regions_size + shared_slots * slot_size);

@@ -37,5 +37,6 @@ pub use switch::{
     hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome, Limit, ThreadStart,
 };
 pub use usage::{
-    give_back_free_memory, kernel_memory, process_memory, process_tree_memory, sample_peaks, ProcessMemory,
+    give_back_free_memory, kernel_memory, limit_allocator_arenas, process_memory, process_tree_memory,
+    sample_peaks, ProcessMemory,
 };

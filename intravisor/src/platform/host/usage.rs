@@ -96,6 +96,19 @@ pub fn sample_peaks(stop: &Stop, interval: Duration) -> (u64, u64) {
     }
 }
 
+/// Keeps the intravisor's allocator to two arenas. glibc gives every thread that
+/// allocates an arena of its own, up to eight per core, and each serving thread of a cVM
+/// allocates: with 8 transcoding cVMs the intravisor held 14 arenas, 1.2 MB of its 9.2 MB
+/// of Pss; with two, 8.5 MB. Serving threads allocate little (a buffer per file
+/// hostcall), so they seldom wait for an arena.
+pub fn limit_allocator_arenas() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only sets a parameter of glibc's allocator.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// Gives the pages the allocator holds free back to the kernel (glibc keeps freed memory
 /// of its per-thread arenas resident until it next trims them).
 pub fn give_back_free_memory() {
