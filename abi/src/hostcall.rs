@@ -53,13 +53,17 @@ pub enum Hostcall {
     /// has ended, with status 0, or earlier when one of them makes [`Hostcall::Exit`] or
     /// faults. Does not return.
     ThreadExit = 13,
-    /// `futex_wait(address, expected, timeout)`: sleeps while the aligned 32-bit word at
-    /// `address` holds `expected`, until [`Hostcall::FutexWake`] on it or `timeout`
-    /// nanoseconds (`u64::MAX`: none). Returns 0 when woken (possibly spuriously),
-    /// `-EAGAIN` when the word did not hold `expected`, `-ETIMEDOUT`.
+    /// `futex_wait(address, expected, timeout, private)`: sleeps while the aligned
+    /// 32-bit word at `address` holds `expected`, until [`Hostcall::FutexWake`] on it or
+    /// `timeout` nanoseconds (`u64::MAX`: none). Returns 0 when woken (possibly
+    /// spuriously), `-EAGAIN` when the word did not hold `expected`, `-ETIMEDOUT`.
+    /// `private` 1 (as C's `FUTEX_PRIVATE_FLAG`): only the cVM's own wakes with
+    /// `private` 1 end the wait, which may be cheaper (a cVM process uses the kernel's
+    /// private futexes); 0: any wake does, the intravisor's too (the word a thread's
+    /// end clears, [`Hostcall::SetClearAddress`]).
     FutexWait = 14,
-    /// `futex_wake(address, count)`: wakes at most `count` threads waiting on `address`.
-    /// Returns how many it woke.
+    /// `futex_wake(address, count, private)`: wakes at most `count` threads waiting on
+    /// `address` with the same `private`. Returns how many it woke.
     FutexWake = 15,
     /// `thread_id()`: the calling thread's id.
     ThreadId = 16,

@@ -60,8 +60,9 @@ const FUTEX_WAIT: i64 = 0;
 const FUTEX_WAKE: i64 = 1;
 const FUTEX_REQUEUE: i64 = 3;
 const FUTEX_CMP_REQUEUE: i64 = 4;
-/// `FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME`: every futex here is private.
-const FUTEX_FLAGS: i64 = 128 | 256;
+const FUTEX_PRIVATE_FLAG: i64 = 128;
+/// `FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME`.
+const FUTEX_FLAGS: i64 = FUTEX_PRIVATE_FLAG | 256;
 const TIMER_ABSTIME: i64 = 1;
 /// What musl's `pthread_create` asks of `membarrier` before its first thread.
 const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i64 = 16;
@@ -236,9 +237,11 @@ fn exit_thread() -> ! {
     interface::cvm_exit(0)
 }
 
-/// `futex`: wait and wake go to the intravisor; a requeue wakes the threads it would
-/// have moved instead (they retry, as after any wakeup).
+/// `futex`: wait and wake go to the intravisor, with musl's private flag (musl waits
+/// shared only where the kernel wakes: the word a thread's end clears); a requeue wakes
+/// the threads it would have moved instead (they retry, as after any wakeup).
 fn futex(address: i64, operation: i64, value: i64, timeout_or_count: i64, expected: i64) -> i64 {
+    let private = u64::from(operation & FUTEX_PRIVATE_FLAG != 0);
     match operation & !FUTEX_FLAGS {
         FUTEX_WAIT => {
             let nanoseconds = match timeout_or_count {
@@ -249,9 +252,9 @@ fn futex(address: i64, operation: i64, value: i64, timeout_or_count: i64, expect
                     None => return -EINVAL,
                 },
             };
-            hostcall::raw(Hostcall::FutexWait, [address as u64, value as u32 as u64, nanoseconds, 0, 0])
+            hostcall::raw(Hostcall::FutexWait, [address as u64, value as u32 as u64, nanoseconds, private, 0])
         }
-        FUTEX_WAKE => hostcall::raw(Hostcall::FutexWake, [address as u64, value as u32 as u64, 0, 0, 0]),
+        FUTEX_WAKE => hostcall::raw(Hostcall::FutexWake, [address as u64, value as u32 as u64, private, 0, 0]),
         FUTEX_CMP_REQUEUE
             // SAFETY: the futex word the caller names, in its own memory.
             if unsafe { (address as *const i32).read_volatile() } != expected as i32 =>
@@ -260,7 +263,7 @@ fn futex(address: i64, operation: i64, value: i64, timeout_or_count: i64, expect
         }
         FUTEX_REQUEUE | FUTEX_CMP_REQUEUE => {
             let count = (value as u32).saturating_add(timeout_or_count as u32);
-            hostcall::raw(Hostcall::FutexWake, [address as u64, u64::from(count), 0, 0, 0])
+            hostcall::raw(Hostcall::FutexWake, [address as u64, u64::from(count), private, 0, 0])
         }
         _ => unsupported(number::FUTEX),
     }
@@ -313,7 +316,7 @@ fn sleep(clock: i64, flags: i64, request: *const i64) -> i64 {
         if current >= deadline {
             return 0;
         }
-        let answer = hostcall::raw(Hostcall::FutexWait, [word.as_ptr() as u64, 0, deadline - current, 0, 0]);
+        let answer = hostcall::raw(Hostcall::FutexWait, [word.as_ptr() as u64, 0, deadline - current, 1, 0]);
         if answer < 0 && answer != -ETIMEDOUT && answer != -EAGAIN {
             return answer;
         }

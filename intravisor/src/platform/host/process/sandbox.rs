@@ -90,6 +90,10 @@ fn compile_filter() -> Result<Vec<u64>, String> {
         vec![
             equal(1, SeccompCmpArgLen::Dword, libc::FUTEX_WAIT as u64).map_err(failed)?,
             equal(1, SeccompCmpArgLen::Dword, libc::FUTEX_WAKE as u64).map_err(failed)?,
+            equal(1, SeccompCmpArgLen::Dword, (libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG) as u64)
+                .map_err(failed)?,
+            equal(1, SeccompCmpArgLen::Dword, (libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG) as u64)
+                .map_err(failed)?,
         ],
     );
     rules.insert(libc::SYS_clone, vec![equal(0, SeccompCmpArgLen::Qword, THREAD_FLAGS).map_err(failed)?]);

@@ -516,10 +516,19 @@ static uint64_t enter_time_namespace(void) {
 }
 
 /* A futex wait on a word of the cVM: 0 when woken (or interrupted), -EAGAIN when the
- * word did not hold `expected`, -ETIMEDOUT, or the kernel's error for a bad word. */
-static int64_t cvm_futex_wait(uint64_t address, uint64_t expected, uint64_t timeout) {
+ * word did not hold `expected`, -ETIMEDOUT, or the kernel's error for a bad word. A
+ * private wait (`private` 1: the cVM's own wakes end it) is the kernel's private futex,
+ * keyed by this process and the address: cheaper than a shared one (no page lookup), and
+ * unaffected by run-time sharing mapping another page there. A shared one is woken by
+ * the intravisor too (the word a thread's end clears). */
+static int64_t cvm_futex_wait(uint64_t address, uint64_t expected, uint64_t timeout, uint64_t private) {
     struct { long seconds; long nanoseconds; } time = { (long)(timeout / 1000000000ULL),
                                                        (long)(timeout % 1000000000ULL) };
+    if (private == 1) {
+        long result = SYSCALL(SYS_futex, address, 128 /* FUTEX_WAIT_PRIVATE */, (uint32_t)expected,
+                              timeout == ~0ULL ? 0 : &time, 0, 0);
+        return result == -4 /* EINTR */ ? 0 : result;
+    }
     /* With run-time sharing, a wait is made on the region's own page (the one wakes
      * meet): the page is unshared first, and not merged while the thread waits. */
     volatile uint64_t *waiting = 0;
@@ -543,9 +552,10 @@ static int64_t cvm_futex_wait(uint64_t address, uint64_t expected, uint64_t time
 
 int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
     if (number == futex_wait_number)
-        return cvm_futex_wait(a0, a1, a2);
+        return cvm_futex_wait(a0, a1, a2, a3);
     if (number == futex_wake_number)
-        return SYSCALL(SYS_futex, a0, 1 /* FUTEX_WAKE, shared */, a1 > 0x7fffffff ? 0x7fffffff : a1, 0, 0, 0);
+        return SYSCALL(SYS_futex, a0, a2 == 1 ? 129 /* FUTEX_WAKE_PRIVATE */ : 1 /* FUTEX_WAKE, shared */,
+                       a1 > 0x7fffffff ? 0x7fffffff : a1, 0, 0, 0);
     if (number == clock_monotonic_number) {
         int64_t now = (int64_t)read_clock(1 /* CLOCK_MONOTONIC */) + clock_shift;
         return now > 0 ? now : 0;
