@@ -28,6 +28,14 @@ enum OpenFile {
     Updating(File),
 }
 
+impl OpenFile {
+    fn file(&mut self) -> &mut File {
+        match self {
+            Self::Reading(file) | Self::Writing(file) | Self::Updating(file) => file,
+        }
+    }
+}
+
 /// The open files of one cVM.
 #[derive(Debug)]
 pub(super) struct FileTable {
@@ -90,13 +98,7 @@ impl Files for FileTable {
                 };
                 // A symlink in the output directory is never followed (nor replaced).
                 let flags = access | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-                let file = openat(directory, name, flags, Mode::from_raw_mode(0o644)).map_err(|error| {
-                    if error == rustix::io::Errno::NOENT {
-                        Errno::NoEntry
-                    } else {
-                        Errno::Io
-                    }
-                })?;
+                let file = openat(directory, name, flags, Mode::from_raw_mode(0o644)).map_err(errno_of)?;
                 match mode {
                     OpenMode::Write => OpenFile::Writing(File::from(file)),
                     _ => OpenFile::Updating(File::from(file)),
@@ -135,20 +137,12 @@ impl Files for FileTable {
             2 => SeekFrom::End(offset),
             _ => return Err(Errno::Invalid),
         };
-        match self.slot(handle)? {
-            OpenFile::Reading(file) | OpenFile::Writing(file) | OpenFile::Updating(file) => {
-                file.seek(target).map_err(|_| Errno::Invalid)
-            }
-        }
+        self.slot(handle)?.file().seek(target).map_err(|_| Errno::Invalid)
     }
 
     /// The size of an open file.
     fn size(&mut self, handle: u64) -> Result<u64, Errno> {
-        match self.slot(handle)? {
-            OpenFile::Reading(file) | OpenFile::Writing(file) | OpenFile::Updating(file) => {
-                file.metadata().map(|metadata| metadata.len()).map_err(|_| Errno::Io)
-            }
-        }
+        self.slot(handle)?.file().metadata().map(|metadata| metadata.len()).map_err(|_| Errno::Io)
     }
 
     fn close(&mut self, handle: u64) -> Result<(), Errno> {
@@ -174,13 +168,17 @@ impl Files for FileTable {
     /// followed, and a directory is not removed.
     fn remove(&mut self, name: &str) -> Result<(), Errno> {
         let directory = self.output_directory(name)?;
-        rustix::fs::unlinkat(directory, name, rustix::fs::AtFlags::empty()).map_err(|error| {
-            if error == rustix::io::Errno::NOENT {
-                Errno::NoEntry
-            } else {
-                Errno::Io
-            }
-        })
+        rustix::fs::unlinkat(directory, name, rustix::fs::AtFlags::empty()).map_err(errno_of)
+    }
+}
+
+/// What the cVM is told of a failed open or removal in its output directory: that the
+/// file is not there, or an I/O error (nothing more of the host's file system).
+fn errno_of(error: rustix::io::Errno) -> Errno {
+    if error == rustix::io::Errno::NOENT {
+        Errno::NoEntry
+    } else {
+        Errno::Io
     }
 }
 
