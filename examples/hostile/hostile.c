@@ -15,7 +15,8 @@
  *                   the host if it went through (open or create a host file, execve,
  *                   socket, ptrace, kill the intravisor, read another process's memory,
  *                   make shared code writable, map over memory, fork, unshare, setns,
- *                   read a clock other than the two allowed, pread);
+ *                   read a clock other than the two allowed, a futex operation other than
+ *                   wait and wake, pread);
  *                   prints what it got back if it comes back at all;
  *   neighbour-read  reads the memory where the region before its own lies (in the
  *                   in-process mode, another cVM's region);
@@ -226,7 +227,11 @@ static int system_call(const char *name) {
         result = raw_syscall(NUMBER(1, 64), 1, (long)hostname, 5, 0, 0, 0);
     else if (same(name, "clock-cputime")) /* only the monotonic and wall clocks are allowed */
         result = raw_syscall(NUMBER(228, 113), 2 /* CLOCK_PROCESS_CPUTIME_ID */, (long)code_page, 0, 0, 0, 0);
-    else if (same(name, "pread")) /* only of a run-time sharing group's merged file */
+    else if (same(name, "futex-requeue")) { /* futex waits and wakes only, private or shared */
+        int word = 0;
+        result = raw_syscall(NUMBER(202, 98), (long)&word, 4 | 128 /* FUTEX_CMP_REQUEUE_PRIVATE */, 1, 1,
+                             (long)&word, 0);
+    } else if (same(name, "pread")) /* only of a run-time sharing group's merged file */
         result = raw_syscall(NUMBER(17, 67), 0, (long)code_page, 16, 0, 0, 0);
     else {
         cvm_printf("unknown system call %s\n", name);
