@@ -120,7 +120,7 @@ impl<'a> Rewriter<'a> {
                     continue;
                 }
                 if let Some(asm) = inline_asm.filter(|_| index < user.argument_count()) {
-                    let constraint = inline_asm::constraint_string(&asm.describe())
+                    let constraint = inline_asm::constraint_string(&asm.printed())
                         .and_then(|constraints| inline_asm::constraint_of_argument(&constraints, index))
                         .unwrap_or_else(|| "?".to_string());
                     if !inline_asm::accepts_run_time_value(&constraint) {

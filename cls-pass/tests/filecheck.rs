@@ -104,6 +104,7 @@ ir_tests!("ir":
     several_globals_and_untouched_function,
     alias,
     inline_asm_register,
+    inline_asm_long_constraints,
     aggregate_operand,
     intrinsic_arrays,
     run_twice,

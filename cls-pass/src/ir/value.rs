@@ -161,12 +161,17 @@ impl Value {
         unsafe { llvm::LLVMSetValueName2(self.raw, name.as_ptr().cast(), name.len()) }
     }
 
-    /// The value as LLVM prints it in textual IR, shortened for error messages.
-    pub(crate) fn describe(self) -> String {
+    /// The value as LLVM prints it, whole (what is parsed, such as an inline-asm
+    /// value's constraint string, must not be cut as messages are).
+    pub(crate) fn printed(self) -> String {
         // SAFETY: live value (invariant); `LLVMPrintValueToString` accepts any value
         // and returns a fresh message that `take_message` frees.
-        let text = unsafe { super::take_message(llvm::LLVMPrintValueToString(self.raw)) };
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        unsafe { super::take_message(llvm::LLVMPrintValueToString(self.raw)) }
+    }
+
+    /// The value as LLVM prints it in textual IR, shortened for error messages.
+    pub(crate) fn describe(self) -> String {
+        let text = self.printed().split_whitespace().collect::<Vec<_>>().join(" ");
         match text.char_indices().nth(160) {
             Some((cut, _)) => format!("{} ...", &text[..cut]),
             None => text.to_string(),
