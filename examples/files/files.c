@@ -2,7 +2,10 @@
  * directory, and shows that nothing else can be opened. With the argument `hoard`, it
  * opens its granted file until it is refused (its deployment's isolation.open_files),
  * then closes one and opens it again. With `large`, it reads its granted `large.bin`
- * with reads of 20 MiB at a time until its end and prints what each gave and a checksum. */
+ * with reads of 20 MiB at a time until its end and prints what each gave and a checksum.
+ * With `positions`, it reads, seeks, sizes and closes two handles of its granted file
+ * (a cVM process reads granted files itself: the answers must be the intravisor's),
+ * then creates an output in the handle it closed. */
 #include <cvm.h>
 
 static void report(const char *what, int64_t result) {
@@ -64,11 +67,51 @@ static int large(void) {
     return 0;
 }
 
+static int64_t seek(int64_t handle, int64_t offset, uint64_t whence) {
+    return cvm_hostcall(CVM_HOSTCALL_SEEK, (uint64_t)handle, (uint64_t)offset, whence, 0, 0);
+}
+
+static int positions(void) {
+    char first_bytes[8] = { 0 }, second_bytes[8] = { 0 }, tail[8] = { 0 };
+    int64_t first = cvm_open("input.txt", CVM_OPEN_READ), second = cvm_open("input.txt", CVM_OPEN_READ);
+    if (first < 0 || second < 0)
+        return 1;
+    report("first: read 5", cvm_read((uint64_t)first, first_bytes, 5));
+    report("second: read 5", cvm_read((uint64_t)second, second_bytes, 5));
+    cvm_printf("read: %s, %s\n", first_bytes, second_bytes);
+    report("first: seek 5 before the end", seek(first, -5, 2));
+    report("first: read 7", cvm_read((uint64_t)first, tail, 7));
+    cvm_printf("read: %s", tail);
+    report("first: seek back 3", seek(first, -3, 1));
+    report("first: seek before the start", seek(first, -40, 1));
+    report("first: seek to a negative offset", seek(first, -1, 0));
+    report("first: seek from nowhere", seek(first, 0, 3));
+    report("first: seek past the end", seek(first, 100, 0));
+    report("first: read past the end", cvm_read((uint64_t)first, first_bytes, 5));
+    report("first: size", cvm_hostcall(CVM_HOSTCALL_FILE_SIZE, (uint64_t)first, 0, 0, 0, 0));
+    report("second: read outside the region", cvm_read((uint64_t)second, (void *)(uintptr_t)0x1000, 16));
+    report("second: read into its code",
+           cvm_read((uint64_t)second, (void *)((uintptr_t)cvm_printf & ~(uintptr_t)4095), 16));
+    report("first: close", cvm_close((uint64_t)first));
+    report("first: read once closed", cvm_read((uint64_t)first, first_bytes, 5));
+    report("first: seek once closed", seek(first, 0, 0));
+    int64_t output = cvm_open("reused.txt", CVM_OPEN_WRITE);
+    report("output: takes the closed handle", output == first);
+    report("output: read", cvm_read((uint64_t)output, first_bytes, 5));
+    report("output: write", cvm_write((uint64_t)output, "abc", 3));
+    report("output: seek to its start", seek(output, 0, 0));
+    report("second: read 5", cvm_read((uint64_t)second, second_bytes, 5));
+    cvm_printf("read: %s\n", second_bytes);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && same(argv[1], "hoard"))
         return hoard();
     if (argc > 1 && same(argv[1], "large"))
         return large();
+    if (argc > 1 && same(argv[1], "positions"))
+        return positions();
     int64_t input = cvm_open("input.txt", CVM_OPEN_READ);
     report("open input.txt", input);
     if (input < 0)

@@ -16,7 +16,9 @@
  *                   socket, ptrace, kill the intravisor, read another process's memory,
  *                   make shared code writable, map over memory, fork, unshare, setns,
  *                   read a clock other than the two allowed, a futex operation other than
- *                   wait and wake, pread);
+ *                   wait and wake, pread of a descriptor other than the run-time sharing
+ *                   group's merged file and the granted files handed to its process:
+ *                   `pread`, `pread-below`, `pread-above`);
  *                   prints what it got back if it comes back at all;
  *   neighbour-read  reads the memory where the region before its own lies (in the
  *                   in-process mode, another cVM's region);
@@ -28,6 +30,10 @@
  *   forge           prints a carriage return, escape sequences and the neighbour's
  *                   prefix, to pass a line of its own off as the neighbour's;
  *   spin            computes forever without a hostcall;
+ *   granted-pread   reads with pread64 itself from descriptor 64, where its process
+ *                   keeps the first granted file it was handed, into its memory and into
+ *                   its code, and from descriptor 65, where nothing was handed: it gets
+ *                   the granted bytes, -EFAULT and -EBADF, and nothing else;
  *   uptime          reads the monotonic clock with the system call its filter allows
  *                   and prints its seconds: they must be its process's age, not the
  *                   host's uptime (its process has a time namespace of its own).
@@ -231,8 +237,12 @@ static int system_call(const char *name) {
         int word = 0;
         result = raw_syscall(NUMBER(202, 98), (long)&word, 4 | 128 /* FUTEX_CMP_REQUEUE_PRIVATE */, 1, 1,
                              (long)&word, 0);
-    } else if (same(name, "pread")) /* only of a run-time sharing group's merged file */
+    } else if (same(name, "pread")) /* only of a run-time sharing group's merged file, */
         result = raw_syscall(NUMBER(17, 67), 0, (long)code_page, 16, 0, 0, 0);
+    else if (same(name, "pread-below")) /* ... and of the granted files, descriptors 64 to 79 */
+        result = raw_syscall(NUMBER(17, 67), 63, (long)code_page, 16, 0, 0, 0);
+    else if (same(name, "pread-above"))
+        result = raw_syscall(NUMBER(17, 67), 80, (long)code_page, 16, 0, 0, 0);
     else {
         cvm_printf("unknown system call %s\n", name);
         return 2;
@@ -345,6 +355,16 @@ static int uptime(void) {
     return 0;
 }
 
+static int granted_pread(void) {
+    char bytes[64] = { 0 };
+    long count = raw_syscall(NUMBER(17, 67), 64, (long)bytes, sizeof bytes - 1, 0, 0, 0);
+    cvm_printf("descriptor 64: %ld: %s", count, count > 0 ? bytes : "\n");
+    long code_page = (long)((uint64_t)(uintptr_t)cvm_printf & ~4095ULL);
+    cvm_printf("descriptor 64 into its code: %ld\n", raw_syscall(NUMBER(17, 67), 64, code_page, 16, 0, 0, 0));
+    cvm_printf("descriptor 65: %ld\n", raw_syscall(NUMBER(17, 67), 65, (long)bytes, 16, 0, 0, 0));
+    return 0;
+}
+
 static int forge(void) {
     cvm_printf("harmless\r\x1b[2K[neighbour] %s\n", "neighbour: NEIGHBOUR-FORGED");
     cvm_printf("\x1b]0;title\x07\xc2\x9b" "2J\n");
@@ -387,6 +407,8 @@ int main(int argc, char **argv) {
         return spin();
     if (same(mode, "uptime"))
         return uptime();
+    if (same(mode, "granted-pread"))
+        return granted_pread();
     cvm_printf("unknown attack %s\n", mode);
     return 2;
 }

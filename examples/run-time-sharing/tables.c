@@ -8,9 +8,11 @@
  *      the others, zeros here and not in some other cVM, are given back);
  *   2. waits (in 10 ms slices, each with a hostcall) for the first argument's
  *      milliseconds: its tenant's run-time sharing merges the table meanwhile;
- *   3. checks the table, then writes into it three ways: a store of its own (a write
+ *   3. checks the table, then writes into it four ways: a store of its own (a write
  *      to a merged page faults and gets its own copy), the intravisor's write (random
- *      bytes through a hostcall), and a futex wait on a word of it;
+ *      bytes through a hostcall), a futex wait on a word of it, and, when it is granted
+ *      `pattern.bin`, a read of that file across three of its pages (its process reads
+ *      granted files itself), checked against a read of the same bytes into its stack;
  *   4. the same into `spare`'s given-back pages;
  *   5. waits the second argument's milliseconds (the others write too), then checks
  *      every byte: its own writes where it wrote, the formula (or zeros) everywhere
@@ -135,8 +137,34 @@ static void wait_milliseconds(uint64_t milliseconds) {
 }
 
 /* Pages 0, 10 (stores), 20 (random bytes from the intravisor), 30 (futex word). */
+/* Where the granted file `pattern.bin` is read into the table, and what it holds there
+ * (read again into the stack); `pattern_read` once it was. */
+#define PATTERN_AT (25 * PAGE + 100)
+#define PATTERN_LENGTH (2 * PAGE)
+static unsigned char pattern[PATTERN_LENGTH];
+static int pattern_read;
+
 static int written(uint64_t index) {
-    return index == 0 || index == 10 * PAGE + 5 || (index >= 20 * PAGE && index < 21 * PAGE);
+    return index == 0 || index == 10 * PAGE + 5 || (index >= 20 * PAGE && index < 21 * PAGE) ||
+           (pattern_read && index >= PATTERN_AT && index < PATTERN_AT + PATTERN_LENGTH);
+}
+
+/* Reads the granted `pattern.bin` into the table at PATTERN_AT, and again into
+ * `pattern`; 1 if the two differ or a read fails, 0 otherwise (or without the grant). */
+static int read_pattern(void) {
+    int64_t into_table = cvm_open("pattern.bin", CVM_OPEN_READ), into_copy = cvm_open("pattern.bin", CVM_OPEN_READ);
+    if (into_table < 0 || into_copy < 0)
+        return 0;
+    int64_t read_table = cvm_read((uint64_t)into_table, &table[PATTERN_AT], PATTERN_LENGTH);
+    int64_t read_copy = cvm_read((uint64_t)into_copy, pattern, PATTERN_LENGTH);
+    cvm_close((uint64_t)into_table);
+    cvm_close((uint64_t)into_copy);
+    if (read_table != PATTERN_LENGTH || read_copy != PATTERN_LENGTH) {
+        cvm_printf("reading pattern.bin gave %lld and %lld\n", (long long)read_table, (long long)read_copy);
+        return 1;
+    }
+    pattern_read = 1;
+    return 0;
 }
 
 /* Byte `index` of the cVM's own page: its name, over and over. */
@@ -183,6 +211,12 @@ static int check(const char *when, int after_writes, unsigned char own) {
             if ((index == 0 || index == 10 * PAGE + 5) && table[index] != own) {
                 cvm_printf("%s: byte %llu is %u, not the %u it wrote\n", when, (unsigned long long)index,
                            table[index], own);
+                return 1;
+            }
+            if (index >= PATTERN_AT && index < PATTERN_AT + PATTERN_LENGTH &&
+                table[index] != pattern[index - PATTERN_AT]) {
+                cvm_printf("%s: byte %llu is %u, not the %u it read\n", when, (unsigned long long)index,
+                           table[index], pattern[index - PATTERN_AT]);
                 return 1;
             }
             continue;
@@ -249,6 +283,8 @@ int main(int argc, char **argv) {
     cvm_hostcall(CVM_HOSTCALL_RANDOM, (uint64_t)(uintptr_t)&table[20 * PAGE], PAGE, 0, 0, 0);
     int64_t waited = cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&table[30 * PAGE],
                                   formula(30 * PAGE) + 1, 1000000, 0, 0);
+    if (read_pattern())
+        return 1;
     spare[((own % SPARE_PAGES + 1) % SPARE_PAGES) * PAGE + 3] = own;
     cvm_hostcall(CVM_HOSTCALL_RANDOM, (uint64_t)(uintptr_t)&spare[((own % SPARE_PAGES + 2) % SPARE_PAGES) * PAGE],
                  PAGE, 0, 0, 0);

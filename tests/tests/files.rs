@@ -1,7 +1,7 @@
 //! File hostcalls end to end: granted files are readable, outputs land in the cVM's own
 //! directory, and every other name is refused.
 
-use tests::{root, run_deployment, scratch};
+use tests::{root, run_deployment, run_deployment_with, scratch};
 
 #[test]
 fn a_cvm_reads_its_grants_and_writes_only_into_its_output_directory() {
@@ -60,4 +60,55 @@ fn a_large_read_is_one_hostcall_of_at_most_16_mib() {
             format!("large: {} bytes, checksum {checksum}", bytes.len()),
         ]
     );
+}
+
+/// A cVM's process reads and seeks its granted regular files itself (`shim.c`), the
+/// in-process mode through the intravisor: both give the same answers, positions are
+/// per handle, and a closed handle reused for an output is no longer read directly.
+#[test]
+fn reads_and_seeks_answer_alike_in_a_process_and_in_the_intravisor() {
+    let directory = scratch("file-positions");
+    std::fs::write(directory.join("input.txt"), "COMPARTMENTS SHARE CODE, NOT SECRETS\n").unwrap();
+    let deployment = directory.join("deploy.yaml");
+    std::fs::write(
+        &deployment,
+        format!(
+            "cVMs:\n  - name: positions\n    runtime: {build}/files\n    objects: [{build}/libcvm.so]\n    \
+             args: [positions]\n    isolation: {{size: 8M}}\n    files: [input.txt]\n    output: out\n",
+            build = root().join("examples/files/build").display()
+        ),
+    )
+    .unwrap();
+    let expected = [
+        "first: read 5 -> 5",
+        "second: read 5 -> 5",
+        "read: COMPA, COMPA",
+        "first: seek 5 before the end -> 32",
+        "first: read 7 -> 5",
+        "read: RETS",
+        "first: seek back 3 -> 34",
+        "first: seek before the start -> -22",
+        "first: seek to a negative offset -> -22",
+        "first: seek from nowhere -> -22",
+        "first: seek past the end -> 100",
+        "first: read past the end -> 0",
+        "first: size -> 37",
+        "second: read outside the region -> -14",
+        "second: read into its code -> -14",
+        "first: close -> 0",
+        "first: read once closed -> -9",
+        "first: seek once closed -> -9",
+        "output: takes the closed handle -> 1",
+        "output: read -> -9",
+        "output: write -> 3",
+        "output: seek to its start -> 0",
+        "second: read 5 -> 5",
+        "read: RTMEN",
+    ];
+    for options in [&[][..], &["--in-process"][..]] {
+        let run = run_deployment_with(&deployment, options);
+        assert_eq!(run.code, Some(0), "{options:?}: stderr: {}", run.stderr);
+        assert_eq!(run.lines_of("positions"), expected, "{options:?}");
+        assert_eq!(std::fs::read_to_string(directory.join("out/reused.txt")).unwrap(), "abc");
+    }
 }

@@ -53,7 +53,7 @@ fn assert_neighbour_intact(run: &Run) {
 }
 
 /// System calls a cVM's code makes itself, each with arguments that would harm the host.
-const SYSTEM_CALLS: [&str; 20] = [
+const SYSTEM_CALLS: [&str; 22] = [
     "open",
     "openat",
     "create",
@@ -74,6 +74,8 @@ const SYSTEM_CALLS: [&str; 20] = [
     "clock-cputime",
     "futex-requeue",
     "pread",
+    "pread-below",
+    "pread-above",
 ];
 
 #[test]
@@ -163,6 +165,33 @@ fn the_monotonic_clock_a_cvm_reads_itself_does_not_tell_the_host_uptime() {
         std::fs::read_to_string("/proc/uptime").unwrap().split_whitespace().next().unwrap().parse().unwrap();
     assert!(host > 120.0, "the host has been up {host} s: too short to tell");
     assert!(seconds < 60, "the cVM read {seconds} s: the host's uptime ({host} s), not its process's age");
+}
+
+/// A cVM's process reads its granted regular files itself (descriptors 64 on, pread64):
+/// cVM code that makes that system call itself gets the granted bytes, which its
+/// hostcalls give it anyway, -EFAULT for a buffer it may not write, and -EBADF where
+/// nothing was handed; descriptors around those are forbidden (`SYSTEM_CALLS`).
+#[test]
+fn a_cvm_reads_nothing_but_its_grants_through_the_descriptors_its_process_keeps() {
+    let directory = scratch("hostile-granted-pread");
+    std::fs::write(directory.join("granted.txt"), "granted bytes only\n").unwrap();
+    let deployment = directory.join("deploy.yaml");
+    std::fs::write(
+        &deployment,
+        format!(
+            "cVMs:\n  - name: reader\n    runtime: {}\n    objects: [{}]\n    args: [granted-pread]\n    \
+             isolation: {{size: 8M}}\n    files: [granted.txt]\n",
+            program().display(),
+            libos().display()
+        ),
+    )
+    .unwrap();
+    let run = run_deployment(&deployment);
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    assert_eq!(
+        run.lines_of("reader"),
+        ["descriptor 64: 19: granted bytes only", "descriptor 64 into its code: -14", "descriptor 65: -9"]
+    );
 }
 
 #[test]

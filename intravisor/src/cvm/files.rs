@@ -20,8 +20,8 @@ use crate::hostcall::Files;
 
 #[derive(Debug)]
 enum OpenFile {
-    /// A granted input.
-    Reading(File),
+    /// A granted input: the file, and its grant's index.
+    Reading(File, usize),
     /// An output, write only.
     Writing(File),
     /// An output opened for update: read and written.
@@ -31,7 +31,7 @@ enum OpenFile {
 impl OpenFile {
     fn file(&mut self) -> &mut File {
         match self {
-            Self::Reading(file) | Self::Writing(file) | Self::Updating(file) => file,
+            Self::Reading(file, _) | Self::Writing(file) | Self::Updating(file) => file,
         }
     }
 }
@@ -54,6 +54,25 @@ impl FileTable {
     /// At most `limit` files open at once (`isolation.open_files`).
     pub(super) fn limit_open(&mut self, limit: usize) {
         self.open = Handles::with_limit(limit);
+    }
+
+    /// Read-only descriptors of the granted files that are regular files, each with its
+    /// grant's index, at most `most` of them; a grant that cannot be opened now is left
+    /// out (opening it answers the error).
+    pub(super) fn regular_grants(&self, most: usize) -> Vec<(usize, OwnedFd)> {
+        let opened = self.grants.iter().enumerate().filter_map(|(index, grant)| {
+            let file = open_without_symlinks(&grant.path).ok()?;
+            file.metadata().ok()?.is_file().then(|| (index, OwnedFd::from(file)))
+        });
+        opened.take(most).collect()
+    }
+
+    /// The grant's index of the input open as `handle`.
+    pub(super) fn grant_read_by(&mut self, handle: u64) -> Option<usize> {
+        match self.slot(handle) {
+            Ok(OpenFile::Reading(_, index)) => Some(*index),
+            _ => None,
+        }
     }
 
     fn slot(&mut self, handle: u64) -> Result<&mut OpenFile, Errno> {
@@ -84,10 +103,11 @@ impl Files for FileTable {
     fn open(&mut self, name: &str, mode: OpenMode) -> Result<u64, Errno> {
         let file = match mode {
             OpenMode::Read => {
-                let grant = self.grants.iter().find(|grant| grant.name == name).ok_or(Errno::NoEntry)?;
+                let index = self.grants.iter().position(|grant| grant.name == name).ok_or(Errno::NoEntry)?;
                 // The grant's path was resolved at validation: a symlink put in its
                 // place since is not followed.
-                OpenFile::Reading(open_without_symlinks(&grant.path).map_err(|_| Errno::Io)?)
+                let file = open_without_symlinks(&self.grants[index].path).map_err(|_| Errno::Io)?;
+                OpenFile::Reading(file, index)
             }
             OpenMode::Write | OpenMode::Update | OpenMode::UpdateExisting => {
                 let directory = self.output_directory(name)?;
@@ -114,7 +134,7 @@ impl Files for FileTable {
 
     fn read(&mut self, handle: u64, buffer: &mut [u8]) -> Result<usize, Errno> {
         match self.slot(handle)? {
-            OpenFile::Reading(file) | OpenFile::Updating(file) => file.read(buffer).map_err(|_| Errno::Io),
+            OpenFile::Reading(file, _) | OpenFile::Updating(file) => file.read(buffer).map_err(|_| Errno::Io),
             OpenFile::Writing(_) => Err(Errno::BadHandle),
         }
     }
@@ -124,7 +144,7 @@ impl Files for FileTable {
             OpenFile::Writing(file) | OpenFile::Updating(file) => {
                 file.write_all(bytes).map_err(|_| Errno::Io)
             }
-            OpenFile::Reading(_) => Err(Errno::BadHandle),
+            OpenFile::Reading(..) => Err(Errno::BadHandle),
         }
     }
 
@@ -160,7 +180,7 @@ impl Files for FileTable {
                 }
                 file.set_len(length).map_err(|_| Errno::Io)
             }
-            OpenFile::Reading(_) => Err(Errno::BadHandle),
+            OpenFile::Reading(..) => Err(Errno::BadHandle),
         }
     }
 

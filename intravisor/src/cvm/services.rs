@@ -6,6 +6,7 @@
 //! What a cVM can make the intravisor log is rate-limited. Thread starts and futex
 //! operations are carried out by the platform (`HostcallOutcome`).
 
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -236,5 +237,13 @@ impl HostcallHandler for CvmServices<'_> {
 
     fn thread_limit(&self) -> usize {
         self.thread_limit
+    }
+
+    fn regular_grants(&self, most: usize) -> Vec<(usize, OwnedFd)> {
+        self.state().files.regular_grants(most)
+    }
+
+    fn grant_read_by(&self, handle: u64) -> Option<usize> {
+        self.state().files.grant_read_by(handle)
     }
 }

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// `"0RCGATE1"`, the first word.
 const MAGIC: u64 = 0x3145_5441_4743_5230;
 /// The layout's version, checked by the process.
-const VERSION: u64 = 4;
+const VERSION: u64 = 5;
 
 /// Header words.
 pub(super) mod header {
@@ -49,6 +49,14 @@ pub(super) mod header {
     pub(in super::super) const CLOCK_BASE: usize = 25;
     /// Why the process has no time namespace of its own (an errno), or 0.
     pub(in super::super) const TIME_NAMESPACE: usize = 26;
+    /// How many granted files the process is handed to read itself (`direct`).
+    pub(in super::super) const DIRECT_FILES: usize = 27;
+    /// The numbers of the file hostcalls the process serves itself for those files.
+    pub(in super::super) const OPEN: usize = 28;
+    pub(in super::super) const READ: usize = 29;
+    pub(in super::super) const SEEK: usize = 30;
+    pub(in super::super) const CLOSE: usize = 31;
+    pub(in super::super) const FILE_SIZE: usize = 32;
 }
 
 /// Gate states (the low half of the `STATE` word): the intravisor hands a gate over
@@ -112,6 +120,9 @@ pub(super) enum Action {
     StartThread = 2,
     /// End the calling thread.
     ExitThread = 3,
+    /// An open of a granted file: return the result (its handle), and read the file from
+    /// the descriptor the value names (`direct`).
+    ReadDirectly = 4,
 }
 
 /// Not a hostcall: the thread's entry function returned the first argument.
@@ -184,6 +195,16 @@ impl Gate {
         gate.set(header::CLOCK_MONOTONIC, abi::Hostcall::ClockMonotonic as u64);
         gate.set(header::CLOCK_WALL, abi::Hostcall::ClockWall as u64);
         gate.set(header::CLOCK_BASE, crate::platform::clock::monotonic_base());
+        // ... and reads the granted files it was handed (`direct`).
+        for (word, call) in [
+            (header::OPEN, abi::Hostcall::Open),
+            (header::READ, abi::Hostcall::Read),
+            (header::SEEK, abi::Hostcall::Seek),
+            (header::CLOSE, abi::Hostcall::Close),
+            (header::FILE_SIZE, abi::Hostcall::FileSize),
+        ] {
+            gate.set(word, call as u64);
+        }
         Ok(gate)
     }
 

@@ -198,10 +198,15 @@ pub unsafe fn run_cvm_process(
     // so the gate says GO: it enters the cVM as soon as its sandbox is in place, without
     // a round trip here.
     gate.state().store(state::GO, Ordering::Release);
-    let child = idle.hand(&gate, process.region_file, process.shared_file, process.merge);
+    // Its granted regular files, which it reads without a round trip (`serve`).
+    let (direct_grants, direct_files): (Vec<usize>, Vec<OwnedFd>) =
+        handler.regular_grants(sandbox::MOST_DIRECT_FILES).into_iter().unzip();
+    gate.set(header::DIRECT_FILES, direct_files.len() as u64);
+    let child = idle.hand(&gate, process.region_file, process.shared_file, process.merge, &direct_files);
+    drop(direct_files);
     pool::refill();
     let mut child = child?;
-    let served = Served::new(&gate, handler, pidfd.as_raw_fd(), ended.as_raw_fd());
+    let served = Served::new(&gate, handler, pidfd.as_raw_fd(), ended.as_raw_fd(), direct_grants);
     let memory = std::thread::scope(|scope| {
         let first = std::thread::Builder::new()
             .name("cvm-thread-1".to_string())

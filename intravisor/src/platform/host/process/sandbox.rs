@@ -65,6 +65,10 @@ pub(super) fn filter() -> Result<&'static [u64], String> {
 /// group's merged file (`shim.c` agrees).
 const MAPPED_REGION_FILE: u64 = 1;
 const MAPPED_MERGED_FILE: u64 = 2;
+/// The granted files a process reads itself (`shim.c`'s direct reads) are its
+/// descriptors from this one on, at most [`MOST_DIRECT_FILES`] of them.
+const FIRST_DIRECT_FILE: u64 = 64;
+pub(super) const MOST_DIRECT_FILES: usize = 16;
 
 fn compile_filter() -> Result<Vec<u64>, String> {
     let failed =
@@ -124,10 +128,21 @@ fn compile_filter() -> Result<Vec<u64>, String> {
             equal(0, SeccompCmpArgLen::Dword, libc::CLOCK_MONOTONIC as u64).map_err(failed)?,
         ],
     );
-    // ... and reads a page of the merged file to compare it with its own before mapping it.
+    // ... and reads a page of the merged file to compare it with its own before mapping
+    // it. The process reads the granted regular files it was handed (read-only
+    // descriptors, at most MOST_DIRECT_FILES from FIRST_DIRECT_FILE), at any offset: what
+    // the Open, Seek and Read hostcalls give it anyway, without the round trip.
+    let direct = (FIRST_DIRECT_FILE, FIRST_DIRECT_FILE + MOST_DIRECT_FILES as u64);
+    let in_range = vec![
+        SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ge, direct.0).map_err(failed)?,
+        SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Lt, direct.1).map_err(failed)?,
+    ];
     rules.insert(
         libc::SYS_pread64,
-        vec![equal(0, SeccompCmpArgLen::Dword, MAPPED_MERGED_FILE).map_err(failed)?],
+        vec![
+            equal(0, SeccompCmpArgLen::Dword, MAPPED_MERGED_FILE).map_err(failed)?,
+            SeccompRule::new(in_range).map_err(failed)?,
+        ],
     );
     #[cfg(target_arch = "x86_64")]
     rules.insert(libc::SYS_arch_prctl, vec![equal(0, SeccompCmpArgLen::Dword, ARCH_SET_FS).map_err(failed)?]);
@@ -242,18 +257,22 @@ impl Idle {
 
     /// Hands the process its cVM: the gate, the region and the read-only view of the
     /// shared objects; with run-time sharing, the group's merged file (read-only) and
-    /// the merge map.
+    /// the merge map; then the granted files it reads itself (read-only, at most
+    /// [`MOST_DIRECT_FILES`], as many as the gate says).
     pub(super) fn hand(
         self,
         gate: &Gate,
         region: BorrowedFd<'_>,
         shared: BorrowedFd<'_>,
         merge: Option<MergeFiles<'_>>,
+        direct: &[OwnedFd],
     ) -> Result<Child, String> {
+        assert!(direct.len() <= MOST_DIRECT_FILES, "the caller keeps to MOST_DIRECT_FILES");
         let mut files = vec![gate.file().as_raw_fd(), region.as_raw_fd(), shared.as_raw_fd()];
         if let Some(merge) = merge {
             files.extend([merge.merged.as_raw_fd(), merge.map.as_raw_fd()]);
         }
+        files.extend(direct.iter().map(AsRawFd::as_raw_fd));
         let files_size = (files.len() * core::mem::size_of::<libc::c_int>()) as u32;
         let byte = [0u8; 1];
         let mut vector = libc::iovec { iov_base: byte.as_ptr() as *mut libc::c_void, iov_len: 1 };

@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread::Scope;
 use std::time::Duration;
 
-use abi::Errno;
+use abi::{Errno, Hostcall};
 
 use super::super::futex;
 use super::super::switch::{CvmStop, HostcallHandler, HostcallOutcome, ThreadStart};
@@ -60,15 +60,20 @@ pub(super) struct Served<'a> {
     ending: AtomicBool,
     threads: Mutex<Threads>,
     started: AtomicU64,
+    /// The grants (their indices) the process was handed to read itself, in the order
+    /// of its descriptors.
+    direct_grants: Vec<usize>,
 }
 
 impl<'a> Served<'a> {
-    /// Serving the process behind `pidfd`, whose first thread is in slot 0.
+    /// Serving the process behind `pidfd`, whose first thread is in slot 0, and which
+    /// reads the grants `direct_grants` itself.
     pub(super) fn new(
         gate: &'a Gate,
         handler: &'a (dyn HostcallHandler + 'a),
         pidfd: libc::c_int,
         ended: libc::c_int,
+        direct_grants: Vec<usize>,
     ) -> Self {
         let mut threads =
             Threads { used: [false; SLOTS], ids: [0; SLOTS], clear: [0; SLOTS], alive: 1, next_id: 2 };
@@ -83,6 +88,7 @@ impl<'a> Served<'a> {
             ending: AtomicBool::new(false),
             threads: Mutex::new(threads),
             started: AtomicU64::new(1),
+            direct_grants,
         }
     }
 
@@ -199,7 +205,7 @@ impl<'a> Served<'a> {
         }
         let outcome = catch_unwind(AssertUnwindSafe(|| self.handler.hostcall(number, arguments)));
         Some(match outcome {
-            Ok(HostcallOutcome::Return(value)) => (Action::Return, value, 0),
+            Ok(HostcallOutcome::Return(value)) => self.returned(number, value),
             Ok(HostcallOutcome::SetThreadPointer(value)) => (Action::SetThreadPointer, 0, value),
             Ok(HostcallOutcome::Exit(status)) => {
                 self.end(Some(CvmStop::Exited(status)));
@@ -232,6 +238,20 @@ impl<'a> Served<'a> {
                 return None;
             }
         })
+    }
+
+    /// The answer that returns `value` from hostcall `number`: an open of a grant the
+    /// process was handed also tells it which of its descriptors reads that file (the
+    /// process then reads and seeks it itself, `shim.c`).
+    fn returned(&self, number: u64, value: i64) -> (Action, i64, u64) {
+        if number == Hostcall::Open as u64 && value >= 0 {
+            let grant = self.handler.grant_read_by(value as u64);
+            let handed = grant.and_then(|grant| self.direct_grants.iter().position(|&given| given == grant));
+            if let Some(descriptor) = handed {
+                return (Action::ReadDirectly, value, descriptor as u64);
+            }
+        }
+        (Action::Return, value, 0)
     }
 
     /// Takes a slot for a thread the handler allowed and starts its serving thread; the

@@ -16,7 +16,8 @@
  *      their protections (the objects from a read-only file: no mapping of them can
  *      ever become writable), and closes every file descriptor but, with run-time
  *      sharing (`merge.rs`), its region's file and its group's merged file (read-only),
- *      kept as descriptors 1 and 2 to map pages again (`apply_merges`);
+ *      kept as descriptors 1 and 2 to map pages again (`apply_merges`), and the
+ *      granted regular files it was handed (read-only), kept from descriptor 64 on;
  *   2. points the boot block's hostcall entry at `shim_hostcall`, installs its fault
  *      handlers, sets no_new_privs, a Landlock domain that allows no file access, and
  *      the seccomp filter the intravisor compiled (every system call but the few below
@@ -32,16 +33,19 @@
  * and reads of the monotonic and wall clocks are the exceptions: they are made here, as
  * the system calls the filter allows anyway (the kernel checks the word; it is in the
  * cVM's own memory file, so the intravisor's wakes of the same word, on its own mapping,
- * meet them). Everything here runs in the cVM's process and is as untrusted as the cVM
- * itself: the intravisor believes nothing it finds in the gate. The layout of the gate
- * is `gate.rs`'s; the two must agree (the intravisor writes the layout's version,
- * checked here).
+ * meet them). So are reads and seeks of the granted regular files the intravisor handed
+ * over: it says which descriptor reads a file when it answers the file's open, and the
+ * process then reads it with pread64 at a position of its own (`direct_read`), which
+ * gives the cVM nothing its Seek and Read hostcalls do not. Everything here runs in
+ * the cVM's process and is as untrusted as the cVM itself: the intravisor believes
+ * nothing it finds in the gate. The layout of the gate is `gate.rs`'s; the two must
+ * agree (the intravisor writes the layout's version, checked here).
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #define GATE_MAGIC 0x3145544147435230ULL /* "0RCGATE1" */
-#define GATE_VERSION 4
+#define GATE_VERSION 5
 
 /* Header words. */
 enum {
@@ -49,7 +53,8 @@ enum {
     H_ARGUMENT, H_CLS_TABLE, H_BOOT_HOSTCALL_FIELD, H_MAPPING_COUNT, H_FILTER_LENGTH,
     H_LANDLOCK, H_FAULT_SIGNAL, H_FAULT_CODE, H_FAULT_ADDRESS, H_FAULT_PC, H_FAULT_SYSCALL,
     H_NAMESPACES, H_FUTEX_WAIT, H_FUTEX_WAKE, H_CPU_SECONDS, H_NAMESPACE_FLAGS,
-    H_CLOCK_MONOTONIC, H_CLOCK_WALL, H_CLOCK_BASE, H_TIME_NAMESPACE,
+    H_CLOCK_MONOTONIC, H_CLOCK_WALL, H_CLOCK_BASE, H_TIME_NAMESPACE, H_DIRECT_FILES, H_OPEN, H_READ,
+    H_SEEK, H_CLOSE, H_FILE_SIZE,
 };
 /* Gate states: the intravisor hands the process a gate that says GO (its groups are in
  * place); the process says FAILED if it cannot set up. */
@@ -77,7 +82,7 @@ enum {
     S_THREAD_STACK, S_THREAD_ARGUMENT, S_THREAD_POINTER, S_TID, SLOT_WORDS = 16,
 };
 enum { IDLE, REQUEST, RESPONSE, ABANDONED };
-enum { ACTION_RETURN, ACTION_SET_THREAD_POINTER, ACTION_START_THREAD, ACTION_EXIT_THREAD };
+enum { ACTION_RETURN, ACTION_SET_THREAD_POINTER, ACTION_START_THREAD, ACTION_EXIT_THREAD, ACTION_READ_DIRECTLY };
 /* Not a hostcall: the thread's entry function returned this value. */
 #define RETURNED 0xffffffff00000001ULL
 /* Not a hostcall: give the cVM its own copy of the merged page at the first argument. */
@@ -90,6 +95,15 @@ enum { MG_WANTED_GENERATION, MG_APPLIED_GENERATION, MG_REGION_START, MG_PAGES, M
 #define MG_BITS 128
 #define MG_MOST_PAGES (1ULL << 18)
 enum { MAPPED_REGION_FILE = 1, MAPPED_MERGED_FILE = 2 };
+
+/* Direct reads: the granted regular files this process was handed (read-only), kept as
+ * descriptors FIRST_DIRECT_FILE on (the seccomp filter allows pread64 of exactly these),
+ * and the cVM's open handles that read them, with their positions. */
+#define FIRST_DIRECT_FILE 64
+#define MOST_DIRECT_FILES 16
+#define DIRECT_HANDLES 64
+/* The most bytes one read gives, as the intravisor's read hostcall (`LONGEST_READ`). */
+#define LONGEST_READ (16ULL << 20)
 
 #if defined(__x86_64__)
 enum {
@@ -153,6 +167,10 @@ static uint64_t futex_wait_number, futex_wake_number;
 static uint64_t clock_monotonic_number, clock_wall_number;
 /* Added to this process's monotonic clock, it gives the cVM's (`clock.rs`). */
 static int64_t clock_shift;
+/* The file hostcalls, from the gate; how many granted files were handed over. */
+static uint64_t open_number, read_number, seek_number, close_number, file_size_number, direct_files;
+/* By handle: 1 + the index of the handed file it reads (0: not one), and its position. */
+static struct { uint64_t file; uint64_t position; } direct[DIRECT_HANDLES];
 
 static _Noreturn void exit_group(int status) {
     for (;;)
@@ -550,7 +568,75 @@ static int64_t cvm_futex_wait(uint64_t address, uint64_t expected, uint64_t time
     return result == -4 /* EINTR */ ? 0 : result;
 }
 
+/* Makes the merged pages of [address, address + length) the cVM's own again (run-time
+ * sharing) before a read into them: the kernel does not write a page mapped read-only. */
+static void unshare_range(uint64_t address, uint64_t length) {
+    uint64_t end = address + length, region_end = merge_region + merge_pages * 4096;
+    if (!merge || end < address)
+        return;
+    uint64_t first = address < merge_region ? merge_region : address & ~4095ULL;
+    for (uint64_t at = first; at < end && at < region_end; at += 4096)
+        if (page_shared((at - merge_region) / 4096))
+            shim_hostcall(UNSHARE, at, 0, 0, 0, 0);
+    apply_merges();
+}
+
+/* A read hostcall of a handed granted file, made here: pread64 at the handle's position,
+ * at most LONGEST_READ bytes, into the cVM's own memory (the kernel checks the buffer:
+ * -EFAULT, as the intravisor answers). Other errors answer -EIO, as the intravisor's.
+ * Threads that read one handle at once may read the same bytes, each into its own
+ * buffer. */
+static int64_t direct_read(uint64_t handle, uint64_t address, uint64_t length) {
+    uint64_t file = direct[handle].file - 1;
+    if (file >= direct_files)
+        return -9; /* EBADF */
+    if (length > LONGEST_READ)
+        length = LONGEST_READ;
+    long result = -14;
+    /* A merge applied by another thread between the unsharing and the read faults it:
+     * the pages are unshared again. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        unshare_range(address, length);
+        result = SYSCALL(SYS_pread64, FIRST_DIRECT_FILE + file, address, length, direct[handle].position, 0, 0);
+        if (result != -14 /* EFAULT */ || !merge)
+            break;
+    }
+    if (result < 0)
+        return result == -14 ? -14 : -5 /* EIO */;
+    direct[handle].position += (uint64_t)result;
+    return result;
+}
+
+/* A seek hostcall of a handed granted file: `whence` 0 from its start, 1 from its
+ * position, 2 from its end (its size asked of the intravisor). A position below 0 or
+ * past the largest file offset answers -EINVAL, as the intravisor's. */
+static int64_t direct_seek(uint64_t handle, int64_t offset, uint64_t whence) {
+    int64_t base, target;
+    if (whence == 0)
+        base = 0;
+    else if (whence == 1)
+        base = (int64_t)direct[handle].position;
+    else if (whence == 2)
+        base = shim_hostcall(file_size_number, handle, 0, 0, 0, 0);
+    else
+        return -22;
+    if (base < 0)
+        return base;
+    if (__builtin_add_overflow(base, offset, &target) || target < 0)
+        return -22;
+    direct[handle].position = (uint64_t)target;
+    return target;
+}
+
 int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4) {
+    if ((number == read_number || number == seek_number || number == close_number) && a0 < DIRECT_HANDLES &&
+        direct[a0].file) {
+        if (number == read_number)
+            return direct_read(a0, a1, a2);
+        if (number == seek_number)
+            return direct_seek(a0, (int64_t)a1, a2);
+        direct[a0].file = 0; /* closed here, then by the intravisor */
+    }
     if (number == futex_wait_number)
         return cvm_futex_wait(a0, a1, a2, a3);
     if (number == futex_wake_number)
@@ -588,6 +674,8 @@ int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, ui
     uint64_t action = slot[S_ACTION];
     uint64_t value = slot[S_VALUE];
     __atomic_store_n(state, IDLE, __ATOMIC_RELEASE);
+    if (number == open_number && result >= 0 && result < DIRECT_HANDLES)
+        direct[result].file = 0;
     /* Pages the intravisor gave back (it wrote into them) are mapped again before the
      * cVM reads them. */
     apply_merges();
@@ -609,6 +697,13 @@ int64_t shim_hostcall(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, ui
     }
     case ACTION_EXIT_THREAD:
         exit_thread();
+    case ACTION_READ_DIRECTLY:
+        /* A granted file opened: this process reads it from the descriptor handed over. */
+        if (number == open_number && result >= 0 && result < DIRECT_HANDLES && value < direct_files) {
+            direct[result].position = 0;
+            direct[result].file = value + 1;
+        }
+        return result;
     default:
         return result;
     }
@@ -714,13 +809,20 @@ __asm__(".text\n"
         "  brk #0\n");
 #endif
 
-/* Receives the cVM's three descriptors (gate, region, shared objects) from the socket
- * on descriptor 0; returns 0, or the error. */
-static long receive_files(int files[5]) {
+/* The most descriptors a cVM is handed: gate, region, shared objects, with run-time
+ * sharing the merged file and the merge map, then the granted files it reads itself. */
+#define MOST_FILES (5 + MOST_DIRECT_FILES)
+
+/* Receives the cVM's descriptors from the socket on descriptor 0 (gate, region, shared
+ * objects, the rest as the gate says); returns how many, or the error. */
+static long receive_files(int files[MOST_FILES]) {
     char byte;
     struct { void *base; size_t length; } vector = { &byte, 1 };
-    /* A control message: length, level, type, then three descriptors. */
-    union { struct { size_t length; int level; int type; int files[5]; } message; uint64_t align[5]; } control;
+    /* A control message: length, level, type, then the descriptors. */
+    union {
+        struct { size_t length; int level; int type; int files[MOST_FILES]; } message;
+        uint64_t align[2 + MOST_FILES / 2];
+    } control;
     struct {
         void *name; unsigned name_length; void *vectors; size_t vector_count;
         void *control; size_t control_length; int flags;
@@ -730,11 +832,11 @@ static long receive_files(int files[5]) {
         return result < 0 ? result : -5 /* EIO: the intravisor went away */;
     size_t count = (control.message.length - 16) / sizeof(int);
     if (header.control_length < 16 + 3 * sizeof(int) || control.message.level != 1 /* SOL_SOCKET */ ||
-        control.message.type != 1 /* SCM_RIGHTS */ || (count != 3 && count != 5))
+        control.message.type != 1 /* SCM_RIGHTS */ || count < 3 || count > MOST_FILES)
         return -22;
-    for (size_t index = 0; index < 5; index++)
+    for (size_t index = 0; index < MOST_FILES; index++)
         files[index] = index < count ? control.message.files[index] : -1;
-    return 0;
+    return (long)count;
 }
 
 /* Whether the process was started in the network namespace all cVM processes share
@@ -756,8 +858,9 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
     long flags = in_shared_network(initial_stack) ? NAMESPACE_FLAGS & ~CLONE_NEWNET : NAMESPACE_FLAGS;
     long namespaces = SYSCALL(SYS_unshare, flags, 0, 0, 0, 0, 0);
     uint64_t clock_seconds_taken_off = enter_time_namespace();
-    int files[5];
-    if (receive_files(files) < 0)
+    int files[MOST_FILES];
+    long received = receive_files(files);
+    if (received < 0)
         exit_group(126);
     long result = SYSCALL(SYS_mmap, 0, SLOT_OFFSET + SLOTS * SLOT_WORDS * 8, 3 /* READ|WRITE */,
                           1 /* SHARED */, files[0], 0);
@@ -795,7 +898,14 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
         if (result < 0)
             fail(STAGE_MAP, result);
     }
-    if (files[4] >= 0) {
+    direct_files = gate[H_DIRECT_FILES];
+    uint64_t given = (uint64_t)received - direct_files;
+    if (direct_files > MOST_DIRECT_FILES || direct_files > (uint64_t)received || (given != 3 && given != 5))
+        fail(STAGE_LAYOUT, -22);
+    for (uint64_t index = 0; index < direct_files; index++)
+        if (SYSCALL(SYS_dup3, files[given + index], FIRST_DIRECT_FILE + index, 0x80000 /* CLOEXEC */, 0, 0, 0) < 0)
+            fail(STAGE_MAP, -9);
+    if (given == 5) {
         /* Run-time sharing: the merge map, and the two files its pages come from, kept
          * as descriptors 1 and 2. */
         result = SYSCALL(SYS_mmap, 0, 4096, 3 /* READ|WRITE */, 1 /* SHARED */, files[4], 0);
@@ -816,14 +926,20 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
             SYSCALL(SYS_dup3, files[3], MAPPED_MERGED_FILE, 0x80000, 0, 0, 0) < 0)
             fail(STAGE_MAP, -9);
         SYSCALL(SYS_close_range, 0, 0, 0, 0, 0, 0);
-        SYSCALL(SYS_close_range, 3, ~0U, 0, 0, 0, 0);
+        SYSCALL(SYS_close_range, 3, FIRST_DIRECT_FILE - 1, 0, 0, 0, 0);
     } else {
-        SYSCALL(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+        SYSCALL(SYS_close_range, 0, FIRST_DIRECT_FILE - 1, 0, 0, 0, 0);
     }
+    SYSCALL(SYS_close_range, FIRST_DIRECT_FILE + direct_files, ~0U, 0, 0, 0, 0);
     futex_wait_number = gate[H_FUTEX_WAIT];
     futex_wake_number = gate[H_FUTEX_WAKE];
     clock_monotonic_number = gate[H_CLOCK_MONOTONIC];
     clock_wall_number = gate[H_CLOCK_WALL];
+    open_number = gate[H_OPEN];
+    read_number = gate[H_READ];
+    seek_number = gate[H_SEEK];
+    close_number = gate[H_CLOSE];
+    file_size_number = gate[H_FILE_SIZE];
     /* The intravisor's base on this namespace's monotonic clock (which may lie below its
      * zero: the shift is then negative). */
     clock_shift = (int64_t)(clock_seconds_taken_off * 1000000000ULL) - (int64_t)gate[H_CLOCK_BASE];

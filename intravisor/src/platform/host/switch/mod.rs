@@ -50,6 +50,19 @@ pub trait HostcallHandler: Sync {
     fn thread_limit(&self) -> usize {
         64
     }
+
+    /// Read-only descriptors of the cVM's granted regular files, each with its index
+    /// among the grants, at most `most`: a platform that runs the cVM in a process of its
+    /// own hands them to it, to read them without a round trip (none by default).
+    fn regular_grants(&self, _most: usize) -> Vec<(usize, std::os::fd::OwnedFd)> {
+        Vec::new()
+    }
+
+    /// The index among the cVM's grants of the file it has open as `handle`, if that is
+    /// a granted input.
+    fn grant_read_by(&self, _handle: u64) -> Option<usize> {
+        None
+    }
 }
 
 /// Why a cVM stopped running.
