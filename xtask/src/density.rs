@@ -369,8 +369,13 @@ pub struct Sampled {
     pub seconds: f64,
     /// The peak of the sum of the processes' Pss.
     pub peak: u64,
-    /// The median of that sum over the second half of the run.
+    /// The median of that sum over the second half of the time every transcode ran:
+    /// until the first ended (a native process, or an intravisor's cVM process, left),
+    /// or the whole run for one process.
     pub late_median: u64,
+    /// Seconds from the start until the first transcode ended (the whole run for one
+    /// process).
+    pub all_ran: f64,
     /// Every sample: (seconds since the start, the sum).
     pub samples: Vec<(f64, u64)>,
 }
@@ -406,13 +411,22 @@ pub fn sampled_with(
             }
         }
         let seconds = started.elapsed().as_secs_f64();
-        return Ok(Sampled { seconds, peak: 0, late_median: 0, samples: Vec::new() });
+        return Ok(Sampled { seconds, peak: 0, late_median: 0, all_ran: seconds, samples: Vec::new() });
     };
     let mut samples: Vec<(f64, u64)> = Vec::new();
     let mut running = children.len();
+    // How many processes ran at each sample, the most so far, and when fewer first ran.
+    let mut most_processes = 0;
+    let mut first_ended: Option<f64> = None;
     while running > 0 {
         let total: u64 = children.iter().filter_map(|child| process_pss(child.id())).sum();
-        samples.push((started.elapsed().as_secs_f64(), total));
+        let at = started.elapsed().as_secs_f64();
+        samples.push((at, total));
+        let processes: usize = children.iter().map(|child| process_count(child.id())).sum();
+        if processes < most_processes && first_ended.is_none() {
+            first_ended = Some(at);
+        }
+        most_processes = most_processes.max(processes);
         if let Some(first) = children.first() {
             each(started.elapsed().as_secs_f64(), first.id());
         }
@@ -428,14 +442,23 @@ pub fn sampled_with(
     }
     let seconds = started.elapsed().as_secs_f64();
     let peak = samples.iter().map(|&(_, total)| total).max().unwrap_or(0);
+    let all_ran = first_ended.unwrap_or(seconds);
     let mut late: Vec<u64> = samples
         .iter()
-        .filter(|&&(at, total)| at > seconds / 2.0 && total > 0)
+        .filter(|&&(at, total)| at > all_ran / 2.0 && at < all_ran && total > 0)
         .map(|&(_, total)| total)
         .collect();
     late.sort_unstable();
     let late_median = late.get(late.len() / 2).copied().unwrap_or(peak);
-    Ok(Sampled { seconds, peak, late_median, samples })
+    Ok(Sampled { seconds, peak, late_median, all_ran, samples })
+}
+
+/// How many processes `id` and the processes it started are (0 once it is gone).
+fn process_count(id: u32) -> usize {
+    if !Path::new(&format!("/proc/{id}")).exists() {
+        return 0;
+    }
+    1 + super::census::children(id).into_iter().map(process_count).sum::<usize>()
 }
 
 /// The Pss of process `id` and of every process it started (an intravisor's cVM

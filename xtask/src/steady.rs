@@ -13,8 +13,8 @@
 //! - private copies and native processes.
 //!
 //! Memory is sampled from outside every 50 ms, the intravisor and its cVM processes
-//! together: the peak, the median over the second half of the run (the steady state),
-//! and the time from which it stays at or below that steady state (+5 %): how soon
+//! together: the peak, the median over the second half of the time every transcode ran
+//! (the steady state; once the first ends, the sum is shared by fewer), and the time from which it stays at or below that steady state (+5 %): how soon
 //! merging pays. The samples are plotted against time (`steady-8.svg`, `steady-64.svg`).
 
 use std::path::Path;
@@ -152,7 +152,7 @@ fn steady_table(
             "steady state: {count} transcodes of 1800 frames each at once; Pss sampled every 50 ms; KSM scanning 20000 pages every 20 ms; run-time sharing {AFTER_MILLISECONDS} ms after the last cVM started"
         );
         println!(
-            "| objects | peak Pss per cVM (MiB) | median Pss per cVM, second half (MiB) | at or below it from (s) | ksmd CPU (s) | fps per cVM | wall (s) |"
+            "| objects | peak Pss per cVM (MiB) | median Pss per cVM while all ran, second half (MiB) | at or below it from (s) | ksmd CPU (s) | fps per cVM | wall (s) |"
         );
         println!("|---|---|---|---|---|---|---|");
     });
@@ -294,14 +294,13 @@ fn oracle_row(
     })
 }
 
-/// The time from which the run's memory stays at or below its steady state (+5 %),
-/// the last tenth of the run (where transcodes end) aside.
+/// The time from which the run's memory stays at or below its steady state (+5 %)
+/// while every transcode runs.
 fn settled_at(run: &Sampled) -> f64 {
     let ceiling = run.late_median as f64 * 1.05;
-    let ending = run.seconds * 0.9;
     run.samples
         .iter()
-        .filter(|&&(at, total)| at < ending && total as f64 > ceiling)
+        .filter(|&&(at, total)| at < run.all_ran && total as f64 > ceiling)
         .map(|&(at, _)| at)
         .fold(0.0, f64::max)
 }

@@ -69,7 +69,7 @@ pub fn measure_vms(native: &Path, progress: &indicatif::ProgressBar) -> Result<V
             "VMs: one QEMU microvm per transcode ({GUEST_MEMORY_MIB} MiB, {GUEST_CPUS} vCPUs, Debian's kernel, the native ffmpeg in an initramfs), emulated (TCG: KVM does not boot Linux guests here)"
         );
         println!(
-            "| VMs | KSM | peak Pss per VM (MiB) | median Pss per VM, second half (MiB) | guest RAM Pss, first VM (MiB) | guest transcode (s) | wall (s) |"
+            "| VMs | KSM | peak Pss per VM (MiB) | median Pss per VM while all ran, second half (MiB) | guest RAM Pss, first VM (MiB) | guest transcode (s) | wall (s) |"
         );
         println!("|---|---|---|---|---|---|---|");
     });
