@@ -30,7 +30,7 @@ pub use pool::ProcessStart;
 use std::ops::Range;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::merge::MergeFiles;
@@ -42,12 +42,16 @@ use gate::{header, state, Gate, ProcessMapping, MOST_MAPPINGS, SLOTS};
 use serve::Served;
 
 /// When a cVM process's memory is first sampled; each wait for the next sample is twice
-/// the last, up to [`LONGEST_SAMPLE_INTERVAL`] (a thousand idle cVMs cost little). A
-/// sample walks the process's page tables, and takes its memory map's lock from its
-/// page faults: from 2 ms on, the samples of 8 short transcodes were 5 % of all the
-/// processor time they took.
+/// the last, up to [`LONGEST_SAMPLE_INTERVAL`]; from then on, long enough that the samples
+/// of all running cVM processes together take at most 1 % of a processor (a sample's
+/// time, times 100, times the processes running). A sample walks the process's page tables,
+/// and takes its memory map's lock from its page faults: from 2 ms on, the samples of 8
+/// short transcodes were 5 % of all the processor time they took; once a second, those
+/// of 64 transcoders were 0.8 %.
 const FIRST_SAMPLE: Duration = Duration::from_millis(10);
 const LONGEST_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+/// cVM processes whose memory is being sampled.
+static SAMPLED_PROCESSES: AtomicUsize = AtomicUsize::new(0);
 /// Descriptor numbers of the region and the shared objects in the process.
 const REGION_FILE: u64 = 1;
 const SHARED_FILE: u64 = 2;
@@ -288,6 +292,7 @@ fn wait_for_end(
     ];
     let mut peak: Option<ProcessMemory> = None;
     let mut timeout = FIRST_SAMPLE;
+    let _sampled = SampledProcess::new();
     loop {
         let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {
@@ -303,11 +308,32 @@ fn wait_for_end(
             return (peak, false);
         }
         if ready == 0 {
+            let started = Instant::now();
             if let Some(sample) = process_memory(pid) {
                 peak = Some(peak.filter(|peak| peak.pss >= sample.pss).unwrap_or(sample));
             }
             timeout = (timeout * 2).min(LONGEST_SAMPLE_INTERVAL);
+            if timeout == LONGEST_SAMPLE_INTERVAL {
+                let processes = SAMPLED_PROCESSES.load(Ordering::Relaxed) as u32;
+                timeout = timeout.max(started.elapsed().saturating_mul(100).saturating_mul(processes.max(1)));
+            }
         }
+    }
+}
+
+/// Counts a process in [`SAMPLED_PROCESSES`] while it lives.
+struct SampledProcess;
+
+impl SampledProcess {
+    fn new() -> Self {
+        SAMPLED_PROCESSES.fetch_add(1, Ordering::Relaxed);
+        Self
+    }
+}
+
+impl Drop for SampledProcess {
+    fn drop(&mut self) {
+        SAMPLED_PROCESSES.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
