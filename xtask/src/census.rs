@@ -87,7 +87,7 @@ pub fn take(intravisor: u32) -> Result<Census, String> {
 }
 
 /// The processes `process` started.
-pub fn children(process: u32) -> Vec<u32> {
+fn children(process: u32) -> Vec<u32> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{process}/task")) else { return Vec::new() };
     tasks
         .flatten()

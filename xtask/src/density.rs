@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use intravisor::platform::TreeMemory;
+
 use super::workload::{native_commands, write_deployment, Objects, Workload};
 use super::{cargo, root, run};
 
@@ -419,10 +421,11 @@ pub fn sampled_with(
     let mut most_processes = 0;
     let mut first_ended: Option<f64> = None;
     while running > 0 {
-        let total: u64 = children.iter().filter_map(|child| process_pss(child.id())).sum();
+        let trees: Vec<TreeMemory> = children.iter().filter_map(|child| process_tree(child.id())).collect();
+        let total: u64 = trees.iter().map(|tree| tree.pss).sum();
+        let processes: usize = trees.iter().map(|tree| tree.processes).sum();
         let at = started.elapsed().as_secs_f64();
         samples.push((at, total));
-        let processes: usize = children.iter().map(|child| process_count(child.id())).sum();
         if processes < most_processes && first_ended.is_none() {
             first_ended = Some(at);
         }
@@ -453,18 +456,10 @@ pub fn sampled_with(
     Ok(Sampled { seconds, peak, late_median, all_ran, samples })
 }
 
-/// How many processes `id` and the processes it started are (0 once it is gone).
-fn process_count(id: u32) -> usize {
-    if !Path::new(&format!("/proc/{id}")).exists() {
-        return 0;
-    }
-    1 + super::census::children(id).into_iter().map(process_count).sum::<usize>()
-}
-
-/// The Pss of process `id` and of every process it started (an intravisor's cVM
-/// processes), in bytes, or `None` once it is gone.
-fn process_pss(id: u32) -> Option<u64> {
-    intravisor::platform::process_tree_memory(&id.to_string()).map(|(_, pss)| pss)
+/// The memory of process `id` and of every process it started (an intravisor's cVM
+/// processes), or `None` once it is gone.
+fn process_tree(id: u32) -> Option<TreeMemory> {
+    intravisor::platform::process_tree_memory(&id.to_string())
 }
 
 /// Runs a deployment once: its wall time, and the kernel's peak Pss of the intravisor

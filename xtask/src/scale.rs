@@ -103,7 +103,7 @@ fn measure(deployment: &Path, count: u32) -> Result<Scaled, String> {
     let mut samples: Vec<u64> = (0..SAMPLES)
         .filter_map(|_| {
             std::thread::sleep(Duration::from_millis(100));
-            intravisor::platform::process_tree_memory(&child.id().to_string()).map(|(_, pss)| pss)
+            intravisor::platform::process_tree_memory(&child.id().to_string()).map(|tree| tree.pss)
         })
         .collect();
     samples.sort_unstable();

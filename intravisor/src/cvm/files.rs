@@ -61,8 +61,7 @@ impl FileTable {
     /// out (opening it answers the error).
     pub(super) fn regular_grants(&self, most: usize) -> Vec<(usize, OwnedFd)> {
         let opened = self.grants.iter().enumerate().filter_map(|(index, grant)| {
-            let file = open_without_symlinks(&grant.path).ok()?;
-            file.metadata().ok()?.is_file().then(|| (index, OwnedFd::from(file)))
+            open_without_symlinks(&grant.path).ok().map(|file| (index, OwnedFd::from(file)))
         });
         opened.take(most).collect()
     }
@@ -202,18 +201,22 @@ fn errno_of(error: rustix::io::Errno) -> Errno {
     }
 }
 
-/// Opens the file `path` (absolute) for reading, following no symlink anywhere in it.
+/// Opens the regular file `path` (absolute) for reading, following no symlink anywhere
+/// in it. Validation found a regular file there; anything put in its place since (a FIFO,
+/// whose open would wait for a writer, holding the cVM's start or a serving thread) is
+/// refused without waiting.
 fn open_without_symlinks(path: &Path) -> std::io::Result<File> {
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(std::io::Error::other(format!("{} is not a file's path", path.display())));
     };
     let directory = directory_without_symlinks(parent, false)?;
-    Ok(File::from(openat(
-        &directory,
-        name,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?))
+    // O_NONBLOCK opens a FIFO at once; a regular file's reads ignore it.
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    let file = File::from(openat(&directory, name, flags, Mode::empty())?);
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!("{} is no longer a regular file", path.display())));
+    }
+    Ok(file)
 }
 
 /// Opens the directory `path` (absolute), making each missing component if `create`,
@@ -296,6 +299,27 @@ mod tests {
         std::fs::rename(root.join("deployment/data"), root.join("deployment/moved")).unwrap();
         symlink(root.join("secrets"), root.join("deployment/data")).unwrap();
         assert_eq!(table.open("input.txt", OpenMode::Read), Err(Errno::Io));
+    }
+
+    /// A FIFO put in a granted file's place after validation is refused at once, when
+    /// the cVM opens it and when its process is handed its grants: neither waits for a
+    /// writer that may never come.
+    #[test]
+    fn a_fifo_swapped_into_a_grants_place_is_refused_without_waiting() {
+        let root = scratch("fifo-grant");
+        std::fs::write(root.join("plain.txt"), "plain\n").unwrap();
+        let fifo = root.join("input.txt");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success(), "mkfifo {}", fifo.display());
+        let grants = vec![
+            FileGrant { name: "input.txt".into(), path: fifo },
+            FileGrant { name: "plain.txt".into(), path: root.join("plain.txt") },
+        ];
+        let mut table = FileTable::new(grants, None);
+        assert_eq!(table.open("input.txt", OpenMode::Read), Err(Errno::Io));
+        let handed: Vec<usize> = table.regular_grants(16).into_iter().map(|(index, _)| index).collect();
+        assert_eq!(handed, [1], "only the regular file is handed over");
+        assert!(table.open("plain.txt", OpenMode::Read).is_ok());
     }
 
     #[test]

@@ -38,5 +38,5 @@ pub use switch::{
 };
 pub use usage::{
     give_back_free_memory, kernel_memory, limit_allocator_arenas, process_memory, process_tree_memory,
-    sample_peaks, ProcessMemory,
+    sample_peaks, ProcessMemory, TreeMemory,
 };

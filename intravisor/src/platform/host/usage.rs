@@ -57,24 +57,36 @@ fn children(process: &str) -> Vec<String> {
         .collect()
 }
 
-/// Rss and Pss in bytes of `process` (a pid, or `self`) and of every process it started,
-/// or `None` where the kernel does not provide them (or the process is gone).
-pub fn process_tree_memory(process: &str) -> Option<(u64, u64)> {
-    let ProcessMemory { mut rss, mut pss, .. } = read_process_memory(process)?;
+/// The memory of a process and of every process it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeMemory {
+    /// Rss and Pss in bytes, summed.
+    pub rss: u64,
+    pub pss: u64,
+    /// How many processes were counted.
+    pub processes: usize,
+}
+
+/// The memory of `process` (a pid, or `self`) and of every process it started, or
+/// `None` where the kernel does not provide it (or the process is gone).
+pub fn process_tree_memory(process: &str) -> Option<TreeMemory> {
+    let ProcessMemory { rss, pss, .. } = read_process_memory(process)?;
+    let mut tree = TreeMemory { rss, pss, processes: 1 };
     for child in children(process) {
         // A process that ended meanwhile counts no more.
-        if let Some((child_rss, child_pss)) = process_tree_memory(&child) {
-            rss += child_rss;
-            pss += child_pss;
+        if let Some(child) = process_tree_memory(&child) {
+            tree.rss += child.rss;
+            tree.pss += child.pss;
+            tree.processes += child.processes;
         }
     }
-    Some((rss, pss))
+    Some(tree)
 }
 
 /// Rss and Pss in bytes of the intravisor and its cVM processes, or `None` where the
 /// kernel does not provide them.
 pub fn kernel_memory() -> Option<(u64, u64)> {
-    process_tree_memory("self")
+    process_tree_memory("self").map(|tree| (tree.rss, tree.pss))
 }
 
 /// Samples Rss and Pss every `interval` until the run stops; returns the peaks. A sample
