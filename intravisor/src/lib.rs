@@ -29,6 +29,8 @@ pub mod lifecycle;
 pub mod manifest;
 pub mod memory;
 #[cfg(feature = "std")]
+pub mod node;
+#[cfg(feature = "std")]
 pub mod objects;
 #[cfg(feature = "std")]
 mod outcome;

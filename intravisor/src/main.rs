@@ -5,7 +5,13 @@
 //! intravisor check deploy.yaml
 //! intravisor report report.json [--tenant NAME]
 //! intravisor revoke deploy.yaml --tenant NAME --object NAME|SHA256
+//! intravisor node --socket PATH [--tenant NAME=POLICY]... [--control DIR]
+//! intravisor ctl --socket PATH create|start|wait|kill|delete|state|list|stats|objects|shutdown ...
 //! ```
+//!
+//! `node` keeps one intravisor running whose cVMs come and go as containers (a container
+//! runtime's shim drives it through `ctl`'s protocol); `ctl` asks it, and prints its
+//! answer as JSON.
 //!
 //! Each cVM runs as a sandboxed process of its own. `--in-process` runs them as threads
 //! of the intravisor's own process instead, which does not isolate them: for trusted
@@ -72,6 +78,34 @@ enum Command {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Run a node: one intravisor whose cVMs are created, started, killed and deleted one
+    /// at a time through a control socket, sharing objects across all of them.
+    Node {
+        /// The control socket to listen at.
+        #[arg(long)]
+        socket: PathBuf,
+        /// Address space for every container's region at once.
+        #[arg(long, default_value = "64G", value_parser = parse_size)]
+        regions: u64,
+        /// A tenant's sharing policy, as NAME=FILE (repeatable).
+        #[arg(long = "tenant", value_name = "NAME=FILE")]
+        tenants: Vec<String>,
+        /// Where `intravisor revoke` writes revocations, read before each container is created.
+        #[arg(long)]
+        control: Option<PathBuf>,
+        /// A directory, besides each container's deployment directory, that its granted
+        /// files and output may lie under (repeatable).
+        #[arg(long = "allow-root", value_name = "DIR")]
+        allow_roots: Vec<PathBuf>,
+    },
+    /// Ask a running node (`intravisor node`); prints its answer as JSON.
+    Ctl {
+        /// The node's control socket.
+        #[arg(long)]
+        socket: PathBuf,
+        #[command(subcommand)]
+        request: CtlRequest,
+    },
     /// Withdraw a tenant's publication of an object: cVMs started from now on no longer
     /// share it; running ones keep it until they end.
     Revoke {
@@ -90,6 +124,47 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum CtlRequest {
+    /// Create a container from a deployment file of one cVM.
+    Create {
+        id: String,
+        deployment: PathBuf,
+        /// Where its standard output goes (file or FIFO).
+        #[arg(long)]
+        stdout: Option<PathBuf>,
+        /// Where its standard error goes (file or FIFO).
+        #[arg(long)]
+        stderr: Option<PathBuf>,
+    },
+    /// Start a created container.
+    Start { id: String },
+    /// Wait until a container has stopped.
+    Wait { id: String },
+    /// End a container's cVM.
+    Kill {
+        id: String,
+        #[arg(long, default_value_t = 15)]
+        signal: i32,
+    },
+    /// Delete a stopped or created container.
+    Delete { id: String },
+    /// A container's state.
+    State { id: String },
+    /// Every container's state.
+    List,
+    /// A container's memory.
+    Stats { id: String },
+    /// The objects of the node's containers.
+    Objects,
+    /// End every container and stop the node.
+    Shutdown,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    config::parse_size(text)
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     match Arguments::parse().command {
@@ -102,6 +177,10 @@ fn main() -> ExitCode {
             run(&deployment, &allow_roots, report.as_deref(), isolation, ksm)
         }
         Command::Report { report, tenant } => show_report(&report, tenant.as_deref()),
+        Command::Node { socket, regions, tenants, control, allow_roots } => {
+            run_node(&socket, regions, &tenants, control, allow_roots)
+        }
+        Command::Ctl { socket, request } => ctl(&socket, request),
         Command::Revoke { deployment, tenant, object, allow_roots } => {
             let deployment = match config::load_allowing(&deployment, &allow_roots) {
                 Ok(deployment) => deployment,
@@ -264,5 +343,83 @@ fn run(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// `node`: reads the tenants' policies, then serves until asked to shut down.
+fn run_node(
+    socket: &std::path::Path,
+    regions_size: u64,
+    tenants: &[String],
+    control: Option<PathBuf>,
+    allow_roots: Vec<PathBuf>,
+) -> ExitCode {
+    let mut policies = Vec::new();
+    for entry in tenants {
+        let Some((tenant, file)) = entry.split_once('=') else {
+            eprintln!("intravisor: --tenant `{entry}`: expected NAME=FILE");
+            return ExitCode::from(2);
+        };
+        let parsed = std::fs::read_to_string(file)
+            .map_err(|error| format!("cannot read the policy of tenant `{tenant}` at {file}: {error}"))
+            .and_then(|text| policy::parse(&text, file).map_err(|error| error.to_string()));
+        match parsed {
+            Ok(policy) => policies.push((tenant.to_string(), policy, file.to_string())),
+            Err(error) => {
+                eprintln!("intravisor: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let settings = intravisor::node::NodeSettings { regions_size, allow_roots, policies, control };
+    let node = match intravisor::node::Node::new(settings) {
+        Ok(node) => std::sync::Arc::new(node),
+        Err(error) => {
+            eprintln!("intravisor: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match intravisor::node::serve(node, socket) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("intravisor: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `ctl`: one request to a node; its answer as JSON on standard output.
+fn ctl(socket: &std::path::Path, request: CtlRequest) -> ExitCode {
+    use intravisor::node::Request;
+    let request = match request {
+        CtlRequest::Create { id, deployment, stdout, stderr } => {
+            // The node resolves paths itself: relative ones are the client's.
+            let absolute = |path: PathBuf| std::path::absolute(&path).unwrap_or(path);
+            Request::Create {
+                id,
+                deployment: absolute(deployment),
+                stdout: stdout.map(absolute),
+                stderr: stderr.map(absolute),
+            }
+        }
+        CtlRequest::Start { id } => Request::Start { id },
+        CtlRequest::Wait { id } => Request::Wait { id },
+        CtlRequest::Kill { id, signal } => Request::Kill { id, signal },
+        CtlRequest::Delete { id } => Request::Delete { id },
+        CtlRequest::State { id } => Request::State { id },
+        CtlRequest::List => Request::List,
+        CtlRequest::Stats { id } => Request::Stats { id },
+        CtlRequest::Objects => Request::Objects,
+        CtlRequest::Shutdown => Request::Shutdown,
+    };
+    match intravisor::node::Client::new(socket).ask(&request) {
+        Ok(answer) => {
+            println!("{}", serde_json::to_string_pretty(&answer).expect("an answer is plain data"));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("intravisor: {error}");
+            ExitCode::from(1)
+        }
     }
 }

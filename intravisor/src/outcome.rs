@@ -9,7 +9,6 @@ use crate::report::{CvmKernelMemory, CvmReport, FaultReport, Status};
 /// The report of a cVM that never started, and why.
 pub(crate) fn refused(cvm: &CvmConfig, reason: String) -> CvmReport {
     log::warn!("cVM `{}` refused: {reason}", cvm.name);
-    log::warn!("cVM `{}` refused: {reason}", cvm.name);
     CvmReport {
         name: cvm.name.clone(),
         tenant: cvm.tenant.clone(),

@@ -22,7 +22,7 @@ pub enum Status {
 }
 
 /// A fault that ended a cVM.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FaultReport {
     /// What happened, in words.
     pub cause: String,
@@ -35,7 +35,7 @@ pub struct FaultReport {
 }
 
 /// One cVM.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CvmReport {
     /// Its name.
     pub name: String,
@@ -90,7 +90,7 @@ pub struct CvmKernelMemory {
 }
 
 /// One object a cVM used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ObjectUse {
     /// Its file name.
     pub name: String,
@@ -106,7 +106,7 @@ pub struct ObjectUse {
 }
 
 /// One object file the deployment used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ObjectReport {
     /// Its file name.
     pub name: String,

@@ -33,7 +33,8 @@ use crate::objects::{ObjectFile, ObjectFiles, ObjectUsage};
 use crate::outcome::{ended, refused};
 use crate::platform::{
     give_back_free_memory, kernel_memory, limit_allocator_arenas, run_cvm, run_cvm_process, sample_peaks,
-    Arena, ArenaError, CvmEntry, CvmProcess, ProcessEnd, ProcessStart, RegionMerge, TenantLimits,
+    Arena, ArenaError, CvmEntry, CvmProcess, ProcessControl, ProcessEnd, ProcessStart, RegionMerge,
+    TenantLimits,
 };
 use crate::region::region_alignment;
 use crate::report::{CvmReport, KernelMemory, ObjectUse, Report};
@@ -79,15 +80,30 @@ struct ProcessPlan {
     wall_seconds: Option<u64>,
 }
 
+/// What a cVM is attached to while it runs: where its console lines go, and (a node's
+/// containers) the handle that ends it from outside.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attached<'a> {
+    pub(crate) sink: &'a OutputSink,
+    pub(crate) control: Option<&'a ProcessControl>,
+}
+
 /// A cVM ready to be built and entered.
 #[derive(Debug)]
-struct Prepared {
+pub(crate) struct Prepared {
     /// The program, then its libraries, as the lifecycle's request named them.
     files: Vec<Arc<ObjectFile>>,
     prepared: crate::lifecycle::Prepared,
     uses: Vec<ObjectUse>,
     /// Its process (cVM processes only), readied while the cVM is prepared and built.
     placed: Option<ProcessStart>,
+}
+
+impl Prepared {
+    /// Its objects, as it will use them.
+    pub(crate) fn uses(&self) -> &[ObjectUse] {
+        &self.uses
+    }
 }
 
 impl Intravisor {
@@ -205,7 +221,8 @@ impl Intravisor {
                         .name(cvm.name.clone())
                         .stack_size(HOST_THREAD_STACK)
                         .spawn_scoped(scope, move || {
-                            let report = self.execute(cvm, ready, member, || objects.built(cvm));
+                            let attached = Attached { sink: &self.sink, control: None };
+                            let report = self.execute(cvm, ready, member, attached, || objects.built(cvm));
                             let _ = done_sender.send(());
                             report
                         });
@@ -286,7 +303,7 @@ impl Intravisor {
             Err(error) => return refused(cvm, error.to_string()),
         };
         match self.prepare(cvm, objects, &ObjectUsage::default(), &policies) {
-            Ok(ready) => self.execute(cvm, ready, None, || {}),
+            Ok(ready) => self.execute(cvm, ready, None, Attached { sink: &self.sink, control: None }, || {}),
             Err(reason) => refused(cvm, reason),
         }
     }
@@ -294,7 +311,7 @@ impl Intravisor {
     /// Resolves a cVM's objects (those requested by digest from the tenant that
     /// publishes them) and prepares it (`lifecycle`). On refusal nothing of it stays
     /// mapped.
-    fn prepare(
+    pub(crate) fn prepare(
         &self,
         cvm: &CvmConfig,
         objects: &ObjectFiles,
@@ -359,12 +376,14 @@ impl Intravisor {
 
     /// Builds a prepared cVM in its region, runs it, and tears it down. `built` is called
     /// once it is built (or could not be): the files' bytes are no longer needed for it.
-    /// `member`: the deployment's run-time sharing groups and the cVM's index there.
-    fn execute(
+    /// `member`: the deployment's run-time sharing groups and the cVM's index there;
+    /// `attached`: where its console goes, and the handle that ends it from outside.
+    pub(crate) fn execute(
         &self,
         cvm: &CvmConfig,
         ready: Prepared,
         member: Option<(&SharingGroups, usize)>,
+        attached: Attached<'_>,
         built: impl FnOnce(),
     ) -> CvmReport {
         let Prepared { files, prepared, uses, placed } = ready;
@@ -399,7 +418,7 @@ impl Intravisor {
         if let (Some((groups, index)), Err(_)) = (member, &instance) {
             groups.arrived(index, None);
         }
-        let ran = instance.map(|instance| self.enter(cvm, instance, placed, merge.clone()));
+        let ran = instance.map(|instance| self.enter(cvm, instance, placed, merge.clone(), attached));
         self.cvms.tear_down(prepared);
         let mut report = ran.unwrap_or_else(|reason| refused(cvm, reason));
         report.cls_bytes = cls_bytes;
@@ -416,6 +435,7 @@ impl Intravisor {
         instance: Instance,
         placed: Option<ProcessStart>,
         merge: Option<Arc<RegionMerge>>,
+        attached: Attached<'_>,
     ) -> CvmReport {
         let process = ProcessPlan {
             region: instance.region.clone(),
@@ -428,7 +448,7 @@ impl Intravisor {
             &cvm.name,
             self.cvms.arena(),
             instance.memory,
-            &self.sink,
+            attached.sink,
             cvm.files.clone(),
             cvm.output.clone(),
         )
@@ -453,7 +473,7 @@ impl Intravisor {
                 Ok(ProcessEnd { stop, threads, memory: None })
             }
             Isolation::Process => match placed {
-                Some(placed) => self.enter_process(start, &process, placed, &services),
+                Some(placed) => self.enter_process(start, &process, placed, &services, attached.control),
                 None => Err("no process was readied for it".to_string()),
             },
         };
@@ -472,6 +492,7 @@ impl Intravisor {
         process: &ProcessPlan,
         placed: ProcessStart,
         services: &CvmServices<'_>,
+        control: Option<&ProcessControl>,
     ) -> Result<ProcessEnd, String> {
         let files = self
             .cvms
@@ -488,6 +509,7 @@ impl Intravisor {
             cpu_seconds: process.cpu_seconds,
             wall_seconds: process.wall_seconds,
             merge: files.merge.as_ref().map(|merge| merge.files()),
+            control,
         };
         // SAFETY: the region and the shared area are backed by these files at these
         // addresses until the cVM is torn down, after this returns; the instance was
@@ -495,6 +517,19 @@ impl Intravisor {
         // table inside it, pages protected as its mappings say); every hostcall goes
         // through `services`, which checks it against the cVM's capabilities.
         unsafe { run_cvm_process(start, memory, placed, services) }
+    }
+
+    /// Releases a prepared cVM that will not run: nothing of it stays mapped, and the
+    /// process readied for it is killed.
+    pub(crate) fn release(&self, ready: Prepared) {
+        let Prepared { prepared, placed, .. } = ready;
+        self.cvms.tear_down(prepared);
+        drop(placed);
+    }
+
+    /// Forgets the plan kept for the next cVMs of the same objects.
+    pub(crate) fn forget_plan(&self) {
+        self.cvms.forget_plan();
     }
 
     /// Shared objects loaded now (for tests: zero once every cVM is torn down).

@@ -6,9 +6,13 @@ use std::sync::Mutex;
 
 use crate::hostcall::ConsoleLines;
 
-/// Where every cVM's console lines go (the intravisor's standard output by default).
+/// Where every cVM's console lines go (the intravisor's standard output by default):
+/// one writer for every cVM, each line prefixed with the cVM's name and stream; or (a
+/// node's container) one writer for each stream of one cVM, lines as the cVM wrote them.
 pub struct OutputSink {
     writer: Mutex<Box<dyn Write + Send>>,
+    /// Standard error's own writer; lines then carry no prefix.
+    errors: Option<Mutex<Box<dyn Write + Send>>>,
 }
 
 impl std::fmt::Debug for OutputSink {
@@ -20,7 +24,13 @@ impl std::fmt::Debug for OutputSink {
 impl OutputSink {
     /// A sink writing to `writer`.
     pub fn new(writer: Box<dyn Write + Send>) -> Self {
-        Self { writer: Mutex::new(writer) }
+        Self { writer: Mutex::new(writer), errors: None }
+    }
+
+    /// A sink for one cVM: its standard output to `output`, its standard error to
+    /// `errors`, without prefixes.
+    pub fn streams(output: Box<dyn Write + Send>, errors: Box<dyn Write + Send>) -> Self {
+        Self { writer: Mutex::new(output), errors: Some(Mutex::new(errors)) }
     }
 
     /// A sink writing to standard output.
@@ -29,9 +39,15 @@ impl OutputSink {
     }
 
     fn write_line(&self, name: &str, stream: &str, line: &[u8]) {
-        let mut writer = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let chosen = match &self.errors {
+            Some(errors) if !stream.is_empty() => errors,
+            _ => &self.writer,
+        };
+        let mut writer = chosen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Console output is best effort: a closed stdout must not end a cVM.
-        let _ = writer.write_all(format!("[{name}{stream}] ").as_bytes());
+        if self.errors.is_none() {
+            let _ = writer.write_all(format!("[{name}{stream}] ").as_bytes());
+        }
         let _ = writer.write_all(line);
         let _ = writer.write_all(b"\n");
         let _ = writer.flush();

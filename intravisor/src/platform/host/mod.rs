@@ -31,7 +31,9 @@ mod usage;
 
 pub use arena::{Arena, ArenaError};
 pub use merge::{identical_pages, MergeFiles, MergeGroup, RegionMerge};
-pub use process::{remove_cgroups, run_cvm_process, CvmProcess, ProcessEnd, ProcessStart, TenantLimits};
+pub use process::{
+    remove_cgroups, run_cvm_process, CvmProcess, ProcessControl, ProcessEnd, ProcessStart, TenantLimits,
+};
 pub use signals::Fault;
 pub use switch::{
     hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome, Limit, ThreadStart,

@@ -14,10 +14,12 @@
 //!   seccomp filter;
 //! - `serve`: answering hostcalls, threads, and ending the cVM;
 //! - `cgroup`: the limits the kernel holds for each cVM process;
+//! - `control`: ending a running cVM process from outside its run;
 //! - `pool`: started processes kept ready for the next cVMs;
 //! - `reaper`: waiting for the processes of cVMs the intravisor ended.
 
 mod cgroup;
+mod control;
 mod gate;
 mod pool;
 mod reaper;
@@ -25,6 +27,7 @@ mod sandbox;
 mod serve;
 
 pub use cgroup::{remove_parents as remove_cgroups, TenantLimits};
+pub use control::ProcessControl;
 pub use pool::ProcessStart;
 
 use std::ops::Range;
@@ -76,6 +79,8 @@ pub struct CvmProcess<'a> {
     pub wall_seconds: Option<u64>,
     /// The files of its run-time sharing, when its tenant opted in.
     pub merge: Option<MergeFiles<'a>>,
+    /// A handle that ends it from outside and names its process (a node's containers).
+    pub control: Option<&'a ProcessControl>,
 }
 
 fn native(protection: Protection) -> u64 {
@@ -211,6 +216,9 @@ pub unsafe fn run_cvm_process(
     pool::refill();
     let mut child = child?;
     let served = Served::new(&gate, handler, pidfd.as_raw_fd(), ended.as_raw_fd(), direct_grants);
+    if let Some(control) = process.control {
+        control.started(pid);
+    }
     let memory = std::thread::scope(|scope| {
         let first = std::thread::Builder::new()
             .name("cvm-thread-1".to_string())
@@ -220,11 +228,22 @@ pub unsafe fn run_cvm_process(
             served.end(Some(CvmStop::HandlerPanicked));
         }
         let deadline = process.wall_seconds.map(|seconds| Instant::now() + Duration::from_secs(seconds));
-        let (memory, timed_out) = wait_for_end(pid, pidfd.as_raw_fd(), ended.as_raw_fd(), deadline);
-        let stop = timed_out.then(|| CvmStop::Killed(Limit::WallSeconds(process.wall_seconds.unwrap_or(0))));
+        let outside = process.control.map_or(-1, ProcessControl::end_descriptor);
+        let (memory, ending) = wait_for_end(pid, [pidfd.as_raw_fd(), ended.as_raw_fd(), outside], deadline);
+        let stop = match ending {
+            Ending::Watched => None,
+            Ending::TimedOut => Some(CvmStop::Killed(Limit::WallSeconds(process.wall_seconds.unwrap_or(0)))),
+            Ending::Asked => {
+                let signal = process.control.and_then(ProcessControl::killed_by).unwrap_or(libc::SIGKILL);
+                Some(CvmStop::Killed(Limit::Operator(signal)))
+            }
+        };
         served.end(stop);
         memory
     });
+    if let Some(control) = process.control {
+        control.ended();
+    }
     note_weaker_sandbox(&gate);
     let stop = match served.take_stop() {
         // The intravisor ended it and killed its process: the process is reaped, and its
@@ -276,36 +295,46 @@ fn abandon(child: &mut std::process::Child, reason: String) -> String {
     reason
 }
 
-/// Waits until the process `pidfd` names (`pid`) has ended, or the intravisor has ended
-/// its cVM (`ended`, an eventfd, is written); samples its memory meanwhile (at
-/// [`FIRST_SAMPLE`], then ever less often) and returns the sample with the highest Pss,
-/// if any was taken.
+/// Why [`wait_for_end`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The process ended, or the intravisor ended its cVM.
+    Watched,
+    /// Its wall time ran out.
+    TimedOut,
+    /// It was asked to end from outside (`ProcessControl::kill`).
+    Asked,
+}
+
+/// Waits until the process `pidfd` names (`pid`) has ended, the intravisor has ended its
+/// cVM (`ended`, an eventfd, is written), or it is asked to end from outside (`asked`,
+/// an eventfd, or -1 for none); the three descriptors in that order. Samples its memory
+/// meanwhile (at [`FIRST_SAMPLE`], then ever less often) and returns the sample with the
+/// highest Pss, if any was taken.
 fn wait_for_end(
     pid: u32,
-    pidfd: libc::c_int,
-    ended: libc::c_int,
+    [pidfd, ended, asked]: [libc::c_int; 3],
     deadline: Option<Instant>,
-) -> (Option<ProcessMemory>, bool) {
-    let mut watched = [
-        libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
-        libc::pollfd { fd: ended, events: libc::POLLIN, revents: 0 },
-    ];
+) -> (Option<ProcessMemory>, Ending) {
+    let mut watched = [pidfd, ended, asked].map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
     let mut peak: Option<ProcessMemory> = None;
     let mut timeout = FIRST_SAMPLE;
     let _sampled = SampledProcess::new();
     loop {
         let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         if left == Some(Duration::ZERO) {
-            return (peak, true);
+            return (peak, Ending::TimedOut);
         }
         let wait = left.map_or(timeout, |left| left.min(timeout));
-        // SAFETY: poll reads and writes the two entries of `watched`.
-        let ready = unsafe { libc::poll(watched.as_mut_ptr(), 2, wait.as_millis().max(1) as libc::c_int) };
+        // SAFETY: poll reads and writes the three entries of `watched` (a negative
+        // descriptor is skipped).
+        let ready = unsafe { libc::poll(watched.as_mut_ptr(), 3, wait.as_millis().max(1) as libc::c_int) };
         if ready > 0 {
-            return (peak, false);
+            let asked = watched[2].revents != 0 && watched[0].revents == 0 && watched[1].revents == 0;
+            return (peak, if asked { Ending::Asked } else { Ending::Watched });
         }
         if ready < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return (peak, false);
+            return (peak, Ending::Watched);
         }
         if ready == 0 {
             let started = Instant::now();

@@ -91,6 +91,8 @@ pub enum Limit {
     Signal(i32),
     /// The time it may run, in seconds.
     WallSeconds(u64),
+    /// Its operator asked for it to end (a node's `kill`), with this signal.
+    Operator(i32),
 }
 
 impl core::fmt::Display for Limit {
@@ -104,6 +106,7 @@ impl core::fmt::Display for Limit {
             Self::WallSeconds(seconds) => {
                 write!(formatter, "its wall time limit ({seconds} s, isolation.wall_seconds)")
             }
+            Self::Operator(signal) => write!(formatter, "its operator's request (signal {signal})"),
         }
     }
 }
