@@ -5,6 +5,8 @@
 //! `cargo xtask build`, and read what a user reads: its exit status, its output and
 //! its JSON report.
 
+pub mod node;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

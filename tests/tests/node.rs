@@ -4,113 +4,12 @@
 //! the reason, leaving nothing behind; the node's memory back where it was once its
 //! containers are gone.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use intravisor::node::{Client, ContainerState, Phase, Request, Response};
-use tests::{build_examples, intravisor, root, scratch};
-
-/// A node started for one test, shut down when dropped.
-struct Node {
-    child: Child,
-    client: Client,
-    directory: PathBuf,
-}
-
-impl Node {
-    fn start(name: &str, options: &[&str]) -> Self {
-        build_examples();
-        let directory = scratch(name);
-        let socket = directory.join("node.sock");
-        let child = Command::new(intravisor())
-            .arg("node")
-            .arg("--socket")
-            .arg(&socket)
-            .args(["--regions", "4G", "--allow-root"])
-            .arg(root().join("examples"))
-            .args(options)
-            .stdout(std::fs::File::create(directory.join("node.out")).unwrap())
-            .stderr(std::fs::File::create(directory.join("node.err")).unwrap())
-            .current_dir(root())
-            .spawn()
-            .expect("the node starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !socket.exists() {
-            assert!(Instant::now() < deadline, "the node did not listen: {}", Self::log(&directory));
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, client: Client::new(&socket), directory }
-    }
-
-    fn log(directory: &Path) -> String {
-        std::fs::read_to_string(directory.join("node.err")).unwrap_or_default()
-    }
-
-    fn ask(&self, request: Request) -> Result<Response, String> {
-        self.client.ask(&request).map_err(|error| error.to_string())
-    }
-
-    fn state(&self, request: Request) -> ContainerState {
-        match self.ask(request.clone()) {
-            Ok(Response::State(state)) => state,
-            other => panic!("{request:?}: {other:?}\nnode log: {}", Self::log(&self.directory)),
-        }
-    }
-
-    /// Writes a deployment of one cVM and creates a container from it.
-    fn create(&self, id: &str, cvm: &str) -> Result<ContainerState, String> {
-        let file = self.directory.join(format!("{id}.yaml"));
-        // The node names the cVM after the container; the file's name is any.
-        let cvm = cvm.replacen('{', "{name: x, ", 1);
-        std::fs::write(&file, format!("cVMs:\n  - {cvm}\n")).unwrap();
-        let stdout = Some(self.directory.join(format!("{id}.out")));
-        match self.ask(Request::Create { id: id.to_string(), deployment: file, stdout, stderr: None })? {
-            Response::State(state) => Ok(state),
-            other => panic!("create answered {other:?}"),
-        }
-    }
-
-    fn output(&self, id: &str) -> String {
-        std::fs::read_to_string(self.directory.join(format!("{id}.out"))).unwrap_or_default()
-    }
-
-    /// The node process's resident bytes (its cVMs' processes are children of their own).
-    fn resident(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
-    }
-
-    fn objects(&self) -> intravisor::node::NodeObjects {
-        match self.ask(Request::Objects) {
-            Ok(Response::Objects(objects)) => objects,
-            other => panic!("objects answered {other:?}"),
-        }
-    }
-
-    fn containers(&self) -> Vec<ContainerState> {
-        match self.ask(Request::List) {
-            Ok(Response::List { containers }) => containers,
-            other => panic!("list answered {other:?}"),
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.client.ask(&Request::Shutdown);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use intravisor::node::{Phase, Request, Response};
+use tests::node::Node;
+use tests::{build_examples, root};
 
 const HELLO: &str = "{runtime: hello/build/hello, objects: [hello/build/libcvm.so], isolation: {size: 16M}";
 

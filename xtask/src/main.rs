@@ -15,6 +15,8 @@
 //!                     a bootable bare-metal image of a deployment
 //! cargo xtask qemu IMAGE
 //!                     boot an image on QEMU -M virt (exit code from semihosting)
+//! cargo xtask oci [-o FILE]
+//!                     the transcoder as an OCI image archive, for containerd
 //! cargo xtask libc [--aarch64]
 //!                     build musl as libc.so for cVMs (this host's, or AArch64)
 //! cargo xtask ffmpeg [--full]
@@ -36,6 +38,7 @@ mod ffmpeg;
 mod fuzz;
 mod image;
 mod libc;
+mod oci;
 mod plots;
 mod scale;
 mod sdk;
@@ -76,9 +79,12 @@ fn main() -> ExitCode {
         Some("image") => build().and_then(|()| image::run_image(&arguments[1..])),
         Some("qemu") => image::run_qemu(&arguments[1..]),
         Some("libc") => libc::run_command(&arguments[1..]),
+        Some("oci") => build().and_then(|()| oci::run_command(&arguments[1..])),
         Some("ffmpeg") => ffmpeg::run_command(&arguments[1..]),
         Some("fuzz") => fuzz::run_command(&arguments[1..]),
-        _ => Err("usage: cargo xtask setup|build|demo|test|bench|image|qemu|libc|ffmpeg|fuzz".to_string()),
+        _ => {
+            Err("usage: cargo xtask setup|build|demo|test|bench|image|qemu|oci|libc|ffmpeg|fuzz".to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

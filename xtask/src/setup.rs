@@ -14,9 +14,9 @@ use super::run;
 /// LLVM 16 for the plugin's second leg and its version-guard tests, valgrind for the
 /// benchmarks' instruction counts, QEMU for the bare-metal images, Debian's ffmpeg
 /// (ffprobe), the peer that checks what the transcoding cVMs write, Debian's sqlite3,
-/// the reference the SQLite cVMs are compared with, and CMake, to build a project with
-/// the SDK's toolchain file.
-const PACKAGES: [&str; 11] = [
+/// the reference the SQLite cVMs are compared with, CMake, to build a project with
+/// the SDK's toolchain file, and containerd (with `ctr`), which the shim's tests run.
+const PACKAGES: [&str; 12] = [
     "clang-14",
     "lld-14",
     "llvm-14-dev",
@@ -28,6 +28,7 @@ const PACKAGES: [&str; 11] = [
     "ffmpeg",
     "sqlite3",
     "cmake",
+    "containerd",
 ];
 
 /// The C compiler the examples are built with.
@@ -71,6 +72,7 @@ fn installed(package: &str) -> bool {
         "ffmpeg" => Path::new("/usr/bin/ffprobe").exists(),
         "sqlite3" => Path::new("/usr/bin/sqlite3").exists(),
         "cmake" => Path::new("/usr/bin/cmake").exists(),
+        "containerd" => Path::new("/usr/bin/containerd").exists() && Path::new("/usr/bin/ctr").exists(),
         _ => false,
     }
 }

@@ -25,6 +25,7 @@ pub use server::{serve, ServeError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
 use policy::{Policy, PolicySet};
 
@@ -158,7 +159,8 @@ struct Container {
 enum Stage {
     Created(Box<Prepared>),
     Running,
-    Stopped(Box<CvmReport>),
+    /// What became of it, and when it stopped.
+    Stopped(Box<CvmReport>, SystemTime),
 }
 
 impl Stage {
@@ -166,7 +168,7 @@ impl Stage {
         match self {
             Self::Created(_) => Phase::Created,
             Self::Running => Phase::Running,
-            Self::Stopped(_) => Phase::Stopped,
+            Self::Stopped(..) => Phase::Stopped,
         }
     }
 }
@@ -306,10 +308,9 @@ impl Node {
             node.stop(&name, report);
         });
         if let Err(source) = spawned {
-            container.stage = Stage::Stopped(Box::new(crate::outcome::refused(
-                &container.cvm,
-                format!("cannot start its thread: {source}"),
-            )));
+            let report =
+                crate::outcome::refused(&container.cvm, format!("cannot start its thread: {source}"));
+            container.stage = Stage::Stopped(Box::new(report), SystemTime::now());
             return Err(NodeError::System { id: id.to_string(), message: "cannot start its thread", source });
         }
         Ok(state_of(id, container))
@@ -318,7 +319,7 @@ impl Node {
     /// Records what became of container `id`'s cVM.
     fn stop(&self, id: &str, report: CvmReport) {
         if let Some(container) = self.containers().get_mut(id) {
-            container.stage = Stage::Stopped(Box::new(report));
+            container.stage = Stage::Stopped(Box::new(report), SystemTime::now());
         }
         self.stopped.notify_all();
     }
@@ -328,7 +329,7 @@ impl Node {
         let mut containers = self.containers();
         loop {
             let container = containers.get(id).ok_or_else(|| NodeError::Unknown(id.to_string()))?;
-            if let Stage::Stopped(_) = container.stage {
+            if let Stage::Stopped(..) = container.stage {
                 return Ok(state_of(id, container));
             }
             containers = self.stopped.wait(containers).unwrap_or_else(PoisonError::into_inner);
@@ -348,7 +349,8 @@ impl Node {
                 let mut report = crate::outcome::refused(&container.cvm, reason.clone());
                 report.status = Status::Killed;
                 report.reason = Some(reason);
-                let created = std::mem::replace(&mut container.stage, Stage::Stopped(Box::new(report)));
+                let stopped = Stage::Stopped(Box::new(report), SystemTime::now());
+                let created = std::mem::replace(&mut container.stage, stopped);
                 if let Stage::Created(ready) = created {
                     container.objects.built(&container.cvm);
                     self.intravisor.release(*ready);
@@ -505,9 +507,12 @@ fn output_sink(id: &str, stdout: Option<&Path>, stderr: Option<&Path>) -> Result
 
 /// A container's state as a client sees it.
 fn state_of(id: &str, container: &Container) -> ContainerState {
-    let report = match &container.stage {
-        Stage::Stopped(report) => Some(report.as_ref().clone()),
-        _ => None,
+    let (report, stopped_at) = match &container.stage {
+        Stage::Stopped(report, at) => {
+            let since_epoch = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+            (Some(report.as_ref().clone()), Some(since_epoch.as_nanos() as u64))
+        }
+        _ => (None, None),
     };
     let exit_status = report.as_ref().map(|report| exit_status(report, container.control.killed_by()));
     ContainerState {
@@ -516,6 +521,7 @@ fn state_of(id: &str, container: &Container) -> ContainerState {
         phase: container.stage.phase(),
         pid: container.control.pid(),
         exit_status,
+        stopped_at,
         report,
     }
 }

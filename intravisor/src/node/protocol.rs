@@ -115,6 +115,8 @@ pub struct ContainerState {
     /// Once stopped: its exit code, 128 plus the signal that ended it, 137 at a limit,
     /// 255 when it never ran.
     pub exit_status: Option<i32>,
+    /// Once stopped: when, in nanoseconds since the Unix epoch.
+    pub stopped_at: Option<u64>,
     /// Once stopped: what became of its cVM, as `intravisor run` reports it.
     pub report: Option<CvmReport>,
 }
@@ -156,7 +158,7 @@ pub struct NodeObjects {
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum Response {
     /// A container's state.
-    State(ContainerState),
+    State(Box<ContainerState>),
     /// Every container's state.
     List {
         /// By id.

@@ -110,13 +110,13 @@ fn answer(node: &Arc<Node>, stream: UnixStream) -> bool {
 fn dispatch(node: &Arc<Node>, request: Request) -> Result<Response, NodeError> {
     Ok(match request {
         Request::Create { id, deployment, stdout, stderr } => {
-            Response::State(node.create(&id, &deployment, stdout.as_deref(), stderr.as_deref())?)
+            Response::State(Box::new(node.create(&id, &deployment, stdout.as_deref(), stderr.as_deref())?))
         }
-        Request::Start { id } => Response::State(node.start(&id)?),
-        Request::Wait { id } => Response::State(node.wait(&id)?),
-        Request::Kill { id, signal } => Response::State(node.kill(&id, signal)?),
-        Request::Delete { id } => Response::State(node.delete(&id)?),
-        Request::State { id } => Response::State(node.state(&id)?),
+        Request::Start { id } => Response::State(Box::new(node.start(&id)?)),
+        Request::Wait { id } => Response::State(Box::new(node.wait(&id)?)),
+        Request::Kill { id, signal } => Response::State(Box::new(node.kill(&id, signal)?)),
+        Request::Delete { id } => Response::State(Box::new(node.delete(&id)?)),
+        Request::State { id } => Response::State(Box::new(node.state(&id)?)),
         Request::List => Response::List { containers: node.list() },
         Request::Stats { id } => Response::Stats(node.stats(&id)?),
         Request::Objects => Response::Objects(node.objects()),
