@@ -354,6 +354,9 @@ fn run_node(
     control: Option<PathBuf>,
     allow_roots: Vec<PathBuf>,
 ) -> ExitCode {
+    if let Err(error) = intravisor::platform::without_thread_stack_cache() {
+        log::warn!("the node keeps glibc's cache of thread stacks (cannot run itself again: {error})");
+    }
     let mut policies = Vec::new();
     for entry in tenants {
         let Some((tenant, file)) = entry.split_once('=') else {

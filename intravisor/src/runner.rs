@@ -129,7 +129,7 @@ impl Intravisor {
         sink: OutputSink,
         isolation: Isolation,
     ) -> Result<Self, ArenaError> {
-        limit_allocator_arenas();
+        limit_allocator_arenas(2);
         let slot_size = 1u64 << SLOT_SHIFT;
         let regions_size = regions_size.next_multiple_of(slot_size);
         let size = crate::capability::representable_length(regions_size + shared_slots * slot_size);

@@ -95,6 +95,12 @@ impl Node {
         (kilobytes("RssAnon:") + kilobytes("RssShmem:")) * 1024
     }
 
+    /// The node's environment, as the kernel holds it (after it ran itself again).
+    pub fn environment(&self) -> Vec<String> {
+        let environ = std::fs::read(format!("/proc/{}/environ", self.child.id())).unwrap();
+        environ.split(|byte| *byte == 0).map(|entry| String::from_utf8_lossy(entry).into_owned()).collect()
+    }
+
     /// The node's objects.
     pub fn objects(&self) -> NodeObjects {
         match self.ask(Request::Objects) {

@@ -127,6 +127,15 @@ fn cargo() -> Command {
 }
 
 fn build() -> Result<(), String> {
+    // Two builds at once (tests run `cargo xtask build` or `oci` from parallel threads)
+    // would write the same build directories: one waits for the other, then finds
+    // everything up to date.
+    let lock_path = root().join("target/xtask-build.lock");
+    std::fs::create_dir_all(root().join("target"))
+        .map_err(|error| format!("cannot create target/: {error}"))?;
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|error| format!("cannot create {}: {error}", lock_path.display()))?;
+    lock.lock().map_err(|error| format!("cannot lock {}: {error}", lock_path.display()))?;
     setup::install()?;
     examples::build_all()
 }

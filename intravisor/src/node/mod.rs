@@ -32,7 +32,9 @@ use policy::{Policy, PolicySet};
 use crate::config::{self, CvmConfig};
 use crate::cvm::OutputSink;
 use crate::objects::{ObjectFiles, ObjectUsage};
-use crate::platform::{give_back_free_memory, ArenaError, ProcessControl, ProcessStart};
+use crate::platform::{
+    give_back_free_memory, limit_allocator_arenas, ArenaError, ProcessControl, ProcessStart,
+};
 use crate::report::{CvmReport, ObjectUse, Status};
 use crate::runner::{Attached, Intravisor, Prepared};
 
@@ -177,6 +179,8 @@ impl Node {
     /// A node with room for `settings.regions_size` bytes of regions.
     pub fn new(settings: NodeSettings) -> Result<Self, ArenaError> {
         let intravisor = Intravisor::new(settings.regions_size, OutputSink::stdout())?;
+        // One arena, so that what containers leave freed goes back to the kernel.
+        limit_allocator_arenas(1);
         ProcessStart::prepare_pool();
         Ok(Self {
             intravisor,

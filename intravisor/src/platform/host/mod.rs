@@ -40,5 +40,5 @@ pub use switch::{
 };
 pub use usage::{
     give_back_free_memory, kernel_memory, limit_allocator_arenas, process_memory, process_tree_memory,
-    sample_peaks, ProcessMemory, TreeMemory,
+    sample_peaks, without_thread_stack_cache, ProcessMemory, TreeMemory,
 };

@@ -108,17 +108,50 @@ pub fn sample_peaks(stop: &Stop, interval: Duration) -> (u64, u64) {
     }
 }
 
-/// Keeps the intravisor's allocator to two arenas. glibc gives every thread that
+/// Keeps the intravisor's allocator to `most` arenas. glibc gives every thread that
 /// allocates an arena of its own, up to eight per core, and each serving thread of a cVM
 /// allocates: with 8 transcoding cVMs the intravisor held 14 arenas, 1.2 MB of its 9.2 MB
 /// of Pss; with two, 8.5 MB. Serving threads allocate little (a buffer per file
-/// hostcall), so they seldom wait for an arena.
-pub fn limit_allocator_arenas() {
+/// hostcall), so they seldom wait for an arena. A node, which must give back what its
+/// containers used, keeps one: glibc trims the free top of its main arena only.
+pub fn limit_allocator_arenas(most: u8) {
     #[cfg(target_env = "gnu")]
     // SAFETY: mallopt only sets a parameter of glibc's allocator.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_ARENA_MAX, i32::from(most.max(1)));
     }
+    #[cfg(not(target_env = "gnu"))]
+    let _ = most;
+}
+
+/// The glibc tunable that keeps no stacks of ended threads.
+const NO_STACK_CACHE: &str = "glibc.pthread.stack_cache_size=0";
+
+/// Runs this program again, with the same arguments, with glibc's cache of ended threads'
+/// stacks turned off, unless it already is; returns only if it is (or exec failed: the
+/// error). A node's threads come and go with its containers, and glibc keeps up to 40 MiB
+/// of their stacks for new threads, each with its top pages still resident: after 10
+/// containers, 1 MB that deleting them did not give back. The tunable is read at start
+/// only, hence the exec, done before any thread is started.
+pub fn without_thread_stack_cache() -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    if !cfg!(target_env = "gnu") {
+        return Ok(());
+    }
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    if tunables.split(':').any(|tunable| tunable == NO_STACK_CACHE) {
+        return Ok(());
+    }
+    let tunables =
+        if tunables.is_empty() { NO_STACK_CACHE.to_string() } else { format!("{tunables}:{NO_STACK_CACHE}") };
+    let mut arguments = std::env::args_os();
+    let program = arguments.next().unwrap_or_default();
+    let executable = std::env::current_exe().unwrap_or_else(|_| program.clone().into());
+    Err(std::process::Command::new(executable)
+        .arg0(program)
+        .args(arguments)
+        .env("GLIBC_TUNABLES", tunables)
+        .exec())
 }
 
 /// Gives the pages the allocator holds free back to the kernel (glibc keeps freed memory
