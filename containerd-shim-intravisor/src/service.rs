@@ -9,6 +9,7 @@
 //! containerd shuts it down with no container left.
 
 use std::collections::HashMap;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -38,6 +39,8 @@ const PID_WAIT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct Service {
     state: Arc<Shared>,
+    /// The address the shim serves on (`unix://PATH`).
+    socket: String,
 }
 
 /// What the shim's task service and its lifecycle share.
@@ -68,7 +71,7 @@ impl shim::Shim for Service {
             node: Client::new(&node_socket()),
             bundles: Mutex::new(HashMap::new()),
         };
-        Self { state: Arc::new(state) }
+        Self { state: Arc::new(state), socket: flags.socket.clone() }
     }
 
     fn start_shim(&mut self, options: shim::StartOpts) -> Result<String, shim::Error> {
@@ -91,8 +94,18 @@ impl shim::Shim for Service {
         Ok(DeleteResponse { exit_status: 128 + libc::SIGKILL as u32, exited_at: now(), ..Default::default() })
     }
 
+    /// Returns when the shim is to exit, its socket removed. The crate removes it only
+    /// if the bundle of the container the shim was started for is still there, and
+    /// containerd deletes it first: the next shim then found the path taken and waited a
+    /// second for it to answer before taking it (`ctr run` took 1.1 s instead of 80 ms).
     fn wait(&mut self) {
         self.state.exit.wait();
+        let path = Path::new(self.socket.strip_prefix("unix://").unwrap_or(&self.socket));
+        if std::fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_socket()) {
+            if let Err(error) = std::fs::remove_file(path) {
+                log::warn!("cannot remove the shim's socket {}: {error}", path.display());
+            }
+        }
     }
 
     fn create_task_service(&self, publisher: RemotePublisher) -> TaskService {

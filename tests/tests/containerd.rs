@@ -109,6 +109,13 @@ impl Drop for Containerd {
                 if let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() {
                     let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
                 }
+                // Killed, it leaves its socket (`-socket unix://PATH`, under /run).
+                let arguments: Vec<&str> = command.split('\0').collect();
+                if let Some(at) = arguments.iter().position(|argument| *argument == "-socket") {
+                    if let Some(socket) = arguments.get(at + 1) {
+                        let _ = std::fs::remove_file(socket.strip_prefix("unix://").unwrap_or(socket));
+                    }
+                }
             }
         }
         let _ = self.child.kill();

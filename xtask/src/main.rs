@@ -10,7 +10,8 @@
 //!                     `bench short`: its first table alone, every frame size;
 //!                     `bench steady`: its long-transcode table alone;
 //!                     `bench vm`: its virtual-machine table alone;
-//!                     `bench scale`: 1,000 idle cVMs)
+//!                     `bench scale`: 1,000 idle cVMs;
+//!                     `bench node`: a container's start and memory on a node)
 //! cargo xtask image DEPLOY.yaml --platform aarch64-virt -o FILE
 //!                     a bootable bare-metal image of a deployment
 //! cargo xtask qemu IMAGE
@@ -31,6 +32,7 @@
 mod bench;
 mod c64;
 mod census;
+mod containerd;
 mod demo;
 mod density;
 mod examples;
@@ -38,6 +40,7 @@ mod ffmpeg;
 mod fuzz;
 mod image;
 mod libc;
+mod node_bench;
 mod oci;
 mod plots;
 mod scale;
@@ -75,6 +78,9 @@ fn main() -> ExitCode {
         Some("bench") if arguments.get(1).is_some_and(|name| name == "scale") => build()
             .and_then(|()| run(cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"])))
             .and_then(|()| scale::run_scale()),
+        Some("bench") if arguments.get(1).is_some_and(|name| name == "node") => {
+            build().and_then(|()| node_bench::run_node_bench())
+        }
         Some("bench") => bench(),
         Some("image") => build().and_then(|()| image::run_image(&arguments[1..])),
         Some("qemu") => image::run_qemu(&arguments[1..]),

@@ -17,17 +17,10 @@ use sha2::{Digest, Sha256};
 pub const IMAGE_NAME: &str = "docker.io/orc/transcode:latest";
 /// The region of a transcoding cVM (as the example's deployment gives it).
 const REGION_SIZE: &str = "64M";
-/// The objects of the transcoder, in load order, from the example's build directory.
-const LIBRARIES: [&str; 8] = [
-    "libc.so",
-    "libcvm.so",
-    "libavutil.so.57",
-    "libswresample.so.4",
-    "libswscale.so.6",
-    "libavcodec.so.59",
-    "libavformat.so.59",
-    "libavfilter.so.8",
-];
+/// The objects of the transcoder, in load order: musl, the libOS, then ffmpeg's libraries.
+fn libraries() -> impl Iterator<Item = &'static str> {
+    ["libc.so", "libcvm.so"].into_iter().chain(super::ffmpeg::LIBRARIES)
+}
 
 /// `cargo xtask oci [-o FILE]`: writes the image archive (by default
 /// `target/oci/orc-transcode.tar`) and prints where.
@@ -45,12 +38,12 @@ pub fn run_command(arguments: &[String]) -> Result<(), String> {
 /// Writes the transcoder's image from the objects in `build` to `output`.
 pub fn write_image(build: &Path, output: &Path) -> Result<(), String> {
     let mut files = vec![("orc/bin/ffmpeg".to_string(), read(&build.join("ffmpeg"))?)];
-    for library in LIBRARIES {
+    for library in libraries() {
         files.push((format!("orc/lib/{library}"), read(&build.join(library))?));
     }
     let layer = tar_of(&files, &["orc", "orc/bin", "orc/lib"])?;
     let layer_digest = digest(&layer);
-    let objects: Vec<String> = LIBRARIES.iter().map(|library| format!("/orc/lib/{library}")).collect();
+    let objects: Vec<String> = libraries().map(|library| format!("/orc/lib/{library}")).collect();
     let config = serde_json::json!({
         "architecture": "amd64",
         "os": "linux",
