@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use intravisor::config::{parse, ConfigError, ObjectRef, Wait};
+use intravisor::config::{load, parse, ConfigError, ObjectRef, Wait};
 
 /// A directory with a program and a library file for the deployments to name.
 fn directory() -> PathBuf {
@@ -125,6 +125,29 @@ fn missing_objects_are_named() {
         "one",
         "objects[1]",
         "libabsent.so` is not a file",
+    );
+}
+
+#[test]
+fn a_deployment_file_is_bounded() {
+    // 5 MiB of arguments: the file is refused before it is parsed.
+    let file = directory().join("huge.yaml");
+    let arguments = vec!["x".repeat(1000); 5 * 1024].join(", ");
+    std::fs::write(&file, format!("{ONE}    args: [{arguments}]\n")).unwrap();
+    let message = load(&file).unwrap_err().to_string();
+    assert!(message.starts_with(&format!("{}: ", file.display())), "{message}");
+    assert!(message.contains("larger than a deployment may be (4 MiB)"), "{message}");
+}
+
+#[test]
+fn a_list_of_objects_is_bounded() {
+    // Checked before any of them is looked at: not one of these files exists.
+    let objects: Vec<String> = (0..=256).map(|index| format!("lib{index}.so")).collect();
+    assert_field_error(
+        &format!("{ONE}    objects: [{}]\n", objects.join(", ")),
+        "one",
+        "objects",
+        "257 objects are more than a cVM may link against (256)",
     );
 }
 

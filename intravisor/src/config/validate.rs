@@ -19,6 +19,13 @@ use crate::region::{check_region_size, PAGE_SIZE};
 
 /// The most processor or wall time a cVM may be given, in seconds (a day).
 const MOST_SECONDS: u64 = 86_400;
+/// The largest deployment file: 1,000 cVMs take 200 KiB; a node reads the files a
+/// container's bundle becomes, whose arguments a tenant writes.
+const MOST_DEPLOYMENT_BYTES: u64 = 4 << 20;
+/// The most objects one cVM may list: ffmpeg's full build with musl and the libOS needs
+/// 8; each is read, hashed and parsed when the cVM is prepared, so a list a tenant
+/// writes (or an image's `ORC_OBJECTS`) must not make that unbounded.
+const MOST_OBJECTS: usize = 256;
 
 /// Reads and validates the deployment file at `file`; what its cVMs read and write must
 /// lie under its directory.
@@ -29,8 +36,21 @@ pub fn load(file: &Path) -> Result<Deployment, ConfigError> {
 /// Reads and validates the deployment file at `file`; what its cVMs read and write must
 /// lie under its directory or one of the operator's `allowed` roots.
 pub fn load_allowing(file: &Path, allowed: &[PathBuf]) -> Result<Deployment, ConfigError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|source| ConfigError::Read { file: file.to_path_buf(), source })?;
+    use std::io::Read;
+    let read_error = |source| ConfigError::Read { file: file.to_path_buf(), source };
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .and_then(|opened| opened.take(MOST_DEPLOYMENT_BYTES + 1).read_to_string(&mut text))
+        .map_err(read_error)?;
+    if text.len() as u64 > MOST_DEPLOYMENT_BYTES {
+        return Err(ConfigError::Syntax {
+            file: file.to_path_buf(),
+            message: format!(
+                "the file is larger than a deployment may be ({} MiB); split it",
+                MOST_DEPLOYMENT_BYTES >> 20
+            ),
+        });
+    }
     parse_allowing(&text, file, allowed)
 }
 
@@ -218,6 +238,16 @@ impl Checker<'_> {
             ));
         }
         let runtime = self.existing_file(&name, "runtime", &raw.runtime)?;
+        if raw.objects.len() > MOST_OBJECTS {
+            return Err(self.error(
+                &name,
+                "objects",
+                format!(
+                    "{} objects are more than a cVM may link against ({MOST_OBJECTS})",
+                    raw.objects.len()
+                ),
+            ));
+        }
         let objects = raw
             .objects
             .iter()
