@@ -3,8 +3,9 @@
 //!
 //! The tests drive the real `intravisor` command on real cVM programs built by
 //! `cargo xtask build`, and read what a user reads: its exit status, its output and
-//! its JSON report.
+//! its JSON report. `cargo xtask bench node` runs containerd as they do.
 
+pub mod containerd;
 pub mod node;
 
 use std::path::{Path, PathBuf};

@@ -5,143 +5,24 @@
 //! Needs root and containerd (`cargo xtask setup` installs it).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use intravisor::node::{Phase, Request, Response};
+use tests::containerd::{transcoder_mounts, Containerd, IMAGE, RUNTIME};
 use tests::node::Node;
 use tests::transcode::{frame_digests, native, probe};
 use tests::{root, scratch};
 
-const RUNTIME: &str = "io.containerd.intravisor.v1";
-const IMAGE: &str = "docker.io/orc/transcode:latest";
-
-/// containerd started for one test, with the shim on its PATH; stopped when dropped,
-/// with the shim it started.
-struct Containerd {
-    child: Child,
-    directory: PathBuf,
+/// containerd for one test, its shim the one this workspace builds, serving the node at
+/// `node_socket`; stopped when dropped, with the shims it started.
+fn start_containerd(directory: &Path, node_socket: &Path) -> Containerd {
+    Containerd::start(directory, &shim_binary(), node_socket).unwrap_or_else(|error| panic!("{error}"))
 }
 
-impl Containerd {
-    fn start(directory: &Path, node_socket: &Path) -> Self {
-        let containerd = which("containerd");
-        let bin = directory.join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let shim = shim_binary();
-        std::os::unix::fs::symlink(&shim, bin.join("containerd-shim-intravisor-v1")).unwrap();
-        let config = directory.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "version = 2\nroot = \"{0}/root\"\nstate = \"{0}/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"{0}/containerd.sock\"\n[ttrpc]\n  address = \"{0}/containerd.sock.ttrpc\"\n",
-                directory.display()
-            ),
-        )
-        .unwrap();
-        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-        let child = Command::new(containerd)
-            .arg("--config")
-            .arg(&config)
-            .env("PATH", path)
-            .env("INTRAVISOR_NODE_SOCKET", node_socket)
-            .stdout(std::fs::File::create(directory.join("containerd.log")).unwrap())
-            .stderr(std::fs::File::create(directory.join("containerd.err")).unwrap())
-            .spawn()
-            .expect("containerd starts");
-        let containerd = Self { child, directory: directory.to_path_buf() };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !containerd.ctr(&["version"]).status.success() {
-            assert!(Instant::now() < deadline, "containerd did not start: {}", containerd.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        containerd
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.directory.join("containerd.err")).unwrap_or_default()
-    }
-
-    fn ctr(&self, arguments: &[&str]) -> Output {
-        Command::new("ctr")
-            .arg("--address")
-            .arg(self.directory.join("containerd.sock"))
-            .args(arguments)
-            .output()
-            .expect("ctr runs")
-    }
-
-    /// `ctr ARGUMENTS`, which must succeed; its standard output.
-    fn must(&self, arguments: &[&str]) -> String {
-        let output = self.ctr(arguments);
-        assert!(
-            output.status.success(),
-            "ctr {arguments:?}: {}{}\ncontainerd: {}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr),
-            self.log()
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// Each task's status, as `ctr task ls` shows it.
-    fn tasks(&self) -> Vec<(String, String)> {
-        let listing = self.must(&["task", "ls"]);
-        listing
-            .lines()
-            .skip(1)
-            .filter_map(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                Some((fields.first()?.to_string(), fields.last()?.to_string()))
-            })
-            .collect()
-    }
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        // The shim outlives containerd: it is ended by its socket's address in its arguments.
-        let address = self.directory.join("containerd.sock").display().to_string();
-        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-            let command = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let command = String::from_utf8_lossy(&command);
-            if command.contains("containerd-shim-intravisor-v1") && command.contains(&address) {
-                if let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() {
-                    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                }
-                // Killed, it leaves its socket (`-socket unix://PATH`, under /run).
-                let arguments: Vec<&str> = command.split('\0').collect();
-                if let Some(at) = arguments.iter().position(|argument| *argument == "-socket") {
-                    if let Some(socket) = arguments.get(at + 1) {
-                        let _ = std::fs::remove_file(socket.strip_prefix("unix://").unwrap_or(socket));
-                    }
-                }
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // Root filesystems a shim did not unmount, so the scratch directory can go.
-        let state = self.directory.join("state").display().to_string();
-        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-        for target in mounts.lines().filter_map(|line| line.split_whitespace().nth(1)) {
-            if target.starts_with(&state)
-                || target.starts_with(&self.directory.join("root").display().to_string())
-            {
-                let _ = Command::new("umount").args(["-l", target]).status();
-            }
-        }
-    }
-}
-
-fn which(program: &str) -> PathBuf {
-    let found = std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .map(|directory| Path::new(directory).join(program))
-        .find(|path| path.is_file());
-    found.unwrap_or_else(|| {
-        panic!("{program} is not installed: run `cargo xtask setup` (Debian's containerd package)")
-    })
+/// `ctr ARGUMENTS`, which must succeed; its standard output.
+fn must(containerd: &Containerd, arguments: &[&str]) -> String {
+    containerd.ctr(arguments).unwrap_or_else(|error| panic!("{error}\ncontainerd: {}", containerd.log()))
 }
 
 fn shim_binary() -> PathBuf {
@@ -175,19 +56,8 @@ fn image() -> PathBuf {
 /// `ctr run` arguments for transcoder `name` of input `input` (the example's inputs),
 /// writing into `output`.
 fn transcoder(name: &str, input: u32, output: &Path, extra: &[&str]) -> Vec<String> {
-    let inputs = root().join("examples/transcode/build");
     let mut arguments: Vec<String> = ["run", "-d", "--runtime", RUNTIME].map(String::from).to_vec();
-    for (file, destination) in
-        [(format!("in{input}.yuv"), "/in/in.yuv"), (format!("in{input}.pcm"), "/in/in.pcm")]
-    {
-        arguments.push("--mount".into());
-        arguments.push(format!(
-            "type=bind,src={},dst={destination},options=rbind:ro",
-            inputs.join(file).display()
-        ));
-    }
-    arguments.push("--mount".into());
-    arguments.push(format!("type=bind,src={},dst=/out,options=rbind:rw", output.display()));
+    arguments.extend(transcoder_mounts(input, output));
     arguments.extend(extra.iter().map(|argument| argument.to_string()));
     arguments.extend([IMAGE, name, "/orc/bin/ffmpeg"].map(String::from));
     arguments.extend(
@@ -206,9 +76,9 @@ fn wait_stopped(node: &Node, id: &str) -> intravisor::node::ContainerState {
 fn eight_containers_are_cvms_of_one_node_sharing_every_object() {
     let directory = scratch("containerd");
     let node = Node::start("containerd-node", &["--allow-root", &directory.display().to_string()]);
-    let containerd = Containerd::start(&directory, &node.directory.join("node.sock"));
+    let containerd = start_containerd(&directory, &node.directory.join("node.sock"));
     let archive = image();
-    containerd.must(&["image", "import", &archive.display().to_string()]);
+    must(&containerd, &["image", "import", &archive.display().to_string()]);
 
     let baseline = node.resident();
 
@@ -220,7 +90,7 @@ fn eight_containers_are_cvms_of_one_node_sharing_every_object() {
         let mut arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
         let at = arguments.iter().position(|argument| *argument == "-f").unwrap();
         arguments.splice(at..at, ["-stream_loop", "-1"]);
-        containerd.must(&arguments);
+        must(&containerd, &arguments);
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while ["endless", "bystander"]
@@ -238,7 +108,7 @@ fn eight_containers_are_cvms_of_one_node_sharing_every_object() {
         let output = directory.join(name);
         std::fs::create_dir_all(&output).unwrap();
         let arguments = transcoder(name, index as u32 + 1, &output, &[]);
-        containerd.must(&arguments.iter().map(String::as_str).collect::<Vec<_>>());
+        must(&containerd, &arguments.iter().map(String::as_str).collect::<Vec<_>>());
     }
     let mut copies = Vec::new();
     for name in &names {
@@ -257,7 +127,7 @@ fn eight_containers_are_cvms_of_one_node_sharing_every_object() {
             object.name
         );
     }
-    let tasks = containerd.tasks();
+    let tasks = containerd.tasks().unwrap();
     for name in &names {
         assert!(tasks.contains(&(name.clone(), "STOPPED".to_string())), "{name} in {tasks:?}");
     }
@@ -271,10 +141,10 @@ fn eight_containers_are_cvms_of_one_node_sharing_every_object() {
     }
 
     // A killed container ends alone, and `ctr task ls` says so.
-    containerd.must(&["task", "kill", "endless"]);
+    must(&containerd, &["task", "kill", "endless"]);
     let killed = wait_stopped(&node, "endless");
     assert_eq!(killed.exit_status, Some(128 + 15), "{killed:?}");
-    let tasks = containerd.tasks();
+    let tasks = containerd.tasks().unwrap();
     assert!(tasks.contains(&("endless".to_string(), "STOPPED".to_string())), "{tasks:?}");
     assert!(tasks.contains(&("bystander".to_string(), "RUNNING".to_string())), "{tasks:?}");
     assert_eq!(node.state(Request::State { id: "bystander".into() }).phase, Phase::Running);
@@ -285,15 +155,15 @@ fn eight_containers_are_cvms_of_one_node_sharing_every_object() {
         ),
         other => panic!("stats: {other:?}"),
     }
-    let metrics = containerd.must(&["task", "metrics", "bystander"]);
+    let metrics = must(&containerd, &["task", "metrics", "bystander"]);
     assert!(metrics.contains("memory.usage_in_bytes"), "{metrics}");
-    containerd.must(&["task", "kill", "-s", "SIGKILL", "bystander"]);
+    must(&containerd, &["task", "kill", "-s", "SIGKILL", "bystander"]);
     assert_eq!(wait_stopped(&node, "bystander").exit_status, Some(128 + 9));
 
     // Deleting every container leaves nothing on the node.
     for name in names.iter().map(String::as_str).chain(["endless", "bystander"]) {
-        containerd.must(&["task", "delete", name]);
-        containerd.must(&["container", "delete", name]);
+        must(&containerd, &["task", "delete", name]);
+        must(&containerd, &["container", "delete", name]);
     }
     assert!(node.containers().is_empty());
     assert_eq!(node.objects().shared_copies_loaded, 0, "every object is unloaded with its last container");
@@ -313,9 +183,9 @@ fn eight_containers_are_cvms_of_one_node_sharing_every_object() {
 fn a_bad_container_fails_at_create_with_the_reason_in_containerds_error() {
     let directory = scratch("containerd-refusals");
     let node = Node::start("containerd-refusals-node", &["--allow-root", &directory.display().to_string()]);
-    let containerd = Containerd::start(&directory, &node.directory.join("node.sock"));
+    let containerd = start_containerd(&directory, &node.directory.join("node.sock"));
     let archive = image();
-    containerd.must(&["image", "import", &archive.display().to_string()]);
+    must(&containerd, &["image", "import", &archive.display().to_string()]);
     let output = directory.join("out");
     std::fs::create_dir_all(&output).unwrap();
 
@@ -333,11 +203,8 @@ fn a_bad_container_fails_at_create_with_the_reason_in_containerds_error() {
         "malformed",
         "/orc/bin/ffmpeg",
     ]);
-    let error = String::from_utf8_lossy(&malformed.stderr);
-    assert!(
-        !malformed.status.success() && error.contains("container `malformed` refused: the loader refused"),
-        "{error}"
-    );
+    let error = malformed.expect_err("ctr run fails");
+    assert!(error.contains("container `malformed` refused: the loader refused"), "{error}");
 
     // A tenant whose policy may not use what it asks for: `gamma` given an object by digest.
     let libc = root().join("examples/transcode/build/libc.so");
@@ -348,22 +215,15 @@ fn a_bad_container_fails_at_create_with_the_reason_in_containerds_error() {
     let stranger = format!("ORC_OBJECTS=/orc/lib/libc.so:sha256={digest}");
     refused_arguments.splice(4..4, ["--env", &stranger]);
     let refused = containerd.ctr(&refused_arguments);
-    let error = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        !refused.status.success()
-            && error.contains("refused by a sharing policy: tenant `gamma` may not use"),
-        "{error}"
-    );
+    let error = refused.expect_err("ctr run fails");
+    assert!(error.contains("refused by a sharing policy: tenant `gamma` may not use"), "{error}");
 
     // A read-only directory: a cVM is granted files, not directories.
     let directory_mount = format!("type=bind,src={},dst=/data,options=rbind:ro", directory.display());
     let arguments = transcoder("directory", 1, &output, &["--mount", &directory_mount]);
     let mounted = containerd.ctr(&arguments.iter().map(String::as_str).collect::<Vec<_>>());
-    let error = String::from_utf8_lossy(&mounted.stderr);
-    assert!(
-        !mounted.status.success() && error.contains("the mount at `/data` is a read-only directory"),
-        "{error}"
-    );
+    let error = mounted.expect_err("ctr run fails");
+    assert!(error.contains("the mount at `/data` is a read-only directory"), "{error}");
 
     // Nothing is left behind, and a good container still runs.
     assert!(node.containers().is_empty(), "{:?}", node.containers());
@@ -374,6 +234,6 @@ fn a_bad_container_fails_at_create_with_the_reason_in_containerds_error() {
         "a root filesystem stayed mounted"
     );
     let arguments = transcoder("fine", 2, &output, &[]);
-    containerd.must(&arguments.iter().map(String::as_str).collect::<Vec<_>>());
+    must(&containerd, &arguments.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(wait_stopped(&node, "fine").exit_status, Some(0));
 }

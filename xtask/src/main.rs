@@ -32,7 +32,6 @@
 mod bench;
 mod c64;
 mod census;
-mod containerd;
 mod demo;
 mod density;
 mod examples;

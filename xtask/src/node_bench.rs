@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use intravisor::node::{Client, Request, Response};
 
-use super::containerd::{unmount_under, Containerd, RUNTIME};
 use super::workload::{ffmpeg_arguments, write_deployment, Objects, Workload};
 use super::{cargo, root, run};
+use tests::containerd::{transcoder_mounts, unmount_under, Containerd, IMAGE, RUNTIME};
 
 /// Runs of each start-latency row (the median is the figure).
 const REPEATS: usize = 9;
@@ -396,20 +396,9 @@ impl Bench {
 /// `ctr run -d` arguments of transcoder `id` of input `input`, playing it `loops` more
 /// times, writing into `output`.
 fn ctr_run(id: &str, input: u32, output: &Path, loops: u32) -> Vec<String> {
-    let inputs = root().join("examples/transcode/build");
     let mut arguments: Vec<String> = ["run", "-d", "--runtime", RUNTIME].map(String::from).to_vec();
-    for (file, destination) in
-        [(format!("in{input}.yuv"), "/in/in.yuv"), (format!("in{input}.pcm"), "/in/in.pcm")]
-    {
-        arguments.push("--mount".into());
-        arguments.push(format!(
-            "type=bind,src={},dst={destination},options=rbind:ro",
-            inputs.join(file).display()
-        ));
-    }
-    arguments.push("--mount".into());
-    arguments.push(format!("type=bind,src={},dst=/out,options=rbind:rw", output.display()));
-    arguments.extend([super::oci::IMAGE_NAME, id, "/orc/bin/ffmpeg"].map(String::from));
+    arguments.extend(transcoder_mounts(input, output));
+    arguments.extend([IMAGE, id, "/orc/bin/ffmpeg"].map(String::from));
     arguments.extend(ffmpeg_arguments("in.yuv", "in.pcm", "out.avi", Workload::small(loops)));
     arguments
 }

@@ -12,9 +12,9 @@
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+// The name `ctr image import` gives the image, which the tests and the benchmark run.
+use tests::containerd::IMAGE;
 
-/// The name `ctr image import` gives the image.
-pub const IMAGE_NAME: &str = "docker.io/orc/transcode:latest";
 /// The region of a transcoding cVM (as the example's deployment gives it).
 const REGION_SIZE: &str = "64M";
 /// The objects of the transcoder, in load order: musl, the libOS, then ffmpeg's libraries.
@@ -31,7 +31,7 @@ pub fn run_command(arguments: &[String]) -> Result<(), String> {
         _ => return Err("usage: cargo xtask oci [-o FILE]".to_string()),
     };
     write_image(&crate::root().join("examples/transcode/build"), &output)?;
-    println!("xtask: {IMAGE_NAME} written to {}", output.display());
+    println!("xtask: {IMAGE} written to {}", output.display());
     Ok(())
 }
 
@@ -66,7 +66,7 @@ pub fn write_image(build: &Path, output: &Path) -> Result<(), String> {
     let manifest = serde_json::to_vec(&manifest).map_err(|error| error.to_string())?;
     let mut manifest_descriptor = descriptor("application/vnd.oci.image.manifest.v1+json", &manifest);
     manifest_descriptor["annotations"] = serde_json::json!({
-        "io.containerd.image.name": IMAGE_NAME,
+        "io.containerd.image.name": IMAGE,
         "org.opencontainers.image.ref.name": "latest",
     });
     manifest_descriptor["platform"] = serde_json::json!({"architecture": "amd64", "os": "linux"});

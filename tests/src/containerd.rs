@@ -1,7 +1,8 @@
-//! containerd for `cargo xtask bench node`: Debian's containerd started with its root,
-//! state and sockets under a directory of its own (its CRI plugin off), the intravisor's
-//! shim on its PATH and pointed at a node; `ctr` against it. Dropping it ends the shims it
-//! started and containerd, and unmounts what they left mounted.
+//! containerd for the tests (`tests/tests/containerd.rs`) and `cargo xtask bench node`:
+//! Debian's containerd started with its root, state and sockets under a directory of its
+//! own (its CRI plugin off), the intravisor's shim on its PATH and pointed at a node;
+//! `ctr` against it. Dropping it ends the shims it started and containerd, and unmounts
+//! what they left mounted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -9,7 +10,11 @@ use std::time::{Duration, Instant};
 
 /// The runtime name `ctr run --runtime` takes.
 pub const RUNTIME: &str = "io.containerd.intravisor.v1";
+/// The transcoder's image, as `cargo xtask oci` names it (its annotation).
+pub const IMAGE: &str = "docker.io/orc/transcode:latest";
 
+/// A running containerd.
+#[derive(Debug)]
 pub struct Containerd {
     child: Child,
     directory: PathBuf,
@@ -74,6 +79,24 @@ impl Containerd {
         }
     }
 
+    /// What containerd logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.directory.join("containerd.log")).unwrap_or_default()
+    }
+
+    /// Each task's status, as `ctr task ls` shows it.
+    pub fn tasks(&self) -> Result<Vec<(String, String)>, String> {
+        let listing = self.ctr(&["task", "ls"])?;
+        Ok(listing
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                Some((fields.first()?.to_string(), fields.last()?.to_string()))
+            })
+            .collect())
+    }
+
     /// containerd's process.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -110,6 +133,25 @@ impl Drop for Containerd {
         let _ = self.child.wait();
         unmount_under(&self.directory);
     }
+}
+
+/// `ctr run` mounts for transcoder input `input` of the example's inputs (`/in/in.yuv`,
+/// `/in/in.pcm`, read-only) and its output directory `output` (`/out`).
+pub fn transcoder_mounts(input: u32, output: &Path) -> Vec<String> {
+    let inputs = crate::root().join("examples/transcode/build");
+    let mut arguments = Vec::new();
+    for (file, destination) in
+        [(format!("in{input}.yuv"), "/in/in.yuv"), (format!("in{input}.pcm"), "/in/in.pcm")]
+    {
+        arguments.push("--mount".to_string());
+        arguments.push(format!(
+            "type=bind,src={},dst={destination},options=rbind:ro",
+            inputs.join(file).display()
+        ));
+    }
+    arguments.push("--mount".to_string());
+    arguments.push(format!("type=bind,src={},dst=/out,options=rbind:rw", output.display()));
+    arguments
 }
 
 /// The path of the socket shim process `shim` serves on (its `-socket unix://PATH`).
