@@ -3,16 +3,16 @@
 //! Free memory reads as zero when it is handed out: the intravisor hands a cVM its
 //! region zeroed, the maps of used and of dirty pages live apart from them (in the
 //! heap's last pages), and a page freed with its bytes still in it is *dirty*: zeroed
-//! when it is handed out again. Up to [`DIRTY_LIMIT`] pages stay dirty, resident for the
-//! next allocation (more for a program that gives back larger runs:
-//! [`Heap::dirty_limit`]); past that, pages are zeroed as they are given back (runs of
-//! [`DISCARD_PAGES`] or more by the intravisor, which gives their memory back to the
-//! host rather than making it resident with zeros). musl's malloc maps and unmaps every
-//! large block (ffmpeg's packets and frames, each frame): without dirty pages, each was
-//! a hostcall to give the pages back and a page fault for each page when the next frame
-//! took them again (where glibc's malloc keeps such blocks in its heap). Pages the
-//! program never touches stay untouched, not resident, as with the kernel's anonymous
-//! memory. Allocation is first fit from the lowest page that may be free.
+//! when it is handed out again. A program that gives back large runs keeps up to
+//! [`DIRTY_PER_LARGEST_RUN`] times its largest run dirty, resident for the next
+//! allocation ([`Heap::dirty_limit`]); past that, pages given back go back to the
+//! intravisor, which gives their memory back to the host (zeroed here only where it
+//! cannot). musl's malloc maps and unmaps every large block (ffmpeg's packets and
+//! frames, each frame): without dirty pages, each was a hostcall to give the pages back
+//! and a page fault for each page when the next frame took them again (where glibc's
+//! malloc keeps such blocks in its heap). Pages the program never touches stay
+//! untouched, not resident, as with the kernel's anonymous memory. Allocation is first
+//! fit from the lowest page that may be free.
 //!
 //! `cvm_malloc` blocks (`allocate`) are whole pages too, with a 16-byte header holding
 //! their size, so that `cvm_free` needs only the pointer, as C's `free` does; the C
@@ -27,14 +27,12 @@ use crate::cls::local;
 const PAGE: usize = 4096;
 /// Bytes in front of every `allocate` block, holding its total size.
 const HEADER: usize = 16;
-/// Released runs at least this long (64 KiB) are given back to the host, not zeroed.
-const DISCARD_PAGES: usize = 16;
-/// At most this many free pages (2 MiB) keep their old bytes until they are handed out
-/// again.
-const DIRTY_LIMIT: usize = 512;
-/// More pages stay dirty for a program that gives back large blocks: up to this many
-/// times its largest run given back, as glibc's malloc, once a mapped block of some size
-/// has been freed, serves blocks up to that size from its heap and keeps twice it there.
+/// Pages stay dirty for a program that gives back large blocks: up to this many times
+/// its largest run given back, as glibc's malloc, once a mapped block of some size has
+/// been freed, serves blocks up to that size from its heap and keeps twice it there.
+/// (A floor of 2 MiB kept as much of every small transcoder resident: 0.25 MiB per
+/// cVM of 8 at 128x96, for no speed; pages zeroed in place rather than given back were
+/// resident too.)
 const DIRTY_PER_LARGEST_RUN: usize = 3;
 /// ... but never more than this many (32 MiB).
 const DIRTY_CEILING: usize = 8192;
@@ -121,13 +119,13 @@ impl Heap {
         self.largest_run = self.largest_run.max(count);
     }
 
-    /// How many free pages may stay dirty: [`DIRTY_LIMIT`], or [`DIRTY_PER_LARGEST_RUN`]
-    /// times the longest run given back so far, up to [`DIRTY_CEILING`]. At 1280x720,
+    /// How many free pages may stay dirty: [`DIRTY_PER_LARGEST_RUN`] times the longest
+    /// run given back so far, up to [`DIRTY_CEILING`]. At 1280x720,
     /// where ffmpeg gives back 1.4 MB packets and frames several times a frame, 2 MiB
     /// kept one of them: 8 transcodes took twice the page faults of native processes and
     /// 15 % more processor time.
     fn dirty_limit(&self) -> usize {
-        (self.largest_run * DIRTY_PER_LARGEST_RUN).clamp(DIRTY_LIMIT, DIRTY_CEILING)
+        (self.largest_run * DIRTY_PER_LARGEST_RUN).min(DIRTY_CEILING)
     }
 
     /// Whether `count` more pages may stay dirty.
@@ -137,10 +135,9 @@ impl Heap {
 }
 
 /// Gives back `count` pages at `address` that the heap handed out: they stay dirty while
-/// fewer than [`DIRTY_LIMIT`] are, else they are made zero before they are marked free,
-/// outside the heap's lock. A run of [`DISCARD_PAGES`] or more goes back to the
-/// intravisor (`discard_pages`), which gives the memory back to the host; shorter runs,
-/// or where that fails, are zeroed here.
+/// [`Heap::may_keep_dirty`], else they go back to the intravisor (`discard_pages`),
+/// which gives their memory back to the host, before they are marked free, outside the
+/// heap's lock; where that fails, they are zeroed here.
 fn give_back(address: usize, count: usize) {
     let start = {
         let mut heap = local(&HEAP).lock();
@@ -152,8 +149,8 @@ fn give_back(address: usize, count: usize) {
         }
         start
     };
-    let discarded = count >= DISCARD_PAGES
-        && crate::hostcall::call(Hostcall::DiscardPages, [address as u64, (count * PAGE) as u64, 0, 0, 0])
+    let discarded =
+        crate::hostcall::call(Hostcall::DiscardPages, [address as u64, (count * PAGE) as u64, 0, 0, 0])
             .is_ok();
     if !discarded {
         // SAFETY: the pages lie in the heap (checked) and were handed out; their user
@@ -273,7 +270,7 @@ pub(crate) unsafe fn release_pages(pointer: *mut u8, length: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::{first_free, mark, Heap, DIRTY_CEILING, DIRTY_LIMIT, DIRTY_PER_LARGEST_RUN, PAGE};
+    use super::{first_free, mark, Heap, DIRTY_CEILING, DIRTY_PER_LARGEST_RUN, PAGE};
 
     /// A heap of `pages` pages over `memory`, its maps in the last page.
     fn heap_over(memory: &mut [u8], pages: usize) -> Heap {
@@ -289,6 +286,8 @@ mod tests {
         // SAFETY: the four pages lie in `memory`, handed out by the heap.
         unsafe { core::ptr::write_bytes(block as *mut u8, 0xa5, 4 * PAGE) };
         let start = heap.pages_of(block, 4).expect("the block is the heap's");
+        assert!(!heap.may_keep_dirty(1), "nothing stays dirty before a run is given back");
+        heap.note_run(4);
         assert!(heap.may_keep_dirty(4));
         heap.mark_free(start, 4, true);
         assert_eq!(heap.dirty, 4);
@@ -301,16 +300,17 @@ mod tests {
         // SAFETY: as above: the third page is free and still dirty.
         let left = unsafe { core::slice::from_raw_parts((block + 2 * PAGE) as *const u8, PAGE) };
         assert!(left.iter().all(|&byte| byte == 0xa5), "dirty pages keep their bytes until handed out");
-        assert!(!heap.may_keep_dirty(DIRTY_LIMIT - 1), "no more than the limit stay dirty");
+        assert!(heap.may_keep_dirty(4 * DIRTY_PER_LARGEST_RUN - 2));
+        assert!(!heap.may_keep_dirty(4 * DIRTY_PER_LARGEST_RUN - 1), "no more than the limit stay dirty");
     }
 
     #[test]
     fn a_program_that_gives_back_large_runs_keeps_more_pages_dirty_up_to_a_ceiling() {
         let mut memory = [0u8; 2 * PAGE];
         let mut heap = heap_over(&mut memory, 1);
-        assert_eq!(heap.dirty_limit(), DIRTY_LIMIT, "small runs keep the floor");
+        assert_eq!(heap.dirty_limit(), 0, "no floor: nothing given back, nothing kept");
         heap.note_run(16);
-        assert_eq!(heap.dirty_limit(), DIRTY_LIMIT);
+        assert_eq!(heap.dirty_limit(), 16 * DIRTY_PER_LARGEST_RUN);
         heap.note_run(338);
         assert_eq!(heap.dirty_limit(), 338 * DIRTY_PER_LARGEST_RUN, "a 1280x720 frame's run");
         heap.note_run(20);
