@@ -27,6 +27,14 @@ pub trait RegionMemory {
         Ok(())
     }
 
+    /// The intravisor is done writing `[start, end)`, a loaded object: where its pages
+    /// live on in a file that cVMs map, the intravisor's own view of them may go, so
+    /// that it holds none that no cVM uses; most arenas need nothing.
+    fn drop_view(&self, start: u64, end: u64) -> Result<(), Self::Error> {
+        let _ = (start, end);
+        Ok(())
+    }
+
     /// Writes `bytes` at `address` of memory that is still zero (just handed out, or
     /// scrubbed), page by page of the destination, leaving out pages whose bytes are all
     /// zero: they stay untouched, not resident, until a cVM writes them (most of a

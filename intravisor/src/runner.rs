@@ -137,7 +137,7 @@ impl Intravisor {
         let range = arena.range();
         let shared = range.start + regions_size..range.end;
         if isolation == Isolation::Process {
-            arena.share_with_processes(shared.clone())?;
+            arena.share_with_processes(shared.clone(), &crate::platform::objects_directory())?;
         }
         let cvms = Cvms::new(arena, range, shared.start, SLOT_SHIFT, CodeModel::Plain);
         Ok(Self { isolation, cvms, sink })

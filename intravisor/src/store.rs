@@ -262,6 +262,7 @@ impl ObjectStore {
                 .protect(mapping.start, mapping.end, mapping.protection)
                 .map_err(|error| map_error(&error))?;
         }
+        arena.drop_view(image.image.start, image.image.end).map_err(|error| map_error(&error))?;
         let capability = self
             .area_capability
             .set_value(image.image.start)

@@ -81,7 +81,12 @@ fn cvm_processes_map_only_their_own_memory_and_share_object_pages_physically() {
     }
     let file = scratch("process-sharing").join("deploy.yaml");
     std::fs::write(&file, text).unwrap();
+    // The shared objects live in a file without a name in this directory (on disk).
+    let objects_directory = scratch("process-sharing-objects");
+    let shared_file = format!("{}/#", objects_directory.display());
+    let is_shared = |name: &str| name.starts_with(&shared_file);
     let mut run = Command::new(intravisor())
+        .env("ORC_OBJECTS_DIRECTORY", &objects_directory)
         .arg("run")
         .arg(&file)
         .stdout(Stdio::null())
@@ -93,7 +98,7 @@ fn cvm_processes_map_only_their_own_memory_and_share_object_pages_physically() {
     let processes = loop {
         let entered: Vec<u32> = children(run.id())
             .into_iter()
-            .filter(|&pid| mappings(pid).iter().any(|(_, _, _, name)| name.contains("cvm-shared")))
+            .filter(|&pid| mappings(pid).iter().any(|(_, _, _, name)| is_shared(name)))
             .collect();
         if entered.len() == CVMS {
             break entered;
@@ -101,7 +106,7 @@ fn cvm_processes_map_only_their_own_memory_and_share_object_pages_physically() {
         assert!(Instant::now() < deadline, "the cVM processes did not start: {entered:?}");
         std::thread::sleep(Duration::from_millis(20));
     };
-    let allowed = ["/memfd:cvm-process", "/memfd:cvm-gate", "/memfd:cvm-region", "/memfd:cvm-shared"];
+    let allowed = ["/memfd:cvm-process", "/memfd:cvm-gate", "/memfd:cvm-region"];
     let mut object_pages: Option<BTreeSet<u64>> = None;
     for &pid in &processes {
         let maps = mappings(pid);
@@ -112,10 +117,11 @@ fn cvm_processes_map_only_their_own_memory_and_share_object_pages_physically() {
                 && maps[index - 1].3.starts_with("/memfd:cvm-process")
                 && maps[index - 1].1 == *start;
             let known = allowed.iter().any(|allowed| name.starts_with(allowed))
+                || is_shared(name)
                 || program_data
                 || ["[stack]", "[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]"].contains(&name.as_str());
             assert!(known, "cVM process {pid} maps {start:#x}-{end:#x} {permissions} {name}");
-            if name.starts_with("/memfd:cvm-shared") {
+            if is_shared(name) {
                 assert!(
                     !permissions.contains('w'),
                     "a shared object is writable in {pid}: {permissions} {name}"
@@ -125,9 +131,7 @@ fn cvm_processes_map_only_their_own_memory_and_share_object_pages_physically() {
         // The libOS's code: the shared area's executable mapping.
         let code: BTreeSet<u64> = maps
             .iter()
-            .filter(|(_, _, permissions, name)| {
-                name.starts_with("/memfd:cvm-shared") && permissions.contains('x')
-            })
+            .filter(|(_, _, permissions, name)| is_shared(name) && permissions.contains('x'))
             .flat_map(|(start, end, _, _)| (*start..*end).step_by(4096))
             .collect();
         assert!(!code.is_empty(), "cVM process {pid} maps no shared code");

@@ -6,8 +6,9 @@
 //! arena before it touches anything, so a wrong range from the layer above is an error,
 //! never a write into the intravisor's own memory.
 //!
-//! For cVMs that run as processes, the arena is backed by memory files
-//! ([`Arena::share_with_processes`]): the shared area by one, each region by its own
+//! For cVMs that run as processes, the arena is backed by files
+//! ([`Arena::share_with_processes`]): the shared area by one (on disk where it can be),
+//! each region by a memory file of its own
 //! ([`Arena::back_region`]), so a cVM's process maps the very same pages at the same
 //! addresses. The arena is reserved at a fixed, otherwise unused address where the
 //! kernel allows it, so that range is free in every cVM process too.
@@ -16,6 +17,7 @@ use core::ops::Range;
 use std::collections::BTreeMap;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::memory_file;
@@ -168,20 +170,53 @@ impl Arena {
         Ok(Self { base, size, files: None })
     }
 
-    /// Backs the shared area `shared` (inside the arena) with one memory file, so that
-    /// cVM processes can map the objects loaded there; from then on every region handed
-    /// out is backed by a file of its own ([`Arena::back_region`]).
-    pub fn share_with_processes(&mut self, shared: Range<u64>) -> Result<(), ArenaError> {
+    /// Backs the shared area `shared` (inside the arena) with one file, so that cVM
+    /// processes can map the objects loaded there: a file without a name in
+    /// `objects_directory` ([`objects_directory`]), or a memory file where that
+    /// directory cannot hold one. From then on every region handed out is backed by a
+    /// memory file of its own ([`Arena::back_region`]).
+    pub fn share_with_processes(
+        &mut self,
+        shared: Range<u64>,
+        objects_directory: &Path,
+    ) -> Result<(), ArenaError> {
         self.check(shared.start, shared.end)?;
         let error = |source| ArenaError::Protect { start: shared.start, end: shared.end, source };
         let length = shared.end - shared.start;
-        let shared_file = memory_file::create(c"cvm-shared", length).map_err(error)?;
+        let shared_file = memory_file::create_unnamed(objects_directory, length)
+            .or_else(|error| {
+                log::info!(
+                    "the shared objects stay in memory: no file without a name in {} ({error})",
+                    objects_directory.display()
+                );
+                memory_file::create(c"cvm-shared", length)
+            })
+            .map_err(error)?;
         let shared_read_only = memory_file::read_only(&shared_file).map_err(error)?;
         // SAFETY: the range lies in the arena (checked above), and nothing is loaded in
         // the shared area yet.
         unsafe { memory_file::map_over(shared.start, length, &shared_file) }.map_err(error)?;
         self.files = Some(MemoryFiles { shared, shared_file, shared_read_only, regions: Mutex::default() });
         Ok(())
+    }
+
+    /// Drops the intravisor's own view of `[start, end)` of the shared area, once an
+    /// object is loaded there: its pages stay in the file, and only those some cVM
+    /// process touches are mapped (and counted) anywhere. Nothing to do unless the arena
+    /// shares with processes, nor outside the shared area.
+    pub fn drop_shared_view(&self, start: u64, end: u64) -> Result<(), ArenaError> {
+        let Some(files) = &self.files else { return Ok(()) };
+        self.check(start, end)?;
+        if start < files.shared.start || end > files.shared.end || start == end {
+            return Ok(());
+        }
+        // SAFETY: the range lies in the shared area, mapped shared from its file
+        // (checked above), which keeps every byte.
+        unsafe { memory_file::drop_view(start, end - start) }.map_err(|source| ArenaError::Protect {
+            start,
+            end,
+            source,
+        })
     }
 
     /// Whether the arena is backed by memory files for cVM processes.
@@ -413,6 +448,14 @@ impl Arena {
     }
 }
 
+/// Where the file of the shared area is made, unless `ORC_OBJECTS_DIRECTORY` names
+/// another directory: one on disk, so that object pages no cVM touches are clean cache
+/// the kernel may reclaim, as it does a native program's unused library pages, rather
+/// than resident memory (`/tmp` is often a memory file system).
+pub fn objects_directory() -> PathBuf {
+    std::env::var_os("ORC_OBJECTS_DIRECTORY").map_or_else(|| PathBuf::from("/var/tmp"), PathBuf::from)
+}
+
 impl Drop for Arena {
     fn drop(&mut self) {
         // SAFETY: the arena owns this mapping; no cVM runs once the arena is dropped,
@@ -442,5 +485,9 @@ impl crate::memory::RegionMemory for Arena {
 
     fn back_region(&self, start: u64, end: u64) -> Result<(), ArenaError> {
         Arena::back_region(self, start..end)
+    }
+
+    fn drop_view(&self, start: u64, end: u64) -> Result<(), ArenaError> {
+        Arena::drop_shared_view(self, start, end)
     }
 }

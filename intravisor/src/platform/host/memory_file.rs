@@ -1,5 +1,6 @@
-//! Memory files (`memfd`) behind parts of the arena, so that a cVM's process can map the
-//! same pages at the same addresses as the intravisor.
+//! Files behind parts of the arena, so that a cVM's process can map the same pages at
+//! the same addresses as the intravisor: memory files (`memfd`) for regions, a file
+//! without a name on disk for the shared objects.
 //!
 //! Every function here takes a range the arena has checked to lie inside its own
 //! reservation; none touches any other mapping of the intravisor.
@@ -21,6 +22,45 @@ pub(super) fn create(name: &std::ffi::CStr, size: u64) -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     Ok(file)
+}
+
+/// A new file of `size` bytes (sparse) with no name, in `directory`'s file system: its
+/// pages live in the page cache, so pages no process maps are clean cache the kernel may
+/// reclaim (once written back), as the pages of a program's libraries are; a memory
+/// file's are resident until it is closed. `O_EXCL` keeps it from ever being given a
+/// name, so only its descriptors reach it.
+pub(super) fn create_unnamed(directory: &std::path::Path, size: u64) -> io::Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(directory.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a directory name holds a NUL byte"))?;
+    // SAFETY: open takes a NUL-terminated path, flags and a mode; it returns a new fd.
+    let raw = unsafe {
+        libc::open(path.as_ptr(), libc::O_TMPFILE | libc::O_EXCL | libc::O_RDWR | libc::O_CLOEXEC, 0o600)
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a new descriptor that nothing else owns.
+    let file = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: ftruncate on the descriptor just made.
+    if unsafe { libc::ftruncate(file.as_raw_fd(), size as libc::off_t) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
+/// Drops this process's page-table entries for `[start, start + length)` of a shared
+/// file mapping: the pages stay in the file, and a later access maps them again.
+///
+/// # Safety
+/// The range lies inside the arena and is mapped shared from a file, so nothing is lost.
+pub(super) unsafe fn drop_view(start: u64, length: u64) -> io::Result<()> {
+    // SAFETY: the caller guarantees a shared file mapping, where MADV_DONTNEED only
+    // unmaps: the file keeps the bytes.
+    if unsafe { libc::madvise(start as *mut libc::c_void, length as usize, libc::MADV_DONTNEED) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// A read-only descriptor of the same file: what it maps can never become writable.

@@ -29,7 +29,7 @@ mod signals;
 mod switch;
 mod usage;
 
-pub use arena::{Arena, ArenaError};
+pub use arena::{objects_directory, Arena, ArenaError};
 pub use merge::{identical_pages, MergeFiles, MergeGroup, RegionMerge};
 pub use process::{
     remove_cgroups, run_cvm_process, CvmProcess, ProcessControl, ProcessEnd, ProcessStart, TenantLimits,
