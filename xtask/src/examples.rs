@@ -137,6 +137,7 @@ pub fn build_libos(target: CvmTarget) -> Result<LibosBuild, String> {
     run(cargo()
         .args(["rustc", "--quiet", "-p", "cvm-libos", "--release", "--target", target.rust])
         .args(["--crate-type", "staticlib", "--target-dir", "target/cvm-libos"])
+        .args(super::NOT_LINKED_WHOLE)
         .env(
             format!("CARGO_TARGET_{}_RUSTFLAGS", target.rust.to_uppercase().replace('-', "_")),
             rust_flags,

@@ -157,6 +157,7 @@ fn build_image(deployment_file: &Path, output: &Path, platform: &str, board: Boa
             "aarch64-unknown-none",
         ])
         .args(["--target-dir", &target_directory(board)])
+        .args(super::NOT_LINKED_WHOLE)
         .env("ORC_MANIFEST", &manifest_file)
         .env(
             "CARGO_TARGET_AARCH64_UNKNOWN_NONE_RUSTFLAGS",

@@ -127,6 +127,12 @@ fn output(command: &mut Command) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// Cargo options for the builds for targets without an operating system: the release
+/// profile links the intravisor whole (`lto`), but those targets' prebuilt `core` holds
+/// no bitcode to link that way, so these build as before, in 16 units, not linked whole.
+const NOT_LINKED_WHOLE: [&str; 4] =
+    ["--config", "profile.release.lto=false", "--config", "profile.release.codegen-units=16"];
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
 }
