@@ -128,3 +128,12 @@ fn where_no_file_can_be_made_the_shared_area_is_a_memory_file() {
     arena.read(shared.start, &mut buffer).unwrap();
     assert_eq!(&buffer, b"still loaded");
 }
+
+#[test]
+fn a_directory_in_memory_gets_a_memory_file_not_a_file_there() {
+    let in_memory = std::path::Path::new("/dev/shm");
+    assert!(in_memory.is_dir(), "/dev/shm is the memory file system this test needs");
+    let (arena, shared) = arena_sharing_with_processes(in_memory);
+    arena.protect(shared.start, shared.start + 0x1000, Protection::ReadWrite).unwrap();
+    assert!(file_mapping(shared.start).starts_with("/memfd:cvm-shared"), "{}", file_mapping(shared.start));
+}

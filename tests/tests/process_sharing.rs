@@ -168,3 +168,84 @@ fn cvm_processes_map_only_their_own_memory_and_share_object_pages_physically() {
     assert_eq!(status.code(), Some(1), "the cVMs were killed at their limit");
     assert!(checked > 0, "no page of shared code was present in every cVM process");
 }
+
+/// A small ext4 file system mounted (through a loop device) at `mount`; unmounted when
+/// dropped.
+struct SmallFileSystem {
+    mount: std::path::PathBuf,
+}
+
+impl SmallFileSystem {
+    fn new(directory: &std::path::Path, megabytes: u32) -> Self {
+        let image = directory.join("disk.img");
+        let mount = directory.join("objects");
+        std::fs::create_dir_all(&mount).unwrap();
+        let file = std::fs::File::create(&image).unwrap();
+        file.set_len(u64::from(megabytes) << 20).unwrap();
+        let made = Command::new("mkfs.ext4").arg("-q").arg(&image).status().expect("mkfs.ext4 (e2fsprogs)");
+        assert!(made.success(), "mkfs.ext4 failed");
+        let mounted = Command::new("mount").args(["-o", "loop"]).arg(&image).arg(&mount).status().unwrap();
+        assert!(mounted.success(), "cannot mount a loop device (root is needed)");
+        Self { mount }
+    }
+
+    /// Fills the file system with one file until no room is left.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut filler = std::fs::File::create(self.mount.join("filler")).unwrap();
+        let block = vec![0x5au8; 4096];
+        while filler.write_all(&block).is_ok() {}
+        let _ = filler.sync_all();
+    }
+}
+
+impl Drop for SmallFileSystem {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.mount).status();
+    }
+}
+
+#[test]
+fn a_full_disk_under_the_shared_objects_is_an_error_naming_the_object_not_a_crash() {
+    build_examples();
+    let directory = scratch("full-disk");
+    let disk = SmallFileSystem::new(&directory, 4);
+    disk.fill();
+    let program = root().join("examples/hostile/build/hostile");
+    let libos = root().join("examples/hostile/build/libcvm.so");
+    let file = directory.join("deploy.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "cVMs:\n  - name: one\n    runtime: {}\n    objects: [{}]\n    args: spin\n    isolation: {{ size: 8M, cpu_seconds: 1 }}\n",
+            program.display(),
+            libos.display()
+        ),
+    )
+    .unwrap();
+    let output = Command::new(intravisor())
+        .env("ORC_OBJECTS_DIRECTORY", &disk.mount)
+        .arg("run")
+        .arg(&file)
+        .output()
+        .expect("the intravisor runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.code().is_some(), "the intravisor was killed: {:?}\n{stderr}", output.status);
+    assert!(!output.status.success(), "nothing could be loaded, yet the run succeeded:\n{stderr}");
+    assert!(
+        stderr.contains("cannot map `") && stderr.contains("No space left on device"),
+        "the error names the object and the reason: {stderr}"
+    );
+
+    // With room, the same deployment runs from a file on that disk.
+    std::fs::remove_file(disk.mount.join("filler")).unwrap();
+    let status = Command::new(intravisor())
+        .env("ORC_OBJECTS_DIRECTORY", &disk.mount)
+        .arg("run")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "the spinning cVM ran until its processor time limit");
+}

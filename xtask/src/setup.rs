@@ -15,8 +15,9 @@ use super::run;
 /// benchmarks' instruction counts, QEMU for the bare-metal images, Debian's ffmpeg
 /// (ffprobe), the peer that checks what the transcoding cVMs write, Debian's sqlite3,
 /// the reference the SQLite cVMs are compared with, CMake, to build a project with
-/// the SDK's toolchain file, and containerd (with `ctr`), which the shim's tests run.
-const PACKAGES: [&str; 12] = [
+/// the SDK's toolchain file, containerd (with `ctr`), which the shim's tests run, and
+/// e2fsprogs, whose `mkfs.ext4` makes the small file system a full-disk test fills.
+const PACKAGES: [&str; 13] = [
     "clang-14",
     "lld-14",
     "llvm-14-dev",
@@ -29,6 +30,7 @@ const PACKAGES: [&str; 12] = [
     "sqlite3",
     "cmake",
     "containerd",
+    "e2fsprogs",
 ];
 
 /// The C compiler the examples are built with.

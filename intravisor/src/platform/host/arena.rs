@@ -90,6 +90,9 @@ pub struct Arena {
 struct MemoryFiles {
     shared: Range<u64>,
     shared_file: OwnedFd,
+    /// Whether `shared_file` is on disk (room is taken before pages are written), not a
+    /// memory file (where taking room would make zero pages resident).
+    shared_on_disk: bool,
     shared_read_only: OwnedFd,
     /// By region start: the region's end, its file, and its run-time sharing.
     regions: Mutex<BTreeMap<u64, BackedRegion>>,
@@ -183,20 +186,27 @@ impl Arena {
         self.check(shared.start, shared.end)?;
         let error = |source| ArenaError::Protect { start: shared.start, end: shared.end, source };
         let length = shared.end - shared.start;
-        let shared_file = memory_file::create_unnamed(objects_directory, length)
-            .or_else(|error| {
+        let (shared_file, shared_on_disk) = match memory_file::create_unnamed(objects_directory, length) {
+            Ok(file) => (file, true),
+            Err(reason) => {
                 log::info!(
-                    "the shared objects stay in memory: no file without a name in {} ({error})",
+                    "the shared objects stay in memory: no file without a name in {} ({reason})",
                     objects_directory.display()
                 );
-                memory_file::create(c"cvm-shared", length)
-            })
-            .map_err(error)?;
+                (memory_file::create(c"cvm-shared", length).map_err(error)?, false)
+            }
+        };
         let shared_read_only = memory_file::read_only(&shared_file).map_err(error)?;
         // SAFETY: the range lies in the arena (checked above), and nothing is loaded in
         // the shared area yet.
         unsafe { memory_file::map_over(shared.start, length, &shared_file) }.map_err(error)?;
-        self.files = Some(MemoryFiles { shared, shared_file, shared_read_only, regions: Mutex::default() });
+        self.files = Some(MemoryFiles {
+            shared,
+            shared_file,
+            shared_on_disk,
+            shared_read_only,
+            regions: Mutex::default(),
+        });
         Ok(())
     }
 
@@ -357,11 +367,20 @@ impl Arena {
         }
     }
 
-    /// Sets the protection of the pages `[start, end)`.
+    /// Sets the protection of the pages `[start, end)`. Pages of the shared area made
+    /// writable (an object about to be loaded) get their room in its file first: a full
+    /// disk is then this error, not a `SIGBUS` of the intravisor when it writes them.
     pub fn protect(&self, start: u64, end: u64, protection: Protection) -> Result<(), ArenaError> {
         self.check(start, end)?;
         if start == end {
             return Ok(());
+        }
+        if let Some(files) = &self.files {
+            let loading = protection == Protection::ReadWrite && start >= files.shared.start;
+            if files.shared_on_disk && loading && end <= files.shared.end {
+                memory_file::allocate(&files.shared_file, start - files.shared.start, end - start)
+                    .map_err(|source| ArenaError::Protect { start, end, source })?;
+            }
         }
         // SAFETY: the range lies inside the arena's own mapping (checked above), which
         // holds only cVM memory, never the intravisor's.

@@ -42,6 +42,16 @@ pub(super) fn create_unnamed(directory: &std::path::Path, size: u64) -> io::Resu
     }
     // SAFETY: `raw` is a new descriptor that nothing else owns.
     let file = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut system = core::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: fstatfs fills the buffer it is given for the descriptor just made.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), system.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstatfs succeeded, so it filled the buffer.
+    if unsafe { system.assume_init() }.f_type == libc::TMPFS_MAGIC {
+        // Its pages would be as resident as a memory file's, and its size is limited.
+        return Err(io::Error::new(io::ErrorKind::Unsupported, "a file system in memory"));
+    }
     // SAFETY: ftruncate on the descriptor just made.
     if unsafe { libc::ftruncate(file.as_raw_fd(), size as libc::off_t) } != 0 {
         return Err(io::Error::last_os_error());
@@ -107,6 +117,18 @@ pub(super) unsafe fn unmap_to_reservation(start: u64, length: u64) -> io::Result
         )
     };
     if mapped == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Gives `[offset, offset + length)` of the file its room on disk, so that writing
+/// those pages through a mapping cannot fail (`SIGBUS`) for want of it.
+pub(super) fn allocate(file: &OwnedFd, offset: u64, length: u64) -> io::Result<()> {
+    // SAFETY: fallocate on our own file; it reserves blocks, touches no memory.
+    let status =
+        unsafe { libc::fallocate(file.as_raw_fd(), 0, offset as libc::off_t, length as libc::off_t) };
+    if status != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
