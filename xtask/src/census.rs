@@ -29,6 +29,8 @@ pub struct Census {
     pub unique_pages: u64,
     /// Distinct non-zero contents over all regions (one copy of each).
     pub distinct_contents: u64,
+    /// How long it waited for every cVM to have a region (seconds).
+    pub waited_seconds: f64,
 }
 
 impl Census {
@@ -42,11 +44,25 @@ impl Census {
     }
 }
 
-/// Takes the census of the cVM processes of the intravisor `intravisor` (a pid).
-pub fn take(intravisor: u32) -> Result<Census, String> {
+/// How long a census waits for every cVM process to map its region.
+const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Takes the census of the cVM processes of the intravisor `intravisor` (a pid), once
+/// `expected` of them have their regions mapped (at 64 cVMs on two cores, only 29 had a
+/// second after the start, and a census of those set against the Pss of all 64 was no
+/// floor), or after [`LONGEST_WAIT`] with those there are.
+pub fn take(intravisor: u32, expected: u32) -> Result<Census, String> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < LONGEST_WAIT {
+        let mapped = children(intravisor).into_iter().filter(|&process| maps_a_region(process)).count();
+        if mapped >= expected as usize {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     // Each content: the cVMs that hold it (by their index), and how many pages of it.
     let mut contents: HashMap<[u8; 32], (HashSet<usize>, u64)> = HashMap::new();
-    let mut census = Census::default();
+    let mut census = Census { waited_seconds: started.elapsed().as_secs_f64(), ..Census::default() };
     let zero = Sha256::digest([0u8; PAGE as usize]);
     // Every page is read first, hashed after: the processes run on meanwhile, and the
     // census should be of one moment as near as can be.
@@ -94,6 +110,11 @@ fn children(process: u32) -> Vec<u32> {
         .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
         .flat_map(|list| list.split_whitespace().filter_map(|child| child.parse().ok()).collect::<Vec<u32>>())
         .collect()
+}
+
+/// Whether `process` maps a cVM region (its cVM has entered).
+fn maps_a_region(process: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{process}/maps")).is_ok_and(|maps| maps.contains("cvm-region"))
 }
 
 /// Hands `each` the bytes of every page of `process`'s region mappings that is in its

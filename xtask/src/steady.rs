@@ -185,7 +185,7 @@ fn steady_table(
         let mut census: Option<std::thread::JoinHandle<Result<Census, String>>> = None;
         let mut take_census = |at: f64, intravisor: u32| {
             if configuration.census && census.is_none() && at >= CENSUS_AT_SECONDS {
-                census = Some(std::thread::spawn(move || super::census::take(intravisor)));
+                census = Some(std::thread::spawn(move || super::census::take(intravisor, count)));
             }
         };
         let (run, ksmd_seconds) = if configuration.ksm {
@@ -273,7 +273,8 @@ fn oracle_row(
     progress.suspend(|| {
         println!("| {name} | | {:.2} | | | | |", per_cvm(floor));
         println!(
-            "|   (at {CENSUS_AT_SECONDS} s, {} cVMs' regions: {} resident pages, {} zero, {} held by another cVM too, {} unique; {} distinct non-zero) | | | | | | |",
+            "|   (at {:.1} s, {} cVMs' regions: {} resident pages, {} zero, {} held by another cVM too, {} unique; {} distinct non-zero) | | | | | | |",
+            CENSUS_AT_SECONDS + census.waited_seconds,
             census.cvms,
             census.resident_pages,
             census.zero_pages,
@@ -287,7 +288,7 @@ fn oracle_row(
         "cvms": count,
         "late_median_pss_per_cvm_mib": per_cvm(floor),
         "census": {
-            "at_seconds": CENSUS_AT_SECONDS,
+            "at_seconds": CENSUS_AT_SECONDS + census.waited_seconds,
             "cvms": census.cvms,
             "resident_pages": census.resident_pages,
             "zero_pages": census.zero_pages,
