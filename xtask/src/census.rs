@@ -48,14 +48,15 @@ impl Census {
 const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Takes the census of the cVM processes of the intravisor `intravisor` (a pid), once
-/// `expected` of them have their regions mapped (at 64 cVMs on two cores, only 29 had a
-/// second after the start, and a census of those set against the Pss of all 64 was no
-/// floor), or after [`LONGEST_WAIT`] with those there are.
+/// `expected` of them are under way (at 64 cVMs on two cores, only 29 had pages of their
+/// regions in their page tables a second after the start, and a census of those set
+/// against the Pss of all 64 was no floor), or after [`LONGEST_WAIT`] with those there
+/// are.
 pub fn take(intravisor: u32, expected: u32) -> Result<Census, String> {
     let started = std::time::Instant::now();
     while started.elapsed() < LONGEST_WAIT {
-        let mapped = children(intravisor).into_iter().filter(|&process| maps_a_region(process)).count();
-        if mapped >= expected as usize {
+        let under_way = children(intravisor).into_iter().filter(|&process| under_way(process)).count();
+        if under_way >= expected as usize {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -112,9 +113,20 @@ fn children(process: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Whether `process` maps a cVM region (its cVM has entered).
-fn maps_a_region(process: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{process}/maps")).is_ok_and(|maps| maps.contains("cvm-region"))
+/// Resident memory of a transcoding cVM's process past its set-up (its process holds
+/// a few pages before its cVM enters, megabytes once ffmpeg runs).
+const UNDER_WAY_BYTES: u64 = 1 << 20;
+
+/// Whether `process` holds [`UNDER_WAY_BYTES`] or more (`Rss` of `smaps_rollup`): its
+/// cVM has run, so its region's pages are in its page tables. A process mapping its
+/// region has none there before it runs: the intravisor wrote them through its own.
+fn under_way(process: u32) -> bool {
+    let Ok(rollup) = std::fs::read_to_string(format!("/proc/{process}/smaps_rollup")) else { return false };
+    rollup
+        .lines()
+        .find_map(|line| line.strip_prefix("Rss:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .is_some_and(|kilobytes| kilobytes * 1024 >= UNDER_WAY_BYTES)
 }
 
 /// Hands `each` the bytes of every page of `process`'s region mappings that is in its
