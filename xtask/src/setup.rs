@@ -75,6 +75,7 @@ fn installed(package: &str) -> bool {
         "sqlite3" => Path::new("/usr/bin/sqlite3").exists(),
         "cmake" => Path::new("/usr/bin/cmake").exists(),
         "containerd" => Path::new("/usr/bin/containerd").exists() && Path::new("/usr/bin/ctr").exists(),
+        "e2fsprogs" => Path::new("/usr/sbin/mkfs.ext4").exists(),
         _ => false,
     }
 }
