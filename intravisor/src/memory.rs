@@ -27,6 +27,14 @@ pub trait RegionMemory {
         Ok(())
     }
 
+    /// The pages `[start, end)` of a shared object are about to be written: where they
+    /// live in a file on disk, their room is taken now, so that a full disk is an error
+    /// rather than a fault as they are written; most arenas need nothing.
+    fn take_room(&self, start: u64, end: u64) -> Result<(), Self::Error> {
+        let _ = (start, end);
+        Ok(())
+    }
+
     /// The intravisor is done writing `[start, end)`, a loaded object: where its pages
     /// live on in a file that cVMs map, the intravisor's own view of them may go, so
     /// that it holds none that no cVM uses; most arenas need nothing.

@@ -243,6 +243,9 @@ impl ObjectStore {
         arena
             .protect(image.image.start, image.image.end, Protection::ReadWrite)
             .map_err(|error| map_error(&error))?;
+        for pages in written_pages(&image) {
+            arena.take_room(pages.start, pages.end).map_err(|error| map_error(&error))?;
+        }
         // The image's pages were just handed out (zero): zero pages of the file (a
         // `.cls.bss` template, say) are left out and never become resident.
         for copy in &image.copies {
@@ -307,6 +310,31 @@ impl ObjectStore {
 /// Two copies of the same bytes linked differently anywhere below them (a library whose
 /// own dependency binds a symbol to another object in another plan) are different
 /// copies: a copy's pointers must lead only into copies the cVM also maps.
+/// The pages of a shared image that loading writes (its file's bytes and its
+/// relocations), as sorted ranges that do not touch: only these take room in the shared
+/// area's file, so an object's zero-filled part (`.bss`, however large an object says it
+/// is) costs no disk, as it costs no memory.
+fn written_pages(image: &crate::layout::SharedImage) -> Vec<Range<u64>> {
+    let page = crate::region::PAGE_SIZE;
+    let mut pages: Vec<Range<u64>> = image
+        .copies
+        .iter()
+        .map(|copy| copy.address..copy.address + copy.length)
+        .chain(image.relocations.iter().map(|&(address, _)| address..address + 8))
+        .filter(|range| range.start < range.end)
+        .map(|range| range.start / page * page..range.end.next_multiple_of(page))
+        .collect();
+    pages.sort_unstable_by_key(|range| range.start);
+    let mut merged: Vec<Range<u64>> = Vec::with_capacity(pages.len());
+    for range in pages {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    merged
+}
+
 fn keys(plan: &LoadPlan, identities: &[([u8; 32], String)]) -> Vec<StoreKey> {
     let count = plan.objects.len();
     // One pass over the relocations: each object's binding, and what it points into.
@@ -401,7 +429,22 @@ fn hash_relocation(
 mod tests {
     use loader::{LoadPlan, Machine, PlannedObject, RelocationValue, RelocationWrite};
 
-    use super::keys;
+    use super::{keys, written_pages};
+    use crate::layout::{Copy, SharedImage};
+
+    #[test]
+    fn only_pages_loading_writes_take_room_and_touching_ones_are_one_range() {
+        let copy = |address, length| Copy { object: 0, file_offset: 0, length, address };
+        let image = SharedImage {
+            // 1 GiB of zero fill after 3 pages of file bytes: none of it is written.
+            image: 0x10_0000..0x10_0000 + (1 << 30),
+            copies: vec![copy(0x10_0000, 0x1800), copy(0x10_2010, 0x10), copy(0x10_0000, 0)],
+            relocations: vec![(0x10_1ffc, 1), (0x20_0008, 2), (0x20_0ff8, 3)],
+            mappings: Vec::new(),
+        };
+        // The relocation at 0x10_1ffc spans two pages, which join the copies' three.
+        assert_eq!(written_pages(&image), vec![0x10_0000..0x10_3000, 0x20_0000..0x20_1000]);
+    }
 
     fn object(name: &str) -> PlannedObject {
         PlannedObject {

@@ -137,3 +137,26 @@ fn a_directory_in_memory_gets_a_memory_file_not_a_file_there() {
     arena.protect(shared.start, shared.start + 0x1000, Protection::ReadWrite).unwrap();
     assert!(file_mapping(shared.start).starts_with("/memfd:cvm-shared"), "{}", file_mapping(shared.start));
 }
+
+#[test]
+fn room_on_disk_is_taken_only_for_the_pages_an_object_writes() {
+    use std::os::unix::fs::MetadataExt;
+    // A directory of this test's own: the file is found among this process's descriptors.
+    let directory = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("room");
+    std::fs::create_dir_all(&directory).unwrap();
+    let (arena, shared) = arena_sharing_with_processes(&directory);
+    let file = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| std::fs::read_link(path).is_ok_and(|target| target.starts_with(&directory)))
+        .expect("the shared area's file is open");
+    // An object of 256 pages, most of them zero fill: only the 2 it writes take room.
+    arena.protect(shared.start, shared.start + 0x10_0000, Protection::ReadWrite).unwrap();
+    arena.take_room(shared.start, shared.start + 0x2000).unwrap();
+    arena.write(shared.start, &[0xa5; 0x2000]).unwrap();
+    let bytes = std::fs::metadata(&file).unwrap().blocks() * 512;
+    assert!((0x2000..=0x4000).contains(&bytes), "{bytes} bytes on disk for 2 pages written");
+    arena.take_room(shared.start - 0x1000, shared.start).unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().blocks() * 512, bytes, "outside the shared area: nothing");
+}

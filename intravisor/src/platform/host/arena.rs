@@ -98,6 +98,14 @@ struct MemoryFiles {
     regions: Mutex<BTreeMap<u64, BackedRegion>>,
 }
 
+impl MemoryFiles {
+    /// Where `[start, end)` (not empty) lies in the shared area's file, if inside it.
+    fn shared_offset(&self, start: u64, end: u64) -> Option<u64> {
+        (start < end && start >= self.shared.start && end <= self.shared.end)
+            .then(|| start - self.shared.start)
+    }
+}
+
 /// One region's memory file and, when its tenant opted in, its run-time sharing.
 #[derive(Debug)]
 struct BackedRegion {
@@ -217,7 +225,7 @@ impl Arena {
     pub fn drop_shared_view(&self, start: u64, end: u64) -> Result<(), ArenaError> {
         let Some(files) = &self.files else { return Ok(()) };
         self.check(start, end)?;
-        if start < files.shared.start || end > files.shared.end || start == end {
+        if files.shared_offset(start, end).is_none() {
             return Ok(());
         }
         // SAFETY: the range lies in the shared area, mapped shared from its file
@@ -302,9 +310,8 @@ impl Arena {
             regions.remove(&start);
             return Ok(true);
         }
-        if start >= files.shared.start && end <= files.shared.end {
-            memory_file::punch_hole(&files.shared_file, start - files.shared.start, end - start)
-                .map_err(error)?;
+        if let Some(offset) = files.shared_offset(start, end) {
+            memory_file::punch_hole(&files.shared_file, offset, end - start).map_err(error)?;
             return Ok(true);
         }
         if let Some((&region_start, backed)) = regions.range(..=start).next_back() {
@@ -367,20 +374,27 @@ impl Arena {
         }
     }
 
-    /// Sets the protection of the pages `[start, end)`. Pages of the shared area made
-    /// writable (an object about to be loaded) get their room in its file first: a full
-    /// disk is then this error, not a `SIGBUS` of the intravisor when it writes them.
+    /// Takes room on disk for the pages `[start, end)` of the shared area that an object
+    /// is about to be written into, so that a full disk is this error, not a `SIGBUS` of
+    /// the intravisor as it writes them. Nothing to do unless the shared area is a file
+    /// on disk (room in a memory file would make its zero pages resident).
+    pub fn take_room(&self, start: u64, end: u64) -> Result<(), ArenaError> {
+        let Some(files) = &self.files else { return Ok(()) };
+        self.check(start, end)?;
+        match files.shared_offset(start, end) {
+            Some(offset) if files.shared_on_disk => {
+                memory_file::allocate(&files.shared_file, offset, end - start)
+                    .map_err(|source| ArenaError::Protect { start, end, source })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Sets the protection of the pages `[start, end)`.
     pub fn protect(&self, start: u64, end: u64, protection: Protection) -> Result<(), ArenaError> {
         self.check(start, end)?;
         if start == end {
             return Ok(());
-        }
-        if let Some(files) = &self.files {
-            let loading = protection == Protection::ReadWrite && start >= files.shared.start;
-            if files.shared_on_disk && loading && end <= files.shared.end {
-                memory_file::allocate(&files.shared_file, start - files.shared.start, end - start)
-                    .map_err(|source| ArenaError::Protect { start, end, source })?;
-            }
         }
         // SAFETY: the range lies inside the arena's own mapping (checked above), which
         // holds only cVM memory, never the intravisor's.
@@ -508,5 +522,9 @@ impl crate::memory::RegionMemory for Arena {
 
     fn drop_view(&self, start: u64, end: u64) -> Result<(), ArenaError> {
         Arena::drop_shared_view(self, start, end)
+    }
+
+    fn take_room(&self, start: u64, end: u64) -> Result<(), ArenaError> {
+        Arena::take_room(self, start, end)
     }
 }
