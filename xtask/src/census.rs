@@ -29,7 +29,7 @@ pub struct Census {
     pub unique_pages: u64,
     /// Distinct non-zero contents over all regions (one copy of each).
     pub distinct_contents: u64,
-    /// How long it waited for every cVM to have a region (seconds).
+    /// How long it waited for every cVM to be under way (seconds).
     pub waited_seconds: f64,
 }
 
@@ -44,7 +44,7 @@ impl Census {
     }
 }
 
-/// How long a census waits for every cVM process to map its region.
+/// How long a census waits for every cVM to be under way.
 const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Takes the census of the cVM processes of the intravisor `intravisor` (a pid), once
@@ -117,16 +117,12 @@ fn children(process: u32) -> Vec<u32> {
 /// a few pages before its cVM enters, megabytes once ffmpeg runs).
 const UNDER_WAY_BYTES: u64 = 1 << 20;
 
-/// Whether `process` holds [`UNDER_WAY_BYTES`] or more (`Rss` of `smaps_rollup`): its
-/// cVM has run, so its region's pages are in its page tables. A process mapping its
-/// region has none there before it runs: the intravisor wrote them through its own.
+/// Whether `process` holds [`UNDER_WAY_BYTES`] or more (the kernel's Rss): its cVM has
+/// run, so its region's pages are in its page tables. A process mapping its region has
+/// none there before it runs: the intravisor wrote them through its own.
 fn under_way(process: u32) -> bool {
-    let Ok(rollup) = std::fs::read_to_string(format!("/proc/{process}/smaps_rollup")) else { return false };
-    rollup
-        .lines()
-        .find_map(|line| line.strip_prefix("Rss:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .is_some_and(|kilobytes| kilobytes * 1024 >= UNDER_WAY_BYTES)
+    intravisor::platform::process_tree_memory(&process.to_string())
+        .is_some_and(|memory| memory.rss >= UNDER_WAY_BYTES)
 }
 
 /// Hands `each` the bytes of every page of `process`'s region mappings that is in its
