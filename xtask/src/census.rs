@@ -113,16 +113,23 @@ fn children(process: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Resident memory of a transcoding cVM's process past its set-up (its process holds
-/// a few pages before its cVM enters, megabytes once ffmpeg runs).
+/// Resident region memory of a transcoding cVM's process past its set-up (none before
+/// its cVM runs, megabytes once ffmpeg does).
 const UNDER_WAY_BYTES: u64 = 1 << 20;
 
-/// Whether `process` holds [`UNDER_WAY_BYTES`] or more (the kernel's Rss): its cVM has
-/// run, so its region's pages are in its page tables. A process mapping its region has
-/// none there before it runs: the intravisor wrote them through its own.
+/// Whether `process` holds [`UNDER_WAY_BYTES`] or more of memory-file pages (`RssShmem`
+/// of its status: its region's, the shared objects being file pages on disk): its cVM
+/// has run, so its region's pages are in its page tables. A process mapping its region
+/// has none there before it runs (the intravisor wrote them through its own mapping),
+/// and its whole Rss, the objects' pages included, passed 1 MiB before its region did:
+/// a census by that counted 47 of 64 cVMs.
 fn under_way(process: u32) -> bool {
-    intravisor::platform::process_tree_memory(&process.to_string())
-        .is_some_and(|memory| memory.rss >= UNDER_WAY_BYTES)
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{process}/status")) else { return false };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("RssShmem:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .is_some_and(|kilobytes| kilobytes * 1024 >= UNDER_WAY_BYTES)
 }
 
 /// Hands `each` the bytes of every page of `process`'s region mappings that is in its
