@@ -29,16 +29,21 @@ pub struct Census {
     pub unique_pages: u64,
     /// Distinct non-zero contents over all regions (one copy of each).
     pub distinct_contents: u64,
+    /// Distinct non-zero contents at each offset of the regions, summed over offsets:
+    /// the floor of merging that keeps a page at its offset (run-time sharing's) but
+    /// may merge it among some of the cVMs and keep several contents at one offset.
+    pub distinct_at_each_offset: u64,
+    /// Pages left if only pages that every cVM holds alike at one offset become one
+    /// copy (run-time sharing as it merges), zero pages free.
+    pub alike_in_all_floor: u64,
+    /// Pages left if only contents that every cVM holds (at any offsets) become one
+    /// copy, zero pages free: merging that shows no cVM a content it does not hold.
+    pub held_by_all_floor: u64,
     /// How long it waited for every cVM to be under way (seconds).
     pub waited_seconds: f64,
 }
 
 impl Census {
-    /// Bytes the regions would cost with every identical page one copy, zero pages free.
-    pub fn floor_bytes(&self) -> u64 {
-        self.distinct_contents * PAGE
-    }
-
     pub fn resident_bytes(&self) -> u64 {
         self.resident_pages * PAGE
     }
@@ -63,21 +68,27 @@ pub fn take(intravisor: u32, expected: u32) -> Result<Census, String> {
     }
     // Each content: the cVMs that hold it (by their index), and how many pages of it.
     let mut contents: HashMap<[u8; 32], (HashSet<usize>, u64)> = HashMap::new();
+    // Each offset of the regions (in pages): the non-zero contents there, one per cVM.
+    let mut at_offset: HashMap<u64, Vec<[u8; 32]>> = HashMap::new();
     let mut census = Census { waited_seconds: started.elapsed().as_secs_f64(), ..Census::default() };
     let zero = Sha256::digest([0u8; PAGE as usize]);
     // Every page is read first, hashed after: the processes run on meanwhile, and the
     // census should be of one moment as near as can be.
-    let mut regions: Vec<Vec<u8>> = Vec::new();
+    let mut regions: Vec<(Vec<u64>, Vec<u8>)> = Vec::new();
     for process in children(intravisor) {
-        let mut bytes = Vec::new();
+        let (mut offsets, mut bytes) = (Vec::new(), Vec::new());
+        let mut keep = |offset: u64, page: &[u8]| {
+            offsets.push(offset);
+            bytes.extend_from_slice(page);
+        };
         // A process without a region (one the intravisor is still starting) or gone.
-        if each_region_page(process, &mut |page| bytes.extend_from_slice(page)).is_ok() && !bytes.is_empty() {
-            regions.push(bytes);
+        if each_region_page(process, &mut keep).is_ok() && !bytes.is_empty() {
+            regions.push((offsets, bytes));
         }
     }
-    for (index, bytes) in regions.iter().enumerate() {
+    for (index, (offsets, bytes)) in regions.iter().enumerate() {
         census.cvms += 1;
-        for page in bytes.chunks_exact(PAGE as usize) {
+        for (&offset, page) in offsets.iter().zip(bytes.chunks_exact(PAGE as usize)) {
             census.resident_pages += 1;
             let digest = Sha256::digest(page);
             if digest == zero {
@@ -87,10 +98,19 @@ pub fn take(intravisor: u32, expected: u32) -> Result<Census, String> {
             let entry = contents.entry(digest.into()).or_default();
             entry.0.insert(index);
             entry.1 += 1;
+            at_offset.entry(offset).or_default().push(digest.into());
         }
+    }
+    for held in at_offset.values_mut() {
+        let alike_in_all = held.len() == regions.len() && held.iter().all(|digest| *digest == held[0]);
+        census.alike_in_all_floor += if alike_in_all { 1 } else { held.len() as u64 };
+        held.sort_unstable();
+        held.dedup();
+        census.distinct_at_each_offset += held.len() as u64;
     }
     for (holders, pages) in contents.values() {
         census.distinct_contents += 1;
+        census.held_by_all_floor += if holders.len() == regions.len() { 1 } else { *pages };
         if holders.len() > 1 {
             census.shared_content_pages += pages;
         } else {
@@ -132,9 +152,9 @@ fn under_way(process: u32) -> bool {
         .is_some_and(|kilobytes| kilobytes * 1024 >= UNDER_WAY_BYTES)
 }
 
-/// Hands `each` the bytes of every page of `process`'s region mappings that is in its
-/// page tables.
-fn each_region_page(process: u32, each: &mut dyn FnMut(&[u8])) -> Result<(), String> {
+/// Hands `each` the offset in its region (in pages) and the bytes of every page of
+/// `process`'s region mappings that is in its page tables.
+fn each_region_page(process: u32, each: &mut dyn FnMut(u64, &[u8])) -> Result<(), String> {
     let failed =
         |what: &str, error: std::io::Error| format!("cannot read {what} of process {process}: {error}");
     let maps =
@@ -143,8 +163,12 @@ fn each_region_page(process: u32, each: &mut dyn FnMut(&[u8])) -> Result<(), Str
     let memory = File::open(format!("/proc/{process}/mem")).map_err(|error| failed("mem", error))?;
     let mut bytes = vec![0u8; PAGE as usize];
     for line in maps.lines().filter(|line| line.contains("cvm-region")) {
-        let Some((start, end)) = line.split_whitespace().next().and_then(|range| range.split_once('-'))
-        else {
+        let mut fields = line.split_whitespace();
+        let Some((start, end)) = fields.next().and_then(|range| range.split_once('-')) else {
+            continue;
+        };
+        // The mapping's offset in the region's file: the offset in the region.
+        let Some(Ok(file_offset)) = fields.nth(1).map(|offset| u64::from_str_radix(offset, 16)) else {
             continue;
         };
         let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else {
@@ -159,7 +183,7 @@ fn each_region_page(process: u32, each: &mut dyn FnMut(&[u8])) -> Result<(), Str
                 continue;
             }
             if memory.read_exact_at(&mut bytes, start + page as u64 * PAGE).is_ok() {
-                each(&bytes);
+                each(file_offset / PAGE + page as u64, &bytes);
             }
         }
     }

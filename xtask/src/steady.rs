@@ -29,11 +29,13 @@ use super::workload::{native_commands, write_deployment, Objects, Workload};
 /// Loops of each input (30 plays: 1800 frames).
 const STEADY_LOOPS: u32 = 29;
 /// cVMs (and processes) at once: a table for each.
-const STEADY_COUNTS: [u32; 2] = [8, 64];
+pub const STEADY_COUNTS: [u32; 2] = [8, 64];
 /// How long after the last cVM started run-time sharing merges.
 const AFTER_MILLISECONDS: u32 = 500;
 /// The sampling interval.
 const INTERVAL: Duration = Duration::from_millis(50);
+/// Page size.
+const PAGE: u64 = 4096;
 /// When the oracle looks at the cVMs' pages (the runs take 2.5 s or more).
 const CENSUS_AT_SECONDS: f64 = 1.0;
 
@@ -101,20 +103,32 @@ const STEADY_ROWS: usize = 7;
 /// Rows of all the tables.
 pub const STEADY_RUNS: usize = STEADY_ROWS * STEADY_COUNTS.len();
 
-/// `cargo xtask bench steady`: this table alone (after `cargo xtask build`), written as
+/// `cargo xtask bench steady [N]`: this table alone (after `cargo xtask build`), for `N`
+/// transcodes at once or for each of [`STEADY_COUNTS`], written as
 /// `target/density/steady.json` with its plot beside it.
-pub fn run_steady() -> Result<(), String> {
+pub fn run_steady(count: Option<&str>) -> Result<(), String> {
+    let counts = match count {
+        None => STEADY_COUNTS.to_vec(),
+        Some(count) => match count.parse::<u32>() {
+            Ok(count) if count >= 2 => vec![count],
+            _ => {
+                return Err(format!(
+                    "`bench steady {count}`: the count of transcodes must be a number, 2 or more"
+                ))
+            }
+        },
+    };
     super::run(super::cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"]))?;
     let directory = root().join("target/density");
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
     let native = super::ffmpeg::build_native(false)?;
-    let progress = indicatif::ProgressBar::new(STEADY_RUNS as u64);
+    let progress = indicatif::ProgressBar::new((STEADY_ROWS * counts.len()) as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .map_err(|error| error.to_string())?,
     );
-    let rows = steady_state(&directory, &native, &progress)?;
+    let rows = steady_state(&directory, &native, &counts, &progress)?;
     progress.finish_and_clear();
     let file = directory.join("steady.json");
     let text = serde_json::to_string_pretty(&rows).map_err(|error| error.to_string())?;
@@ -125,15 +139,16 @@ pub fn run_steady() -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the tables, printing each row as it comes; returns the rows as JSON and plots
-/// the samples of each against time.
+/// Runs the tables for `counts` transcodes at once, printing each row as it comes;
+/// returns the rows as JSON and plots the samples of each against time.
 pub fn steady_state(
     directory: &Path,
     native: &Path,
+    counts: &[u32],
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<serde_json::Value>, String> {
     let mut rows = Vec::new();
-    for count in STEADY_COUNTS {
+    for &count in counts {
         rows.extend(steady_table(directory, native, count, progress)?);
     }
     Ok(rows)
@@ -268,7 +283,11 @@ fn oracle_row(
     progress: &indicatif::ProgressBar,
 ) -> serde_json::Value {
     let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(count);
-    let floor = run.late_median.saturating_sub(census.resident_bytes()) + census.floor_bytes();
+    let with_floor = |pages: u64| run.late_median.saturating_sub(census.resident_bytes()) + pages * PAGE;
+    let floor = with_floor(census.distinct_contents);
+    let at_offset_floor = with_floor(census.distinct_at_each_offset);
+    let in_all_floor = with_floor(census.alike_in_all_floor);
+    let held_by_all_floor = with_floor(census.held_by_all_floor);
     let name = "oracle: ORC (shared) with every identical page one copy, zero pages free";
     progress.suspend(|| {
         println!("| {name} | | {:.2} | | | | |", per_cvm(floor));
@@ -281,6 +300,12 @@ fn oracle_row(
             census.shared_content_pages,
             census.unique_pages,
             census.distinct_contents
+        );
+        println!(
+            "|   (merging only contents every cVM holds: {:.2}; merging a page only at its offset: {:.2} if among some cVMs, several contents at one offset, {:.2} if only pages every cVM holds alike there) | | | | | | |",
+            per_cvm(held_by_all_floor),
+            per_cvm(at_offset_floor),
+            per_cvm(in_all_floor)
         )
     });
     serde_json::json!({
@@ -295,7 +320,13 @@ fn oracle_row(
             "shared_content_pages": census.shared_content_pages,
             "unique_pages": census.unique_pages,
             "distinct_contents": census.distinct_contents,
+            "distinct_at_each_offset": census.distinct_at_each_offset,
+            "alike_in_all_floor_pages": census.alike_in_all_floor,
+            "held_by_all_floor_pages": census.held_by_all_floor,
         },
+        "held_by_all_pss_per_cvm_mib": per_cvm(held_by_all_floor),
+        "at_one_offset_pss_per_cvm_mib": per_cvm(at_offset_floor),
+        "alike_in_all_pss_per_cvm_mib": per_cvm(in_all_floor),
     })
 }
 
