@@ -18,6 +18,9 @@
  *      every byte: its own writes where it wrote, the formula (or zeros) everywhere
  *      else.
  *
+ * A third argument `shifted` lays the table out five pages round from where the others
+ * do: each page holds what the others hold at another offset, and is merged all the same.
+ *
  * A third argument `race` starts a thread that, while the table is being merged, keeps
  * writing into its pages (40 to 63, one after the other) and reading its write back: a
  * write made between the intravisor's comparison of a page and its process mapping the
@@ -86,6 +89,16 @@ static unsigned char formula(uint64_t index) {
     return (unsigned char)((index * 2654435761u) >> 13);
 }
 
+/* How far (in bytes) this cVM's table is laid out from the others': `shifted` holds at
+ * each page what the others hold five pages on (the same contents at other offsets,
+ * as two heaps may lay a table out). */
+static uint64_t shift;
+
+/* Byte `index` of the table as the cVM fills it. */
+static unsigned char table_byte(uint64_t index) {
+    return formula((index + shift) % (PAGES * PAGE));
+}
+
 static uint64_t number(const char *text) {
     uint64_t value = 0;
     for (; *text >= '0' && *text <= '9'; text++)
@@ -104,13 +117,13 @@ static int64_t race(uint64_t unused) {
     while (!stop_racing) {
         for (uint64_t page = 40; page < PAGES && !stop_racing; page++) {
             uint64_t index = page * PAGE + 7;
-            unsigned char marker = (unsigned char)(formula(index) ^ 0xff);
+            unsigned char marker = (unsigned char)(table_byte(index) ^ 0xff);
             ((volatile unsigned char *)table)[index] = marker;
             for (volatile int spin = 0; spin < 100000; spin++) {
             }
             if (((volatile unsigned char *)table)[index] != marker)
                 lost_writes++;
-            ((volatile unsigned char *)table)[index] = formula(index);
+            ((volatile unsigned char *)table)[index] = table_byte(index);
             racing_writes++;
         }
         for (uint64_t page = 0; page < SPARE_PAGES && !stop_racing; page++) {
@@ -221,9 +234,9 @@ static int check(const char *when, int after_writes, unsigned char own) {
             }
             continue;
         }
-        if (table[index] != formula(index)) {
+        if (table[index] != table_byte(index)) {
             cvm_printf("%s: byte %llu is %u, not %u\n", when, (unsigned long long)index, table[index],
-                       formula(index));
+                       table_byte(index));
             return 1;
         }
     }
@@ -246,15 +259,17 @@ int main(int argc, char **argv) {
     unsigned char own = 1;
     for (const char *character = name; *character; character++)
         own = (unsigned char)(own * 31 + (unsigned char)*character);
+    char attack = argc > 3 ? argv[3][0] : 0;
+    if (attack == 's')
+        shift = 5 * PAGE;
     for (uint64_t index = 0; index < sizeof table; index++)
-        table[index] = formula(index);
+        table[index] = table_byte(index);
     for (uint64_t index = 0; index < PAGE; index++)
         mine[index] = own_byte(name, index);
     unsigned char sum = 0;
     for (uint64_t index = 0; index < sizeof spare; index += PAGE)
         sum |= ((volatile unsigned char *)spare)[index];
     spare[(own % SPARE_PAGES) * PAGE] = (unsigned char)(own | sum);
-    char attack = argc > 3 ? argv[3][0] : 0;
     if (attack == 'r') {
         uint64_t top = ((uint64_t)(uintptr_t)racer_stack + sizeof racer_stack) & ~15ULL;
         if (cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)race, top, 0, 0,
@@ -282,7 +297,7 @@ int main(int argc, char **argv) {
     cvm_hostcall(CVM_HOSTCALL_RANDOM, (uint64_t)(uintptr_t)random, PAGE, 0, 0, 0);
     cvm_hostcall(CVM_HOSTCALL_RANDOM, (uint64_t)(uintptr_t)&table[20 * PAGE], PAGE, 0, 0, 0);
     int64_t waited = cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&table[30 * PAGE],
-                                  formula(30 * PAGE) + 1, 1000000, 0, 0);
+                                  table_byte(30 * PAGE) + 1, 1000000, 0, 0);
     if (read_pattern())
         return 1;
     spare[((own % SPARE_PAGES + 1) % SPARE_PAGES) * PAGE + 3] = own;
@@ -293,7 +308,7 @@ int main(int argc, char **argv) {
         return 1;
     int same = 1;
     for (uint64_t index = 0; index < PAGE; index++)
-        same &= table[20 * PAGE + index] == formula(20 * PAGE + index);
+        same &= table[20 * PAGE + index] == table_byte(20 * PAGE + index);
     if (same) {
         cvm_printf("the intravisor's write did not reach page 20\n");
         return 1;

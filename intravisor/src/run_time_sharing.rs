@@ -5,8 +5,9 @@
 //! A group is every cVM of one opted-in tenant with the same program, objects and
 //! region size, run as processes, when there are at least two. Once every member has
 //! started (or could not), and the tenant's delay has passed since the last start, the
-//! pages every live member holds identically at the same offset of its region become
-//! one copy-on-write copy; the report gives each cVM's merged bytes. Then again while two
+//! pages whose contents every live member holds (at any offset of its region: one heap
+//! lays a table out a page from where another does) become one copy-on-write copy;
+//! the report gives each cVM's merged bytes. Then again while two
 //! members live, [`FIRST_INTERVAL`] later, then twice as long after each round up to
 //! [`LONGEST_INTERVAL`]: members that were late to fill their tables (64 transcoders on
 //! two cores are not all past their set-up half a second after the last started) and
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{CvmConfig, Deployment};
 use crate::guest::{Mapping, Protection};
-use crate::platform::{identical_pages, MergeGroup, RegionMerge};
+use crate::platform::{give_back_free_memory, identical_pages, MergeGroup, RegionMerge};
 use crate::stop::Stop;
 use policy::PolicySet;
 
@@ -211,9 +212,9 @@ impl Group {
         let found = identical_pages(&self.file, &regions, &writable);
         let proposals: Vec<(&Arc<RegionMerge>, u64)> = regions
             .iter()
-            .zip(&found.zero)
-            .filter_map(|(merge, zero)| {
-                merge.propose(&found.identical, zero).map(|generation| (merge, generation))
+            .zip(found.identical.iter().zip(&found.zero))
+            .filter_map(|(merge, (identical, zero))| {
+                merge.propose(identical, zero).map(|generation| (merge, generation))
             })
             .collect();
         if proposals.is_empty() {
@@ -231,10 +232,12 @@ impl Group {
             .fold((0, 0), |(merged, emptied), (more_merged, more_emptied)| {
                 (merged + more_merged, emptied + more_emptied)
             });
+        // The comparison's vectors are freed: the allocator gives their pages back.
+        give_back_free_memory();
         if merged + emptied > 0 {
             log::info!(
-                "run-time sharing: {} pages held alike by {} cVMs, {merged} of their pages merged, {emptied} pages of zeros given back",
-                found.identical.len(),
+                "run-time sharing: {} pages of contents all {} cVMs hold, {merged} of them merged, {emptied} pages of zeros given back",
+                found.identical.iter().map(Vec::len).sum::<usize>(),
                 regions.len()
             );
         }

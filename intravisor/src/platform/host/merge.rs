@@ -5,25 +5,29 @@
 //! shared writable pages are a timing side channel between the cVMs that share them.
 //!
 //! A *group* is those cVMs; it has one memory file (its *merged file*) as large as one
-//! region, in which page `p` holds, once merged, the contents every member had at page
-//! `p` of its region (same offset: the same program and objects lay regions out alike).
-//! Each member has a [`RegionMerge`]: the state of each of its pages (its own, being
-//! merged, merged), and a *merge map* shared with its process:
+//! region, whose pages (*slots*) each hold, once written, a content that every member
+//! held at the time, at any offset of its region (one cVM's heap may lay a table out a
+//! page or two from where another's does). Only contents every member holds are merged:
+//! each member can read the whole merged file, so a content some member never held would
+//! be shown to it. A slot is written once and never reused. Each member has a
+//! [`RegionMerge`]: the state of each of its pages (its own, being merged into a slot,
+//! merged, given back), and a *merge map* shared with its process:
 //!
 //! - words `WANTED_GENERATION`, `APPLIED_GENERATION`, `REGION_START`, `PAGES`, `LOCK`;
 //! - at `WAITING`, one word per hostcall slot: the page a thread is futex-waiting on;
 //! - at `BITS`, the pages the intravisor wants mapped from the merged file, then the
 //!   pages the process says it has so mapped, then the wanted pages that are *zero
-//!   pages*: given back rather than merged (below).
+//!   pages*: given back rather than merged (below); then, a 32-bit word per page, the
+//!   slot each wanted page is mapped from.
 //!
-//! Merging a page is: (1) the intravisor writes the contents into the merged file and
-//! wants the page merged; (2) the process (`shim.c`, at its next hostcall, futex wait or
-//! fault) first freezes its page (maps its own file's page read-only: from then on a
-//! write by any of its threads faults and unshares it), checks that the frozen page
-//! still holds the merged file's bytes (a thread may have written since the intravisor
-//! compared), and only then maps the merged file's page over it read-only, unless a
+//! Merging a page is: (1) the intravisor writes the contents into a slot of the merged
+//! file and wants the page merged from it; (2) the process (`shim.c`, at its next
+//! hostcall, futex wait or fault) first freezes its page (maps its own file's page
+//! read-only: from then on a write by any of its threads faults and unshares it), checks
+//! that the frozen page still holds the slot's bytes (a thread may have written since
+//! the intravisor compared), and only then maps the slot over it read-only, unless a
 //! thread waits on a futex there; (3) the intravisor, under the page states' lock,
-//! checks that the process says so and that the region's page still holds the same
+//! checks that the process says so and that the region's page still holds the slot's
 //! bytes, then frees the region's page. The intravisor's own view of
 //! the region is never remapped (what a cVM does cannot fragment the intravisor's
 //! address space): it reads a merged page from the group's file (`read`), and gives the
@@ -33,19 +37,21 @@
 //! before the cVM runs on, after any write of the intravisor). Futex waits are made on
 //! the region's file only: a thread that would wait on a merged page unshares it first.
 //!
-//! A page of zeros that is not the same in every member (a freed heap page, a buffer
-//! never written) is not merged but given back: the process freezes it and checks it
-//! holds zeros, then the intravisor punches it out of the region's file. Reading it
-//! again costs a page again; writing it faults and unshares it like a merged page.
+//! A page of zeros that is not merged (a freed heap page, a buffer never written) is
+//! given back: the process freezes it and checks it holds zeros, then the intravisor
+//! punches it out of the region's file. Reading it again costs a page again; writing it
+//! faults and unshares it like a merged page.
 //!
 //! The process can write every word of the map: what it says is an allegation that only
-//! decides what the cVM itself sees. The intravisor never merges a page whose bytes
-//! differ from the merged file's, and never maps another cVM's page.
+//! decides what the cVM itself sees (at worst a slot, a content every member held). The
+//! intravisor never merges a page whose bytes differ from its slot's, and never maps
+//! another cVM's page.
 
 use core::ops::Range;
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::memory_file;
@@ -70,7 +76,9 @@ mod word {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PageState {
     Own,
+    /// Proposed for merging from a slot of the merged file (`States::slots`).
     Merging,
+    /// Merged: the process maps a slot of the merged file there (`States::slots`).
     Merged,
     /// A page of zeros being given back.
     Emptying,
@@ -78,15 +86,21 @@ enum PageState {
     Emptied,
 }
 
-/// One group's merged file: page `p` holds what every member had at page `p`.
+/// One group's merged file: each slot (page) holds a content every member held.
 #[derive(Debug)]
 pub struct MergeGroup {
     read_only: OwnedFd,
     /// The intravisor's read-write mapping of the whole file.
     view: u64,
     size: u64,
-    /// Which pages have been written (each is, once).
-    written: Mutex<Vec<bool>>,
+    slots: Mutex<Slots>,
+}
+
+/// The slots written so far (each is, once), by the fingerprint of their contents.
+#[derive(Debug, Default)]
+struct Slots {
+    by_fingerprint: HashMap<u64, Vec<u32>>,
+    used: u32,
 }
 
 // SAFETY: the view is a shared mapping owned by the group, only read and written through
@@ -103,35 +117,45 @@ impl MergeGroup {
         let read_only = memory_file::read_only(&file)?;
         let view = memory_file::map_anywhere(&file, size, libc::PROT_READ | libc::PROT_WRITE)?;
         // The view keeps the file; the read-write descriptor is not needed any more.
-        let written = Mutex::new(vec![false; (size / PAGE) as usize]);
-        Ok(Arc::new(Self { read_only, view, size, written }))
+        Ok(Arc::new(Self { read_only, view, size, slots: Mutex::default() }))
     }
 
-    fn page(&self, page: u64) -> &[u8] {
-        assert!((page + 1) * PAGE <= self.size, "page {page} is outside the merged file");
+    fn page(&self, slot: u32) -> &[u8] {
+        let slot = u64::from(slot);
+        assert!((slot + 1) * PAGE <= self.size, "slot {slot} is outside the merged file");
         // SAFETY: the page lies inside the view (checked above), which lives as long as
-        // `self`; its bytes change only in `set_page`, before any member maps them.
-        unsafe { core::slice::from_raw_parts((self.view + page * PAGE) as *const u8, PAGE as usize) }
+        // `self`; its bytes change only in `slot_for`, before any member maps them.
+        unsafe { core::slice::from_raw_parts((self.view + slot * PAGE) as *const u8, PAGE as usize) }
     }
 
-    /// Makes page `page` of the file hold `bytes`, if it can: a page is written once
-    /// (a member may map it from then on, even after the round that proposed it), so a
-    /// later round may merge it again only if it holds these same bytes. Whether the page
-    /// now holds `bytes`.
-    fn set_page(&self, page: u64, bytes: &[u8]) -> bool {
-        assert!((page + 1) * PAGE <= self.size && bytes.len() == PAGE as usize, "a whole page of the file");
-        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
-        if written[page as usize] {
-            return self.page(page) == bytes;
+    /// The slot that holds `bytes` (a page, of fingerprint `fingerprint`): the one
+    /// written with them before, else a new one written now; `None` once the file is
+    /// full. A slot is written once: a member may map it from the round that proposed
+    /// it on, whatever became of that round.
+    fn slot_for(&self, fingerprint: u64, bytes: &[u8]) -> Option<u32> {
+        assert!(bytes.len() == PAGE as usize, "a whole page of the file");
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let candidates = slots.by_fingerprint.get(&fingerprint).map_or(&[][..], Vec::as_slice);
+        if let Some(&slot) = candidates.iter().find(|&&slot| self.page(slot) == bytes) {
+            return Some(slot);
         }
-        written[page as usize] = true;
+        let slot = slots.used;
+        if u64::from(slot + 1) * PAGE > self.size {
+            return None;
+        }
+        slots.used += 1;
+        slots.by_fingerprint.entry(fingerprint).or_default().push(slot);
         // SAFETY: the destination lies inside the view (checked above); no member has
-        // ever mapped this page (it was never written, so never proposed), and it is
-        // written once (marked above).
+        // ever mapped this slot (it was never written, so never proposed), and it is
+        // written once (counted above).
         unsafe {
-            core::ptr::copy_nonoverlapping(bytes.as_ptr(), (self.view + page * PAGE) as *mut u8, bytes.len())
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                (self.view + u64::from(slot) * PAGE) as *mut u8,
+                bytes.len(),
+            )
         };
-        true
+        Some(slot)
     }
 }
 
@@ -145,7 +169,10 @@ impl Drop for MergeGroup {
 /// The page states of one member.
 #[derive(Debug)]
 struct States {
+    /// One byte a page (a region of 64 MiB has 16,384 pages).
     pages: Vec<PageState>,
+    /// The slot of each page merging or merged.
+    slots: HashMap<usize, u32>,
     /// Pages not the cVM's own.
     not_own: u64,
     merged: u64,
@@ -192,7 +219,7 @@ impl RegionMerge {
     ) -> io::Result<Self> {
         let pages = ((region.end - region.start) / PAGE).min(group.size / PAGE);
         let bit_words = pages.div_ceil(64) as usize;
-        let map_size = ((word::BITS + 3 * bit_words) as u64 * 8).next_multiple_of(PAGE);
+        let map_size = ((word::BITS + 3 * bit_words) as u64 * 8 + pages * 4).next_multiple_of(PAGE);
         let map_file = memory_file::create(c"cvm-merge-map", map_size)?;
         let map = memory_file::map_anywhere(&map_file, map_size, libc::PROT_READ | libc::PROT_WRITE)?;
         let merge = Self {
@@ -205,6 +232,7 @@ impl RegionMerge {
             bit_words,
             states: Mutex::new(States {
                 pages: vec![PageState::Own; pages as usize],
+                slots: HashMap::new(),
                 not_own: 0,
                 merged: 0,
                 peak_merged: 0,
@@ -258,22 +286,36 @@ impl RegionMerge {
         self.word(word::BITS + 2 * self.bit_words + page / 64)
     }
 
+    /// The slot page `page` is to be mapped from.
+    fn slot_word(&self, page: usize) -> &AtomicU32 {
+        let offset = (word::BITS + 3 * self.bit_words) * 8 + page * 4;
+        assert!(offset + 4 <= self.map_size as usize, "the slot of page {page} is outside the map");
+        // SAFETY: the word lies in the map (checked above), aligned (the slots start at a
+        // word), which lives as long as `self` and is reached only through atomics.
+        unsafe { &*((self.map + offset as u64) as *const AtomicU32) }
+    }
+
     fn applied(&self, page: usize) -> bool {
         self.word(word::BITS + self.bit_words + page / 64).load(Ordering::Acquire) & (1 << (page % 64)) != 0
     }
 
-    /// Wants page `page` merged (or given back, if `zero`), or the cVM's own again.
-    fn want(&self, page: usize, merged: bool, zero: bool) {
+    /// Wants page `page` merged from `slot`, or given back if `slot` is `None`.
+    fn want(&self, page: usize, slot: Option<u32>) {
         let bit = 1u64 << (page % 64);
-        if merged {
-            if zero {
+        match slot {
+            Some(slot) => self.slot_word(page).store(slot, Ordering::Release),
+            None => {
                 self.zero_word(page).fetch_or(bit, Ordering::AcqRel);
             }
-            self.wanted_word(page).fetch_or(bit, Ordering::AcqRel);
-        } else {
-            self.wanted_word(page).fetch_and(!bit, Ordering::AcqRel);
-            self.zero_word(page).fetch_and(!bit, Ordering::AcqRel);
         }
+        self.wanted_word(page).fetch_or(bit, Ordering::AcqRel);
+    }
+
+    /// Wants page `page` the cVM's own again.
+    fn want_own(&self, page: usize) {
+        let bit = 1u64 << (page % 64);
+        self.wanted_word(page).fetch_and(!bit, Ordering::AcqRel);
+        self.zero_word(page).fetch_and(!bit, Ordering::AcqRel);
     }
 
     /// Tells the process there is a new generation of wanted pages. The count is the
@@ -299,24 +341,32 @@ impl RegionMerge {
         self.word(word::APPLIED_GENERATION).load(Ordering::Acquire) >= generation
     }
 
-    /// Proposes `pages` (indexes into the region; their contents already in the group's
-    /// file) for merging and `zero_pages` for giving back; returns the generation the
-    /// process must apply, if any.
-    pub fn propose(&self, pages: &[u64], zero_pages: &[u64]) -> Option<u64> {
+    /// Proposes `pages` (each an index into the region and the slot of the group's file
+    /// that holds its contents) for merging and `zero_pages` for giving back; returns the
+    /// generation the process must apply, if any.
+    pub fn propose(&self, pages: &[(u64, u32)], zero_pages: &[u64]) -> Option<u64> {
         let mut states = self.states();
         if states.closed {
             return None;
         }
+        let proposals = pages
+            .iter()
+            .map(|&(page, slot)| (page, Some(slot)))
+            .chain(zero_pages.iter().map(|&page| (page, None)));
         let mut proposed = false;
-        for (list, state) in [(pages, PageState::Merging), (zero_pages, PageState::Emptying)] {
-            for &page in list {
-                let index = page as usize;
-                if states.pages.get(index) == Some(&PageState::Own) {
-                    states.pages[index] = state;
-                    states.not_own += 1;
-                    self.want(index, true, state == PageState::Emptying);
-                    proposed = true;
+        for (page, slot) in proposals {
+            let index = page as usize;
+            if states.pages.get(index) == Some(&PageState::Own) {
+                match slot {
+                    Some(slot) => {
+                        states.pages[index] = PageState::Merging;
+                        states.slots.insert(index, slot);
+                    }
+                    None => states.pages[index] = PageState::Emptying,
                 }
+                states.not_own += 1;
+                self.want(index, slot);
+                proposed = true;
             }
         }
         proposed.then(|| self.publish(&mut states))
@@ -340,9 +390,9 @@ impl RegionMerge {
             }
             // What the process says first: a page it did not apply is never read.
             let same = self.applied(index)
-                && match state {
-                    PageState::Merging => self.region_page(index) == self.group.page(index as u64),
-                    _ => self.region_page(index).iter().all(|&byte| byte == 0),
+                && match states.slots.get(&index) {
+                    Some(&slot) => self.region_page(index) == self.group.page(slot),
+                    None => self.region_page(index).iter().all(|&byte| byte == 0),
                 };
             if same && memory_file::punch_hole(&self.region_file, index as u64 * PAGE, PAGE).is_ok() {
                 if state == PageState::Merging {
@@ -356,8 +406,9 @@ impl RegionMerge {
                 }
             } else {
                 states.pages[index] = PageState::Own;
+                states.slots.remove(&index);
                 states.not_own -= 1;
-                self.want(index, false, false);
+                self.want_own(index);
                 changed = true;
             }
         }
@@ -393,7 +444,7 @@ impl RegionMerge {
                 PageState::Emptied => states.emptied -= 1,
                 PageState::Merged => {
                     if keep {
-                        let bytes = self.group.page(index as u64);
+                        let bytes = self.group.page(states.slots[&index]);
                         // SAFETY: pwrite of a page of the group's view into the region's
                         // own file at the page's offset.
                         let written = unsafe {
@@ -415,8 +466,9 @@ impl RegionMerge {
                 }
             }
             states.pages[index] = PageState::Own;
+            states.slots.remove(&index);
             states.not_own -= 1;
-            self.want(index, false, false);
+            self.want_own(index);
             changed = true;
         }
         if changed {
@@ -455,7 +507,7 @@ impl RegionMerge {
             let index = at.checked_sub(self.region.start).map(|offset| (offset / PAGE) as usize);
             match index.and_then(|index| Some((index, *states.pages.get(index)?))) {
                 Some((index, PageState::Merged)) => {
-                    chunk.copy_from_slice(&self.group.page(index as u64)[within..within + length])
+                    chunk.copy_from_slice(&self.group.page(states.slots[&index])[within..within + length])
                 }
                 Some((_, PageState::Emptied)) => chunk.fill(0),
                 _ => read_own(at, chunk)?,
@@ -481,67 +533,88 @@ impl Drop for RegionMerge {
 /// What a comparison of a group's regions found.
 #[derive(Debug, Default)]
 pub struct Candidates {
-    /// Pages that hold the same bytes, not all zero, at the same offset in every member
-    /// (now in the group's file).
-    pub identical: Vec<u64>,
+    /// For each member, its pages that hold a content, not all zeros, that every member
+    /// holds (at some offset of its region), each with the slot of the group's file that
+    /// now holds it.
+    pub identical: Vec<Vec<(u64, u32)>>,
     /// For each member, its resident pages of zeros (to give back).
     pub zero: Vec<Vec<u64>>,
 }
 
-/// Finds the pages of `members` (regions of one group) that hold the same bytes, not
-/// all zero, at the same offset in every member and are resident in all, and writes
-/// them into the group's file; and each member's resident pages of zeros. Only pages in
+/// Finds the pages of `members` (regions of one group) whose contents, not all zeros,
+/// every member holds at some offset, resident, and writes each such content into a
+/// slot of the group's file; and each member's resident pages of zeros. Only pages in
 /// `writable` (page ranges read-write in every member) are looked at.
 pub fn identical_pages(
     group: &MergeGroup,
     members: &[Arc<RegionMerge>],
     writable: &[Range<u64>],
 ) -> Candidates {
-    let mut found = Candidates { identical: Vec::new(), zero: vec![Vec::new(); members.len()] };
-    let Some(first) = members.first() else { return found };
+    let mut found =
+        Candidates { identical: vec![Vec::new(); members.len()], zero: vec![Vec::new(); members.len()] };
     let states: Vec<MutexGuard<'_, States>> = members.iter().map(|member| member.states()).collect();
     if states.iter().any(|states| states.closed) {
         return found;
     }
-    let pages_in_all = states.iter().map(|states| states.pages.len()).min().unwrap_or(0);
-    for range in writable {
-        for page in range.clone() {
+    // Every page that is not zeros: its fingerprint, member and page (one vector, sorted
+    // once: a map of vectors took 1.5 MB of the intravisor's heap at 8 transcoders).
+    let mut pages: Vec<(u64, usize, u64)> = Vec::new();
+    for (number, (member, states)) in members.iter().zip(&states).enumerate() {
+        for page in writable.iter().flat_map(Clone::clone) {
             let index = page as usize;
-            if index >= pages_in_all
-                || (page + 1) * PAGE > group.size
-                || states.iter().any(|states| states.pages[index] != PageState::Own)
+            // (A page not in memory is never read: reading it through a shared mapping
+            // would make it so.)
+            if states.pages.get(index) != Some(&PageState::Own)
+                || !resident(member.region.start + page * PAGE)
             {
                 continue;
             }
-            let resident: Vec<bool> =
-                members.iter().map(|member| resident(member.region.start + page * PAGE)).collect();
-            // (A page not in memory is never read: reading it through a shared mapping
-            // would make it so.)
-            if resident.iter().all(|&resident| resident) {
-                let bytes = first.region_page(index);
-                // Zeros are given back rather than merged: they then cost no page at all.
-                if bytes.iter().any(|&byte| byte != 0)
-                    && members[1..].iter().all(|member| member.region_page(index) == bytes)
-                {
-                    if group.set_page(page, bytes) {
-                        found.identical.push(page);
-                    }
-                    continue;
-                }
-            }
-            for (member, zero) in members
-                .iter()
-                .zip(&mut found.zero)
-                .zip(resident)
-                .filter_map(|((member, zero), resident)| resident.then_some((member, zero)))
-            {
-                if member.region_page(index).iter().all(|&byte| byte == 0) {
-                    zero.push(page);
-                }
+            let bytes = member.region_page(index);
+            // Zeros are given back rather than merged: they then cost no page at all.
+            if bytes.iter().all(|&byte| byte == 0) {
+                found.zero[number].push(page);
+            } else {
+                pages.push((fingerprint(bytes), number, page));
             }
         }
     }
+    pages.sort_unstable();
+    for same_fingerprint in pages.chunk_by(|one, other| one.0 == other.0) {
+        // Fewer pages than members: some member does not hold it.
+        if same_fingerprint.len() < members.len() {
+            continue;
+        }
+        // A copy, so that what goes into the slot is what every holder was compared with
+        // (the first holder's process may write its page meanwhile).
+        let (_, first_member, first_page) = same_fingerprint[0];
+        let bytes = members[first_member].region_page(first_page as usize).to_vec();
+        // Two contents may share a fingerprint: only pages of the first one's bytes.
+        let alike: Vec<(usize, u64)> = same_fingerprint
+            .iter()
+            .filter(|&&(_, number, page)| members[number].region_page(page as usize) == bytes.as_slice())
+            .map(|&(_, number, page)| (number, page))
+            .collect();
+        // Sorted by member: each member that holds it once.
+        let mut holders = alike.iter().map(|&(number, _)| number).collect::<Vec<_>>();
+        holders.dedup();
+        if holders.len() < members.len() {
+            continue;
+        }
+        let Some(slot) = group.slot_for(fingerprint(&bytes), &bytes) else { break };
+        for (number, page) in alike {
+            found.identical[number].push((page, slot));
+        }
+    }
     found
+}
+
+/// A fingerprint of a page's bytes, to find pages that may be alike (they are then
+/// compared byte for byte).
+fn fingerprint(bytes: &[u8]) -> u64 {
+    bytes.chunks_exact(8).fold(0u64, |hash, word| {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        (hash.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95)
+    })
 }
 
 /// Whether the page at `address` (in the intravisor's view of a region) is in memory.

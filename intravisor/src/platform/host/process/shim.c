@@ -211,6 +211,8 @@ static uint64_t merge_pages, merge_region;
 static volatile uint64_t *wanted_bits(void) { return merge + MG_BITS; }
 static volatile uint64_t *applied_bits(void) { return merge + MG_BITS + (merge_pages + 63) / 64; }
 static volatile uint64_t *zero_bits(void) { return merge + MG_BITS + 2 * ((merge_pages + 63) / 64); }
+/* The slot of the merged file each wanted page is mapped from. */
+static volatile uint32_t *slots(void) { return (volatile uint32_t *)(merge + MG_BITS + 3 * ((merge_pages + 63) / 64)); }
 
 /* Whether a thread of the cVM is futex-waiting on a word of page `page`. */
 static int has_waiter(uint64_t page) {
@@ -241,14 +243,14 @@ static int freeze(uint64_t address, uint64_t page) {
 /* Where a merged page is read to be compared. */
 static uint64_t merge_scratch[512];
 
-/* Freezes page `page` of the region, then says whether it holds what the merged file
- * holds there. The intravisor compared the pages before it proposed them,
+/* Freezes page `page` of the region, then says whether it holds what slot `slot` of the
+ * merged file holds. The intravisor compared the pages before it proposed them,
  * but a thread may have written since: mapping the merged page over such a write would
  * lose it. */
-static int frozen_and_same(uint64_t address, uint64_t page) {
+static int frozen_and_same(uint64_t address, uint64_t page, uint64_t slot) {
     if (!freeze(address, page))
         return 0;
-    long result = SYSCALL(SYS_pread64, MAPPED_MERGED_FILE, (uint64_t)merge_scratch, 4096, page * 4096, 0, 0);
+    long result = SYSCALL(SYS_pread64, MAPPED_MERGED_FILE, (uint64_t)merge_scratch, 4096, slot * 4096, 0, 0);
     if (result != 4096)
         return 0;
     const volatile uint64_t *own = (const volatile uint64_t *)address;
@@ -300,12 +302,13 @@ static void apply_merges(void) {
                     else
                         map_own_page(address, page);
                 } else if (want & bit) {
-                    int same = frozen_and_same(address, page);
+                    uint64_t slot = __atomic_load_n(&slots()[page], __ATOMIC_ACQUIRE);
+                    int same = frozen_and_same(address, page, slot);
                     long result = -1;
                     if (same) {
                         __atomic_fetch_or(&applied[index], bit, __ATOMIC_SEQ_CST);
                         result = SYSCALL(SYS_mmap, address, 4096, 1 /* READ */, 0x11 /* SHARED|FIXED */,
-                                         MAPPED_MERGED_FILE, page * 4096);
+                                         MAPPED_MERGED_FILE, slot * 4096);
                     }
                     if (result < 0 && result > -4096) {
                         __atomic_fetch_and(&applied[index], ~bit, __ATOMIC_SEQ_CST);
@@ -917,7 +920,7 @@ _Noreturn void shim_main(const uint64_t *initial_stack) {
         SYSCALL(SYS_munmap, head, 4096, 0, 0, 0, 0);
         if (merge_pages > MG_MOST_PAGES)
             fail(STAGE_LAYOUT, -22);
-        uint64_t size = ((MG_BITS + 3 * ((merge_pages + 63) / 64)) * 8 + 4095) & ~4095ULL;
+        uint64_t size = ((MG_BITS + 3 * ((merge_pages + 63) / 64)) * 8 + merge_pages * 4 + 4095) & ~4095ULL;
         result = SYSCALL(SYS_mmap, 0, size, 3 /* READ|WRITE */, 1 /* SHARED */, files[4], 0);
         if (result < 0 && result > -4096)
             fail(STAGE_MAP, result);
