@@ -30,7 +30,7 @@ mod switch;
 mod usage;
 
 pub use arena::{objects_directory, Arena, ArenaError};
-pub use merge::{identical_pages, MergeFiles, MergeGroup, RegionMerge};
+pub use merge::{identical_pages, run_ahead_of_cvms, MergeFiles, MergeGroup, RegionMerge};
 pub use process::{
     remove_cgroups, run_cvm_process, CvmProcess, ProcessControl, ProcessEnd, ProcessStart, TenantLimits,
 };
