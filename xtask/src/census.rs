@@ -53,39 +53,32 @@ impl Census {
 const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Takes the census of the cVM processes of the intravisor `intravisor` (a pid), once
-/// `expected` of them are under way (at 64 cVMs on two cores, only 29 had pages of their
-/// regions in their page tables a second after the start, and a census of those set
-/// against the Pss of all 64 was no floor), or after [`LONGEST_WAIT`] with those there
-/// are.
+/// it has read the regions of `expected` cVMs under way (at 64 cVMs on two cores, only
+/// 29 had pages of their regions in their page tables a second after the start, and a
+/// census of those set against the Pss of all 64 was no floor), or after
+/// [`LONGEST_WAIT`] with those there are. A cVM is taken as under way by what is read of
+/// its region, not by its process's counters: a census that waited for 64 processes to
+/// hold 1 MiB of memory-file pages (`RssShmem`) then read the regions of only 41.
 pub fn take(intravisor: u32, expected: u32) -> Result<Census, String> {
+    // Reading 64 regions among the transcoders' 576 threads on two cores took 22 s at
+    // their priority; the census is of one moment only if it is quick.
+    if let Err(error) = intravisor::platform::run_ahead_of_cvms() {
+        eprintln!("xtask: the census runs at the cVMs' priority ({error}): it may take long");
+    }
     let started = std::time::Instant::now();
-    while started.elapsed() < LONGEST_WAIT {
-        let under_way = children(intravisor).into_iter().filter(|&process| under_way(process)).count();
-        if under_way >= expected as usize {
-            break;
+    let regions = loop {
+        let regions = read_regions(intravisor);
+        if regions.len() >= expected as usize || started.elapsed() >= LONGEST_WAIT {
+            break regions;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    };
     // Each content: the cVMs that hold it (by their index), and how many pages of it.
     let mut contents: HashMap<[u8; 32], (HashSet<usize>, u64)> = HashMap::new();
     // Each offset of the regions (in pages): the non-zero contents there, one per cVM.
     let mut at_offset: HashMap<u64, Vec<[u8; 32]>> = HashMap::new();
     let mut census = Census { waited_seconds: started.elapsed().as_secs_f64(), ..Census::default() };
     let zero = Sha256::digest([0u8; PAGE as usize]);
-    // Every page is read first, hashed after: the processes run on meanwhile, and the
-    // census should be of one moment as near as can be.
-    let mut regions: Vec<(Vec<u64>, Vec<u8>)> = Vec::new();
-    for process in children(intravisor) {
-        let (mut offsets, mut bytes) = (Vec::new(), Vec::new());
-        let mut keep = |offset: u64, page: &[u8]| {
-            offsets.push(offset);
-            bytes.extend_from_slice(page);
-        };
-        // A process without a region (one the intravisor is still starting) or gone.
-        if each_region_page(process, &mut keep).is_ok() && !bytes.is_empty() {
-            regions.push((offsets, bytes));
-        }
-    }
     for (index, (offsets, bytes)) in regions.iter().enumerate() {
         census.cvms += 1;
         for (&offset, page) in offsets.iter().zip(bytes.chunks_exact(PAGE as usize)) {
@@ -133,23 +126,30 @@ fn children(process: u32) -> Vec<u32> {
         .collect()
 }
 
-/// Resident region memory of a transcoding cVM's process past its set-up (none before
-/// its cVM runs, megabytes once ffmpeg does).
-const UNDER_WAY_BYTES: u64 = 1 << 20;
+/// Pages of its region in a transcoding cVM's page tables past its set-up (none before
+/// its cVM runs: the intravisor wrote them through its own mapping; megabytes once
+/// ffmpeg does).
+const UNDER_WAY_PAGES: usize = 256;
 
-/// Whether `process` holds [`UNDER_WAY_BYTES`] or more of memory-file pages (`RssShmem`
-/// of its status: its region's, the shared objects being file pages on disk): its cVM
-/// has run, so its region's pages are in its page tables. A process mapping its region
-/// has none there before it runs (the intravisor wrote them through its own mapping),
-/// and its whole Rss, the objects' pages included, passed 1 MiB before its region did:
-/// a census by that counted 47 of 64 cVMs.
-fn under_way(process: u32) -> bool {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{process}/status")) else { return false };
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("RssShmem:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .is_some_and(|kilobytes| kilobytes * 1024 >= UNDER_WAY_BYTES)
+/// The regions of the cVMs of `intravisor` that are under way: for each, the offset (in
+/// pages) and the bytes of every page in its page tables. Every page is read first,
+/// hashed after: the processes run on meanwhile, and the census should be of one moment
+/// as near as can be.
+fn read_regions(intravisor: u32) -> Vec<(Vec<u64>, Vec<u8>)> {
+    let mut regions = Vec::new();
+    for process in children(intravisor) {
+        let (mut offsets, mut bytes) = (Vec::new(), Vec::new());
+        let mut keep = |offset: u64, page: &[u8]| {
+            offsets.push(offset);
+            bytes.extend_from_slice(page);
+        };
+        // A process without a region (the intravisor's own helpers), not under way, or
+        // gone.
+        if each_region_page(process, &mut keep).is_ok() && offsets.len() >= UNDER_WAY_PAGES {
+            regions.push((offsets, bytes));
+        }
+    }
+    regions
 }
 
 /// Hands `each` the offset in its region (in pages) and the bytes of every page of
@@ -161,7 +161,7 @@ fn each_region_page(process: u32, each: &mut dyn FnMut(u64, &[u8])) -> Result<()
         std::fs::read_to_string(format!("/proc/{process}/maps")).map_err(|error| failed("maps", error))?;
     let pagemap = File::open(format!("/proc/{process}/pagemap")).map_err(|error| failed("pagemap", error))?;
     let memory = File::open(format!("/proc/{process}/mem")).map_err(|error| failed("mem", error))?;
-    let mut bytes = vec![0u8; PAGE as usize];
+    let mut bytes = Vec::new();
     for line in maps.lines().filter(|line| line.contains("cvm-region")) {
         let mut fields = line.split_whitespace();
         let Some((start, end)) = fields.next().and_then(|range| range.split_once('-')) else {
@@ -177,14 +177,25 @@ fn each_region_page(process: u32, each: &mut dyn FnMut(u64, &[u8])) -> Result<()
         let count = ((end - start) / PAGE) as usize;
         let mut entries = vec![0u8; count * 8];
         pagemap.read_exact_at(&mut entries, start / PAGE * 8).map_err(|error| failed("pagemap", error))?;
-        for (page, entry) in entries.chunks_exact(8).enumerate() {
-            let entry = u64::from_le_bytes(entry.try_into().unwrap_or_default());
-            if entry >> 63 == 0 {
+        let present: Vec<bool> = entries
+            .chunks_exact(8)
+            .map(|entry| u64::from_le_bytes(entry.try_into().unwrap_or_default()) >> 63 != 0)
+            .collect();
+        // Runs of neighbouring pages in one read each.
+        let mut page = 0;
+        while page < count {
+            if !present[page] {
+                page += 1;
                 continue;
             }
+            let run = present[page..].iter().take_while(|&&present| present).count();
+            bytes.resize(run * PAGE as usize, 0);
             if memory.read_exact_at(&mut bytes, start + page as u64 * PAGE).is_ok() {
-                each(file_offset / PAGE + page as u64, &bytes);
+                for (index, bytes) in bytes.chunks_exact(PAGE as usize).enumerate() {
+                    each(file_offset / PAGE + (page + index) as u64, bytes);
+                }
             }
+            page += run;
         }
     }
     Ok(())
