@@ -21,6 +21,10 @@
  * A third argument `shifted` lays the table out five pages round from where the others
  * do: each page holds what the others hold at another offset, and is merged all the same.
  *
+ * A third argument `peek` reads the group's merged file with raw system calls after the
+ * merge: it holds pages of the table, and never `secret`, which only the cVMs without a
+ * third argument hold.
+ *
  * A third argument `race` starts a thread that, while the table is being merged, keeps
  * writing into its pages (40 to 63, one after the other) and reading its write back: a
  * write made between the intravisor's comparison of a page and its process mapping the
@@ -69,8 +73,10 @@ static long raw_syscall(long number, long a, long b, long c, long d, long e, lon
 
 #if defined(__x86_64__)
 #define SYS_MMAP 9
+#define SYS_PREAD64 17
 #else
 #define SYS_MMAP 222
+#define SYS_PREAD64 67
 #endif
 #define PROT_READ 1
 #define PROT_WRITE 2
@@ -83,6 +89,49 @@ static long map_over_own_page(int protection, int file) {
      * folded into the system call's operands (the cls-pass refuses those). */
     unsigned char *volatile page = mine;
     return raw_syscall(SYS_MMAP, (long)(uintptr_t)page, PAGE, protection, SHARED_FIXED, file, 0);
+}
+
+/* A page that the cVMs without a third argument fill alike and the others leave zero:
+ * held by some members of the group, not by all, so never merged. */
+static volatile unsigned char secret[PAGE] __attribute__((aligned(PAGE)));
+
+static unsigned char secret_byte(uint64_t index) {
+    return (unsigned char)(0xa5 ^ (index * 7));
+}
+
+/* `peek`: reads the group's merged file (descriptor 2) page by page with raw system
+ * calls, as hostile code would: it must find pages of the table there (the read works)
+ * and never the secret page, which this cVM does not hold. 1 if it does, 0 if not. */
+static int peek(void) {
+    static unsigned char page[PAGE];
+    uint64_t pages = 0, of_the_table = 0;
+    for (uint64_t offset = 0;; offset += PAGE) {
+        long result = raw_syscall(SYS_PREAD64, 2, (long)(uintptr_t)page, PAGE, (long)offset, 0, 0);
+        if (result != PAGE)
+            break;
+        pages++;
+        int is_secret = 1;
+        for (uint64_t index = 0; index < PAGE && is_secret; index++)
+            is_secret = page[index] == secret_byte(index);
+        if (is_secret) {
+            cvm_printf("the merged file holds, at %llu, a page this cVM never held\n", (unsigned long long)offset);
+            return 1;
+        }
+        for (uint64_t table_page = 0; table_page < PAGES; table_page++) {
+            int same = 1;
+            for (uint64_t index = 0; index < PAGE && same; index++)
+                same = page[index] == table[table_page * PAGE + index];
+            if (same) {
+                of_the_table++;
+                break;
+            }
+        }
+    }
+    if (of_the_table == 0) {
+        cvm_printf("read %llu pages of the merged file, none of the table\n", (unsigned long long)pages);
+        return 1;
+    }
+    return 0;
 }
 
 static unsigned char formula(uint64_t index) {
@@ -262,6 +311,9 @@ int main(int argc, char **argv) {
     char attack = argc > 3 ? argv[3][0] : 0;
     if (attack == 's')
         shift = 5 * PAGE;
+    if (!attack)
+        for (uint64_t index = 0; index < PAGE; index++)
+            secret[index] = secret_byte(index);
     for (uint64_t index = 0; index < sizeof table; index++)
         table[index] = table_byte(index);
     for (uint64_t index = 0; index < PAGE; index++)
@@ -290,6 +342,8 @@ int main(int argc, char **argv) {
         }
     }
     if (check("after merging", 0, own) || check_spare("after merging", 0, own))
+        return 1;
+    if (attack == 'p' && peek())
         return 1;
     table[0] = own;
     table[10 * PAGE + 5] = own;

@@ -1,7 +1,8 @@
 //! Run-time sharing (a tenant's `run_time_sharing:`), end to end on the real intravisor:
 //! pages that cVMs of one program fill alike become one copy, and each cVM still sees
 //! its own writes only, whichever way they are made; what run-time sharing lets a cVM
-//! process map stays its own.
+//! process map stays its own, and what it can read of the group's merged file (`peek`)
+//! are contents it holds itself.
 
 use tests::{root, run_deployment};
 
@@ -9,13 +10,13 @@ use tests::{root, run_deployment};
 fn merged_pages_stay_each_cvms_own_under_every_kind_of_write() {
     let run = run_deployment(&root().join("examples/run-time-sharing/deploy.yaml"));
     assert_eq!(run.code, Some(1), "`exec` and `write` faulted, nothing else did; stderr: {}", run.stderr);
-    for name in ["tables1", "tables2", "tables3", "tables4", "shifted", "race", "other"] {
+    for name in ["tables1", "tables2", "tables3", "tables4", "shifted", "peek", "race", "other"] {
         let lines = run.lines_of(name);
         assert_eq!(lines.len(), 1, "{name}: {lines:?}");
         assert!(lines[0].starts_with("ok"), "{name} saw something it did not write: {lines:?}");
         assert_eq!(run.cvm(name)["exit_code"], 0, "{name}");
     }
-    for name in ["tables1", "tables2", "tables3", "tables4", "shifted", "race", "exec", "write"] {
+    for name in ["tables1", "tables2", "tables3", "tables4", "shifted", "peek", "race", "exec", "write"] {
         let merged = run.cvm(name)["run_time_shared_bytes"].as_u64().unwrap();
         let given_back = run.cvm(name)["run_time_given_back_bytes"].as_u64().unwrap();
         // The 64-page table (and the page of its `.cls.data`, alike in every cVM;
