@@ -2,7 +2,11 @@
 //!
 //! Each file is read and hashed (SHA-256) once however many cVMs name it; a file that
 //! cannot be read is remembered with its error, so only the cVMs that need it are
-//! refused. Its bytes stay in memory only until the last cVM that names it is built. This is where the ORC object store grows in the next issue.
+//! refused. Its bytes stay in memory only until the last cVM that names it is built.
+//! Once every cVM of the deployment is, the start-up is over, and the intravisor's own
+//! code pages leave its page tables too (`platform::drop_code_pages`): reading the
+//! deployment, loading, checking and laying out objects ran once (0.8 MB of 1.8 at 8
+//! transcoders); what runs on faults back in from the page cache.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -123,6 +127,8 @@ fn read_all(paths: &[&PathBuf]) -> HashMap<PathBuf, Result<Arc<ObjectFile>, Stri
 #[derive(Debug, Default)]
 pub struct ObjectFiles {
     files: HashMap<PathBuf, Result<Arc<ObjectFile>, String>>,
+    /// cVMs of the deployment still to be built.
+    unbuilt: AtomicUsize,
 }
 
 impl ObjectFiles {
@@ -138,7 +144,7 @@ impl ObjectFiles {
             });
             paths.extend(core::iter::once(&cvm.runtime).chain(named).filter(|path| seen.insert(*path)));
         }
-        let objects = Self { files: read_all(&paths) };
+        let objects = Self { files: read_all(&paths), unbuilt: AtomicUsize::new(deployment.cvms.len()) };
         for cvm in &deployment.cvms {
             for file in objects.named_by(cvm) {
                 file.pending.fetch_add(1, Ordering::AcqRel);
@@ -157,7 +163,8 @@ impl ObjectFiles {
     }
 
     /// `cvm` is built (or refused): the files it names are kept for one cVM fewer, and
-    /// dropped from memory when no cVM still to be built names them.
+    /// dropped from memory when no cVM still to be built names them; after the last
+    /// cVM, the intravisor's code pages are unmapped.
     pub fn built(&self, cvm: &CvmConfig) {
         for file in self.named_by(cvm) {
             let counted = file
@@ -166,6 +173,12 @@ impl ObjectFiles {
             if counted == Ok(1) {
                 *file.bytes.lock().unwrap_or_else(PoisonError::into_inner) = None;
             }
+        }
+        let unbuilt =
+            self.unbuilt.fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| count.checked_sub(1));
+        if unbuilt == Ok(1) {
+            let dropped = crate::platform::drop_code_pages();
+            log::debug!("every cVM is built: {dropped} bytes of the intravisor's code unmapped");
         }
     }
 

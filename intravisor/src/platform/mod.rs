@@ -21,9 +21,10 @@ pub mod morello;
 pub use host::clock;
 #[cfg(feature = "std")]
 pub use host::{
-    give_back_free_memory, hostcall_entry_address, identical_pages, kernel_memory, limit_allocator_arenas,
-    objects_directory, process_tree_memory, remove_cgroups, run_ahead_of_cvms, run_cvm, run_cvm_process,
-    sample_peaks, without_thread_stack_cache, Arena, ArenaError, CvmEntry, CvmProcess, CvmStop, Fault,
-    HostcallHandler, HostcallOutcome, Limit, MergeFiles, MergeGroup, ProcessControl, ProcessEnd,
-    ProcessMemory, ProcessStart, RegionMerge, TenantLimits, ThreadStart, TreeMemory,
+    drop_code_pages, give_back_free_memory, hostcall_entry_address, identical_pages, kernel_memory,
+    limit_allocator_arenas, objects_directory, process_tree_memory, remove_cgroups, run_ahead_of_cvms,
+    run_cvm, run_cvm_process, sample_peaks, without_thread_stack_cache, Arena, ArenaError, CvmEntry,
+    CvmProcess, CvmStop, Fault, HostcallHandler, HostcallOutcome, Limit, MergeFiles, MergeGroup,
+    ProcessControl, ProcessEnd, ProcessMemory, ProcessStart, RegionMerge, TenantLimits, ThreadStart,
+    TreeMemory,
 };

@@ -39,6 +39,6 @@ pub use switch::{
     hostcall_entry_address, run_cvm, CvmEntry, CvmStop, HostcallHandler, HostcallOutcome, Limit, ThreadStart,
 };
 pub use usage::{
-    give_back_free_memory, kernel_memory, limit_allocator_arenas, process_memory, process_tree_memory,
-    sample_peaks, without_thread_stack_cache, ProcessMemory, TreeMemory,
+    drop_code_pages, give_back_free_memory, kernel_memory, limit_allocator_arenas, process_memory,
+    process_tree_memory, sample_peaks, without_thread_stack_cache, ProcessMemory, TreeMemory,
 };

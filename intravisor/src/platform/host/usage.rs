@@ -154,6 +154,56 @@ pub fn without_thread_stack_cache() -> std::io::Result<()> {
         .exec())
 }
 
+/// Unmaps the intravisor's own code and constants (its program's and its libraries',
+/// mapped privately from their files, read-only and never written) from its page
+/// tables; they stay in the page cache, and a page still used faults back in from there.
+/// Code that ran only to start the deployment then costs no memory of the intravisor's,
+/// as a library's pages that a program never runs cost it none. Returns the bytes
+/// unmapped.
+pub fn drop_code_pages() -> u64 {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return 0 };
+    let mut dropped = 0;
+    let mut mapping: Option<(u64, u64)> = None;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            // A mapping's first line: range, permissions, offset, device, inode, path. A
+            // file's, private (a shared mapping is a cVM's or the objects'), not
+            // writable.
+            [range, permissions, _, _, inode, path, ..] if range.contains('-') => {
+                let file_read_only = permissions.starts_with("r-")
+                    && permissions.ends_with('p')
+                    && *inode != "0"
+                    && path.starts_with('/');
+                mapping = range
+                    .split_once('-')
+                    .and_then(|(start, end)| {
+                        Some((u64::from_str_radix(start, 16).ok()?, u64::from_str_radix(end, 16).ok()?))
+                    })
+                    .filter(|_| file_read_only);
+            }
+            // Pages of it that are not the file's (relocated constants, written before
+            // they were made read-only) would be lost: only a mapping without any.
+            ["Anonymous:", "0", "kB"] => {
+                if let Some((start, end)) = mapping.take() {
+                    // SAFETY: a private, read-only file mapping of this process with no
+                    // page of its own (checked above): its pages are the file's, and
+                    // dropping them only makes the next use fault them back in.
+                    let status = unsafe {
+                        libc::madvise(start as *mut libc::c_void, (end - start) as usize, libc::MADV_DONTNEED)
+                    };
+                    if status == 0 {
+                        dropped += end - start;
+                    }
+                }
+            }
+            ["Anonymous:", ..] => mapping = None,
+            _ => {}
+        }
+    }
+    dropped
+}
+
 /// Gives the pages the allocator holds free back to the kernel (glibc keeps freed memory
 /// of its per-thread arenas resident until it next trims them).
 pub fn give_back_free_memory() {
@@ -168,8 +218,40 @@ pub fn give_back_free_memory() {
 mod tests {
     use std::time::{Duration, Instant};
 
-    use super::sample_peaks;
+    use super::{drop_code_pages, sample_peaks};
     use crate::stop::Stop;
+
+    #[test]
+    fn code_pages_are_dropped_and_pages_written_into_a_file_mapping_are_not() {
+        // A private mapping of a file, written (its page is now this process's own, not
+        // the file's), then made read-only, as relocated constants are.
+        let path = std::env::temp_dir().join(format!("drop-code-pages-{}", std::process::id()));
+        std::fs::write(&path, vec![1u8; 4096]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: a fresh private mapping of one page of our own file, written and read
+        // only here.
+        let page = unsafe {
+            let page = libc::mmap(
+                core::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE,
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                0,
+            );
+            assert_ne!(page, libc::MAP_FAILED);
+            *(page as *mut u8) = 7;
+            assert_eq!(libc::mprotect(page, 4096, libc::PROT_READ), 0);
+            page
+        };
+        std::fs::remove_file(&path).unwrap();
+        assert!(drop_code_pages() > 0, "this test's own code is a private read-only file mapping");
+        // SAFETY: the page is still mapped, readable.
+        let byte = unsafe { *(page as *const u8) };
+        assert_eq!(byte, 7, "the written page was dropped and read again from the file");
+        // SAFETY: our own mapping.
+        unsafe { libc::munmap(page, 4096) };
+    }
 
     #[test]
     fn the_sampler_ends_with_the_run_not_at_its_next_sample() {
