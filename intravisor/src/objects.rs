@@ -5,7 +5,7 @@
 //! refused. Its bytes stay in memory only until the last cVM that names it is built.
 //! Once every cVM of the deployment is, the start-up is over, and the intravisor's own
 //! code pages leave its page tables too (`platform::drop_code_pages`): reading the
-//! deployment, loading, checking and laying out objects ran once (0.8 MB of 1.8 at 8
+//! deployment, loading, checking and laying out objects ran once (0.8 MB at 8
 //! transcoders); what runs on faults back in from the page cache.
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -9,7 +9,8 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::{fingerprint, identical_pages, memory_file, word, MergeGroup, RegionMerge, PAGE};
+use super::compare::fingerprint;
+use super::{identical_pages, memory_file, word, MergeGroup, RegionMerge, PAGE};
 
 const PAGES: u64 = 4;
 
