@@ -6,8 +6,10 @@
 //! and wakes on its own mapping of the same memory file, so the intravisor's waits and
 //! wakes for it are shared ones (`flags` 0), which the kernel keys by file and offset. A
 //! wait is made in slices so that a cVM that is ending never keeps an intravisor thread
-//! waiting.
+//! waiting. [`Waiters`] sleeps on many words at once: the one thread serving a cVM
+//! process waits on every slot of the cVM's threads with it.
 
+use std::sync::atomic::AtomicU32;
 use std::time::{Duration, Instant};
 
 use abi::Errno;
@@ -73,5 +75,100 @@ pub(super) fn wake(address: u64, count: u32, flags: libc::c_int) -> i64 {
         Errno::Fault.as_return()
     } else {
         answer
+    }
+}
+
+/// The most words one [`Waiters`] sleeps on (the kernel's `FUTEX_WAITV_MAX`).
+pub(super) const MOST_WAITERS: usize = 128;
+/// `FUTEX2_SIZE_U32`: a waiter's word is 32 bits wide.
+const SIZE_U32: u32 = 0x02;
+/// `FUTEX2_PRIVATE`: the word is mapped by this process only.
+const PRIVATE: u32 = 128;
+/// How long a serving thread sleeps between looks where the kernel has no
+/// `futex_waitv` (before Linux 5.16).
+const POLL_WITHOUT_WAITV: Duration = Duration::from_millis(1);
+
+/// The kernel's `struct futex_waitv`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+struct WaitEntry {
+    value: u64,
+    address: u64,
+    flags: u32,
+    reserved: u32,
+}
+
+/// 32-bit words to sleep on at once: [`Waiters::wait`] returns as soon as any one of
+/// them is woken or no longer holds the value it was added with.
+#[derive(Debug)]
+pub(super) struct Waiters<'word> {
+    entries: [WaitEntry; MOST_WAITERS],
+    count: usize,
+    words: core::marker::PhantomData<&'word AtomicU32>,
+}
+
+impl<'word> Waiters<'word> {
+    /// No words yet.
+    pub(super) fn new() -> Self {
+        Self { entries: [WaitEntry::default(); MOST_WAITERS], count: 0, words: core::marker::PhantomData }
+    }
+
+    /// Forgets every word.
+    pub(super) fn clear(&mut self) {
+        self.count = 0;
+    }
+
+    /// Adds `word`, expected to hold `expected`; `private` for a word no other process
+    /// maps (the wakes must then be private ones too). Returns false, adding nothing,
+    /// when [`MOST_WAITERS`] words are already there.
+    pub(super) fn push(&mut self, word: &'word AtomicU32, expected: u32, private: bool) -> bool {
+        let Some(entry) = self.entries.get_mut(self.count) else {
+            return false;
+        };
+        *entry = WaitEntry {
+            value: u64::from(expected),
+            address: word.as_ptr() as u64,
+            flags: SIZE_U32 | if private { PRIVATE } else { 0 },
+            reserved: 0,
+        };
+        self.count += 1;
+        true
+    }
+
+    /// Sleeps until one of the words is woken or does not hold its value, or for at
+    /// most `slice`. Where the kernel has no `futex_waitv`, sleeps a millisecond instead
+    /// (the caller looks at its words again either way).
+    pub(super) fn wait(&self, slice: Duration) {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes the one timespec it is given.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+        let nanoseconds = i128::from(now.tv_nsec) + i128::from(slice.subsec_nanos());
+        let deadline = libc::timespec {
+            tv_sec: now.tv_sec.saturating_add(slice.as_secs().min(i32::MAX as u64) as libc::time_t)
+                + (nanoseconds / 1_000_000_000) as libc::time_t,
+            tv_nsec: (nanoseconds % 1_000_000_000) as libc::c_long,
+        };
+        // SAFETY: futex_waitv only reads the `count` entries and the deadline, and the
+        // words they name: each is borrowed for 'word, so it is mapped; an address the
+        // kernel cannot read would be answered with EFAULT, not a fault.
+        let answer = unsafe {
+            libc::syscall(
+                libc::SYS_futex_waitv,
+                self.entries.as_ptr(),
+                self.count as libc::c_uint,
+                0 as libc::c_uint,
+                &deadline as *const libc::timespec,
+                libc::CLOCK_MONOTONIC,
+            )
+        };
+        if answer < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                log::warn!(
+                    "this kernel has no futex_waitv (Linux 5.16): cVM hostcalls are looked for every millisecond"
+                );
+            });
+            std::thread::sleep(POLL_WITHOUT_WAITV);
+        }
     }
 }

@@ -109,7 +109,7 @@ pub fn sample_peaks(stop: &Stop, interval: Duration) -> (u64, u64) {
 }
 
 /// Keeps the intravisor's allocator to `most` arenas. glibc gives every thread that
-/// allocates an arena of its own, up to eight per core, and each serving thread of a cVM
+/// allocates an arena of its own, up to eight per core, and the thread serving each cVM
 /// allocates: with 8 transcoding cVMs the intravisor held 14 arenas, 1.2 MB of its 9.2 MB
 /// of Pss; with two, 8.5 MB. Serving threads allocate little (a buffer per file
 /// hostcall), so they seldom wait for an arena. A node, which must give back what its

@@ -106,8 +106,6 @@ pub(super) mod slot_state {
     pub(in super::super) const REQUEST: u32 = 1;
     pub(in super::super) const RESPONSE: u32 = 2;
     pub(in super::super) const ABANDONED: u32 = 3;
-    /// Written by the intravisor when it ends the cVM, to send its serving threads away.
-    pub(in super::super) const ENDED: u32 = 4;
 }
 
 /// What the process does with an answer.

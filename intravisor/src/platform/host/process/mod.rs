@@ -7,7 +7,8 @@
 //! only its region and the objects it uses, at the same addresses, the objects from a
 //! read-only descriptor, so their pages are physically one copy for every cVM and no
 //! cVM can make them writable. Hostcalls cross through the gate (`gate`); the kernel
-//! holds the rest (`sandbox`); the intravisor serves each thread of the cVM (`serve`).
+//! holds the rest (`sandbox`); one intravisor thread serves every thread of the cVM
+//! (`serve`).
 //!
 //! - `gate`: the memory file shared with the process, its layout;
 //! - `sandbox`: the program the process starts from, its descriptors, namespaces and
@@ -44,6 +45,8 @@ use crate::guest::{Mapping, Protection};
 use gate::{header, state, Gate, ProcessMapping, MOST_MAPPINGS, SLOTS};
 use serve::Served;
 
+/// The intravisor's stack for the thread serving a cVM's process.
+const SERVER_STACK: usize = 256 * 1024;
 /// When a cVM process's memory is first sampled; each wait for the next sample is twice
 /// the last, up to [`LONGEST_SAMPLE_INTERVAL`]; from then on, long enough that the samples
 /// of all running cVM processes together take at most 1 % of a processor (a sample's
@@ -220,11 +223,11 @@ pub unsafe fn run_cvm_process(
         control.started(pid);
     }
     let memory = std::thread::scope(|scope| {
-        let first = std::thread::Builder::new()
-            .name("cvm-thread-1".to_string())
-            .stack_size(256 * 1024)
-            .spawn_scoped(scope, || served.serve(scope, 0));
-        if first.is_err() {
+        let serving = std::thread::Builder::new()
+            .name(format!("cvm-serve-{pid}"))
+            .stack_size(SERVER_STACK)
+            .spawn_scoped(scope, || served.serve());
+        if serving.is_err() {
             served.end(Some(CvmStop::HandlerPanicked));
         }
         let deadline = process.wall_seconds.map(|seconds| Instant::now() + Duration::from_secs(seconds));

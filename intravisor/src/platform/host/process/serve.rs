@@ -1,11 +1,18 @@
-//! Serving a cVM's process: one intravisor thread per thread of the cVM answers the
-//! hostcalls of that thread's slot, and the thread that started the process waits for
-//! it to end.
+//! Serving a cVM's process: one intravisor thread answers the hostcalls of every thread
+//! of the cVM, sleeping on all their slots at once (`futex_waitv`), and the thread that
+//! started the process waits for it to end.
+//!
+//! One serving thread per cVM, not one per cVM thread: the process makes a cVM's futex
+//! waits and wakes, its clock reads and its reads of granted files itself (`shim.c`), so
+//! what reaches the intravisor is rare (opens, writes, thread starts), and a serving
+//! thread per cVM thread held 16 KiB of resident stack each for nothing (1 MB at 8
+//! transcoders of 8 threads). Requests are answered slot by slot in turn, one per slot
+//! per pass, so no thread of the cVM can keep the others' requests waiting for long.
 //!
 //! The cVM ends when one of its threads exits it, faults or (the first) returns, when
 //! its last thread has ended, or when the process dies (a fault, a forbidden system
-//! call, a limit). Then the process is killed, every serving thread leaves (a futex wait
-//! of a hostcall ends early) and is joined before the region is torn down.
+//! call, a limit). Then the process is killed, the serving thread leaves (the word it
+//! also sleeps on is changed and woken) and is joined before the region is torn down.
 //!
 //! A thread that ends (`ExitThread`, or its entry function returned) is answered, and
 //! its slot is given back only once the kernel has cleared the slot's thread id (the
@@ -16,38 +23,56 @@
 //! wakes of the cVM's words are the kernel's shared ones, which meet them.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::thread::Scope;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use abi::{Errno, Hostcall};
 
-use super::super::futex;
+use super::super::futex::{self, Waiters};
 use super::super::switch::{CvmStop, HostcallHandler, HostcallOutcome, ThreadStart};
 use super::gate::{slot, slot_state, Action, Gate, RETURNED, SLOTS, UNSHARE};
 
-/// The longest a serving thread sleeps before it looks whether its cVM is ending: a
-/// safety net only, since `Served::end` changes and wakes every word one waits on. (At
-/// 100 ms, 640 serving threads of 64 transcoders woke 6,400 times a second for nothing.)
+/// The longest the serving thread sleeps before it looks at its slots again: a safety
+/// net only, since `Served::end` changes and wakes a word it sleeps on.
 const WAIT_SLICE: Duration = Duration::from_secs(1);
 /// Futex operations on words the cVM process also waits on: shared ones (not private).
 const SHARED: libc::c_int = 0;
 /// Page size.
 const PAGE: u64 = 4096;
-/// The intravisor's stack for a serving thread.
-const SERVER_STACK: usize = 256 * 1024;
 
-/// The cVM's threads, by slot.
+/// What a hostcall slot is to the serving thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotUse {
+    Free,
+    /// A thread of the cVM makes its hostcalls there (or is about to start).
+    Serving,
+    /// Its thread was told to end, or never started: the slot is given back once the
+    /// kernel has cleared its thread id.
+    Leaving,
+}
+
+/// The cVM's threads, by slot: the serving thread's own.
 #[derive(Debug)]
 struct Threads {
-    used: [bool; SLOTS],
+    uses: [SlotUse; SLOTS],
     /// The id the cVM knows each thread by.
     ids: [u64; SLOTS],
     /// The word to clear and wake when each thread ends (0: none).
     clear: [u64; SLOTS],
     alive: usize,
     next_id: u64,
+}
+
+impl Threads {
+    /// The first thread, in slot 0, with id 1.
+    fn first() -> Self {
+        let mut threads =
+            Self { uses: [SlotUse::Free; SLOTS], ids: [0; SLOTS], clear: [0; SLOTS], alive: 1, next_id: 2 };
+        threads.uses[0] = SlotUse::Serving;
+        threads.ids[0] = 1;
+        threads
+    }
 }
 
 /// One cVM's process as the intravisor serves it.
@@ -60,7 +85,9 @@ pub(super) struct Served<'a> {
     ended: libc::c_int,
     stop: Mutex<Option<CvmStop>>,
     ending: AtomicBool,
-    threads: Mutex<Threads>,
+    /// A word of the intravisor's own that the serving thread also sleeps on: 1 once
+    /// the cVM is ending.
+    ending_word: AtomicU32,
     started: AtomicU64,
     /// The grants (their indices) the process was handed to read itself, in the order
     /// of its descriptors.
@@ -77,10 +104,6 @@ impl<'a> Served<'a> {
         ended: libc::c_int,
         direct_grants: Vec<usize>,
     ) -> Self {
-        let mut threads =
-            Threads { used: [false; SLOTS], ids: [0; SLOTS], clear: [0; SLOTS], alive: 1, next_id: 2 };
-        threads.used[0] = true;
-        threads.ids[0] = 1;
         Self {
             gate,
             handler,
@@ -88,14 +111,10 @@ impl<'a> Served<'a> {
             ended,
             stop: Mutex::new(None),
             ending: AtomicBool::new(false),
-            threads: Mutex::new(threads),
+            ending_word: AtomicU32::new(0),
             started: AtomicU64::new(1),
             direct_grants,
         }
-    }
-
-    fn threads(&self) -> MutexGuard<'_, Threads> {
-        self.threads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether the cVM is ending.
@@ -113,7 +132,7 @@ impl<'a> Served<'a> {
         self.stop.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
-    /// Ends the cVM (the first reason given stays): kills its process and sends every
+    /// Ends the cVM (the first reason given stays): kills its process and sends the
     /// serving thread away.
     pub(super) fn end(&self, stop: Option<CvmStop>) {
         if let Some(stop) = stop {
@@ -128,66 +147,91 @@ impl<'a> Served<'a> {
             libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd, libc::SIGKILL, 0usize, 0u32);
             libc::write(self.ended, (&1u64 as *const u64).cast(), 8);
         }
-        // Only slots in use have a serving thread to send away (one that starts after
-        // this sees `ending` before it waits). Each word a serving thread waits on is
-        // changed, then woken: a thread that read it before the change finds it changed
-        // when it waits, one that read it after sees `ending` (`serve`, `thread_ended`).
-        let used = self.threads().used;
-        for index in (0..SLOTS).filter(|&index| used[index]) {
-            for (word, value) in [(slot::STATE, slot_state::ENDED), (slot::TID, 0)] {
-                let half = self.gate.slot_half(index, word);
-                half.store(value, Ordering::Release);
-                futex::wake(half.as_ptr() as u64, u32::MAX, 0);
-            }
-        }
+        // The serving thread sleeps on this word, expecting 0, whenever it sleeps: it
+        // finds it changed if it reads it after this, and is woken if it sleeps already.
+        self.ending_word.store(1, Ordering::Release);
+        futex::wake(self.ending_word.as_ptr() as u64, u32::MAX, libc::FUTEX_PRIVATE_FLAG);
     }
 
-    /// Serves the hostcalls of slot `index` until its thread or the cVM ends.
-    pub(super) fn serve<'scope>(&'scope self, scope: &'scope Scope<'scope, '_>, index: usize) {
-        let state = self.gate.slot_half(index, slot::STATE);
+    /// Serves the hostcalls of every thread of the cVM until the cVM ends.
+    pub(super) fn serve(&self) {
+        let mut threads = Threads::first();
+        let mut waiters = Waiters::new();
         loop {
             if self.ending() {
                 return;
             }
-            let now = state.load(Ordering::Acquire);
-            if now == slot_state::ABANDONED {
-                self.thread_ended(index);
-                return;
-            }
-            // No spinning for the next request here: on a busy machine that only takes
-            // the core from the cVMs (the caller waits a little for its answer instead).
-            if now != slot_state::REQUEST {
-                // Read after `now`: `end` set it before it changed the word.
-                if self.ending() {
-                    return;
+            waiters.clear();
+            waiters.push(&self.ending_word, 0, true);
+            let mut served = false;
+            for index in 0..SLOTS {
+                match threads.uses[index] {
+                    SlotUse::Free => {}
+                    SlotUse::Serving => {
+                        let state = self.gate.slot_half(index, slot::STATE);
+                        let now = state.load(Ordering::Acquire);
+                        if now == slot_state::ABANDONED {
+                            threads.uses[index] = SlotUse::Leaving;
+                            served = true;
+                        } else if now == slot_state::REQUEST {
+                            if !self.respond(&mut threads, index) {
+                                return;
+                            }
+                            served = true;
+                        } else {
+                            // No spinning for the next request here: on a busy machine
+                            // that only takes the core from the cVMs.
+                            waiters.push(state, now, false);
+                        }
+                    }
+                    SlotUse::Leaving => {
+                        let tid = self.gate.slot_half(index, slot::TID);
+                        let now = tid.load(Ordering::Acquire);
+                        if now == 0 {
+                            if !self.thread_ended(&mut threads, index) {
+                                return;
+                            }
+                            served = true;
+                        } else {
+                            waiters.push(tid, now, false);
+                        }
+                    }
                 }
-                let _ = futex::wait_raw(state.as_ptr() as u64, now, 0, WAIT_SLICE);
-                continue;
             }
-            let number = self.gate.slot_get(index, slot::NUMBER);
-            let arguments: [u64; 5] =
-                core::array::from_fn(|at| self.gate.slot_get(index, slot::ARGUMENTS + at));
-            let Some((action, result, value)) = self.answer(scope, index, number, arguments) else {
-                self.end(None);
-                return;
-            };
-            self.gate.slot_set(index, slot::RESULT, result as u64);
-            self.gate.slot_set(index, slot::ACTION, action as u64);
-            self.gate.slot_set(index, slot::VALUE, value);
-            state.store(slot_state::RESPONSE, Ordering::Release);
-            futex::wake(state.as_ptr() as u64, 1, 0);
-            if action == Action::ExitThread {
-                self.thread_ended(index);
-                return;
+            // Something was answered or changed: look again before sleeping (a request
+            // made meanwhile in a slot looked at earlier is not missed either way: its
+            // word no longer holds the value it is expected to).
+            if !served {
+                waiters.wait(WAIT_SLICE);
             }
         }
     }
 
+    /// Answers the request in slot `index`; false when the cVM ends.
+    fn respond(&self, threads: &mut Threads, index: usize) -> bool {
+        let number = self.gate.slot_get(index, slot::NUMBER);
+        let arguments: [u64; 5] = core::array::from_fn(|at| self.gate.slot_get(index, slot::ARGUMENTS + at));
+        let Some((action, result, value)) = self.answer(threads, index, number, arguments) else {
+            self.end(None);
+            return false;
+        };
+        self.gate.slot_set(index, slot::RESULT, result as u64);
+        self.gate.slot_set(index, slot::ACTION, action as u64);
+        self.gate.slot_set(index, slot::VALUE, value);
+        let state = self.gate.slot_half(index, slot::STATE);
+        state.store(slot_state::RESPONSE, Ordering::Release);
+        futex::wake(state.as_ptr() as u64, 1, SHARED);
+        if action == Action::ExitThread {
+            threads.uses[index] = SlotUse::Leaving;
+        }
+        true
+    }
+
     /// The answer to one request of slot `index`: what the process does, the result and
     /// a value; `None` when the cVM ends (its reason recorded).
-    fn answer<'scope>(
-        &'scope self,
-        scope: &'scope Scope<'scope, '_>,
+    fn answer(
+        &self,
+        threads: &mut Threads,
         index: usize,
         number: u64,
         arguments: [u64; 5],
@@ -227,19 +271,20 @@ impl<'a> Served<'a> {
                 return None;
             }
             Ok(HostcallOutcome::ExitThread) => (Action::ExitThread, 0, 0),
-            Ok(HostcallOutcome::StartThread(start)) => match self.start_thread(scope, start) {
+            Ok(HostcallOutcome::StartThread(start)) => match self.start_thread(threads, start) {
                 Ok((slot, id)) => (Action::StartThread, id as i64, slot as u64),
                 Err(errno) => (Action::Return, errno.as_return(), 0),
             },
-            Ok(HostcallOutcome::FutexWait { address, expected, timeout }) => {
-                (Action::Return, futex::wait(address, expected, timeout, SHARED, &|| self.ending()), 0)
-            }
+            // The process waits itself (`shim.c`): a wait that reaches the gate was
+            // written into the slot by hand. It is answered at once, as a spurious wake
+            // (which the ABI allows), so that no thread keeps the cVM's other threads'
+            // requests waiting.
+            Ok(HostcallOutcome::FutexWait { .. }) => (Action::Return, 0, 0),
             Ok(HostcallOutcome::FutexWake { address, count }) => {
                 (Action::Return, futex::wake(address, count, SHARED), 0)
             }
-            Ok(HostcallOutcome::ThreadId) => (Action::Return, self.threads().ids[index] as i64, 0),
+            Ok(HostcallOutcome::ThreadId) => (Action::Return, threads.ids[index] as i64, 0),
             Ok(HostcallOutcome::SetClearAddress(address)) => {
-                let mut threads = self.threads();
                 threads.clear[index] = address;
                 (Action::Return, threads.ids[index] as i64, 0)
             }
@@ -264,27 +309,20 @@ impl<'a> Served<'a> {
         (Action::Return, value, 0)
     }
 
-    /// Takes a slot for a thread the handler allowed and starts its serving thread; the
-    /// process makes the thread when it reads the answer. Returns the slot and the id.
-    fn start_thread<'scope>(
-        &'scope self,
-        scope: &'scope Scope<'scope, '_>,
-        start: ThreadStart,
-    ) -> Result<(usize, u64), Errno> {
-        let (index, id) = {
-            let mut threads = self.threads();
-            if threads.alive >= self.handler.thread_limit() {
-                return Err(Errno::Again);
-            }
-            let index = threads.used.iter().position(|used| !used).ok_or(Errno::Again)?;
-            let id = threads.next_id;
-            threads.next_id += 1;
-            threads.used[index] = true;
-            threads.ids[index] = id;
-            threads.clear[index] = start.clear_address;
-            threads.alive += 1;
-            (index, id)
-        };
+    /// Takes a slot for a thread the handler allowed, which the serving thread looks at
+    /// from now on; the process makes the thread when it reads the answer. Returns the
+    /// slot and the id.
+    fn start_thread(&self, threads: &mut Threads, start: ThreadStart) -> Result<(usize, u64), Errno> {
+        if threads.alive >= self.handler.thread_limit() {
+            return Err(Errno::Again);
+        }
+        let index = threads.uses.iter().position(|&used| used == SlotUse::Free).ok_or(Errno::Again)?;
+        let id = threads.next_id;
+        threads.next_id += 1;
+        threads.uses[index] = SlotUse::Serving;
+        threads.ids[index] = id;
+        threads.clear[index] = start.clear_address;
+        threads.alive += 1;
         for (word, value) in [
             (slot::TID, 0),
             (slot::STATE, u64::from(slot_state::IDLE)),
@@ -295,53 +333,32 @@ impl<'a> Served<'a> {
         ] {
             self.gate.slot_set(index, word, value);
         }
-        let spawned = std::thread::Builder::new()
-            .name(format!("cvm-thread-{id}"))
-            .stack_size(SERVER_STACK)
-            .spawn_scoped(scope, move || self.serve(scope, index));
-        if spawned.is_err() {
-            let mut threads = self.threads();
-            threads.used[index] = false;
-            threads.alive -= 1;
-            return Err(Errno::Again);
-        }
         self.started.fetch_add(1, Ordering::Relaxed);
         Ok((index, id))
     }
 
-    /// Slot `index`'s thread was told to end, or never started: once the kernel cleared
-    /// its id, clears and wakes the word the cVM named, gives the slot back, and ends
-    /// the cVM with 0 if it was the last thread.
-    fn thread_ended(&self, index: usize) {
-        let tid = self.gate.slot_half(index, slot::TID);
-        loop {
-            let now = tid.load(Ordering::Acquire);
-            if now == 0 || self.ending() {
-                break;
-            }
-            let _ = futex::wait_raw(tid.as_ptr() as u64, now, 0, WAIT_SLICE);
+    /// Slot `index`'s thread has ended (the kernel cleared its id): clears and wakes the
+    /// word the cVM named, gives the slot back, and ends the cVM with 0 if it was the
+    /// last thread (then returns false).
+    fn thread_ended(&self, threads: &mut Threads, index: usize) -> bool {
+        threads.uses[index] = SlotUse::Free;
+        threads.alive -= 1;
+        if threads.alive == 0 {
+            self.end(Some(CvmStop::Exited(0)));
+            return false;
         }
-        let clear = {
-            let mut threads = self.threads();
-            threads.used[index] = false;
-            threads.alive -= 1;
-            if threads.alive == 0 {
-                drop(threads);
-                self.end(Some(CvmStop::Exited(0)));
-                return;
-            }
-            core::mem::take(&mut threads.clear[index])
-        };
+        let clear = core::mem::take(&mut threads.clear[index]);
         if clear != 0 && !self.ending() {
             // A merged page becomes the cVM's own again before the intravisor writes it.
             self.handler.with_own_pages(clear, 4, &mut || {
                 // SAFETY: the handler checked that the word is aligned and writable by the
                 // cVM: it lies in the cVM's region, which the intravisor maps at the same
-                // address (read-write: the page is the cVM's own) until every serving
+                // address (read-write: the page is the cVM's own) until the serving
                 // thread is joined.
                 unsafe { (*(clear as *const core::sync::atomic::AtomicU32)).store(0, Ordering::Release) };
             });
             futex::wake(clear, u32::MAX, SHARED);
         }
+        true
     }
 }
