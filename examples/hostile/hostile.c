@@ -27,6 +27,13 @@
  *                   thread, which its process may use) until one fails, at most 2000;
  *   thread-bomb     asks for threads with the hostcall until one is refused;
  *   memory-bomb     allocates and touches memory until none is left;
+ *   gate-forge      finds the gate its process shares with the intravisor (from its
+ *                   boot block) and writes requests into it by hand: a futex wait of the
+ *                   intravisor's own on a word nobody wakes, from a second thread (it must
+ *                   be answered, and the first thread's hostcalls too); requests with no
+ *                   hostcall's number in every other slot, free ones included; a live
+ *                   thread's slot said to be abandoned and its id cleared; then it starts
+ *                   another thread;
  *   forge           prints a carriage return, escape sequences and the neighbour's
  *                   prefix, to pass a line of its own off as the neighbour's;
  *   spin            computes forever without a hostcall;
@@ -122,7 +129,6 @@ static int alignment_flag(void) {
 #endif
 }
 
-#if defined(__x86_64__)
 /* The intravisor's hostcall entry, from the boot block the intravisor wrote beside the
  * argument vector, just above it ("ORCBOOT1", version 5, then the entry's address). */
 static uint64_t hostcall_entry(char **argv) {
@@ -134,7 +140,6 @@ static uint64_t hostcall_entry(char **argv) {
     }
     return 0;
 }
-#endif
 
 static int trap_flag(char **argv) {
 #if defined(__x86_64__)
@@ -334,6 +339,165 @@ static int thread_bomb(void) {
     return 0;
 }
 
+/* The gate a cVM's process shares with the intravisor, as its process's program lays it
+ * out (`shim.c`): "0RCGATE1" first, then, from byte 16384, 64 slots of 16 words. */
+#define GATE_MAGIC 0x3145544147435230ULL
+#define GATE_SLOTS 64
+#define SLOT_WORDS 16
+#define SLOT_STATE 0
+#define SLOT_NUMBER 1
+#define SLOT_RESULT 7
+#define SLOT_TID 14
+enum { SLOT_IDLE, SLOT_REQUEST, SLOT_RESPONSE, SLOT_ABANDONED };
+
+/* Whether the word at `address` can be read: a futex wait for a value the word does
+ * not hold answers -EAGAIN at once (or -ETIMEDOUT after no time if it holds it); one
+ * on an address that is not mapped, -EFAULT. */
+static int readable(uint64_t address) {
+    struct { long seconds, nanoseconds; } none = { 0, 0 };
+    long result = raw_syscall(NUMBER(202, 98), (long)address, 128 /* FUTEX_WAIT_PRIVATE */, 0x5eedf00d,
+                              (long)&none, 0, 0);
+    return result != -14;
+}
+
+/* The gate, found the way any code of the cVM can: its process's hostcall entry is in
+ * the boot block, the process's program is not position-independent, and its data
+ * holds a pointer to the gate just after its code. */
+static volatile uint64_t *find_gate(char **argv) {
+    uint64_t entry = hostcall_entry(argv);
+    if (!entry)
+        return 0;
+    uint64_t first = entry & ~4095ULL;
+    for (uint64_t page = first; page < first + (4ULL << 20); page += 4096) {
+        if (!readable(page))
+            continue;
+        const volatile uint64_t *word = (const volatile uint64_t *)(uintptr_t)page;
+        for (int index = 0; index < 512; index++) {
+            uint64_t value = word[index];
+            if (value && !(value & 4095) && value < (1ULL << 47) && readable(value) &&
+                *(const volatile uint64_t *)(uintptr_t)value == GATE_MAGIC)
+                return (volatile uint64_t *)(uintptr_t)value;
+        }
+    }
+    return 0;
+}
+
+static volatile uint64_t *slot_at(volatile uint64_t *gate, int index) {
+    return gate + 16384 / 8 + index * SLOT_WORDS;
+}
+
+/* The slot of the thread with id `tid` (the kernel writes each thread's id there). */
+static volatile uint64_t *slot_of(volatile uint64_t *gate, uint32_t tid) {
+    for (int index = 0; index < GATE_SLOTS; index++) {
+        if ((uint32_t)slot_at(gate, index)[SLOT_TID] == tid)
+            return slot_at(gate, index);
+    }
+    return 0;
+}
+
+static uint32_t own_thread_id(void) {
+    return (uint32_t)raw_syscall(NUMBER(186, 178), 0, 0, 0, 0, 0, 0);
+}
+
+static void wake_slot(volatile uint64_t *slot) {
+    raw_syscall(NUMBER(202, 98), (long)slot, 1 /* FUTEX_WAKE, shared */, 1, 0, 0, 0);
+}
+
+/* A hostcall written into `slot` by hand, past the process's own checks. */
+static int64_t forged_hostcall(volatile uint64_t *slot, uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2) {
+    slot[SLOT_NUMBER] = number;
+    slot[SLOT_NUMBER + 1] = a0;
+    slot[SLOT_NUMBER + 2] = a1;
+    slot[SLOT_NUMBER + 3] = a2;
+    slot[SLOT_NUMBER + 4] = 0;
+    slot[SLOT_NUMBER + 5] = 0;
+    volatile uint32_t *state = (volatile uint32_t *)slot;
+    __atomic_store_n(state, SLOT_REQUEST, __ATOMIC_RELEASE);
+    wake_slot(slot);
+    for (;;) {
+        uint32_t now = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+        if (now == SLOT_RESPONSE)
+            break;
+        raw_syscall(NUMBER(202, 98), (long)state, 0 /* FUTEX_WAIT, shared */, now, 0, 0, 0);
+    }
+    int64_t result = (int64_t)slot[SLOT_RESULT];
+    __atomic_store_n(state, SLOT_IDLE, __ATOMIC_RELEASE);
+    return result;
+}
+
+static volatile uint64_t *the_gate;
+static volatile uint32_t forged_done;
+static volatile int64_t forged_result = -1000;
+
+/* Asks the intravisor itself, through its slot, to wait on a word nobody wakes. */
+static int64_t forger(uint64_t argument) {
+    (void)argument;
+    volatile uint64_t *slot = slot_of(the_gate, own_thread_id());
+    if (slot)
+        forged_result = forged_hostcall(slot, CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&parked, 0, ~0ULL);
+    forged_done = 1;
+    cvm_hostcall(CVM_HOSTCALL_FUTEX_WAKE, (uint64_t)(uintptr_t)&forged_done, 1, 1, 0, 0);
+    return park(0);
+}
+
+static int gate_forge(char **argv) {
+    the_gate = find_gate(argv);
+    if (!the_gate) {
+        cvm_printf("no gate found\n");
+        return 2;
+    }
+    unsigned char *stack = cvm_malloc(16384);
+    if (!stack)
+        return 2;
+    uint64_t top = ((uint64_t)(uintptr_t)stack + 16384) & ~15ULL;
+    int64_t thread = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)forger, top, 0, 0, 0);
+    if (thread < 0) {
+        cvm_printf("no thread: %lld\n", (long long)thread);
+        return 2;
+    }
+    uint64_t start = cvm_clock_monotonic();
+    while (!forged_done && cvm_clock_monotonic() - start < 2000000000ULL)
+        cvm_hostcall(CVM_HOSTCALL_FUTEX_WAIT, (uint64_t)(uintptr_t)&forged_done, 0, 100000000ULL, 1, 0);
+    cvm_printf("forged futex wait through the gate: %s, %lld\n", forged_done ? "answered" : "unanswered",
+               (long long)forged_result);
+    /* Requests with numbers no hostcall has, in every slot but its own (the forger's,
+     * free ones), a thousand times over. */
+    volatile uint64_t *own = slot_of(the_gate, own_thread_id());
+    long spammed = 0;
+    for (int round = 0; round < 1000; round++) {
+        for (int index = 0; index < GATE_SLOTS; index++) {
+            volatile uint64_t *slot = slot_at(the_gate, index);
+            if (slot == own)
+                continue;
+            slot[SLOT_NUMBER] = 0xdead0000ULL + (uint64_t)index;
+            __atomic_store_n((volatile uint32_t *)slot, SLOT_REQUEST, __ATOMIC_RELEASE);
+            wake_slot(slot);
+            spammed++;
+        }
+    }
+    cvm_printf("forged %ld requests in other slots; still served\n", spammed);
+    /* The forger's slot said to be abandoned and its thread gone, while it lives. */
+    volatile uint64_t *taken = 0;
+    for (int index = 0; index < GATE_SLOTS && !taken; index++) {
+        volatile uint64_t *slot = slot_at(the_gate, index);
+        if (slot != own && (uint32_t)slot[SLOT_TID] != 0)
+            taken = slot;
+    }
+    if (taken) {
+        __atomic_store_n((volatile uint32_t *)taken, SLOT_ABANDONED, __ATOMIC_RELEASE);
+        wake_slot(taken);
+        __atomic_store_n((volatile uint32_t *)&taken[SLOT_TID], 0, __ATOMIC_RELEASE);
+        wake_slot(&taken[SLOT_TID]);
+    }
+    unsigned char *next_stack = cvm_malloc(4096);
+    if (!next_stack)
+        return 2;
+    uint64_t next_top = ((uint64_t)(uintptr_t)next_stack + 4096) & ~15ULL;
+    int64_t next = cvm_hostcall(CVM_HOSTCALL_THREAD_CREATE, (uint64_t)(uintptr_t)park, next_top, 0, 0, 0);
+    cvm_printf("a thread after a forged end: %lld\n", (long long)next);
+    return 0;
+}
+
 static int memory_bomb(void) {
     uint64_t taken = 0;
     for (;;) {
@@ -401,6 +565,8 @@ int main(int argc, char **argv) {
         return clone_bomb();
     if (same(mode, "thread-bomb"))
         return thread_bomb();
+    if (same(mode, "gate-forge"))
+        return gate_forge(argv);
     if (same(mode, "memory-bomb"))
         return memory_bomb();
     if (same(mode, "spin"))

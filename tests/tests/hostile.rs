@@ -337,3 +337,34 @@ fn a_cvm_gets_no_more_threads_than_its_deployment_gives_it() {
         assert_eq!(run.cvm("threads")["threads"], 8, "{options:?}");
     }
 }
+
+/// A cVM finds the gate its process shares with the intravisor and writes requests into
+/// it by hand (`gate-forge`). The one intravisor thread serving all of its threads must
+/// answer at once a futex wait the cVM's process never sends (a blocking one would hold
+/// every other thread's hostcalls: the cVM was then ended at its time limit, with none of
+/// its lines), pass over free slots, and take a live thread's slot said to be ended as
+/// given back, without counting a thread twice.
+#[test]
+fn requests_forged_in_the_gate_hold_neither_the_serving_thread_nor_the_intravisor() {
+    let run = run_deployment(&deployment_with(
+        "hostile-gate",
+        &[("forger", &program(), "gate-forge")],
+        ", wall_seconds: 20",
+    ));
+    assert_neighbour_intact(&run);
+    assert_eq!(
+        run.lines_of("forger"),
+        [
+            "forged futex wait through the gate: answered, 0",
+            "forged 63000 requests in other slots; still served",
+            "a thread after a forged end: 3",
+        ],
+        "stderr: {}",
+        run.stderr
+    );
+    let forger = run.cvm("forger");
+    assert_eq!(forger["status"], "exited", "{forger}");
+    assert_eq!(forger["threads"], 3, "{forger}");
+    // What the forger made the intravisor log is cut short, not written 63,000 times.
+    assert!(run.stderr.lines().count() < 100, "stderr: {}", run.stderr);
+}
