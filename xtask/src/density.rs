@@ -59,8 +59,13 @@ pub fn run_density() -> Result<(), String> {
     let progress =
         progress_bar(short_runs as u64 + super::steady::STEADY_RUNS as u64 + super::vm::VM_ROWS as u64)?;
     let rows = measure_all(&directory, &native, &progress)?;
-    let steady =
-        super::steady::steady_state(&directory, &native.reduced, &super::steady::STEADY_COUNTS, &progress)?;
+    let steady = super::steady::steady_state(
+        &directory,
+        &native.reduced,
+        &super::steady::STEADY_COUNTS,
+        super::steady::STEADY_WORKLOAD,
+        &progress,
+    )?;
     let vms = super::vm::measure_vms(&native.reduced, &progress)?;
     progress.finish_and_clear();
     write_results(&directory.join("density.json"), &rows, &steady, &super::vm::to_json(&vms))

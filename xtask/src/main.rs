@@ -8,7 +8,8 @@
 //!                     for a minute
 //! cargo xtask bench   build, then the benchmarks (`bench density`: the transcode one;
 //!                     `bench short`: its first table alone, every frame size;
-//!                     `bench steady [N]`: its long-transcode table alone (N at once);
+//!                     `bench steady [N] [WIDTHxHEIGHT] [--full]`: its long-transcode
+//!                     table alone (N at once, at that frame size, by the full build);
 //!                     `bench vm`: its virtual-machine table alone;
 //!                     `bench scale`: 1,000 idle cVMs;
 //!                     `bench node`: a container's start and memory on a node)
@@ -69,7 +70,7 @@ fn main() -> ExitCode {
             build().and_then(|()| density::run_short())
         }
         Some("bench") if arguments.get(1).is_some_and(|name| name == "steady") => {
-            build().and_then(|()| steady::run_steady(arguments.get(2).map(String::as_str)))
+            build().and_then(|()| steady::run_steady(&arguments[2..]))
         }
         Some("bench") if arguments.get(1).is_some_and(|name| name == "vm") => {
             build().and_then(|()| density::run_vms())

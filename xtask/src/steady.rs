@@ -26,8 +26,13 @@ use super::density::{sampled, sampled_with, Sampled, FRAMES};
 use super::root;
 use super::workload::{native_commands, write_deployment, Objects, Workload};
 
-/// Loops of each input (30 plays: 1800 frames).
+/// Loops of each input at 128x96 (30 plays: 1800 frames); at larger frames, as many as
+/// make as many pixels, but at least 2 (3 plays: 180 frames).
 const STEADY_LOOPS: u32 = 29;
+/// Pixels of a 128x96 frame.
+const SMALL_PIXELS: u32 = 128 * 96;
+/// The table's workload unless told otherwise: 1800 frames at 128x96, reduced build.
+pub const STEADY_WORKLOAD: Workload = Workload::small(STEADY_LOOPS);
 /// cVMs (and processes) at once: a table for each.
 pub const STEADY_COUNTS: [u32; 2] = [8, 64];
 /// How long after the last cVM started run-time sharing merges.
@@ -103,32 +108,28 @@ const STEADY_ROWS: usize = 7;
 /// Rows of all the tables.
 pub const STEADY_RUNS: usize = STEADY_ROWS * STEADY_COUNTS.len();
 
-/// `cargo xtask bench steady [N]`: this table alone (after `cargo xtask build`), for `N`
-/// transcodes at once or for each of [`STEADY_COUNTS`], written as
+/// `cargo xtask bench steady [N] [WIDTHxHEIGHT] [--full]`: this table alone (after
+/// `cargo xtask build`), for `N` transcodes at once or for each of [`STEADY_COUNTS`], at
+/// 128x96 or the frame size given, by the reduced build of ffmpeg or the full one (built
+/// first, for cVMs and natively: about an hour the first time), written as
 /// `target/density/steady.json` with its plot beside it.
-pub fn run_steady(count: Option<&str>) -> Result<(), String> {
-    let counts = match count {
-        None => STEADY_COUNTS.to_vec(),
-        Some(count) => match count.parse::<u32>() {
-            Ok(count) if count >= 2 => vec![count],
-            _ => {
-                return Err(format!(
-                    "`bench steady {count}`: the count of transcodes must be a number, 2 or more"
-                ))
-            }
-        },
-    };
+pub fn run_steady(arguments: &[String]) -> Result<(), String> {
+    let (counts, workload) = steady_arguments(arguments)?;
     super::run(super::cargo().args(["build", "--quiet", "--release", "--bin", "intravisor"]))?;
     let directory = root().join("target/density");
     std::fs::create_dir_all(&directory)
         .map_err(|error| format!("cannot create {}: {error}", directory.display()))?;
-    let native = super::ffmpeg::build_native(false)?;
+    if workload.full {
+        let target = super::examples::CvmTarget::host();
+        super::ffmpeg::build_ffmpeg(target, true, &super::sdk::build(target)?)?;
+    }
+    let native = super::ffmpeg::build_native(workload.full)?;
     let progress = indicatif::ProgressBar::new((STEADY_ROWS * counts.len()) as u64);
     progress.set_style(
         indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .map_err(|error| error.to_string())?,
     );
-    let rows = steady_state(&directory, &native, &counts, &progress)?;
+    let rows = steady_state(&directory, &native, &counts, workload, &progress)?;
     progress.finish_and_clear();
     let file = directory.join("steady.json");
     let text = serde_json::to_string_pretty(&rows).map_err(|error| error.to_string())?;
@@ -145,13 +146,42 @@ pub fn steady_state(
     directory: &Path,
     native: &Path,
     counts: &[u32],
+    workload: Workload,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<serde_json::Value>, String> {
     let mut rows = Vec::new();
     for &count in counts {
-        rows.extend(steady_table(directory, native, count, progress)?);
+        rows.extend(steady_table(directory, native, count, workload, progress)?);
     }
     Ok(rows)
+}
+
+/// The counts of transcodes and the workload `bench steady`'s arguments name.
+fn steady_arguments(arguments: &[String]) -> Result<(Vec<u32>, Workload), String> {
+    let usage = "usage: cargo xtask bench steady [N] [WIDTHxHEIGHT] [--full]";
+    let mut counts = STEADY_COUNTS.to_vec();
+    let mut workload = STEADY_WORKLOAD;
+    for argument in arguments {
+        if argument == "--full" {
+            workload = workload.by_full_build();
+        } else if let Some((width, height)) = argument.split_once('x') {
+            let (Ok(width), Ok(height)) = (width.parse::<u32>(), height.parse::<u32>()) else {
+                return Err(format!("`{argument}`: a frame size is two numbers, as 1280x720; {usage}"));
+            };
+            if width < 16 || height < 16 || width > 3840 || height > 2160 || width % 2 != 0 || height % 2 != 0
+            {
+                return Err(format!("`{argument}`: frame sizes are even, from 16x16 to 3840x2160; {usage}"));
+            }
+            let loops = (STEADY_LOOPS * SMALL_PIXELS / (width * height)).max(2);
+            workload = Workload { width, height, loops, full: workload.full };
+        } else {
+            match argument.parse::<u32>() {
+                Ok(count) if count >= 2 => counts = vec![count],
+                _ => return Err(format!("`{argument}`: the count of transcodes must be 2 or more; {usage}")),
+            }
+        }
+    }
+    Ok((counts, workload))
 }
 
 /// The table for `count` transcodes at once.
@@ -159,12 +189,15 @@ fn steady_table(
     directory: &Path,
     native: &Path,
     count: u32,
+    workload: Workload,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<serde_json::Value>, String> {
+    let frames = FRAMES as u32 * (workload.loops + 1);
+    let (size, build) = (workload.size(), workload.build());
     progress.suspend(|| {
         println!();
         println!(
-            "steady state: {count} transcodes of 1800 frames each at once; Pss sampled every 50 ms (or as fast as it can be read); while all ran: until the first process ended (the whole run for an in-process intravisor); KSM scanning 20000 pages every 20 ms; run-time sharing {AFTER_MILLISECONDS} ms after the last cVM started"
+            "steady state: {count} transcodes of {frames} frames each at once ({size}, the {build} build of ffmpeg); Pss sampled every 50 ms (or as fast as it can be read); while all ran: until the first process ended (the whole run for an in-process intravisor); KSM scanning 20000 pages every 20 ms; run-time sharing {AFTER_MILLISECONDS} ms after the last cVM started"
         );
         println!(
             "| objects | peak Pss per cVM (MiB) | median Pss per cVM while all ran, second half (MiB) | at or below it from (s) | ksmd CPU (s) | fps per cVM | wall (s) |"
@@ -180,7 +213,7 @@ fn steady_table(
         progress.inc(1);
         let commands = match configuration.objects {
             Some(objects) => {
-                let deployment = write_deployment(directory, count, objects, Workload::small(STEADY_LOOPS))?;
+                let deployment = write_deployment(directory, count, objects, workload)?;
                 let mut command = Command::new(root().join("target/release/intravisor"));
                 // The inputs lie in the workspace, outside the bench's deployment directory.
                 command.arg("run").arg(deployment).arg("--allow-root").arg(root());
@@ -192,7 +225,7 @@ fn steady_table(
                 }
                 vec![command]
             }
-            None => native_commands(native, directory, count, Workload::small(STEADY_LOOPS))?,
+            None => native_commands(native, directory, count, workload)?,
         };
         // The census is taken on a thread of its own: at 64 cVMs it reads and hashes
         // 110,000 pages, and the samples must go on meanwhile (they stopped for the rest
@@ -221,7 +254,7 @@ fn steady_table(
         } else {
             (sampled_with(commands, Some(INTERVAL), &mut take_census)?, None)
         };
-        results.push(steady_row(name, count, &run, ksmd_seconds, progress));
+        results.push(steady_row(name, count, workload, &run, ksmd_seconds, progress));
         if let Some(census) = census {
             let census = census.join().map_err(|_| "the census panicked".to_string())?;
             results.push(oracle_row(&census?, count, &run, progress));
@@ -245,12 +278,13 @@ fn steady_table(
 fn steady_row(
     name: &str,
     count: u32,
+    workload: Workload,
     run: &Sampled,
     ksmd_seconds: Option<f64>,
     progress: &indicatif::ProgressBar,
 ) -> serde_json::Value {
     let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(count);
-    let fps = FRAMES * f64::from(STEADY_LOOPS + 1) / run.seconds;
+    let fps = FRAMES * f64::from(workload.loops + 1) / run.seconds;
     let settled = settled_at(run);
     let ksmd = ksmd_seconds.map_or("-".to_string(), |seconds| format!("{seconds:.2}"));
     progress.suspend(|| {
@@ -264,6 +298,8 @@ fn steady_row(
     serde_json::json!({
         "objects": name,
         "cvms": count,
+        "frame_size": workload.size(),
+        "build": workload.build(),
         "peak_pss_per_cvm_mib": per_cvm(run.peak),
         "late_median_pss_per_cvm_mib": per_cvm(run.late_median),
         "steady_from_seconds": settled,
