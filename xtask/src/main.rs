@@ -70,7 +70,9 @@ fn main() -> ExitCode {
             build().and_then(|()| density::run_short())
         }
         Some("bench") if arguments.get(1).is_some_and(|name| name == "steady") => {
-            build().and_then(|()| steady::run_steady(&arguments[2..]))
+            steady::check_arguments(&arguments[2..])
+                .and_then(|()| build())
+                .and_then(|()| steady::run_steady(&arguments[2..]))
         }
         Some("bench") if arguments.get(1).is_some_and(|name| name == "vm") => {
             build().and_then(|()| density::run_vms())

@@ -156,6 +156,11 @@ pub fn steady_state(
     Ok(rows)
 }
 
+/// Whether `bench steady`'s arguments make sense, before anything is built.
+pub fn check_arguments(arguments: &[String]) -> Result<(), String> {
+    steady_arguments(arguments).map(|_| ())
+}
+
 /// The counts of transcodes and the workload `bench steady`'s arguments name.
 fn steady_arguments(arguments: &[String]) -> Result<(Vec<u32>, Workload), String> {
     let usage = "usage: cargo xtask bench steady [N] [WIDTHxHEIGHT] [--full]";
@@ -438,5 +443,35 @@ impl KsmSettings {
                 .map_err(|error| format!("cannot write {KSM}/{name}: {error}"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arguments(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_arguments_name_the_count_the_frame_size_and_the_build() {
+        let (counts, workload) = steady_arguments(&[]).unwrap();
+        assert_eq!(counts, STEADY_COUNTS);
+        assert_eq!(workload, STEADY_WORKLOAD);
+        let (counts, workload) = steady_arguments(&arguments("8 1280x720 --full")).unwrap();
+        assert_eq!(counts, [8]);
+        assert_eq!((workload.width, workload.height, workload.loops, workload.full), (1280, 720, 2, true));
+        let (_, workload) = steady_arguments(&arguments("--full 320x240")).unwrap();
+        assert_eq!((workload.loops, workload.full), (4, true));
+    }
+
+    #[test]
+    fn wrong_arguments_are_named() {
+        for (wrong, named) in [("1", "`1`"), ("eight", "`eight`"), ("13x10", "`13x10`"), ("1280x", "`1280x`")]
+        {
+            let error = steady_arguments(&arguments(wrong)).unwrap_err();
+            assert!(error.starts_with(named), "{wrong}: {error}");
+        }
     }
 }
