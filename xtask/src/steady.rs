@@ -52,7 +52,7 @@ struct Configuration {
     objects: Option<Objects>,
     ksm: bool,
     in_process: bool,
-    /// Whether the content-sharing oracle is taken during this row's run.
+    /// Whether the content-sharing oracle is taken, in a run of this configuration of its own.
     census: bool,
 }
 
@@ -220,31 +220,16 @@ fn steady_table(
         let name = configuration.name;
         progress.set_message(format!("steady state, {count} transcodes, {name}"));
         progress.inc(1);
-        let commands = match configuration.objects {
-            Some(objects) => {
-                let deployment = write_deployment(directory, count, objects, workload)?;
-                let mut command = Command::new(root().join("target/release/intravisor"));
-                // The inputs lie in the workspace, outside the bench's deployment directory.
-                command.arg("run").arg(deployment).arg("--allow-root").arg(root());
-                if configuration.in_process {
-                    command.arg("--in-process");
-                }
-                if configuration.ksm {
-                    command.arg("--ksm");
-                }
-                vec![command]
-            }
-            None => native_commands(native, directory, count, workload)?,
+        // The oracle's census reads every cVM's pages at a raised priority: it is taken in
+        // a run of its own, which would otherwise be slowed (at 8 transcodes of 1280x720
+        // frames, 6.3 s against 5.0 s without it).
+        let oracle = if configuration.census && count > 1 {
+            progress.inc_length(1);
+            oracle_run(directory, native, count, workload, configuration, progress)?
+        } else {
+            None
         };
-        // The census is taken on a thread of its own: at 64 cVMs it reads and hashes
-        // 110,000 pages, and the samples must go on meanwhile (they stopped for the rest
-        // of the run when it was taken here, and the row showed only its first second).
-        let mut census: Option<std::thread::JoinHandle<Result<Census, String>>> = None;
-        let mut take_census = |at: f64, intravisor: u32| {
-            if configuration.census && count > 1 && census.is_none() && at >= CENSUS_AT_SECONDS {
-                census = Some(std::thread::spawn(move || super::census::take(intravisor, count)));
-            }
-        };
+        let commands = configuration_commands(directory, native, count, workload, configuration)?;
         let (run, ksmd_seconds) = if configuration.ksm {
             let Ok(found) = &found else {
                 let reason = found.as_ref().err().map_or("", String::as_str);
@@ -261,16 +246,10 @@ fn steady_table(
             found.write()?;
             (run?, before.zip(after).map(|(before, after)| after - before))
         } else {
-            (sampled_with(commands, Some(INTERVAL), &mut take_census)?, None)
+            (sampled(commands, Some(INTERVAL))?, None)
         };
         results.push(steady_row(name, count, workload, &run, ksmd_seconds, progress));
-        if let Some(census) = census {
-            let census = census.join().map_err(|_| "the census panicked".to_string())?;
-            match census {
-                Ok(census) => results.push(oracle_row(&census, count, &run, progress)),
-                Err(error) => progress.suspend(|| println!("| oracle: not taken: {error} | | | | | | |")),
-            }
-        }
+        results.extend(oracle);
         let per_cvm = |bytes: u64| bytes as f64 / (1024.0 * 1024.0) / f64::from(count);
         timelines.push((name, run.samples.iter().map(|&(at, total)| (at, per_cvm(total))).collect()));
     }
@@ -284,6 +263,65 @@ fn steady_table(
         super::plots::Points::Joined,
     )?;
     Ok(results)
+}
+
+/// What runs `configuration`'s `count` transcodes of `workload`.
+fn configuration_commands(
+    directory: &Path,
+    native: &Path,
+    count: u32,
+    workload: Workload,
+    configuration: Configuration,
+) -> Result<Vec<Command>, String> {
+    let Some(objects) = configuration.objects else {
+        return native_commands(native, directory, count, workload);
+    };
+    let deployment = write_deployment(directory, count, objects, workload)?;
+    let mut command = Command::new(root().join("target/release/intravisor"));
+    // The inputs lie in the workspace, outside the bench's deployment directory.
+    command.arg("run").arg(deployment).arg("--allow-root").arg(root());
+    if configuration.in_process {
+        command.arg("--in-process");
+    }
+    if configuration.ksm {
+        command.arg("--ksm");
+    }
+    Ok(vec![command])
+}
+
+/// Runs `configuration` once more to take the content-sharing oracle's census during the
+/// run, on a thread of its own (at 64 cVMs it reads and hashes 110,000 pages, and the
+/// samples must go on meanwhile); prints the oracle's row and returns it as JSON (none,
+/// with a line saying why, if the census failed).
+fn oracle_run(
+    directory: &Path,
+    native: &Path,
+    count: u32,
+    workload: Workload,
+    configuration: Configuration,
+    progress: &indicatif::ProgressBar,
+) -> Result<Option<serde_json::Value>, String> {
+    progress.set_message(format!("steady state, {count} transcodes, the oracle's census"));
+    progress.inc(1);
+    let mut census: Option<std::thread::JoinHandle<Result<Census, String>>> = None;
+    let mut take_census = |at: f64, intravisor: u32| {
+        if census.is_none() && at >= CENSUS_AT_SECONDS {
+            census = Some(std::thread::spawn(move || super::census::take(intravisor, count)));
+        }
+    };
+    let commands = configuration_commands(directory, native, count, workload, configuration)?;
+    let run = sampled_with(commands, Some(INTERVAL), &mut take_census)?;
+    let census = match census {
+        Some(census) => census.join().map_err(|_| "the census panicked".to_string())?,
+        None => Err(format!("the run was over before {CENSUS_AT_SECONDS} s")),
+    };
+    match census {
+        Ok(census) => Ok(Some(oracle_row(&census, count, &run, progress))),
+        Err(error) => {
+            progress.suspend(|| println!("| oracle: not taken: {error} | | | | | | |"));
+            Ok(None)
+        }
+    }
 }
 
 /// Prints one row; returns it as JSON.
