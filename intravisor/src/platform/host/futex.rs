@@ -84,8 +84,8 @@ pub(super) const MOST_WAITERS: usize = 128;
 const SIZE_U32: u32 = 0x02;
 /// `FUTEX2_PRIVATE`: the word is mapped by this process only.
 const PRIVATE: u32 = 128;
-/// How long a serving thread sleeps between looks where the kernel has no
-/// `futex_waitv` (before Linux 5.16).
+/// How long a serving thread sleeps between looks where `futex_waitv` fails (no
+/// such system call before Linux 5.16).
 const POLL_WITHOUT_WAITV: Duration = Duration::from_millis(1);
 
 /// The kernel's `struct futex_waitv`.
@@ -136,7 +136,7 @@ impl<'word> Waiters<'word> {
     }
 
     /// Sleeps until one of the words is woken or does not hold its value, or for at
-    /// most `slice`. Where the kernel has no `futex_waitv`, sleeps a millisecond instead
+    /// most `slice`. Where `futex_waitv` fails otherwise, sleeps a millisecond instead
     /// (the caller looks at its words again either way).
     pub(super) fn wait(&self, slice: Duration) {
         let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
@@ -161,14 +161,22 @@ impl<'word> Waiters<'word> {
                 libc::CLOCK_MONOTONIC,
             )
         };
-        if answer < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
-            static WARNED: std::sync::Once = std::sync::Once::new();
-            WARNED.call_once(|| {
-                log::warn!(
-                    "this kernel has no futex_waitv (Linux 5.16): cVM hostcalls are looked for every millisecond"
-                );
-            });
-            std::thread::sleep(POLL_WITHOUT_WAITV);
+        if answer >= 0 {
+            return;
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            // A word no longer held its value, the slice passed, or a signal came.
+            Some(libc::EAGAIN | libc::ETIMEDOUT | libc::EINTR) => {}
+            // Anything else must not turn the caller's loop into a spin.
+            error => {
+                static WARNED: std::sync::Once = std::sync::Once::new();
+                WARNED.call_once(|| {
+                    log::warn!(
+                        "futex_waitv failed ({error:?}; ENOSYS: Linux before 5.16): cVM hostcalls are looked for every millisecond"
+                    );
+                });
+                std::thread::sleep(POLL_WITHOUT_WAITV);
+            }
         }
     }
 }

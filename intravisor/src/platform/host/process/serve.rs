@@ -60,7 +60,6 @@ struct Threads {
     ids: [u64; SLOTS],
     /// The word to clear and wake when each thread ends (0: none).
     clear: [u64; SLOTS],
-    alive: usize,
     next_id: u64,
 }
 
@@ -68,10 +67,15 @@ impl Threads {
     /// The first thread, in slot 0, with id 1.
     fn first() -> Self {
         let mut threads =
-            Self { uses: [SlotUse::Free; SLOTS], ids: [0; SLOTS], clear: [0; SLOTS], alive: 1, next_id: 2 };
+            Self { uses: [SlotUse::Free; SLOTS], ids: [0; SLOTS], clear: [0; SLOTS], next_id: 2 };
         threads.uses[0] = SlotUse::Serving;
         threads.ids[0] = 1;
         threads
+    }
+
+    /// Threads started and not yet given back (a slot in use each).
+    fn alive(&self) -> usize {
+        self.uses.iter().filter(|&&used| used != SlotUse::Free).count()
     }
 }
 
@@ -313,7 +317,7 @@ impl<'a> Served<'a> {
     /// from now on; the process makes the thread when it reads the answer. Returns the
     /// slot and the id.
     fn start_thread(&self, threads: &mut Threads, start: ThreadStart) -> Result<(usize, u64), Errno> {
-        if threads.alive >= self.handler.thread_limit() {
+        if threads.alive() >= self.handler.thread_limit() {
             return Err(Errno::Again);
         }
         let index = threads.uses.iter().position(|&used| used == SlotUse::Free).ok_or(Errno::Again)?;
@@ -322,7 +326,6 @@ impl<'a> Served<'a> {
         threads.uses[index] = SlotUse::Serving;
         threads.ids[index] = id;
         threads.clear[index] = start.clear_address;
-        threads.alive += 1;
         for (word, value) in [
             (slot::TID, 0),
             (slot::STATE, u64::from(slot_state::IDLE)),
@@ -342,8 +345,7 @@ impl<'a> Served<'a> {
     /// last thread (then returns false).
     fn thread_ended(&self, threads: &mut Threads, index: usize) -> bool {
         threads.uses[index] = SlotUse::Free;
-        threads.alive -= 1;
-        if threads.alive == 0 {
+        if threads.alive() == 0 {
             self.end(Some(CvmStop::Exited(0)));
             return false;
         }
