@@ -80,7 +80,7 @@ fn loaded_objects_live_in_a_file_on_disk_that_the_intravisor_no_longer_maps_once
     arena.protect(object.start, object.end, Protection::ReadWrite).unwrap();
     arena.write(object.start + 0x1ff0, b"an object's text, relocated").unwrap();
     arena.protect(object.start, object.end, Protection::ReadExecute).unwrap();
-    assert!(mapped_here(object.start + 0x1000), "written through the intravisor's view");
+    assert!(!mapped_here(object.start + 0x1000), "written into the file, not through the intravisor's view");
     let name = file_mapping(object.start);
     assert!(name.starts_with(&format!("{}/#", directory.display())), "a file without a name there: {name}");
 

@@ -456,13 +456,21 @@ impl Arena {
         Ok(())
     }
 
-    /// Copies `bytes` into the arena at `address`.
+    /// Copies `bytes` into the arena at `address`: into the shared area's file where
+    /// that is on disk (loading an object), else through the mapping.
     ///
     /// The caller has made the destination pages writable; a write into a page that is
     /// not would fault in the intravisor, which is why every caller checks the cVM's
     /// mapping table first.
     pub fn write(&self, address: u64, bytes: &[u8]) -> Result<(), ArenaError> {
         self.check_bytes(address, bytes.len() as u64)?;
+        let end = address + bytes.len() as u64;
+        if let Some(files) = self.files.as_ref().filter(|files| files.shared_on_disk) {
+            if let Some(offset) = files.shared_offset(address, end) {
+                return memory_file::write_at(&files.shared_file, offset, bytes)
+                    .map_err(|source| ArenaError::Protect { start: address, end, source });
+            }
+        }
         // SAFETY: the destination lies inside the arena (checked above), so it never
         // overlaps `bytes`, which is intravisor memory; the caller made it writable.
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), address as *mut u8, bytes.len()) };

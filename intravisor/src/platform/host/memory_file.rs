@@ -134,6 +134,37 @@ pub(super) fn allocate(file: &OwnedFd, offset: u64, length: u64) -> io::Result<(
     Ok(())
 }
 
+/// Writes `bytes` into `file` at `offset`, through the page cache: a page of a hole is
+/// allocated there and filled, where writing it through a mapping would first fault it
+/// in, read ahead and zero a whole batch of pages around it.
+pub(super) fn write_at(file: &OwnedFd, offset: u64, bytes: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < bytes.len() {
+        let rest = &bytes[written..];
+        // SAFETY: pwrite on our own file reads `rest.len()` bytes from `rest`, which
+        // lives for the call.
+        let count = unsafe {
+            libc::pwrite(
+                file.as_raw_fd(),
+                rest.as_ptr().cast(),
+                rest.len(),
+                (offset + written as u64) as libc::off_t,
+            )
+        };
+        match count {
+            count if count > 0 => written += count as usize,
+            0 => return Err(io::Error::new(io::ErrorKind::WriteZero, "the file took no bytes")),
+            _ => {
+                let error = io::Error::last_os_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Frees the file's pages `[offset, offset + length)`: they read as zero afterwards.
 pub(super) fn punch_hole(file: &OwnedFd, offset: u64, length: u64) -> io::Result<()> {
     // SAFETY: fallocate on our own memory file; it frees pages, touches no memory.
