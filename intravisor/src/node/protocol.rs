@@ -254,13 +254,27 @@ pub(super) fn read_message<T: for<'de> Deserialize<'de>>(stream: &mut impl BufRe
     serde_json::from_slice(&line).map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))
 }
 
-/// Opens where a container's stream goes: a FIFO (a container runtime's) for writing
-/// without waiting for a reader that is not there (which is an error), else a file,
-/// created if needed and appended to.
+/// How long a container's FIFO may go without a reader before that is an error: `ctr
+/// run -d` opens its end of the FIFOs on threads of its own while it asks for the task.
+const FIFO_READER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens where a container's stream goes: a FIFO (a container runtime's) for writing,
+/// once its reader has opened it (an error if none does within [`FIFO_READER_WAIT`]),
+/// else a file, created if needed and appended to.
 pub(super) fn open_output(path: &Path) -> std::io::Result<std::fs::File> {
     let is_fifo = std::fs::metadata(path).is_ok_and(|metadata| metadata.file_type().is_fifo());
     if is_fifo {
-        let file = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+        let started = std::time::Instant::now();
+        let file = loop {
+            match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path) {
+                Err(error)
+                    if error.raw_os_error() == Some(libc::ENXIO) && started.elapsed() < FIFO_READER_WAIT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                opened => break opened?,
+            }
+        };
         // Writes then wait for the reader, as a process's would.
         let flags = rustix::fs::fcntl_getfl(&file)?;
         rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
@@ -271,7 +285,33 @@ pub(super) fn open_output(path: &Path) -> std::io::Result<std::fs::File> {
 
 #[cfg(test)]
 mod tests {
-    use super::{read_message, write_message, Request, LONGEST_LINE};
+    use super::{open_output, read_message, write_message, Request, LONGEST_LINE};
+    use std::io::{Read, Write};
+
+    /// `ctr run -d` opens the reading end of a container's FIFO after it asked for the
+    /// task: the node waits for it rather than fail the container (it did, with ENXIO).
+    #[test]
+    fn a_fifo_whose_reader_comes_late_is_opened_once_it_does() {
+        let directory = std::env::temp_dir().join(format!("orc-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let fifo = directory.join("stdout");
+        let _ = std::fs::remove_file(&fifo);
+        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo takes a NUL-terminated path and a mode.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        let reader_path = fifo.clone();
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let mut text = String::new();
+            std::fs::File::open(reader_path).unwrap().read_to_string(&mut text).unwrap();
+            text
+        });
+        let mut output = open_output(&fifo).unwrap();
+        output.write_all(b"a cVM's line\n").unwrap();
+        drop(output);
+        assert_eq!(reader.join().unwrap(), "a cVM's line\n");
+        std::fs::remove_dir_all(&directory).unwrap();
+    }
 
     #[test]
     fn requests_round_trip_and_unknown_or_long_lines_are_refused() {
