@@ -237,13 +237,6 @@ fn prepare_tree(target: CvmTarget, source: &Path, output: &Path, sdk: &Sdk) -> R
         "--disable-wrapper".to_string(),
         format!("CC={}", sdk.cc().display()),
         "CFLAGS=-O2".to_string(),
-        // musl's older allocator (bins, one heap) over its default, mallocng: one
-        // transcode alone spent 400 of 13,000 samples in mallocng (its lock, slot and
-        // meta lookups) against 100 in glibc's malloc, and ran 3 % faster with
-        // oldmalloc at the same Pss per cVM (README, "Speed"). The cVM's malloc is
-        // the tenant's own: mallocng's checks against heap corruption protect the
-        // tenant's program from itself, never the intravisor or another cVM.
-        "--with-malloc=oldmalloc".to_string(),
     ];
 
     let mut digest = sha2::Sha256::new();
