@@ -30,6 +30,7 @@
 //!
 //! CI runs `cargo xtask test`, the same command a person types.
 
+mod alone;
 mod bench;
 mod c64;
 mod census;

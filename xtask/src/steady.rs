@@ -17,7 +17,8 @@
 //! (the steady state; once the first ends, the sum is shared by fewer), and the time from which it stays at or below that steady state (+5 %): how soon
 //! merging pays. The samples are plotted against time (`steady-8.svg`, `steady-64.svg`).
 //! For one transcode alone, the cVM and the native process are also timed without
-//! sampling, five times each in turn, and their medians compared.
+//! sampling, five times each in turn, over every processor and on one, and their
+//! medians compared.
 
 use std::path::Path;
 use std::process::Command;
@@ -43,8 +44,6 @@ const AFTER_MILLISECONDS: u32 = 500;
 const INTERVAL: Duration = Duration::from_millis(50);
 /// Page size.
 const PAGE: u64 = 4096;
-/// Runs of one transcode alone, timed only, as a cVM and natively (`alone_speed`).
-const ALONE_ROUNDS: usize = 5;
 /// When the oracle looks at the cVMs' pages (the runs take 2.5 s or more).
 const CENSUS_AT_SECONDS: f64 = 1.0;
 
@@ -258,7 +257,9 @@ fn steady_table(
         timelines.push((name, run.samples.iter().map(|&(at, total)| (at, per_cvm(total))).collect()));
     }
     if count == 1 {
-        results.push(alone_speed(directory, native, workload, progress)?);
+        let orc = || configuration_commands(directory, native, 1, workload, CONFIGURATIONS[0]);
+        let processes = || native_commands(native, directory, 1, workload);
+        results.push(super::alone::speed(CONFIGURATIONS[0].name, &orc, &processes, workload, progress)?);
     }
     let plot = directory.join(format!("steady-{count}.svg"));
     super::plots::line_chart(
@@ -270,54 +271,6 @@ fn steady_table(
         super::plots::Points::Joined,
     )?;
     Ok(results)
-}
-
-/// One transcode alone as a cVM process ([`CONFIGURATIONS`]' first row) and as a native
-/// process, [`ALONE_ROUNDS`] times each, one after the other, timed only: the table's
-/// rows run once each, beside a sampler reading the Pss of every process of the run
-/// (more of them for an intravisor than for one native process), and this machine's
-/// speed drifts by several percent between runs. Prints the median frames per second
-/// of each; returns them as JSON.
-fn alone_speed(
-    directory: &Path,
-    native: &Path,
-    workload: Workload,
-    progress: &indicatif::ProgressBar,
-) -> Result<serde_json::Value, String> {
-    let frames = FRAMES * f64::from(workload.loops + 1);
-    let (mut orc, mut processes) = (Vec::new(), Vec::new());
-    progress.inc_length(1);
-    progress.inc(1);
-    for round in 1..=ALONE_ROUNDS {
-        progress.set_message(format!("one transcode alone, timed only: round {round} of {ALONE_ROUNDS}"));
-        let commands = configuration_commands(directory, native, 1, workload, CONFIGURATIONS[0])?;
-        orc.push(frames / sampled(commands, None)?.seconds);
-        processes.push(frames / sampled(native_commands(native, directory, 1, workload)?, None)?.seconds);
-    }
-    orc.sort_by(f64::total_cmp);
-    processes.sort_by(f64::total_cmp);
-    let (orc_median, native_median) = (orc[ALONE_ROUNDS / 2], processes[ALONE_ROUNDS / 2]);
-    let behind = (1.0 - orc_median / native_median) * 100.0;
-    progress.suspend(|| {
-        println!(
-            "one transcode alone, timed only, {ALONE_ROUNDS} runs of each in turn: {} {orc_median:.0} frames/s (median; {:.0}-{:.0}), native process {native_median:.0} ({:.0}-{:.0}): {behind:.1} % behind",
-            CONFIGURATIONS[0].name,
-            orc[0],
-            orc[ALONE_ROUNDS - 1],
-            processes[0],
-            processes[ALONE_ROUNDS - 1],
-        )
-    });
-    Ok(serde_json::json!({
-        "alone_timed_only": {
-            "rounds": ALONE_ROUNDS,
-            "orc_fps": orc,
-            "native_fps": processes,
-            "orc_median_fps": orc_median,
-            "native_median_fps": native_median,
-            "behind_percent": behind,
-        }
-    }))
 }
 
 /// What runs `configuration`'s `count` transcodes of `workload`.
