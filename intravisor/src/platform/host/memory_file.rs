@@ -140,26 +140,11 @@ pub(super) fn allocate(file: &OwnedFd, offset: u64, length: u64) -> io::Result<(
 pub(super) fn write_at(file: &OwnedFd, offset: u64, bytes: &[u8]) -> io::Result<()> {
     let mut written = 0;
     while written < bytes.len() {
-        let rest = &bytes[written..];
-        // SAFETY: pwrite on our own file reads `rest.len()` bytes from `rest`, which
-        // lives for the call.
-        let count = unsafe {
-            libc::pwrite(
-                file.as_raw_fd(),
-                rest.as_ptr().cast(),
-                rest.len(),
-                (offset + written as u64) as libc::off_t,
-            )
-        };
-        match count {
-            count if count > 0 => written += count as usize,
-            0 => return Err(io::Error::new(io::ErrorKind::WriteZero, "the file took no bytes")),
-            _ => {
-                let error = io::Error::last_os_error();
-                if error.kind() != io::ErrorKind::Interrupted {
-                    return Err(error);
-                }
-            }
+        match rustix::io::pwrite(file, &bytes[written..], offset + written as u64) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(count) => written += count,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(error) => return Err(error.into()),
         }
     }
     Ok(())
